@@ -1,0 +1,157 @@
+//! Durable state of gerbang behind one interface, [`Store`], with two
+//! implementations: [`sqlite::SqliteStore`] (embedded default, one writer thread that
+//! groups many steps into one transaction and one fsync) and
+//! [`postgres::PostgresStore`] (several processes may share one database).
+//!
+//! A store enforces the ledger rules of `gerbang_core::ledger` inside its
+//! transactions: a step that would overdraw an account, unbalance an entry or end a
+//! hold twice fails whole and changes nothing. This crate must never decide business
+//! outcomes (which status a transfer gets, what a protocol answers): it stores what
+//! the layers above decided, atomically.
+
+pub mod migrations;
+pub mod postgres;
+pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use gerbang_core::Timestamp;
+use std::sync::Arc;
+
+/// Largest page any listing returns, whatever the caller asks for.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The key of the timer that expires a hold with an expiry; the store schedules it
+/// with the hold and removes it when the hold ends.
+pub fn hold_expiry_timer_key(hold_key: &str) -> String {
+    format!("ledger.hold.expire:{hold_key}")
+}
+
+/// The timer kind of hold expiries; its payload is `{"hold": key}`.
+pub const HOLD_EXPIRY_TIMER: &str = "ledger.hold.expire";
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Commits a step: all of it or nothing.
+    async fn commit(&self, now: Timestamp, step: Step) -> Result<StepOutcome, StepError>;
+
+    async fn idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    async fn record(&self, kind: &str, key: &str) -> Result<Option<Record>, StoreError>;
+
+    /// Records of one kind (and owner), oldest first, `offset` skipped, at most `limit`.
+    async fn records(
+        &self,
+        kind: &str,
+        owner: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError>;
+
+    async fn account(&self, code: &str) -> Result<Option<Account>, StoreError>;
+
+    async fn hold(&self, key: &str) -> Result<Option<Hold>, StoreError>;
+
+    async fn statement(&self, query: StatementQuery) -> Result<Vec<StatementLine>, StoreError>;
+
+    /// Takes up to `limit` pending notifications due at `now` that nobody holds, and
+    /// holds them until `lease_until`.
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    /// Records one delivery attempt and what follows from it, and releases the lease.
+    async fn record_attempt(
+        &self,
+        attempt: Attempt,
+        verdict: AttemptVerdict,
+    ) -> Result<(), StoreError>;
+
+    async fn notification(&self, id: i64) -> Result<Option<Notification>, StoreError>;
+
+    async fn notifications(
+        &self,
+        query: NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    async fn attempts(&self, notification_id: i64) -> Result<Vec<Attempt>, StoreError>;
+
+    /// Makes a notification pending again, due at `now`. False if there is no such id.
+    async fn resend_notification(&self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Takes up to `limit` timers due at `now` that nobody holds, until `lease_until`.
+    async fn claim_timers(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError>;
+
+    /// A timer's handler failed: try again at `retry_at`.
+    async fn retry_timer(&self, key: &str, retry_at: Timestamp) -> Result<(), StoreError>;
+
+    /// Verifies the ledger's invariants over everything stored.
+    async fn check_ledger(&self) -> Result<LedgerReport, StoreError>;
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+/// Opens the store a URL names, migrating it first: `sqlite://PATH` (created if
+/// missing) or `postgres://…`.
+pub async fn connect(url: &str) -> Result<SharedStore, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(sqlite::SqliteStore::open(path).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError(format!(
+            "unsupported database URL (expected sqlite://PATH or postgres://…): {}",
+            redact_url(url)
+        )))
+    }
+}
+
+/// A database URL with its password hidden, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) fn clamp_limit(limit: u32) -> u32 {
+    limit.clamp(1, MAX_PAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://gerbang:s3cret@127.0.0.1:5432/db"),
+            "postgres://gerbang:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://gerbang.db"),
+            "sqlite://gerbang.db"
+        );
+    }
+}

@@ -1,0 +1,1148 @@
+//! The embedded SQLite store.
+//!
+//! One writer thread owns the only writing connection. Callers hand it jobs over a
+//! channel; it takes every job waiting (up to [`MAX_BATCH`]), runs each inside its own
+//! savepoint, commits them all in one transaction with one fsync (`synchronous=FULL`,
+//! WAL) and only then answers the callers. A job that fails rolls back to its
+//! savepoint and leaves the others alone. Reads run on a small pool of read-only
+//! connections, concurrently with the writer.
+
+use crate::{
+    clamp_limit, hold_expiry_timer_key, migrations, Account, Attempt, AttemptVerdict, Expect, Hold,
+    IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, Notification,
+    NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery,
+    Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp, HOLD_EXPIRY_TIMER,
+};
+use async_trait::async_trait;
+use gerbang_core::ledger::{
+    AccountKind, HoldState, LedgerError, LedgerOp, NewAccount, NewEntry, NewHold, PostHold,
+};
+use gerbang_core::{Currency, Timestamp};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most jobs one transaction takes.
+pub const MAX_BATCH: usize = 4096;
+/// Jobs that may wait for the writer before callers are made to wait.
+const QUEUE_DEPTH: usize = 16 * 1024;
+/// Read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+struct Finished {
+    keep: bool,
+    reply: Reply,
+}
+
+type Job = Box<dyn FnOnce(&Connection) -> Finished + Send>;
+
+struct Inner {
+    path: PathBuf,
+    jobs: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+fn backend_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32000;
+         PRAGMA wal_autocheckpoint = 4000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -4000;")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )?;
+    for m in migrations::SQLITE {
+        let done: Option<i64> = conn
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [m.version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if done.is_some() {
+            continue;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = conn.execute_batch(m.sql).and_then(|_| {
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",
+                params![m.version, m.name],
+            )
+        });
+        match applied {
+            Ok(_) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                conn.execute_batch("ROLLBACK")?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = jobs.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let message = format!("cannot begin transaction: {e}");
+            for job in batch.drain(..) {
+                // Run nothing; tell every caller.
+                drop(job);
+                let _ = &message;
+            }
+            tracing::error!("{message}");
+            continue;
+        }
+        for job in batch.drain(..) {
+            let _ = conn.execute_batch("SAVEPOINT step");
+            let finished = std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn)));
+            match finished {
+                Ok(Finished { keep, reply }) => {
+                    if keep {
+                        let _ = conn.execute_batch("RELEASE step");
+                    } else {
+                        let _ = conn.execute_batch("ROLLBACK TO step; RELEASE step");
+                    }
+                    replies.push(reply);
+                }
+                Err(_) => {
+                    tracing::error!("a store job panicked; its changes were rolled back");
+                    let _ = conn.execute_batch("ROLLBACK TO step; RELEASE step");
+                }
+            }
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            format!("commit failed: {e}")
+        });
+        for reply in replies.drain(..) {
+            reply(committed.clone());
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `path`, and starts
+    /// its writer thread.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let (tx, rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
+        let writer_path = path.clone();
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
+        std::thread::Builder::new()
+            .name("gerbang-sqlite-writer".into())
+            .spawn(move || {
+                let opened = Connection::open(&writer_path).and_then(|conn| {
+                    configure_writer(&conn)?;
+                    migrate(&conn)?;
+                    // A fresh process holds no leases: whatever a previous process held
+                    // when it stopped is free again.
+                    conn.execute_batch(
+                        "UPDATE notifications SET lease_until = NULL WHERE lease_until IS NOT NULL;
+                         UPDATE timers SET lease_until = NULL WHERE lease_until IS NOT NULL;",
+                    )?;
+                    Ok(conn)
+                });
+                match opened {
+                    Ok(conn) => {
+                        let _ = ready_tx.send(Ok(()));
+                        writer_loop(conn, rx);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(backend_err(format!(
+                            "cannot open SQLite database {}: {e}",
+                            writer_path.display()
+                        ))));
+                    }
+                }
+            })
+            .map_err(backend_err)?;
+        ready_rx
+            .await
+            .map_err(|_| StoreError("SQLite writer did not start".into()))??;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                jobs: tx,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` on the writer inside a savepoint; an `Err` rolls the savepoint back.
+    /// Answers only once the batch it ran in has committed.
+    async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let keep = result.is_ok();
+            Finished {
+                keep,
+                reply: Box::new(move |committed| {
+                    let answer = match committed {
+                        Ok(()) => result,
+                        Err(e) if keep => Err(E::from(StoreError(e))),
+                        Err(_) => result,
+                    };
+                    let _ = tx.send(answer);
+                }),
+            }
+        });
+        self.inner
+            .jobs
+            .send(job)
+            .await
+            .map_err(|_| E::from(StoreError("SQLite writer stopped".into())))?;
+        rx.await
+            .map_err(|_| E::from(StoreError("SQLite writer dropped the job".into())))?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.readers.lock().expect("reader pool").pop() {
+                Some(conn) => conn,
+                None => open_reader(&inner.path).map_err(backend_err)?,
+            };
+            let result = f(&conn).map_err(backend_err);
+            let mut pool = inner.readers.lock().expect("reader pool");
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(backend_err)?
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Applying a step inside the writer's transaction.
+
+struct AccountRef {
+    id: i64,
+    code: String,
+    currency: Currency,
+}
+
+fn sql_err(e: rusqlite::Error) -> StepError {
+    StepError::Backend(e.to_string())
+}
+
+fn account_ref(conn: &Connection, code: &str) -> Result<AccountRef, StepError> {
+    conn.prepare_cached("SELECT id, currency FROM accounts WHERE code = ?1")
+        .map_err(sql_err)?
+        .query_row([code], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()
+        .map_err(sql_err)?
+        .map(|(id, currency)| AccountRef {
+            id,
+            code: code.to_string(),
+            currency: Currency::parse(&currency).unwrap_or(Currency::Idr),
+        })
+        .ok_or_else(|| LedgerError::UnknownAccount(code.to_string()).into())
+}
+
+fn open_account(conn: &Connection, now: Timestamp, a: &NewAccount) -> Result<(), StepError> {
+    conn.prepare_cached(
+        "INSERT INTO accounts (code, kind, currency, may_go_negative, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO NOTHING",
+    )
+    .map_err(sql_err)?
+    .execute(params![
+        a.code,
+        a.kind.as_str(),
+        a.currency.code(),
+        a.kind.may_go_negative(),
+        now.as_micros()
+    ])
+    .map_err(sql_err)?;
+    let (kind, currency): (String, String) = conn
+        .prepare_cached("SELECT kind, currency FROM accounts WHERE code = ?1")
+        .map_err(sql_err)?
+        .query_row([&a.code], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql_err)?;
+    if kind != a.kind.as_str() || currency != a.currency.code() {
+        return Err(LedgerError::AccountMismatch(a.code.clone()).into());
+    }
+    Ok(())
+}
+
+fn post_entry(conn: &Connection, now: Timestamp, entry: &NewEntry) -> Result<i64, StepError> {
+    entry.check_shape()?;
+    let mut accounts = Vec::with_capacity(entry.postings.len());
+    for p in &entry.postings {
+        let a = account_ref(conn, &p.account)?;
+        if a.currency != entry.currency {
+            return Err(LedgerError::CurrencyMismatch(a.code).into());
+        }
+        accounts.push(a);
+    }
+    let entry_id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO entries (kind, reference, description, currency, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        )
+        .map_err(sql_err)?
+        .query_row(
+            params![
+                entry.kind,
+                entry.reference,
+                entry.description,
+                entry.currency.code(),
+                now.as_micros()
+            ],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
+    for (p, a) in entry.postings.iter().zip(&accounts) {
+        let balance_after: Option<i64> = conn
+            .prepare_cached(
+                "UPDATE accounts SET balance = balance + ?2
+                 WHERE id = ?1 AND (?2 >= 0 OR may_go_negative OR balance - pending + ?2 >= 0)
+                 RETURNING balance",
+            )
+            .map_err(sql_err)?
+            .query_row(params![a.id, p.amount], |r| r.get(0))
+            .optional()
+            .map_err(sql_err)?;
+        let balance_after =
+            balance_after.ok_or_else(|| LedgerError::InsufficientFunds(a.code.clone()))?;
+        conn.prepare_cached(
+            "INSERT INTO postings (entry_id, account_id, amount, balance_after, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(sql_err)?
+        .execute(params![
+            entry_id,
+            a.id,
+            p.amount,
+            balance_after,
+            now.as_micros()
+        ])
+        .map_err(sql_err)?;
+    }
+    Ok(entry_id)
+}
+
+fn place_hold(conn: &Connection, now: Timestamp, hold: &NewHold) -> Result<(), StepError> {
+    if hold.amount <= 0 {
+        return Err(LedgerError::NonPositiveAmount.into());
+    }
+    let a = account_ref(conn, &hold.account)?;
+    if a.currency != hold.currency {
+        return Err(LedgerError::CurrencyMismatch(a.code).into());
+    }
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO holds (key, account_id, amount, currency, state, expires_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6) ON CONFLICT (key) DO NOTHING",
+        )
+        .map_err(sql_err)?
+        .execute(params![
+            hold.key,
+            a.id,
+            hold.amount,
+            hold.currency.code(),
+            hold.expires_at.map(Timestamp::as_micros),
+            now.as_micros()
+        ])
+        .map_err(sql_err)?;
+    if inserted == 0 {
+        return Err(LedgerError::DuplicateHold(hold.key.clone()).into());
+    }
+    let reserved = conn
+        .prepare_cached(
+            "UPDATE accounts SET pending = pending + ?2
+             WHERE id = ?1 AND (may_go_negative OR balance - pending >= ?2)",
+        )
+        .map_err(sql_err)?
+        .execute(params![a.id, hold.amount])
+        .map_err(sql_err)?;
+    if reserved == 0 {
+        return Err(LedgerError::InsufficientFunds(a.code).into());
+    }
+    if let Some(expires_at) = hold.expires_at {
+        schedule_timer(
+            conn,
+            now,
+            &crate::NewTimer {
+                key: hold_expiry_timer_key(&hold.key),
+                kind: HOLD_EXPIRY_TIMER.to_string(),
+                due_at: expires_at,
+                payload: serde_json::json!({ "hold": hold.key }),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The pending hold `key`: (account id, account code, amount, currency).
+fn pending_hold(conn: &Connection, key: &str) -> Result<(i64, String, i64, Currency), StepError> {
+    let row: Option<(i64, String, i64, String, String)> = conn
+        .prepare_cached(
+            "SELECT h.account_id, a.code, h.amount, h.currency, h.state
+             FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.key = ?1",
+        )
+        .map_err(sql_err)?
+        .query_row([key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()
+        .map_err(sql_err)?;
+    let (account_id, code, amount, currency, state) =
+        row.ok_or_else(|| LedgerError::UnknownHold(key.to_string()))?;
+    let state = HoldState::parse(&state).unwrap_or(HoldState::Pending);
+    if state != HoldState::Pending {
+        return Err(LedgerError::HoldNotPending {
+            key: key.to_string(),
+            state,
+        }
+        .into());
+    }
+    Ok((
+        account_id,
+        code,
+        amount,
+        Currency::parse(&currency).unwrap_or(Currency::Idr),
+    ))
+}
+
+fn end_hold(
+    conn: &Connection,
+    now: Timestamp,
+    key: &str,
+    account_id: i64,
+    amount: i64,
+    state: HoldState,
+    entry_id: Option<i64>,
+) -> Result<(), StepError> {
+    conn.prepare_cached("UPDATE accounts SET pending = pending - ?2 WHERE id = ?1")
+        .map_err(sql_err)?
+        .execute(params![account_id, amount])
+        .map_err(sql_err)?;
+    conn.prepare_cached("UPDATE holds SET state = ?2, ended_at = ?3, entry_id = ?4 WHERE key = ?1")
+        .map_err(sql_err)?
+        .execute(params![key, state.as_str(), now.as_micros(), entry_id])
+        .map_err(sql_err)?;
+    conn.prepare_cached("DELETE FROM timers WHERE key = ?1")
+        .map_err(sql_err)?
+        .execute([hold_expiry_timer_key(key)])
+        .map_err(sql_err)?;
+    Ok(())
+}
+
+fn settle_hold(conn: &Connection, now: Timestamp, post: &PostHold) -> Result<i64, StepError> {
+    let (account_id, code, amount, currency) = pending_hold(conn, &post.key)?;
+    let entry = post.to_entry(&code, amount, currency)?;
+    // Release the reservation first: the entry's debit then spends exactly it.
+    end_hold(
+        conn,
+        now,
+        &post.key,
+        account_id,
+        amount,
+        HoldState::Posted,
+        None,
+    )?;
+    let entry_id = post_entry(conn, now, &entry)?;
+    conn.prepare_cached("UPDATE holds SET entry_id = ?2 WHERE key = ?1")
+        .map_err(sql_err)?
+        .execute(params![post.key, entry_id])
+        .map_err(sql_err)?;
+    Ok(entry_id)
+}
+
+fn release_hold(
+    conn: &Connection,
+    now: Timestamp,
+    key: &str,
+    state: HoldState,
+) -> Result<(), StepError> {
+    let (account_id, _, amount, _) = pending_hold(conn, key)?;
+    end_hold(conn, now, key, account_id, amount, state, None)
+}
+
+fn claim_key(conn: &Connection, now: Timestamp, idem: &NewIdempotency) -> Result<(), StepError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope, key) DO NOTHING",
+        )
+        .map_err(sql_err)?
+        .execute(params![
+            idem.scope,
+            idem.key,
+            idem.fingerprint,
+            idem.response,
+            now.as_micros()
+        ])
+        .map_err(sql_err)?;
+    if inserted == 1 {
+        return Ok(());
+    }
+    let existing = idempotency_row(conn, &idem.scope, &idem.key)
+        .map_err(sql_err)?
+        .ok_or_else(|| StepError::Backend("idempotency row vanished".into()))?;
+    Err(StepError::Duplicate(existing))
+}
+
+fn idempotency_row(
+    conn: &Connection,
+    scope: &str,
+    key: &str,
+) -> rusqlite::Result<Option<IdempotencyRecord>> {
+    conn.prepare_cached(
+        "SELECT scope, key, fingerprint, response, created_at FROM idempotency
+         WHERE scope = ?1 AND key = ?2",
+    )?
+    .query_row([scope, key], |r| {
+        Ok(IdempotencyRecord {
+            scope: r.get(0)?,
+            key: r.get(1)?,
+            fingerprint: r.get(2)?,
+            response: r.get(3)?,
+            created_at: Timestamp::from_micros(r.get(4)?),
+        })
+    })
+    .optional()
+}
+
+fn write_record(conn: &Connection, now: Timestamp, w: &RecordWrite) -> Result<i64, StepError> {
+    let data = w.data.to_string();
+    let conflict = || StepError::RecordConflict {
+        kind: w.kind.clone(),
+        key: w.key.clone(),
+    };
+    let version: Option<i64> = match w.expect {
+        Expect::Absent => conn
+            .prepare_cached(
+                "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6) ON CONFLICT (kind, key) DO NOTHING
+                 RETURNING version",
+            )
+            .map_err(sql_err)?
+            .query_row(
+                params![w.kind, w.key, w.owner, w.state, data, now.as_micros()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?,
+        Expect::Version(v) => conn
+            .prepare_cached(
+                "UPDATE records SET owner = ?3, state = ?4, data = ?5, version = version + 1,
+                 updated_at = ?6 WHERE kind = ?1 AND key = ?2 AND version = ?7 RETURNING version",
+            )
+            .map_err(sql_err)?
+            .query_row(
+                params![w.kind, w.key, w.owner, w.state, data, now.as_micros(), v],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?,
+        Expect::Any => conn
+            .prepare_cached(
+                "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6)
+                 ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner,
+                   state = excluded.state, data = excluded.data, version = records.version + 1,
+                   updated_at = excluded.updated_at
+                 RETURNING version",
+            )
+            .map_err(sql_err)?
+            .query_row(
+                params![w.kind, w.key, w.owner, w.state, data, now.as_micros()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?,
+    };
+    version.ok_or_else(conflict)
+}
+
+fn enqueue(conn: &Connection, now: Timestamp, n: &NewNotification) -> Result<i64, StepError> {
+    conn.prepare_cached(
+        "INSERT INTO notifications (protocol, owner, source, url, body, status, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6) RETURNING id",
+    )
+    .map_err(sql_err)?
+    .query_row(
+        params![n.protocol, n.owner, n.source, n.url, n.body, now.as_micros()],
+        |r| r.get(0),
+    )
+    .map_err(sql_err)
+}
+
+fn schedule_timer(conn: &Connection, now: Timestamp, t: &crate::NewTimer) -> Result<(), StepError> {
+    conn.prepare_cached(
+        "INSERT INTO timers (key, kind, due_at, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
+           payload = excluded.payload, attempts = 0, lease_until = NULL",
+    )
+    .map_err(sql_err)?
+    .execute(params![
+        t.key,
+        t.kind,
+        t.due_at.as_micros(),
+        t.payload.to_string(),
+        now.as_micros()
+    ])
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn apply_step(conn: &Connection, now: Timestamp, step: &Step) -> Result<StepOutcome, StepError> {
+    let mut outcome = StepOutcome::default();
+    if let Some(idem) = &step.idempotency {
+        claim_key(conn, now, idem)?;
+    }
+    for account in &step.accounts {
+        open_account(conn, now, account)?;
+    }
+    for op in &step.ledger {
+        match op {
+            LedgerOp::Transfer(entry) => outcome.entry_ids.push(post_entry(conn, now, entry)?),
+            LedgerOp::Hold(hold) => place_hold(conn, now, hold)?,
+            LedgerOp::Post(post) => outcome.entry_ids.push(settle_hold(conn, now, post)?),
+            LedgerOp::Void { key } => release_hold(conn, now, key, HoldState::Voided)?,
+            LedgerOp::Expire { key } => release_hold(conn, now, key, HoldState::Expired)?,
+        }
+    }
+    for record in &step.records {
+        outcome
+            .record_versions
+            .push(write_record(conn, now, record)?);
+    }
+    for n in &step.notifications {
+        outcome.notification_ids.push(enqueue(conn, now, n)?);
+    }
+    for op in &step.timers {
+        match op {
+            TimerOp::Schedule(t) => schedule_timer(conn, now, t)?,
+            TimerOp::Remove(key) => {
+                conn.prepare_cached("DELETE FROM timers WHERE key = ?1")
+                    .map_err(sql_err)?
+                    .execute([key])
+                    .map_err(sql_err)?;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+// ---------------------------------------------------------------------------------
+// Row mapping.
+
+fn record_row(r: &Row<'_>) -> rusqlite::Result<Record> {
+    let data: String = r.get(5)?;
+    Ok(Record {
+        kind: r.get(0)?,
+        key: r.get(1)?,
+        owner: r.get(2)?,
+        state: r.get(3)?,
+        version: r.get(4)?,
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+        created_at: Timestamp::from_micros(r.get(6)?),
+        updated_at: Timestamp::from_micros(r.get(7)?),
+    })
+}
+
+const RECORD_COLUMNS: &str = "kind, key, owner, state, version, data, created_at, updated_at";
+
+const NOTIFICATION_COLUMNS: &str = "id, protocol, owner, source, url, body, status, attempts, \
+     next_attempt_at, created_at, delivered_at";
+
+fn notification_row(r: &Row<'_>) -> rusqlite::Result<Notification> {
+    let status: String = r.get(6)?;
+    Ok(Notification {
+        id: r.get(0)?,
+        protocol: r.get(1)?,
+        owner: r.get(2)?,
+        source: r.get(3)?,
+        url: r.get(4)?,
+        body: r.get(5)?,
+        status: NotificationStatus::parse(&status).unwrap_or(NotificationStatus::Pending),
+        attempts: r.get(7)?,
+        next_attempt_at: Timestamp::from_micros(r.get(8)?),
+        created_at: Timestamp::from_micros(r.get(9)?),
+        delivered_at: r.get::<_, Option<i64>>(10)?.map(Timestamp::from_micros),
+    })
+}
+
+fn timer_row(r: &Row<'_>) -> rusqlite::Result<Timer> {
+    let payload: String = r.get(3)?;
+    Ok(Timer {
+        key: r.get(0)?,
+        kind: r.get(1)?,
+        due_at: Timestamp::from_micros(r.get(2)?),
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        attempts: r.get(4)?,
+    })
+}
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    let kind: String = r.get(2)?;
+    let currency: String = r.get(3)?;
+    Ok(Account {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        kind: AccountKind::parse(&kind).unwrap_or(AccountKind::ChannelClearing),
+        currency: Currency::parse(&currency).unwrap_or(Currency::Idr),
+        balance: r.get(4)?,
+        pending: r.get(5)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn commit(&self, now: Timestamp, step: Step) -> Result<StepOutcome, StepError> {
+        self.write(move |conn| apply_step(conn, now, &step)).await
+    }
+
+    async fn idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.read(move |conn| idempotency_row(conn, &scope, &key))
+            .await
+    }
+
+    async fn record(&self, kind: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        let (kind, key) = (kind.to_string(), key.to_string());
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE kind = ?1 AND key = ?2"
+            ))?
+            .query_row([kind, key], record_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn records(
+        &self,
+        kind: &str,
+        owner: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError> {
+        let (kind, owner) = (kind.to_string(), owner.map(str::to_string));
+        let limit = clamp_limit(limit);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE kind = ?1 AND (?2 IS NULL OR owner = ?2)
+                 ORDER BY created_at, key LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![kind, owner, limit, offset], record_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn account(&self, code: &str) -> Result<Option<Account>, StoreError> {
+        let code = code.to_string();
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, code, kind, currency, balance, pending FROM accounts WHERE code = ?1",
+            )?
+            .query_row([code], account_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {
+        let key = key.to_string();
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT h.key, a.code, h.amount, h.currency, h.state, h.expires_at, h.created_at, h.ended_at
+                 FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.key = ?1",
+            )?
+            .query_row([key], |r| {
+                let currency: String = r.get(3)?;
+                let state: String = r.get(4)?;
+                Ok(Hold {
+                    key: r.get(0)?,
+                    account: r.get(1)?,
+                    amount: r.get(2)?,
+                    currency: Currency::parse(&currency).unwrap_or(Currency::Idr),
+                    state: HoldState::parse(&state).unwrap_or(HoldState::Pending),
+                    expires_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_micros),
+                    created_at: Timestamp::from_micros(r.get(6)?),
+                    ended_at: r.get::<_, Option<i64>>(7)?.map(Timestamp::from_micros),
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn statement(&self, q: StatementQuery) -> Result<Vec<StatementLine>, StoreError> {
+        let limit = clamp_limit(q.limit);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT p.id, p.entry_id, p.created_at, p.amount, p.balance_after,
+                        e.kind, e.reference, e.description
+                 FROM postings p
+                 JOIN accounts a ON a.id = p.account_id
+                 JOIN entries e ON e.id = p.entry_id
+                 WHERE a.code = ?1 AND p.created_at >= ?2 AND p.created_at < ?3 AND p.id > ?4
+                 ORDER BY p.id LIMIT ?5",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    q.account,
+                    q.from.as_micros(),
+                    q.to.as_micros(),
+                    q.after_posting_id,
+                    limit
+                ],
+                |r| {
+                    Ok(StatementLine {
+                        posting_id: r.get(0)?,
+                        entry_id: r.get(1)?,
+                        at: Timestamp::from_micros(r.get(2)?),
+                        amount: r.get(3)?,
+                        balance_after: r.get(4)?,
+                        kind: r.get(5)?,
+                        reference: r.get(6)?,
+                        description: r.get(7)?,
+                    })
+                },
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let limit = clamp_limit(limit);
+        self.write(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "UPDATE notifications SET lease_until = ?2 WHERE id IN (
+                         SELECT id FROM notifications
+                         WHERE status = 'pending' AND next_attempt_at <= ?1
+                           AND (lease_until IS NULL OR lease_until <= ?1)
+                         ORDER BY next_attempt_at LIMIT ?3)
+                     RETURNING {NOTIFICATION_COLUMNS}"
+                ))
+                .map_err(backend_err)?;
+            let rows = stmt
+                .query_map(
+                    params![now.as_micros(), lease_until.as_micros(), limit],
+                    notification_row,
+                )
+                .map_err(backend_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend_err)
+        })
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: Attempt,
+        verdict: AttemptVerdict,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO notification_attempts
+                   (notification_id, attempt_no, at, http_status, latency_ms, excerpt)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (notification_id, attempt_no) DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    attempt.notification_id,
+                    attempt.attempt_no,
+                    attempt.at.as_micros(),
+                    attempt.http_status,
+                    attempt.latency_ms,
+                    attempt.excerpt
+                ])
+            })
+            .map_err(backend_err)?;
+            let (status, next, delivered) = match verdict {
+                AttemptVerdict::Delivered => ("delivered", None, Some(attempt.at.as_micros())),
+                AttemptVerdict::RetryAt(at) => ("pending", Some(at.as_micros()), None),
+                AttemptVerdict::GiveUp => ("failed", None, None),
+            };
+            conn.prepare_cached(
+                "UPDATE notifications SET status = ?2, attempts = MAX(attempts, ?3),
+                   next_attempt_at = COALESCE(?4, next_attempt_at),
+                   delivered_at = COALESCE(?5, delivered_at), lease_until = NULL
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    attempt.notification_id,
+                    status,
+                    attempt.attempt_no,
+                    next,
+                    delivered
+                ])
+            })
+            .map_err(backend_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn notification(&self, id: i64) -> Result<Option<Notification>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?1"
+            ))?
+            .query_row([id], notification_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn notifications(&self, q: NotificationQuery) -> Result<Vec<Notification>, StoreError> {
+        let limit = clamp_limit(q.limit);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications
+                 WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR source = ?2)
+                   AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR id < ?4)
+                 ORDER BY id DESC LIMIT ?5"
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    q.owner,
+                    q.source,
+                    q.status.map(NotificationStatus::as_str),
+                    q.before_id,
+                    limit
+                ],
+                notification_row,
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn attempts(&self, notification_id: i64) -> Result<Vec<Attempt>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT notification_id, attempt_no, at, http_status, latency_ms, excerpt
+                 FROM notification_attempts WHERE notification_id = ?1 ORDER BY attempt_no",
+            )?;
+            let rows = stmt.query_map([notification_id], |r| {
+                Ok(Attempt {
+                    notification_id: r.get(0)?,
+                    attempt_no: r.get(1)?,
+                    at: Timestamp::from_micros(r.get(2)?),
+                    http_status: r.get(3)?,
+                    latency_ms: r.get(4)?,
+                    excerpt: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn resend_notification(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE notifications SET status = 'pending', next_attempt_at = ?2, lease_until = NULL
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, now.as_micros()]))
+            .map(|n| n == 1)
+            .map_err(backend_err)
+        })
+        .await
+    }
+
+    async fn claim_timers(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let limit = clamp_limit(limit);
+        self.write(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "UPDATE timers SET lease_until = ?2 WHERE key IN (
+                         SELECT key FROM timers WHERE due_at <= ?1
+                           AND (lease_until IS NULL OR lease_until <= ?1)
+                         ORDER BY due_at LIMIT ?3)
+                     RETURNING key, kind, due_at, payload, attempts",
+                )
+                .map_err(backend_err)?;
+            let rows = stmt
+                .query_map(
+                    params![now.as_micros(), lease_until.as_micros(), limit],
+                    timer_row,
+                )
+                .map_err(backend_err)?;
+            let mut timers = rows
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend_err)?;
+            timers.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.key.cmp(&b.key)));
+            Ok(timers)
+        })
+        .await
+    }
+
+    async fn retry_timer(&self, key: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+        let key = key.to_string();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE timers SET due_at = ?2, attempts = attempts + 1, lease_until = NULL
+                 WHERE key = ?1",
+            )
+            .and_then(|mut s| s.execute(params![key, retry_at.as_micros()]))
+            .map(|_| ())
+            .map_err(backend_err)
+        })
+        .await
+    }
+
+    async fn check_ledger(&self) -> Result<LedgerReport, StoreError> {
+        self.read(|conn| {
+            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+            let mut report = LedgerReport {
+                accounts: count("SELECT COUNT(*) FROM accounts")?,
+                entries: count("SELECT COUNT(*) FROM entries")?,
+                postings: count("SELECT COUNT(*) FROM postings")?,
+                holds_pending: count("SELECT COUNT(*) FROM holds WHERE state = 'pending'")?,
+                problems: Vec::new(),
+            };
+            let total: i64 = count("SELECT COALESCE(SUM(amount), 0) FROM postings")?;
+            if total != 0 {
+                report
+                    .problems
+                    .push(format!("all postings sum to {total}, not 0"));
+            }
+            let mut push_rows = |sql: &str, describe: &dyn Fn(&Row<'_>) -> rusqlite::Result<String>| -> rusqlite::Result<()> {
+                let mut stmt = conn.prepare(sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    report.problems.push(describe(row)?);
+                }
+                Ok(())
+            };
+            push_rows(
+                "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e
+                 LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id
+                 HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2",
+                &|r| {
+                    Ok(format!(
+                        "entry {} does not balance: its {} postings sum to {}",
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(1)?
+                    ))
+                },
+            )?;
+            push_rows(
+                "SELECT a.code, a.balance, COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0) AS s
+                 FROM accounts a WHERE a.balance != COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0)",
+                &|r| {
+                    Ok(format!(
+                        "account {} stores balance {} but its postings sum to {}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?
+                    ))
+                },
+            )?;
+            push_rows(
+                "SELECT a.code, a.pending, COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)
+                 FROM accounts a WHERE a.pending != COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)",
+                &|r| {
+                    Ok(format!(
+                        "account {} stores pending {} but its pending holds sum to {}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?
+                    ))
+                },
+            )?;
+            push_rows(
+                "SELECT code, balance, pending FROM accounts
+                 WHERE NOT may_go_negative AND balance - pending < 0",
+                &|r| {
+                    Ok(format!(
+                        "account {} may not go negative but has balance {} and pending {}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?
+                    ))
+                },
+            )?;
+            Ok(report)
+        })
+        .await
+    }
+}

@@ -1,0 +1,120 @@
+//! Fresh, real databases for test suites.
+//!
+//! PostgreSQL tests need `GERBANG_TEST_POSTGRES_URL`, a URL of a server where the
+//! user may create databases (for example `postgres://gerbang@127.0.0.1:5432/postgres`).
+//! Each call creates a new database on that server. Without the variable the
+//! PostgreSQL tests are skipped, loudly, unless `GERBANG_REQUIRE_POSTGRES=1`, which
+//! turns the skip into a failure (CI sets it).
+
+use crate::{SharedStore, Store};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+pub const POSTGRES_URL_VAR: &str = "GERBANG_TEST_POSTGRES_URL";
+pub const REQUIRE_POSTGRES_VAR: &str = "GERBANG_REQUIRE_POSTGRES";
+
+/// A database that lives as long as this value.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A new SQLite file in a temporary folder.
+pub fn sqlite_database() -> TestDatabase {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("gerbang.db").display());
+    TestDatabase {
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// A new, empty PostgreSQL database, or `None` when no server is configured.
+pub async fn postgres_database() -> Option<TestDatabase> {
+    let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+        if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1") {
+            panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set");
+        }
+        eprintln!("PostgreSQL suite skipped: {POSTGRES_URL_VAR} is not set");
+        return None;
+    };
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "gerbang_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}"));
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    drop(client);
+    let _ = driver.await;
+    Some(TestDatabase {
+        url: replace_database(&admin_url, &name),
+        _dir: None,
+    })
+}
+
+/// The same server URL naming another database.
+pub fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+pub async fn open(db: &TestDatabase) -> SharedStore {
+    crate::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", crate::redact_url(&db.url)))
+}
+
+/// Both backends, the PostgreSQL one only when configured.
+pub async fn each_backend() -> Vec<(TestDatabase, Arc<dyn Store>)> {
+    let mut out = Vec::new();
+    let sqlite = sqlite_database();
+    let store = open(&sqlite).await;
+    out.push((sqlite, store));
+    if let Some(pg) = postgres_database().await {
+        let store = open(&pg).await;
+        out.push((pg, store));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn swaps_the_database_name() {
+        assert_eq!(
+            super::replace_database("postgres://u:p@127.0.0.1:5432/postgres", "t1"),
+            "postgres://u:p@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@localhost:5432/postgres?sslmode=disable", "t2"),
+            "postgres://u@localhost:5432/t2?sslmode=disable"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@localhost", "t3"),
+            "postgres://u@localhost/t3"
+        );
+    }
+}

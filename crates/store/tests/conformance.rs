@@ -1,0 +1,870 @@
+//! One conformance suite, run against every backend: SQLite always, PostgreSQL when
+//! `GERBANG_TEST_POSTGRES_URL` names a server (required in CI).
+
+use gerbang_core::ledger::{
+    AccountKind, HoldState, LedgerError, LedgerOp, NewAccount, NewEntry, NewHold, PostHold, Posting,
+};
+use gerbang_core::{Currency, Timestamp};
+use gerbang_store::testing::{open, postgres_database, sqlite_database};
+use gerbang_store::*;
+use std::sync::Arc;
+
+const T0: Timestamp = Timestamp::from_micros(1_700_000_000_000_000);
+
+fn account(code: &str, kind: AccountKind) -> NewAccount {
+    NewAccount {
+        code: code.into(),
+        kind,
+        currency: Currency::Idr,
+    }
+}
+
+fn transfer(from: &str, to: &str, amount: i64) -> LedgerOp {
+    LedgerOp::Transfer(NewEntry {
+        kind: "transfer".into(),
+        reference: format!("{from}->{to}"),
+        description: "test".into(),
+        currency: Currency::Idr,
+        postings: vec![
+            Posting {
+                account: from.into(),
+                amount: -amount,
+            },
+            Posting {
+                account: to.into(),
+                amount,
+            },
+        ],
+    })
+}
+
+fn hold(key: &str, account: &str, amount: i64, expires_at: Option<Timestamp>) -> LedgerOp {
+    LedgerOp::Hold(NewHold {
+        key: key.into(),
+        account: account.into(),
+        amount,
+        currency: Currency::Idr,
+        expires_at,
+    })
+}
+
+fn post(key: &str, to: &str, amount: i64) -> LedgerOp {
+    LedgerOp::Post(PostHold {
+        key: key.into(),
+        kind: "payout".into(),
+        reference: key.into(),
+        description: "settled".into(),
+        credits: vec![Posting {
+            account: to.into(),
+            amount,
+        }],
+    })
+}
+
+/// Funding, a partner with `funded` minor units, and a bank clearing account.
+async fn setup(store: &dyn Store, funded: i64) {
+    store
+        .commit(
+            T0,
+            Step {
+                accounts: vec![
+                    account("fund", AccountKind::OperatorFunding),
+                    account("partner", AccountKind::PartnerBalance),
+                    account("bank", AccountKind::ChannelClearing),
+                ],
+                ledger: if funded > 0 {
+                    vec![transfer("fund", "partner", funded)]
+                } else {
+                    vec![]
+                },
+                ..Step::default()
+            },
+        )
+        .await
+        .expect("setup");
+}
+
+async fn balances(store: &dyn Store, code: &str) -> (i64, i64) {
+    let a = store.account(code).await.unwrap().expect("account exists");
+    (a.balance, a.pending)
+}
+
+async fn assert_clean(store: &dyn Store) {
+    let report = store.check_ledger().await.unwrap();
+    assert!(report.is_clean(), "ledger check: {:?}", report.problems);
+}
+
+// ---------------------------------------------------------------------------------
+
+async fn transfers_move_money_and_refuse_overdrafts(store: Arc<dyn Store>) {
+    setup(&*store, 1_000).await;
+    assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+    assert_eq!(balances(&*store, "fund").await, (-1_000, 0));
+
+    // A step whose second op overdraws applies nothing at all.
+    let err = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![
+                    transfer("partner", "bank", 600),
+                    transfer("partner", "bank", 600),
+                ],
+                records: vec![RecordWrite {
+                    kind: "t".into(),
+                    key: "k".into(),
+                    owner: "o".into(),
+                    state: "s".into(),
+                    data: serde_json::json!({}),
+                    expect: Expect::Absent,
+                }],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::Ledger(LedgerError::InsufficientFunds("partner".into()))
+    );
+    assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+    assert!(store.record("t", "k").await.unwrap().is_none());
+
+    let unbalanced = LedgerOp::Transfer(NewEntry {
+        kind: "x".into(),
+        reference: "x".into(),
+        description: String::new(),
+        currency: Currency::Idr,
+        postings: vec![
+            Posting {
+                account: "partner".into(),
+                amount: -5,
+            },
+            Posting {
+                account: "bank".into(),
+                amount: 4,
+            },
+        ],
+    });
+    let err = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![unbalanced],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StepError::Ledger(LedgerError::Unbalanced));
+    let err = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![transfer("partner", "nowhere", 1)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::Ledger(LedgerError::UnknownAccount("nowhere".into()))
+    );
+
+    let outcome = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![transfer("partner", "bank", 1_000)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.entry_ids.len(), 1);
+    assert_eq!(balances(&*store, "partner").await, (0, 0));
+    assert_eq!(balances(&*store, "bank").await, (1_000, 0));
+    // Reopening an account with another kind is refused.
+    let err = store
+        .commit(
+            T0,
+            Step {
+                accounts: vec![account("bank", AccountKind::Fees)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::Ledger(LedgerError::AccountMismatch("bank".into()))
+    );
+    assert_clean(&*store).await;
+}
+
+async fn holds_post_void_and_expire_exactly_once(store: Arc<dyn Store>) {
+    setup(&*store, 1_000).await;
+    let expiry = T0.plus_seconds(3600);
+    store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![
+                    hold("h1", "partner", 300, None),
+                    hold("h2", "partner", 300, Some(expiry)),
+                    hold("h3", "partner", 300, None),
+                ],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(balances(&*store, "partner").await, (1_000, 900));
+    let err = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![hold("h4", "partner", 101, None)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::Ledger(LedgerError::InsufficientFunds("partner".into()))
+    );
+    let err = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![hold("h1", "partner", 1, None)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::Ledger(LedgerError::DuplicateHold("h1".into()))
+    );
+
+    // The expiring hold brought its timer along.
+    let timers = store
+        .claim_timers(expiry, expiry.plus_seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(timers.len(), 1);
+    assert_eq!(timers[0].key, hold_expiry_timer_key("h2"));
+    assert_eq!(timers[0].kind, HOLD_EXPIRY_TIMER);
+    assert_eq!(timers[0].payload, serde_json::json!({"hold": "h2"}));
+
+    // A post must add up to the held amount.
+    let err = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![post("h1", "bank", 299)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::Ledger(LedgerError::PostMismatch("h1".into()))
+    );
+    store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![post("h1", "bank", 300), LedgerOp::Void { key: "h3".into() }],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(balances(&*store, "partner").await, (700, 300));
+    assert_eq!(balances(&*store, "bank").await, (300, 0));
+    store
+        .commit(
+            expiry,
+            Step {
+                ledger: vec![LedgerOp::Expire { key: "h2".into() }],
+                timers: vec![TimerOp::Remove(hold_expiry_timer_key("h2"))],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(balances(&*store, "partner").await, (700, 0));
+
+    for (key, op, state) in [
+        ("h1", LedgerOp::Void { key: "h1".into() }, HoldState::Posted),
+        ("h2", post("h2", "bank", 300), HoldState::Expired),
+        (
+            "h3",
+            LedgerOp::Expire { key: "h3".into() },
+            HoldState::Voided,
+        ),
+    ] {
+        let err = store
+            .commit(
+                T0,
+                Step {
+                    ledger: vec![op],
+                    ..Step::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            StepError::Ledger(LedgerError::HoldNotPending {
+                key: key.into(),
+                state
+            })
+        );
+        assert_eq!(store.hold(key).await.unwrap().unwrap().state, state);
+    }
+    let err = store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![LedgerOp::Void { key: "nope".into() }],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::Ledger(LedgerError::UnknownHold("nope".into()))
+    );
+    let h2 = store.hold("h2").await.unwrap().unwrap();
+    assert_eq!(h2.expires_at, Some(expiry));
+    assert_eq!(h2.ended_at, Some(expiry));
+    assert!(store
+        .claim_timers(expiry.plus_seconds(999), expiry.plus_seconds(1030), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_clean(&*store).await;
+}
+
+async fn idempotency_returns_the_first_answer(store: Arc<dyn Store>) {
+    setup(&*store, 1_000).await;
+    let step = |fingerprint: &str, amount: i64| Step {
+        idempotency: Some(NewIdempotency {
+            scope: "sendme:9920015307".into(),
+            key: "trx-1".into(),
+            fingerprint: fingerprint.into(),
+            response: format!("{{\"amount\":{amount}}}"),
+        }),
+        ledger: vec![transfer("partner", "bank", amount)],
+        ..Step::default()
+    };
+    store.commit(T0, step("f1", 100)).await.unwrap();
+    for (fingerprint, amount) in [("f1", 100), ("f2", 200)] {
+        match store.commit(T0, step(fingerprint, amount)).await {
+            Err(StepError::Duplicate(existing)) => {
+                assert_eq!(existing.fingerprint, "f1");
+                assert_eq!(existing.response, "{\"amount\":100}");
+                assert_eq!(existing.created_at, T0);
+            }
+            other => panic!("expected a duplicate, got {other:?}"),
+        }
+    }
+    assert_eq!(balances(&*store, "partner").await, (900, 0));
+    let stored = store
+        .idempotency("sendme:9920015307", "trx-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.fingerprint, "f1");
+    assert!(store
+        .idempotency("sendme:other", "trx-1")
+        .await
+        .unwrap()
+        .is_none());
+    // A failed step does not burn its key.
+    let failing = Step {
+        idempotency: Some(NewIdempotency {
+            scope: "s".into(),
+            key: "k".into(),
+            fingerprint: "f".into(),
+            response: "r".into(),
+        }),
+        ledger: vec![transfer("partner", "bank", 1_000_000)],
+        ..Step::default()
+    };
+    assert!(matches!(
+        store.commit(T0, failing).await,
+        Err(StepError::Ledger(_))
+    ));
+    assert!(store.idempotency("s", "k").await.unwrap().is_none());
+}
+
+async fn concurrent_duplicates_move_money_once(store: Arc<dyn Store>) {
+    setup(&*store, 1_000).await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .commit(
+                    T0,
+                    Step {
+                        idempotency: Some(NewIdempotency {
+                            scope: "s".into(),
+                            key: "same".into(),
+                            fingerprint: "f".into(),
+                            response: "ok".into(),
+                        }),
+                        ledger: vec![transfer("partner", "bank", 10)],
+                        ..Step::default()
+                    },
+                )
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StepError::Duplicate(_)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(balances(&*store, "partner").await, (990, 0));
+}
+
+async fn concurrent_holds_never_overdraw(store: Arc<dyn Store>) {
+    setup(&*store, 1_000).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .commit(
+                    T0,
+                    Step {
+                        ledger: vec![hold(&format!("c{i}"), "partner", 100, None)],
+                        ..Step::default()
+                    },
+                )
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    assert_eq!(balances(&*store, "partner").await, (1_000, 1_000));
+    assert_clean(&*store).await;
+}
+
+async fn records_keep_versions(store: Arc<dyn Store>) {
+    let write = |state: &str, expect: Expect| Step {
+        records: vec![RecordWrite {
+            kind: "transfer".into(),
+            key: "T1".into(),
+            owner: "9920015307".into(),
+            state: state.into(),
+            data: serde_json::json!({"state": state}),
+            expect,
+        }],
+        ..Step::default()
+    };
+    let v = store
+        .commit(T0, write("new", Expect::Absent))
+        .await
+        .unwrap();
+    assert_eq!(v.record_versions, vec![1]);
+    assert_eq!(
+        store.commit(T0, write("again", Expect::Absent)).await,
+        Err(StepError::RecordConflict {
+            kind: "transfer".into(),
+            key: "T1".into()
+        })
+    );
+    let later = T0.plus_seconds(5);
+    let v = store
+        .commit(later, write("sent", Expect::Version(1)))
+        .await
+        .unwrap();
+    assert_eq!(v.record_versions, vec![2]);
+    assert!(matches!(
+        store.commit(T0, write("stale", Expect::Version(1))).await,
+        Err(StepError::RecordConflict { .. })
+    ));
+    let v = store.commit(T0, write("any", Expect::Any)).await.unwrap();
+    assert_eq!(v.record_versions, vec![3]);
+    let r = store.record("transfer", "T1").await.unwrap().unwrap();
+    assert_eq!((r.state.as_str(), r.version), ("any", 3));
+    assert_eq!(r.data, serde_json::json!({"state": "any"}));
+    assert_eq!(r.created_at, T0);
+    store
+        .commit(
+            T0.plus_seconds(1),
+            Step {
+                records: vec![RecordWrite {
+                    kind: "transfer".into(),
+                    key: "T2".into(),
+                    owner: "other".into(),
+                    state: "new".into(),
+                    data: serde_json::json!(null),
+                    expect: Expect::Any,
+                }],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    let all = store.records("transfer", None, 0, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+        ["T1", "T2"]
+    );
+    let mine = store
+        .records("transfer", Some("other"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        store.records("transfer", None, 1, 10).await.unwrap()[0].key,
+        "T2"
+    );
+}
+
+async fn notifications_are_leased_retried_and_recorded(store: Arc<dyn Store>) {
+    let outcome = store
+        .commit(
+            T0,
+            Step {
+                notifications: vec![
+                    NewNotification {
+                        protocol: "test".into(),
+                        owner: "p1".into(),
+                        source: "src:1".into(),
+                        url: "http://127.0.0.1:9/a".into(),
+                        body: "{\"n\":1}".into(),
+                    },
+                    NewNotification {
+                        protocol: "test".into(),
+                        owner: "p2".into(),
+                        source: "src:2".into(),
+                        url: "http://127.0.0.1:9/b".into(),
+                        body: "{\"n\":2}".into(),
+                    },
+                ],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    let [first, second] = outcome.notification_ids[..] else {
+        panic!("two ids")
+    };
+    let lease = T0.plus_seconds(15);
+    let claimed = store.claim_notifications(T0, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    // Leased: nobody else gets them until the lease ends.
+    assert!(store
+        .claim_notifications(T0.plus_seconds(1), lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .record_attempt(
+            Attempt {
+                notification_id: first,
+                attempt_no: 1,
+                at: T0,
+                http_status: Some(200),
+                latency_ms: 3,
+                excerpt: "OK".into(),
+            },
+            AttemptVerdict::Delivered,
+        )
+        .await
+        .unwrap();
+    let retry_at = T0.plus_seconds(60);
+    store
+        .record_attempt(
+            Attempt {
+                notification_id: second,
+                attempt_no: 1,
+                at: T0,
+                http_status: Some(503),
+                latency_ms: 4,
+                excerpt: "busy".into(),
+            },
+            AttemptVerdict::RetryAt(retry_at),
+        )
+        .await
+        .unwrap();
+    let n1 = store.notification(first).await.unwrap().unwrap();
+    assert_eq!(n1.status, NotificationStatus::Delivered);
+    assert_eq!(n1.delivered_at, Some(T0));
+    assert_eq!(n1.attempts, 1);
+    assert!(store
+        .claim_notifications(T0.plus_seconds(59), T0.plus_seconds(80), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .claim_notifications(retry_at, retry_at.plus_seconds(15), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, second);
+    assert_eq!(again[0].attempts, 1);
+    store
+        .record_attempt(
+            Attempt {
+                notification_id: second,
+                attempt_no: 2,
+                at: retry_at,
+                http_status: None,
+                latency_ms: 10_000,
+                excerpt: "timed out".into(),
+            },
+            AttemptVerdict::GiveUp,
+        )
+        .await
+        .unwrap();
+    let n2 = store.notification(second).await.unwrap().unwrap();
+    assert_eq!(n2.status, NotificationStatus::Failed);
+    let attempts = store.attempts(second).await.unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0].http_status, Some(503));
+    assert_eq!(attempts[1].http_status, None);
+    assert_eq!(attempts[1].excerpt, "timed out");
+
+    let failed = store
+        .notifications(NotificationQuery {
+            status: Some(NotificationStatus::Failed),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    let by_owner = store
+        .notifications(NotificationQuery {
+            owner: Some("p1".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_owner.len(), 1);
+    assert_eq!(by_owner[0].id, first);
+    let newest_first = store
+        .notifications(NotificationQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(newest_first[0].id, second);
+
+    let later = T0.plus_seconds(7200);
+    assert!(store.resend_notification(second, later).await.unwrap());
+    assert!(!store.resend_notification(999_999, later).await.unwrap());
+    let resent = store
+        .claim_notifications(later, later.plus_seconds(15), 10)
+        .await
+        .unwrap();
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].status, NotificationStatus::Pending);
+}
+
+async fn timers_fire_once_and_retry(store: Arc<dyn Store>) {
+    let schedule = |key: &str, due: Timestamp| {
+        TimerOp::Schedule(NewTimer {
+            key: key.into(),
+            kind: "test".into(),
+            due_at: due,
+            payload: serde_json::json!({"key": key}),
+        })
+    };
+    store
+        .commit(
+            T0,
+            Step {
+                timers: vec![
+                    schedule("a", T0.plus_seconds(10)),
+                    schedule("b", T0.plus_seconds(20)),
+                    schedule("c", T0.plus_seconds(30)),
+                ],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Rescheduling moves a timer.
+    store
+        .commit(
+            T0,
+            Step {
+                timers: vec![
+                    schedule("c", T0.plus_seconds(5)),
+                    TimerOp::Remove("b".into()),
+                ],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .claim_timers(T0, T0.plus_seconds(30), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let due = store
+        .claim_timers(T0.plus_seconds(25), T0.plus_seconds(55), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
+        ["c", "a"]
+    );
+    assert!(store
+        .claim_timers(T0.plus_seconds(26), T0.plus_seconds(56), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    store.retry_timer("a", T0.plus_seconds(100)).await.unwrap();
+    store
+        .commit(
+            T0,
+            Step {
+                timers: vec![TimerOp::Remove("c".into())],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    let again = store
+        .claim_timers(T0.plus_seconds(100), T0.plus_seconds(130), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].key.as_str(), again[0].attempts), ("a", 1));
+}
+
+async fn statements_page_through_a_window(store: Arc<dyn Store>) {
+    setup(&*store, 0).await;
+    for i in 0..10 {
+        store
+            .commit(
+                T0.plus_seconds(i),
+                Step {
+                    ledger: vec![transfer("fund", "partner", 100 + i)],
+                    ..Step::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let query = |after: i64, limit: u32| StatementQuery {
+        account: "partner".into(),
+        from: T0.plus_seconds(2),
+        to: T0.plus_seconds(8),
+        after_posting_id: after,
+        limit,
+    };
+    let page1 = store.statement(query(0, 4)).await.unwrap();
+    assert_eq!(page1.len(), 4);
+    assert_eq!(page1[0].amount, 102);
+    assert_eq!(page1[0].at, T0.plus_seconds(2));
+    assert_eq!(page1[0].balance_after, 100 + 101 + 102);
+    assert_eq!(page1[0].kind, "transfer");
+    let page2 = store
+        .statement(query(page1.last().unwrap().posting_id, 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        page2.iter().map(|l| l.amount).collect::<Vec<_>>(),
+        [106, 107]
+    );
+    let mut running = page1[0].balance_after;
+    for line in page1.iter().chain(&page2).skip(1) {
+        running += line.amount;
+        assert_eq!(line.balance_after, running);
+    }
+    assert!(store
+        .statement(StatementQuery {
+            account: "nobody".into(),
+            ..query(0, 10)
+        })
+        .await
+        .unwrap()
+        .is_empty());
+    assert_clean(&*store).await;
+}
+
+async fn check_ledger_reports_counts(store: Arc<dyn Store>) {
+    setup(&*store, 500).await;
+    store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![hold("h", "partner", 200, None)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    let report = store.check_ledger().await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.accounts, 3);
+    assert_eq!(report.entries, 1);
+    assert_eq!(report.postings, 2);
+    assert_eq!(report.holds_pending, 1);
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::sqlite_database();
+                    super::$name(super::open(&db).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::postgres_database().await else { return };
+                    super::$name(super::open(&db).await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    transfers_move_money_and_refuse_overdrafts,
+    holds_post_void_and_expire_exactly_once,
+    idempotency_returns_the_first_answer,
+    concurrent_duplicates_move_money_once,
+    concurrent_holds_never_overdraw,
+    records_keep_versions,
+    notifications_are_leased_retried_and_recorded,
+    timers_fire_once_and_retry,
+    statements_page_through_a_window,
+    check_ledger_reports_counts,
+);
