@@ -50,3 +50,34 @@ mod tests {
         );
     }
 }
+
+/// A secret (password, key, token): stored and compared as is, never printed.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    #[test]
+    fn secrets_never_print() {
+        let s = super::Secret::new("p@ssw0rd");
+        assert_eq!(format!("{s:?}"), "\"***\"");
+        assert_eq!(s.expose(), "p@ssw0rd");
+    }
+}

@@ -1,10 +1,1447 @@
-//! The PostgreSQL store (being written).
-use crate::StoreError;
+//! The PostgreSQL store: several gerbang processes may share one database.
+//!
+//! Every step runs in one READ COMMITTED transaction on a pooled connection. The
+//! ledger rules hold under concurrency because each balance change is one
+//! conditional `UPDATE … WHERE … RETURNING`: PostgreSQL re-checks the condition on
+//! the newest row version after waiting for a row lock, so two steps can never both
+//! spend the same money. A step locks every account its ledger ops touch at once, in
+//! id order, before the first op, so steps between the same accounts queue instead
+//! of deadlocking. Holds are locked (`FOR UPDATE`) before they end, so a hold ends
+//! exactly once. A transaction that still loses a serialization conflict or a
+//! deadlock is run again from the start, a few times, after a short random pause.
+//!
+//! Notification and timer claims skip rows another process is claiming at the
+//! same moment (`FOR UPDATE SKIP LOCKED`). Leases are never released on connect:
+//! other processes may hold them.
 
-pub struct PostgresStore;
+use crate::{
+    clamp_limit, hold_expiry_timer_key, migrations, redact_url, Account, Attempt, AttemptVerdict,
+    Expect, Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, NewTimer,
+    Notification, NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine,
+    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
+    HOLD_EXPIRY_TIMER,
+};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use gerbang_core::ledger::{
+    AccountKind, HoldState, LedgerError, LedgerOp, NewAccount, NewEntry, NewHold, PostHold,
+};
+use gerbang_core::{Currency, Timestamp};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls, Row, Statement};
+
+/// Connections kept by default; `GERBANG_PG_POOL_SIZE` overrides it.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+/// The environment variable that sets the pool size.
+pub const POOL_SIZE_VAR: &str = "GERBANG_PG_POOL_SIZE";
+/// How often a transaction runs before a serialization failure or deadlock is
+/// reported to the caller.
+const MAX_TRIES: u32 = 8;
+/// How often a row that a concurrent transaction just committed is looked for
+/// before the whole transaction starts again.
+const VISIBILITY_TRIES: u64 = 20;
+/// The advisory lock every process takes while it migrates ("gerbang" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0067_6572_6261_6e67;
+/// How long opening a new connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    /// The password of the URL, hidden from every message that leaves the store.
+    password: Option<String>,
+}
+
+/// Why a transaction did not commit.
+enum Fail {
+    /// The step breaks a rule: report it, change nothing.
+    Step(StepError),
+    Db(tokio_postgres::Error),
+    /// A row a concurrent transaction committed is not visible yet: start over.
+    NotVisible,
+    /// Already described (a pool failure).
+    Other(String),
+}
+
+impl Fail {
+    fn retryable(&self) -> bool {
+        match self {
+            Fail::Db(e) => e.code().is_some_and(|code| {
+                *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED
+            }),
+            Fail::NotVisible => true,
+            Fail::Step(_) | Fail::Other(_) => false,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for Fail {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Fail::Db(e)
+    }
+}
+
+impl From<StepError> for Fail {
+    fn from(e: StepError) -> Self {
+        Fail::Step(e)
+    }
+}
+
+impl From<LedgerError> for Fail {
+    fn from(e: LedgerError) -> Self {
+        Fail::Step(StepError::Ledger(e))
+    }
+}
+
+type TxFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, Fail>> + Send + 't>>;
+
+/// The text of a database error: its SQLSTATE, message and detail when the server
+/// sent one.
+fn pg_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!(
+                "PostgreSQL {} {}: {}",
+                db.severity(),
+                db.code().code(),
+                db.message()
+            );
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            text
+        }
+        None => {
+            let mut text = format!("PostgreSQL: {e}");
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let more = c.to_string();
+                if !text.ends_with(&more) {
+                    text.push_str(": ");
+                    text.push_str(&more);
+                }
+                cause = c.source();
+            }
+            text
+        }
+    }
+}
+
+fn hide(password: Option<&str>, text: String) -> String {
+    match password {
+        Some(p) if !p.is_empty() && text.contains(p) => text.replace(p, "***"),
+        _ => text,
+    }
+}
+
+fn pool_size() -> Result<usize, StoreError> {
+    match std::env::var(POOL_SIZE_VAR) {
+        Err(_) => Ok(DEFAULT_POOL_SIZE),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(StoreError(format!(
+                "{POOL_SIZE_VAR} must be a positive number of connections, not {text:?}"
+            ))),
+        },
+    }
+}
+
+/// A short random pause before try number `tries + 1`, growing with `tries`.
+async fn backoff(tries: u32) {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(tries);
+    let ceiling_ms = 2u64 << tries.min(6);
+    let pause = 1 + hasher.finish() % ceiling_ms;
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
+/// Applies the migrations that `schema_migrations` does not list yet, on a
+/// connection of its own that holds an advisory lock meanwhile, so processes that
+/// start together migrate one after the other. Closing the connection frees the
+/// lock whatever happens.
+async fn migrate(config: &tokio_postgres::Config, shown: &str) -> Result<(), String> {
+    let (mut client, connection) = config.connect(NoTls).await.map_err(|e| {
+        format!(
+            "cannot connect to PostgreSQL database {shown}: {}",
+            pg_text(&e)
+        )
+    })?;
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let migrated = async {
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
+        for m in migrations::POSTGRES {
+            let done = client
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[&m.version],
+                )
+                .await?;
+            if done.is_some() {
+                continue;
+            }
+            let tx = client.transaction().await?;
+            tx.batch_execute(m.sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at)
+                 VALUES ($1, $2, EXTRACT(EPOCH FROM now())::bigint)",
+                &[&m.version, &m.name],
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        Ok(())
+    }
+    .await;
+    drop(client);
+    let _ = driver.await;
+    migrated.map_err(|e: tokio_postgres::Error| {
+        format!(
+            "cannot migrate PostgreSQL database {shown}: {}",
+            pg_text(&e)
+        )
+    })
+}
 
 impl PostgresStore {
-    pub async fn connect(_url: &str) -> Result<crate::sqlite::SqliteStore, StoreError> {
-        Err(StoreError("PostgreSQL backend not built yet".into()))
+    /// Connects to the database `url` names, migrates it and keeps a pool of up to
+    /// `GERBANG_PG_POOL_SIZE` (default 16) connections.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let shown = redact_url(url);
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError(format!("invalid PostgreSQL URL {shown}: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("gerbang");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let password = config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let hidden = |text: String| hide(password.as_deref(), text);
+        let size = pool_size()?;
+
+        migrate(&config, &shown)
+            .await
+            .map_err(|e| StoreError(hidden(e)))?;
+
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| {
+                StoreError(hidden(format!(
+                    "cannot build a PostgreSQL pool for {shown}: {e}"
+                )))
+            })?;
+        Ok(PostgresStore {
+            inner: Arc::new(Inner { pool, password }),
+        })
+    }
+
+    fn hidden(&self, text: String) -> String {
+        hide(self.inner.password.as_deref(), text)
+    }
+
+    fn describe(&self, fail: Fail) -> String {
+        match fail {
+            Fail::Step(e) => self.hidden(e.to_string()),
+            Fail::Db(e) => self.hidden(pg_text(&e)),
+            Fail::NotVisible => {
+                "a row committed by a concurrent transaction did not become visible".into()
+            }
+            Fail::Other(text) => self.hidden(text),
+        }
+    }
+
+    fn step_error(&self, fail: Fail) -> StepError {
+        match fail {
+            Fail::Step(StepError::Backend(text)) => StepError::Backend(self.hidden(text)),
+            Fail::Step(e) => e,
+            other => StepError::Backend(self.describe(other)),
+        }
+    }
+
+    fn store_error(&self, fail: Fail) -> StoreError {
+        StoreError(self.describe(fail))
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, Fail> {
+        self.inner.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => Fail::Db(e),
+            other => Fail::Other(format!("cannot get a PostgreSQL connection: {other}")),
+        })
+    }
+
+    /// Runs `work` in one transaction and commits it, starting over after a
+    /// serialization failure or a deadlock.
+    async fn transact<T, F>(&self, work: F) -> Result<T, Fail>
+    where
+        T: Send,
+        F: for<'t> Fn(&'t Transaction<'t>) -> TxFuture<'t, T> + Send + Sync,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.transact_once(&work).await {
+                Err(fail) if fail.retryable() && tries < MAX_TRIES => {
+                    tracing::debug!(tries, "PostgreSQL transaction conflicted; trying again");
+                    backoff(tries).await;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn transact_once<T, F>(&self, work: &F) -> Result<T, Fail>
+    where
+        T: Send,
+        F: for<'t> Fn(&'t Transaction<'t>) -> TxFuture<'t, T> + Send + Sync,
+    {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        match work(&tx).await {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(fail) => {
+                let _ = tx.rollback().await;
+                Err(fail)
+            }
+        }
+    }
+
+    /// Runs one read on a pooled connection.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let run = async {
+            let client = self.client().await?;
+            let statement = client.prepare_cached(sql).await?;
+            Ok::<_, Fail>(client.query(&statement, params).await?)
+        };
+        run.await.map_err(|f| self.store_error(f))
+    }
+
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Applying a step inside one transaction.
+
+#[derive(Clone)]
+struct AccountRef {
+    id: i64,
+    code: String,
+    currency: Currency,
+}
+
+fn account_ref_row(row: &Row) -> Result<AccountRef, tokio_postgres::Error> {
+    Ok(AccountRef {
+        id: row.try_get(0)?,
+        code: row.try_get(1)?,
+        currency: Currency::parse(row.try_get::<_, &str>(2)?).unwrap_or(Currency::Idr),
+    })
+}
+
+/// The accounts a step's ledger ops touch, locked before the first op runs.
+///
+/// Every step takes its account locks at once and in id order, so two steps that
+/// move money between the same accounts wait for each other rather than
+/// deadlocking, whatever order their ops name the accounts in.
+struct Accounts(Vec<AccountRef>);
+
+impl Accounts {
+    async fn lock(tx: &Transaction<'_>, ops: &[LedgerOp]) -> Result<Accounts, Fail> {
+        let mut codes: Vec<&str> = Vec::new();
+        let mut holds: Vec<&str> = Vec::new();
+        for op in ops {
+            match op {
+                LedgerOp::Transfer(entry) => {
+                    codes.extend(entry.postings.iter().map(|p| p.account.as_str()))
+                }
+                LedgerOp::Hold(hold) => codes.push(&hold.account),
+                LedgerOp::Post(post) => {
+                    holds.push(&post.key);
+                    codes.extend(post.credits.iter().map(|p| p.account.as_str()));
+                }
+                LedgerOp::Void { key } | LedgerOp::Expire { key } => holds.push(key),
+            }
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        holds.sort_unstable();
+        holds.dedup();
+        let s = prepare(
+            tx,
+            "SELECT id, code, currency FROM accounts
+             WHERE code = ANY($1::text[])
+                OR id IN (SELECT account_id FROM holds WHERE key = ANY($2::text[]))
+             ORDER BY id FOR UPDATE",
+        )
+        .await?;
+        let rows = tx.query(&s, &[&codes, &holds]).await?;
+        let locked = rows
+            .iter()
+            .map(account_ref_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Accounts(locked))
+    }
+
+    /// The account `code`; one the step did not lock up front (a hold a concurrent
+    /// step placed meanwhile) is looked up and locked now.
+    async fn get(&mut self, tx: &Transaction<'_>, code: &str) -> Result<AccountRef, Fail> {
+        if let Some(a) = self.0.iter().find(|a| a.code == code) {
+            return Ok(a.clone());
+        }
+        let s = prepare(
+            tx,
+            "SELECT id, code, currency FROM accounts WHERE code = $1 FOR UPDATE",
+        )
+        .await?;
+        match tx.query_opt(&s, &[&code]).await? {
+            Some(row) => {
+                let a = account_ref_row(&row)?;
+                self.0.push(a.clone());
+                Ok(a)
+            }
+            None => Err(LedgerError::UnknownAccount(code.to_string()).into()),
+        }
+    }
+}
+
+async fn prepare(tx: &Transaction<'_>, sql: &str) -> Result<Statement, Fail> {
+    Ok(tx.prepare_cached(sql).await?)
+}
+
+/// The row `statement` finds, waiting briefly for it to become visible: after
+/// `INSERT … ON CONFLICT DO NOTHING` met a row that a concurrent transaction had
+/// just committed, a fresh snapshot may for a moment not show it yet.
+async fn committed_row(
+    tx: &Transaction<'_>,
+    statement: &Statement,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Row, Fail> {
+    for attempt in 0..VISIBILITY_TRIES {
+        if let Some(row) = tx.query_opt(statement, params).await? {
+            return Ok(row);
+        }
+        tokio::time::sleep(Duration::from_millis(1 + attempt)).await;
+    }
+    Err(Fail::NotVisible)
+}
+
+async fn open_account(tx: &Transaction<'_>, now: Timestamp, a: &NewAccount) -> Result<(), Fail> {
+    let s = prepare(
+        tx,
+        "INSERT INTO accounts (code, kind, currency, may_go_negative, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING",
+    )
+    .await?;
+    tx.execute(
+        &s,
+        &[
+            &a.code,
+            &a.kind.as_str(),
+            &a.currency.code(),
+            &a.kind.may_go_negative(),
+            &now.as_micros(),
+        ],
+    )
+    .await?;
+    let s = prepare(tx, "SELECT kind, currency FROM accounts WHERE code = $1").await?;
+    let row = committed_row(tx, &s, &[&a.code]).await?;
+    let (kind, currency): (&str, &str) = (row.try_get(0)?, row.try_get(1)?);
+    if kind != a.kind.as_str() || currency != a.currency.code() {
+        return Err(LedgerError::AccountMismatch(a.code.clone()).into());
+    }
+    Ok(())
+}
+
+async fn post_entry(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    locked: &mut Accounts,
+    entry: &NewEntry,
+) -> Result<i64, Fail> {
+    entry.check_shape()?;
+    let mut accounts = Vec::with_capacity(entry.postings.len());
+    for p in &entry.postings {
+        let a = locked.get(tx, &p.account).await?;
+        if a.currency != entry.currency {
+            return Err(LedgerError::CurrencyMismatch(a.code).into());
+        }
+        accounts.push(a);
+    }
+    let s = prepare(
+        tx,
+        "INSERT INTO entries (kind, reference, description, currency, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .await?;
+    let entry_id: i64 = tx
+        .query_one(
+            &s,
+            &[
+                &entry.kind,
+                &entry.reference,
+                &entry.description,
+                &entry.currency.code(),
+                &now.as_micros(),
+            ],
+        )
+        .await?
+        .try_get(0)?;
+    let update = prepare(
+        tx,
+        "UPDATE accounts SET balance = balance + $2::bigint
+         WHERE id = $1
+           AND ($2::bigint >= 0 OR may_go_negative OR balance - pending + $2::bigint >= 0)
+         RETURNING balance",
+    )
+    .await?;
+    let insert = prepare(
+        tx,
+        "INSERT INTO postings (entry_id, account_id, amount, balance_after, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .await?;
+    for (p, a) in entry.postings.iter().zip(&accounts) {
+        let balance_after: i64 = match tx.query_opt(&update, &[&a.id, &p.amount]).await? {
+            Some(row) => row.try_get(0)?,
+            None => return Err(LedgerError::InsufficientFunds(a.code.clone()).into()),
+        };
+        tx.execute(
+            &insert,
+            &[
+                &entry_id,
+                &a.id,
+                &p.amount,
+                &balance_after,
+                &now.as_micros(),
+            ],
+        )
+        .await?;
+    }
+    Ok(entry_id)
+}
+
+async fn place_hold(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    locked: &mut Accounts,
+    hold: &NewHold,
+) -> Result<(), Fail> {
+    if hold.amount <= 0 {
+        return Err(LedgerError::NonPositiveAmount.into());
+    }
+    let a = locked.get(tx, &hold.account).await?;
+    if a.currency != hold.currency {
+        return Err(LedgerError::CurrencyMismatch(a.code).into());
+    }
+    let s = prepare(
+        tx,
+        "INSERT INTO holds (key, account_id, amount, currency, state, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (key) DO NOTHING",
+    )
+    .await?;
+    let inserted = tx
+        .execute(
+            &s,
+            &[
+                &hold.key,
+                &a.id,
+                &hold.amount,
+                &hold.currency.code(),
+                &hold.expires_at.map(Timestamp::as_micros),
+                &now.as_micros(),
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(LedgerError::DuplicateHold(hold.key.clone()).into());
+    }
+    let s = prepare(
+        tx,
+        "UPDATE accounts SET pending = pending + $2::bigint
+         WHERE id = $1 AND (may_go_negative OR balance - pending >= $2::bigint)",
+    )
+    .await?;
+    if tx.execute(&s, &[&a.id, &hold.amount]).await? == 0 {
+        return Err(LedgerError::InsufficientFunds(a.code).into());
+    }
+    if let Some(expires_at) = hold.expires_at {
+        schedule_timer(
+            tx,
+            now,
+            &NewTimer {
+                key: hold_expiry_timer_key(&hold.key),
+                kind: HOLD_EXPIRY_TIMER.to_string(),
+                due_at: expires_at,
+                payload: serde_json::json!({ "hold": hold.key }),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The pending hold `key`, locked until the transaction ends: (account id, account
+/// code, amount, currency).
+async fn pending_hold(
+    tx: &Transaction<'_>,
+    key: &str,
+) -> Result<(i64, String, i64, Currency), Fail> {
+    let s = prepare(
+        tx,
+        "SELECT h.account_id, a.code, h.amount, h.currency, h.state
+         FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.key = $1
+         FOR UPDATE OF h",
+    )
+    .await?;
+    let row = tx
+        .query_opt(&s, &[&key])
+        .await?
+        .ok_or_else(|| LedgerError::UnknownHold(key.to_string()))?;
+    let state = HoldState::parse(row.try_get(4)?).unwrap_or(HoldState::Pending);
+    if state != HoldState::Pending {
+        return Err(LedgerError::HoldNotPending {
+            key: key.to_string(),
+            state,
+        }
+        .into());
+    }
+    Ok((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        Currency::parse(row.try_get::<_, &str>(3)?).unwrap_or(Currency::Idr),
+    ))
+}
+
+async fn end_hold(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    key: &str,
+    account_id: i64,
+    amount: i64,
+    state: HoldState,
+) -> Result<(), Fail> {
+    let s = prepare(
+        tx,
+        "UPDATE accounts SET pending = pending - $2::bigint WHERE id = $1",
+    )
+    .await?;
+    tx.execute(&s, &[&account_id, &amount]).await?;
+    let s = prepare(
+        tx,
+        "UPDATE holds SET state = $2, ended_at = $3, entry_id = NULL WHERE key = $1",
+    )
+    .await?;
+    tx.execute(&s, &[&key, &state.as_str(), &now.as_micros()])
+        .await?;
+    remove_timer(tx, &hold_expiry_timer_key(key)).await
+}
+
+async fn settle_hold(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    locked: &mut Accounts,
+    post: &PostHold,
+) -> Result<i64, Fail> {
+    let (account_id, code, amount, currency) = pending_hold(tx, &post.key).await?;
+    let entry = post.to_entry(&code, amount, currency)?;
+    // Release the reservation first: the entry's debit then spends exactly it.
+    end_hold(tx, now, &post.key, account_id, amount, HoldState::Posted).await?;
+    let entry_id = post_entry(tx, now, locked, &entry).await?;
+    let s = prepare(tx, "UPDATE holds SET entry_id = $2 WHERE key = $1").await?;
+    tx.execute(&s, &[&post.key, &entry_id]).await?;
+    Ok(entry_id)
+}
+
+async fn release_hold(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    key: &str,
+    state: HoldState,
+) -> Result<(), Fail> {
+    let (account_id, _, amount, _) = pending_hold(tx, key).await?;
+    end_hold(tx, now, key, account_id, amount, state).await
+}
+
+const IDEMPOTENCY_SELECT: &str = "SELECT scope, key, fingerprint, response, created_at
+     FROM idempotency WHERE scope = $1 AND key = $2";
+
+fn idempotency_row(row: &Row) -> Result<IdempotencyRecord, tokio_postgres::Error> {
+    Ok(IdempotencyRecord {
+        scope: row.try_get(0)?,
+        key: row.try_get(1)?,
+        fingerprint: row.try_get(2)?,
+        response: row.try_get(3)?,
+        created_at: Timestamp::from_micros(row.try_get(4)?),
+    })
+}
+
+/// Claims the step's idempotency key. A concurrent step with the same key makes
+/// the insert wait until that step ends; if it committed, this one is a duplicate.
+async fn claim_key(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    idem: &NewIdempotency,
+) -> Result<(), Fail> {
+    let s = prepare(
+        tx,
+        "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
+    )
+    .await?;
+    let inserted = tx
+        .execute(
+            &s,
+            &[
+                &idem.scope,
+                &idem.key,
+                &idem.fingerprint,
+                &idem.response,
+                &now.as_micros(),
+            ],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(());
+    }
+    let s = prepare(tx, IDEMPOTENCY_SELECT).await?;
+    let row = committed_row(tx, &s, &[&idem.scope, &idem.key]).await?;
+    Err(StepError::Duplicate(idempotency_row(&row)?).into())
+}
+
+async fn write_record(tx: &Transaction<'_>, now: Timestamp, w: &RecordWrite) -> Result<i64, Fail> {
+    let data = w.data.to_string();
+    let at = now.as_micros();
+    let row = match w.expect {
+        Expect::Absent => {
+            let s = prepare(
+                tx,
+                "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (kind, key) DO NOTHING
+                 RETURNING version",
+            )
+            .await?;
+            tx.query_opt(&s, &[&w.kind, &w.key, &w.owner, &w.state, &data, &at])
+                .await?
+        }
+        Expect::Version(v) => {
+            let s = prepare(
+                tx,
+                "UPDATE records SET owner = $3, state = $4, data = $5, version = version + 1,
+                   updated_at = $6
+                 WHERE kind = $1 AND key = $2 AND version = $7 RETURNING version",
+            )
+            .await?;
+            tx.query_opt(&s, &[&w.kind, &w.key, &w.owner, &w.state, &data, &at, &v])
+                .await?
+        }
+        Expect::Any => {
+            let s = prepare(
+                tx,
+                "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 1, $5, $6, $6)
+                 ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner,
+                   state = excluded.state, data = excluded.data, version = records.version + 1,
+                   updated_at = excluded.updated_at
+                 RETURNING version",
+            )
+            .await?;
+            tx.query_opt(&s, &[&w.kind, &w.key, &w.owner, &w.state, &data, &at])
+                .await?
+        }
+    };
+    match row {
+        Some(row) => Ok(row.try_get(0)?),
+        None => Err(StepError::RecordConflict {
+            kind: w.kind.clone(),
+            key: w.key.clone(),
+        }
+        .into()),
+    }
+}
+
+async fn enqueue(tx: &Transaction<'_>, now: Timestamp, n: &NewNotification) -> Result<i64, Fail> {
+    let s = prepare(
+        tx,
+        "INSERT INTO notifications
+           (protocol, owner, source, url, body, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) RETURNING id",
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            &s,
+            &[
+                &n.protocol,
+                &n.owner,
+                &n.source,
+                &n.url,
+                &n.body,
+                &now.as_micros(),
+            ],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+async fn schedule_timer(tx: &Transaction<'_>, now: Timestamp, t: &NewTimer) -> Result<(), Fail> {
+    let s = prepare(
+        tx,
+        "INSERT INTO timers (key, kind, due_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
+           payload = excluded.payload, attempts = 0, lease_until = NULL",
+    )
+    .await?;
+    tx.execute(
+        &s,
+        &[
+            &t.key,
+            &t.kind,
+            &t.due_at.as_micros(),
+            &t.payload.to_string(),
+            &now.as_micros(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn remove_timer(tx: &Transaction<'_>, key: &str) -> Result<(), Fail> {
+    let s = prepare(tx, "DELETE FROM timers WHERE key = $1").await?;
+    tx.execute(&s, &[&key]).await?;
+    Ok(())
+}
+
+async fn apply_step(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    step: &Step,
+) -> Result<StepOutcome, Fail> {
+    let mut outcome = StepOutcome::default();
+    if let Some(idem) = &step.idempotency {
+        claim_key(tx, now, idem).await?;
+    }
+    for account in &step.accounts {
+        open_account(tx, now, account).await?;
+    }
+    if !step.ledger.is_empty() {
+        let mut locked = Accounts::lock(tx, &step.ledger).await?;
+        for op in &step.ledger {
+            match op {
+                LedgerOp::Transfer(entry) => outcome
+                    .entry_ids
+                    .push(post_entry(tx, now, &mut locked, entry).await?),
+                LedgerOp::Hold(hold) => place_hold(tx, now, &mut locked, hold).await?,
+                LedgerOp::Post(post) => outcome
+                    .entry_ids
+                    .push(settle_hold(tx, now, &mut locked, post).await?),
+                LedgerOp::Void { key } => release_hold(tx, now, key, HoldState::Voided).await?,
+                LedgerOp::Expire { key } => release_hold(tx, now, key, HoldState::Expired).await?,
+            }
+        }
+    }
+    for record in &step.records {
+        outcome
+            .record_versions
+            .push(write_record(tx, now, record).await?);
+    }
+    for n in &step.notifications {
+        outcome.notification_ids.push(enqueue(tx, now, n).await?);
+    }
+    for op in &step.timers {
+        match op {
+            TimerOp::Schedule(t) => schedule_timer(tx, now, t).await?,
+            TimerOp::Remove(key) => remove_timer(tx, key).await?,
+        }
+    }
+    Ok(outcome)
+}
+
+// ---------------------------------------------------------------------------------
+// Row mapping.
+
+const RECORD_COLUMNS: &str = "kind, key, owner, state, version, data, created_at, updated_at";
+
+const NOTIFICATION_COLUMNS: &str = "id, protocol, owner, source, url, body, status, attempts, \
+     next_attempt_at, created_at, delivered_at";
+
+const TIMER_COLUMNS: &str = "key, kind, due_at, payload, attempts";
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
+fn record_row(r: &Row) -> Result<Record, tokio_postgres::Error> {
+    Ok(Record {
+        kind: r.try_get(0)?,
+        key: r.try_get(1)?,
+        owner: r.try_get(2)?,
+        state: r.try_get(3)?,
+        version: r.try_get(4)?,
+        data: json(r.try_get(5)?),
+        created_at: Timestamp::from_micros(r.try_get(6)?),
+        updated_at: Timestamp::from_micros(r.try_get(7)?),
+    })
+}
+
+fn notification_row(r: &Row) -> Result<Notification, tokio_postgres::Error> {
+    Ok(Notification {
+        id: r.try_get(0)?,
+        protocol: r.try_get(1)?,
+        owner: r.try_get(2)?,
+        source: r.try_get(3)?,
+        url: r.try_get(4)?,
+        body: r.try_get(5)?,
+        status: NotificationStatus::parse(r.try_get(6)?).unwrap_or(NotificationStatus::Pending),
+        attempts: r.try_get(7)?,
+        next_attempt_at: Timestamp::from_micros(r.try_get(8)?),
+        created_at: Timestamp::from_micros(r.try_get(9)?),
+        delivered_at: r.try_get::<_, Option<i64>>(10)?.map(Timestamp::from_micros),
+    })
+}
+
+fn timer_row(r: &Row) -> Result<Timer, tokio_postgres::Error> {
+    Ok(Timer {
+        key: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        due_at: Timestamp::from_micros(r.try_get(2)?),
+        payload: json(r.try_get(3)?),
+        attempts: r.try_get(4)?,
+    })
+}
+
+fn account_row(r: &Row) -> Result<Account, tokio_postgres::Error> {
+    Ok(Account {
+        id: r.try_get(0)?,
+        code: r.try_get(1)?,
+        kind: AccountKind::parse(r.try_get(2)?).unwrap_or(AccountKind::ChannelClearing),
+        currency: Currency::parse(r.try_get::<_, &str>(3)?).unwrap_or(Currency::Idr),
+        balance: r.try_get(4)?,
+        pending: r.try_get(5)?,
+    })
+}
+
+fn hold_row(r: &Row) -> Result<Hold, tokio_postgres::Error> {
+    Ok(Hold {
+        key: r.try_get(0)?,
+        account: r.try_get(1)?,
+        amount: r.try_get(2)?,
+        currency: Currency::parse(r.try_get::<_, &str>(3)?).unwrap_or(Currency::Idr),
+        state: HoldState::parse(r.try_get(4)?).unwrap_or(HoldState::Pending),
+        expires_at: r.try_get::<_, Option<i64>>(5)?.map(Timestamp::from_micros),
+        created_at: Timestamp::from_micros(r.try_get(6)?),
+        ended_at: r.try_get::<_, Option<i64>>(7)?.map(Timestamp::from_micros),
+    })
+}
+
+fn statement_row(r: &Row) -> Result<StatementLine, tokio_postgres::Error> {
+    Ok(StatementLine {
+        posting_id: r.try_get(0)?,
+        entry_id: r.try_get(1)?,
+        at: Timestamp::from_micros(r.try_get(2)?),
+        amount: r.try_get(3)?,
+        balance_after: r.try_get(4)?,
+        kind: r.try_get(5)?,
+        reference: r.try_get(6)?,
+        description: r.try_get(7)?,
+    })
+}
+
+fn attempt_row(r: &Row) -> Result<Attempt, tokio_postgres::Error> {
+    Ok(Attempt {
+        notification_id: r.try_get(0)?,
+        attempt_no: r.try_get(1)?,
+        at: Timestamp::from_micros(r.try_get(2)?),
+        http_status: r.try_get(3)?,
+        latency_ms: r.try_get(4)?,
+        excerpt: r.try_get(5)?,
+    })
+}
+
+impl PostgresStore {
+    fn map_rows<T>(
+        &self,
+        rows: Vec<Row>,
+        map: fn(&Row) -> Result<T, tokio_postgres::Error>,
+    ) -> Result<Vec<T>, StoreError> {
+        rows.iter()
+            .map(map)
+            .collect::<Result<Vec<T>, _>>()
+            .map_err(|e| self.store_error(Fail::Db(e)))
+    }
+
+    fn map_row<T>(
+        &self,
+        row: Option<Row>,
+        map: fn(&Row) -> Result<T, tokio_postgres::Error>,
+    ) -> Result<Option<T>, StoreError> {
+        row.as_ref()
+            .map(map)
+            .transpose()
+            .map_err(|e| self.store_error(Fail::Db(e)))
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn commit(&self, now: Timestamp, step: Step) -> Result<StepOutcome, StepError> {
+        let step = Arc::new(step);
+        self.transact(move |tx| {
+            let step = step.clone();
+            Box::pin(async move { apply_step(tx, now, &step).await })
+        })
+        .await
+        .map_err(|f| self.step_error(f))
+    }
+
+    async fn idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let row = self.query_opt(IDEMPOTENCY_SELECT, &[&scope, &key]).await?;
+        self.map_row(row, idempotency_row)
+    }
+
+    async fn record(&self, kind: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        let row = self
+            .query_opt(
+                &format!("SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1 AND key = $2"),
+                &[&kind, &key],
+            )
+            .await?;
+        self.map_row(row, record_row)
+    }
+
+    async fn records(
+        &self,
+        kind: &str,
+        owner: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError> {
+        let limit = i64::from(clamp_limit(limit));
+        let offset = i64::from(offset);
+        // Keys compare byte by byte, as SQLite compares them, whatever the
+        // database's collation.
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE kind = $1 AND ($2::text IS NULL OR owner = $2::text)
+                     ORDER BY created_at, key COLLATE \"C\" LIMIT $3 OFFSET $4"
+                ),
+                &[&kind, &owner, &limit, &offset],
+            )
+            .await?;
+        self.map_rows(rows, record_row)
+    }
+
+    async fn account(&self, code: &str) -> Result<Option<Account>, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT id, code, kind, currency, balance, pending FROM accounts WHERE code = $1",
+                &[&code],
+            )
+            .await?;
+        self.map_row(row, account_row)
+    }
+
+    async fn hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT h.key, a.code, h.amount, h.currency, h.state, h.expires_at, h.created_at,
+                        h.ended_at
+                 FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.key = $1",
+                &[&key],
+            )
+            .await?;
+        self.map_row(row, hold_row)
+    }
+
+    async fn statement(&self, q: StatementQuery) -> Result<Vec<StatementLine>, StoreError> {
+        let limit = i64::from(clamp_limit(q.limit));
+        let rows = self
+            .query(
+                "SELECT p.id, p.entry_id, p.created_at, p.amount, p.balance_after,
+                        e.kind, e.reference, e.description
+                 FROM postings p
+                 JOIN accounts a ON a.id = p.account_id
+                 JOIN entries e ON e.id = p.entry_id
+                 WHERE a.code = $1 AND p.created_at >= $2 AND p.created_at < $3 AND p.id > $4
+                 ORDER BY p.id LIMIT $5",
+                &[
+                    &q.account,
+                    &q.from.as_micros(),
+                    &q.to.as_micros(),
+                    &q.after_posting_id,
+                    &limit,
+                ],
+            )
+            .await?;
+        self.map_rows(rows, statement_row)
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let limit = i64::from(clamp_limit(limit));
+        let (now, lease_until) = (now.as_micros(), lease_until.as_micros());
+        let mut claimed = self
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let s = prepare(
+                        tx,
+                        &format!(
+                            "UPDATE notifications SET lease_until = $2 WHERE id IN (
+                                 SELECT id FROM notifications
+                                 WHERE status = 'pending' AND next_attempt_at <= $1
+                                   AND (lease_until IS NULL OR lease_until <= $1)
+                                 ORDER BY next_attempt_at, id LIMIT $3
+                                 FOR UPDATE SKIP LOCKED)
+                             RETURNING {NOTIFICATION_COLUMNS}"
+                        ),
+                    )
+                    .await?;
+                    let rows = tx.query(&s, &[&now, &lease_until, &limit]).await?;
+                    Ok(rows
+                        .iter()
+                        .map(notification_row)
+                        .collect::<Result<Vec<_>, _>>()?)
+                })
+            })
+            .await
+            .map_err(|f| self.store_error(f))?;
+        claimed.sort_by_key(|n| (n.next_attempt_at, n.id));
+        Ok(claimed)
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: Attempt,
+        verdict: AttemptVerdict,
+    ) -> Result<(), StoreError> {
+        let (status, next, delivered) = match verdict {
+            AttemptVerdict::Delivered => ("delivered", None, Some(attempt.at.as_micros())),
+            AttemptVerdict::RetryAt(at) => ("pending", Some(at.as_micros()), None),
+            AttemptVerdict::GiveUp => ("failed", None, None),
+        };
+        let attempt = Arc::new(attempt);
+        self.transact(move |tx| {
+            let attempt = attempt.clone();
+            Box::pin(async move {
+                let s = prepare(
+                    tx,
+                    "INSERT INTO notification_attempts
+                       (notification_id, attempt_no, at, http_status, latency_ms, excerpt)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (notification_id, attempt_no) DO NOTHING",
+                )
+                .await?;
+                tx.execute(
+                    &s,
+                    &[
+                        &attempt.notification_id,
+                        &attempt.attempt_no,
+                        &attempt.at.as_micros(),
+                        &attempt.http_status,
+                        &attempt.latency_ms,
+                        &attempt.excerpt,
+                    ],
+                )
+                .await?;
+                let s = prepare(
+                    tx,
+                    "UPDATE notifications SET status = $2, attempts = GREATEST(attempts, $3),
+                       next_attempt_at = COALESCE($4, next_attempt_at),
+                       delivered_at = COALESCE($5, delivered_at), lease_until = NULL
+                     WHERE id = $1",
+                )
+                .await?;
+                tx.execute(
+                    &s,
+                    &[
+                        &attempt.notification_id,
+                        &status,
+                        &attempt.attempt_no,
+                        &next,
+                        &delivered,
+                    ],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(|f| self.store_error(f))
+    }
+
+    async fn notification(&self, id: i64) -> Result<Option<Notification>, StoreError> {
+        let row = self
+            .query_opt(
+                &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        self.map_row(row, notification_row)
+    }
+
+    async fn notifications(&self, q: NotificationQuery) -> Result<Vec<Notification>, StoreError> {
+        let limit = i64::from(clamp_limit(q.limit));
+        let status = q.status.map(NotificationStatus::as_str);
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {NOTIFICATION_COLUMNS} FROM notifications
+                     WHERE ($1::text IS NULL OR owner = $1::text)
+                       AND ($2::text IS NULL OR source = $2::text)
+                       AND ($3::text IS NULL OR status = $3::text)
+                       AND ($4::bigint IS NULL OR id < $4::bigint)
+                     ORDER BY id DESC LIMIT $5"
+                ),
+                &[&q.owner, &q.source, &status, &q.before_id, &limit],
+            )
+            .await?;
+        self.map_rows(rows, notification_row)
+    }
+
+    async fn attempts(&self, notification_id: i64) -> Result<Vec<Attempt>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT notification_id, attempt_no, at, http_status, latency_ms, excerpt
+                 FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt_no",
+                &[&notification_id],
+            )
+            .await?;
+        self.map_rows(rows, attempt_row)
+    }
+
+    async fn resend_notification(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        let now = now.as_micros();
+        self.transact(move |tx| {
+            Box::pin(async move {
+                let s = prepare(
+                    tx,
+                    "UPDATE notifications
+                     SET status = 'pending', next_attempt_at = $2, lease_until = NULL
+                     WHERE id = $1",
+                )
+                .await?;
+                Ok(tx.execute(&s, &[&id, &now]).await? == 1)
+            })
+        })
+        .await
+        .map_err(|f| self.store_error(f))
+    }
+
+    async fn claim_timers(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let limit = i64::from(clamp_limit(limit));
+        let (now, lease_until) = (now.as_micros(), lease_until.as_micros());
+        let mut timers = self
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let s = prepare(
+                        tx,
+                        &format!(
+                            "UPDATE timers SET lease_until = $2 WHERE key IN (
+                                 SELECT key FROM timers WHERE due_at <= $1
+                                   AND (lease_until IS NULL OR lease_until <= $1)
+                                 ORDER BY due_at, key COLLATE \"C\" LIMIT $3
+                                 FOR UPDATE SKIP LOCKED)
+                             RETURNING {TIMER_COLUMNS}"
+                        ),
+                    )
+                    .await?;
+                    let rows = tx.query(&s, &[&now, &lease_until, &limit]).await?;
+                    Ok(rows.iter().map(timer_row).collect::<Result<Vec<_>, _>>()?)
+                })
+            })
+            .await
+            .map_err(|f| self.store_error(f))?;
+        timers.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.key.cmp(&b.key)));
+        Ok(timers)
+    }
+
+    async fn retry_timer(&self, key: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+        let key: Arc<str> = Arc::from(key);
+        let retry_at = retry_at.as_micros();
+        self.transact(move |tx| {
+            let key = key.clone();
+            Box::pin(async move {
+                let s = prepare(
+                    tx,
+                    "UPDATE timers SET due_at = $2, attempts = attempts + 1, lease_until = NULL
+                     WHERE key = $1",
+                )
+                .await?;
+                tx.execute(&s, &[&&*key, &retry_at]).await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(|f| self.store_error(f))
+    }
+
+    async fn check_ledger(&self) -> Result<LedgerReport, StoreError> {
+        let checked = async {
+            let mut client = self.client().await?;
+            // One snapshot for every query, so concurrent steps cannot make the
+            // figures disagree with one another.
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let count = |sql: &'static str| {
+                let tx = &tx;
+                async move { tx.query_one(sql, &[]).await?.try_get::<_, i64>(0) }
+            };
+            let mut report = LedgerReport {
+                accounts: count("SELECT COUNT(*) FROM accounts").await?,
+                entries: count("SELECT COUNT(*) FROM entries").await?,
+                postings: count("SELECT COUNT(*) FROM postings").await?,
+                holds_pending: count("SELECT COUNT(*) FROM holds WHERE state = 'pending'").await?,
+                problems: Vec::new(),
+            };
+            let total = count("SELECT COALESCE(SUM(amount), 0)::bigint FROM postings").await?;
+            if total != 0 {
+                report
+                    .problems
+                    .push(format!("all postings sum to {total}, not 0"));
+            }
+            for row in tx
+                .query(
+                    "SELECT e.id, COALESCE(SUM(p.amount), 0)::bigint, COUNT(p.id) FROM entries e
+                     LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id
+                     HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2
+                     ORDER BY e.id",
+                    &[],
+                )
+                .await?
+            {
+                report.problems.push(format!(
+                    "entry {} does not balance: its {} postings sum to {}",
+                    row.try_get::<_, i64>(0)?,
+                    row.try_get::<_, i64>(2)?,
+                    row.try_get::<_, i64>(1)?
+                ));
+            }
+            for row in tx
+                .query(
+                    "SELECT a.code, a.balance, s.total FROM accounts a
+                     CROSS JOIN LATERAL (
+                         SELECT COALESCE(SUM(p.amount), 0)::bigint AS total
+                         FROM postings p WHERE p.account_id = a.id) s
+                     WHERE a.balance <> s.total ORDER BY a.id",
+                    &[],
+                )
+                .await?
+            {
+                report.problems.push(format!(
+                    "account {} stores balance {} but its postings sum to {}",
+                    row.try_get::<_, String>(0)?,
+                    row.try_get::<_, i64>(1)?,
+                    row.try_get::<_, i64>(2)?
+                ));
+            }
+            for row in tx
+                .query(
+                    "SELECT a.code, a.pending, s.total FROM accounts a
+                     CROSS JOIN LATERAL (
+                         SELECT COALESCE(SUM(h.amount), 0)::bigint AS total
+                         FROM holds h WHERE h.account_id = a.id AND h.state = 'pending') s
+                     WHERE a.pending <> s.total ORDER BY a.id",
+                    &[],
+                )
+                .await?
+            {
+                report.problems.push(format!(
+                    "account {} stores pending {} but its pending holds sum to {}",
+                    row.try_get::<_, String>(0)?,
+                    row.try_get::<_, i64>(1)?,
+                    row.try_get::<_, i64>(2)?
+                ));
+            }
+            for row in tx
+                .query(
+                    "SELECT code, balance, pending FROM accounts
+                     WHERE NOT may_go_negative AND balance - pending < 0 ORDER BY id",
+                    &[],
+                )
+                .await?
+            {
+                report.problems.push(format!(
+                    "account {} may not go negative but has balance {} and pending {}",
+                    row.try_get::<_, String>(0)?,
+                    row.try_get::<_, i64>(1)?,
+                    row.try_get::<_, i64>(2)?
+                ));
+            }
+            tx.commit().await?;
+            Ok::<_, Fail>(report)
+        };
+        checked.await.map_err(|f| self.store_error(f))
     }
 }

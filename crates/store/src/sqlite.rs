@@ -888,7 +888,7 @@ impl Store for SqliteStore {
                          SELECT id FROM notifications
                          WHERE status = 'pending' AND next_attempt_at <= ?1
                            AND (lease_until IS NULL OR lease_until <= ?1)
-                         ORDER BY next_attempt_at LIMIT ?3)
+                         ORDER BY next_attempt_at, id LIMIT ?3)
                      RETURNING {NOTIFICATION_COLUMNS}"
                 ))
                 .map_err(backend_err)?;
@@ -898,8 +898,11 @@ impl Store for SqliteStore {
                     notification_row,
                 )
                 .map_err(backend_err)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(backend_err)
+            let mut claimed = rows
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend_err)?;
+            claimed.sort_by_key(|n| (n.next_attempt_at, n.id));
+            Ok(claimed)
         })
         .await
     }

@@ -471,6 +471,75 @@ async fn concurrent_holds_never_overdraw(store: Arc<dyn Store>) {
     assert_clean(&*store).await;
 }
 
+async fn concurrent_hold_endings_apply_once(store: Arc<dyn Store>) {
+    setup(&*store, 1_000).await;
+    let expiry = T0.plus_seconds(60);
+    store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![hold("race", "partner", 400, Some(expiry))],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Posts, voids and expiries of one hold race each other: exactly one wins and
+    // every other sees the state the winner left.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (op, state) = match i % 3 {
+            0 => (post("race", "bank", 400), HoldState::Posted),
+            1 => (LedgerOp::Void { key: "race".into() }, HoldState::Voided),
+            _ => (LedgerOp::Expire { key: "race".into() }, HoldState::Expired),
+        };
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let result = store
+                .commit(
+                    expiry,
+                    Step {
+                        ledger: vec![op],
+                        ..Step::default()
+                    },
+                )
+                .await;
+            (state, result)
+        }));
+    }
+    let mut winners = Vec::new();
+    let mut losers = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (state, Ok(_)) => winners.push(state),
+            (_, Err(StepError::Ledger(LedgerError::HoldNotPending { key, state }))) => {
+                assert_eq!(key, "race");
+                losers.push(state);
+            }
+            (_, Err(e)) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    let winner = winners[0];
+    assert!(losers.iter().all(|&s| s == winner), "losers saw {losers:?}");
+    let h = store.hold("race").await.unwrap().unwrap();
+    assert_eq!((h.state, h.ended_at), (winner, Some(expiry)));
+    if winner == HoldState::Posted {
+        assert_eq!(balances(&*store, "partner").await, (600, 0));
+        assert_eq!(balances(&*store, "bank").await, (400, 0));
+    } else {
+        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+        assert_eq!(balances(&*store, "bank").await, (0, 0));
+    }
+    // Whoever ended the hold took its expiry timer with it.
+    assert!(store
+        .claim_timers(expiry, expiry.plus_seconds(30), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_clean(&*store).await;
+}
+
 async fn records_keep_versions(store: Arc<dyn Store>) {
     let write = |state: &str, expect: Expect| Step {
         records: vec![RecordWrite {
@@ -862,6 +931,7 @@ conformance!(
     idempotency_returns_the_first_answer,
     concurrent_duplicates_move_money_once,
     concurrent_holds_never_overdraw,
+    concurrent_hold_endings_apply_once,
     records_keep_versions,
     notifications_are_leased_retried_and_recorded,
     timers_fire_once_and_retry,

@@ -1,0 +1,140 @@
+//! Runtime configuration: defaults, overridden by a config file, overridden by
+//! environment variables and command-line flags (the CLI applies those).
+
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The sandbox API is on and the clock can be advanced.
+    #[default]
+    Sandbox,
+    /// No sandbox API, no clock travel, no demo principals.
+    Production,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sandbox" => Ok(Mode::Sandbox),
+            "production" => Ok(Mode::Production),
+            other => Err(format!(
+                "unknown mode {other:?} (expected sandbox or production)"
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifierConfig {
+    /// How long one delivery attempt may take.
+    pub timeout_seconds: u64,
+    /// Wait before the first retry; each later retry waits twice as long.
+    pub first_retry_seconds: u64,
+    /// Stop retrying once a notification is this old.
+    pub give_up_after_seconds: u64,
+    /// Hard cap on attempts, whatever the schedule says.
+    pub max_attempts: i32,
+    /// Deliveries in flight at once.
+    pub concurrency: u32,
+    /// How often the outbox is polled when nothing wakes the notifier.
+    pub poll_millis: u64,
+}
+
+impl Default for NotifierConfig {
+    fn default() -> Self {
+        NotifierConfig {
+            timeout_seconds: 10,
+            first_retry_seconds: 60,
+            give_up_after_seconds: 24 * 3600,
+            max_attempts: 30,
+            concurrency: 16,
+            poll_millis: 500,
+        }
+    }
+}
+
+impl NotifierConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.max(1))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    pub poll_millis: u64,
+    /// Timers taken per poll.
+    pub batch: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            poll_millis: 250,
+            batch: 100,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub mode: Mode,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// A provisioning file applied at every start.
+    pub provision: Option<String>,
+    pub notifier: NotifierConfig,
+    pub scheduler: SchedulerConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://gerbang.db".into(),
+            mode: Mode::Sandbox,
+            max_body_bytes: 1024 * 1024,
+            provision: None,
+            notifier: NotifierConfig::default(),
+            scheduler: SchedulerConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn load_file(path: &str) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        Self::from_toml(&text).map_err(|e| format!("{path}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_unknown_keys() {
+        let c = Config::from_toml(
+            "listen = \"0.0.0.0:9\"\nmode = \"production\"\n[notifier]\ntimeout_seconds = 3\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9");
+        assert_eq!(c.mode, Mode::Production);
+        assert_eq!(c.notifier.timeout_seconds, 3);
+        assert_eq!(c.notifier.first_retry_seconds, 60);
+        assert_eq!(c.database_url, "sqlite://gerbang.db");
+        let err = Config::from_toml("lisen = \"x\"").unwrap_err();
+        assert!(err.contains("lisen"), "{err}");
+    }
+}

@@ -1,0 +1,51 @@
+//! The demo principals a fresh sandbox starts with, so anyone can try every API
+//! at once: one Debit merchant, one SendMe partner with a funded balance, and one
+//! SNAP partner spending from it. Created once, on the first start; their
+//! generated credentials are shown that once.
+
+use crate::provision::{self, Report};
+use gerbang_core::Timestamp;
+use gerbang_store::{Expect, RecordWrite, SharedStore, Step, StepError};
+use std::path::Path;
+
+pub const DEMO_FILE: &str = r#"
+[[merchant]]
+merchant_id = "99999"
+name = "Demo Store"
+user_id = "bot99999"
+
+[[sendme_partner]]
+virtual_account = "9920015307"
+name = "Demo Partner"
+opening_balance = "100000000.00"
+
+[[snap_partner]]
+partner_id = "91303"
+channel_id = "88001"
+source_account = "9920015307"
+"#;
+
+/// Creates the demo principals unless this database has had them before.
+/// Returns the report when they were created now.
+pub async fn ensure(store: &SharedStore, now: Timestamp) -> anyhow::Result<Option<Report>> {
+    let marker = Step {
+        records: vec![RecordWrite {
+            kind: "setting".into(),
+            key: "demo.created".into(),
+            owner: "sandbox".into(),
+            state: "done".into(),
+            data: serde_json::Value::Null,
+            expect: Expect::Absent,
+        }],
+        ..Step::default()
+    };
+    if store.record("setting", "demo.created").await?.is_some() {
+        return Ok(None);
+    }
+    let plan = provision::plan(DEMO_FILE, Path::new("."))?;
+    let report = provision::apply(&**store, now, plan).await?;
+    match store.commit(now, marker).await {
+        Ok(_) | Err(StepError::RecordConflict { .. }) => Ok(Some(report)),
+        Err(e) => Err(e.into()),
+    }
+}

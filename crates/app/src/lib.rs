@@ -1,0 +1,123 @@
+//! gerbang's application layer: what happens between a decoded request and the
+//! store. It owns configuration, principals and provisioning, funding, the clock,
+//! and the two background workers (notifier and scheduler). It must never speak a
+//! wire protocol (that is the server's adapters' job) nor write SQL (the store's).
+
+pub mod config;
+pub mod demo;
+pub mod funding;
+pub mod notifier;
+pub mod principals;
+pub mod provision;
+pub mod sandbox_clock;
+pub mod scheduler;
+
+use config::{Config, Mode};
+use gerbang_core::ledger::{codes, AccountKind, NewAccount};
+use gerbang_core::{Clock, Currency, Timestamp};
+use gerbang_store::{SharedStore, Step, StepError, StepOutcome};
+use sandbox_clock::PersistedClock;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The running gateway's shared state.
+pub struct App {
+    pub store: SharedStore,
+    pub clock: Arc<PersistedClock>,
+    pub config: Config,
+    pub wake_notifier: Arc<Notify>,
+    pub wake_scheduler: Arc<Notify>,
+    pub notification_protocols: notifier::Protocols,
+    pub timer_handlers: scheduler::Handlers,
+}
+
+impl App {
+    /// Opens (and migrates) the store and makes sure the operator's own accounts exist.
+    pub async fn open(config: Config) -> anyhow::Result<Arc<App>> {
+        let store = gerbang_store::connect(&config.database_url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Self::with_store(config, store).await
+    }
+
+    pub async fn with_store(config: Config, store: SharedStore) -> anyhow::Result<Arc<App>> {
+        let clock = PersistedClock::load(store.clone(), config.mode == Mode::Sandbox)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let app = App {
+            store,
+            clock: Arc::new(clock),
+            config,
+            wake_notifier: Arc::new(Notify::new()),
+            wake_scheduler: Arc::new(Notify::new()),
+            notification_protocols: notifier::Protocols::default(),
+            timer_handlers: scheduler::Handlers::builtin(),
+        };
+        app.commit(Step {
+            accounts: vec![
+                NewAccount {
+                    code: codes::OPERATOR_FUNDING.into(),
+                    kind: AccountKind::OperatorFunding,
+                    currency: Currency::Idr,
+                },
+                NewAccount {
+                    code: codes::FEES.into(),
+                    kind: AccountKind::Fees,
+                    currency: Currency::Idr,
+                },
+            ],
+            ..Step::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the operator accounts: {e}"))?;
+        Ok(Arc::new(app))
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.config.mode == Mode::Sandbox
+    }
+
+    /// Commits a step at the gateway's clock and wakes the workers it gave work to.
+    pub async fn commit(&self, step: Step) -> Result<StepOutcome, StepError> {
+        let wakes_notifier = !step.notifications.is_empty();
+        let wakes_scheduler = !step.timers.is_empty();
+        let outcome = self.store.commit(self.now(), step).await?;
+        if wakes_notifier {
+            self.wake_notifier.notify_one();
+        }
+        if wakes_scheduler {
+            self.wake_scheduler.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Starts the notifier and the scheduler; they stop when `cancel` fires.
+    pub fn start_workers(&self, cancel: &CancellationToken) -> anyhow::Result<Vec<JoinHandle<()>>> {
+        let clock: Arc<dyn Clock> = self.clock.clone();
+        let notifier = notifier::Notifier::new(
+            self.store.clone(),
+            clock,
+            self.config.notifier.clone(),
+            self.notification_protocols.clone(),
+            self.wake_notifier.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot build the notifier: {e}"))?;
+        let scheduler = scheduler::Scheduler::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.config.scheduler.clone(),
+            self.timer_handlers.clone(),
+            self.wake_scheduler.clone(),
+        );
+        Ok(vec![
+            tokio::spawn(notifier.run(cancel.clone())),
+            tokio::spawn(scheduler.run(cancel.clone())),
+        ])
+    }
+}

@@ -1,0 +1,273 @@
+//! Delivers the outbox: signed HTTP POSTs with a timeout, retried with exponential
+//! backoff until the receiver acknowledges as its protocol defines, the
+//! notification is too old, or the attempt cap is reached. Every attempt is
+//! recorded. Notifications are leased while in flight, so several workers (or
+//! processes on one PostgreSQL database) never send one twice at once; a lease
+//! left by a crashed process runs out and the notification is sent again
+//! (at-least-once).
+
+use crate::config::NotifierConfig;
+use async_trait::async_trait;
+use gerbang_core::{Clock, Timestamp};
+use gerbang_store::{Attempt, AttemptVerdict, Notification, SharedStore};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How one protocol family signs its notifications and reads acknowledgements.
+#[async_trait]
+pub trait NotificationProtocol: Send + Sync {
+    /// Extra headers for this attempt (signatures, timestamps).
+    async fn headers(&self, notification: &Notification) -> Result<Vec<(String, String)>, String>;
+
+    /// Whether the receiver's answer means "got it, stop sending".
+    fn acknowledged(&self, http_status: u16, _body: &str) -> bool {
+        (200..300).contains(&http_status)
+    }
+}
+
+/// The default: JSON, no signature, any 2xx acknowledges.
+pub struct PlainJson;
+
+#[async_trait]
+impl NotificationProtocol for PlainJson {
+    async fn headers(&self, _: &Notification) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Protocols {
+    by_name: HashMap<String, Arc<dyn NotificationProtocol>>,
+}
+
+impl Protocols {
+    pub fn register(&mut self, name: &str, protocol: Arc<dyn NotificationProtocol>) {
+        self.by_name.insert(name.to_string(), protocol);
+    }
+
+    fn get(&self, name: &str) -> Arc<dyn NotificationProtocol> {
+        self.by_name
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(PlainJson))
+    }
+}
+
+/// Longest excerpt of a receiver's answer kept per attempt.
+pub const EXCERPT_CHARS: usize = 512;
+/// Most bytes of a receiver's answer read.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// What follows attempt `attempt_no` (1-based) that failed at `now`.
+pub fn after_failure(
+    config: &NotifierConfig,
+    created_at: Timestamp,
+    attempt_no: i32,
+    now: Timestamp,
+) -> AttemptVerdict {
+    if attempt_no >= config.max_attempts {
+        return AttemptVerdict::GiveUp;
+    }
+    let exponent = (attempt_no - 1).clamp(0, 30) as u32;
+    let delay = config
+        .first_retry_seconds
+        .max(1)
+        .saturating_mul(1u64 << exponent);
+    let next = now.plus_seconds(delay.min(i64::MAX as u64 / 2_000_000) as i64);
+    let deadline = created_at.plus_seconds(config.give_up_after_seconds as i64);
+    if next > deadline {
+        AttemptVerdict::GiveUp
+    } else {
+        AttemptVerdict::RetryAt(next)
+    }
+}
+
+pub struct Notifier {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    config: NotifierConfig,
+    http: reqwest::Client,
+    protocols: Protocols,
+    wake: Arc<Notify>,
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(EXCERPT_CHARS).collect()
+}
+
+impl Notifier {
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        config: NotifierConfig,
+        protocols: Protocols,
+        wake: Arc<Notify>,
+    ) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout())
+            .connect_timeout(config.timeout())
+            .user_agent(concat!("gerbang/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Notifier {
+            store,
+            clock,
+            config,
+            http,
+            protocols,
+            wake,
+        })
+    }
+
+    /// Delivers until cancelled. A round in progress finishes first.
+    pub async fn run(self, cancel: CancellationToken) {
+        let poll = Duration::from_millis(self.config.poll_millis.max(10));
+        loop {
+            let busy = match self.deliver_due().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "notifier could not read the outbox");
+                    false
+                }
+            };
+            if busy && !cancel.is_cancelled() {
+                continue;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// One round: claims what is due and delivers it concurrently. Returns how many.
+    pub async fn deliver_due(&self) -> Result<usize, String> {
+        let now = self.clock.now();
+        let lease = now.plus_seconds(self.config.timeout_seconds as i64 + 30);
+        let due = self
+            .store
+            .claim_notifications(now, lease, self.config.concurrency.max(1))
+            .await
+            .map_err(|e| e.to_string())?;
+        let count = due.len();
+        futures::future::join_all(due.into_iter().map(|n| self.deliver(n))).await;
+        Ok(count)
+    }
+
+    async fn deliver(&self, n: Notification) {
+        let attempt_no = n.attempts + 1;
+        let at = self.clock.now();
+        let started = Instant::now();
+        let protocol = self.protocols.get(&n.protocol);
+        let (http_status, text, acknowledged) = match protocol.headers(&n).await {
+            Err(e) => (None, format!("not signed: {e}"), false),
+            Ok(headers) => {
+                let mut request = self
+                    .http
+                    .post(&n.url)
+                    .header("content-type", "application/json")
+                    .body(n.body.clone());
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                match request.send().await {
+                    Err(e) if e.is_timeout() => (None, "timed out".to_string(), false),
+                    Err(e) => (None, format!("not delivered: {}", error_chain(&e)), false),
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let body = read_limited(response).await;
+                        let ack = protocol.acknowledged(status, &body);
+                        (Some(i32::from(status)), body, ack)
+                    }
+                }
+            }
+        };
+        let latency_ms = started.elapsed().as_millis() as i64;
+        let verdict = if acknowledged {
+            AttemptVerdict::Delivered
+        } else {
+            after_failure(&self.config, n.created_at, attempt_no, self.clock.now())
+        };
+        tracing::info!(
+            notification = n.id,
+            attempt = attempt_no,
+            status = ?http_status,
+            latency_ms,
+            verdict = ?verdict,
+            "notification attempt"
+        );
+        let attempt = Attempt {
+            notification_id: n.id,
+            attempt_no,
+            at,
+            http_status,
+            latency_ms,
+            excerpt: excerpt(&text),
+        };
+        if let Err(e) = self.store.record_attempt(attempt, verdict).await {
+            tracing::error!(notification = n.id, error = %e, "could not record an attempt");
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+async fn read_limited(mut response: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_RESPONSE_BYTES - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= MAX_RESPONSE_BYTES {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_gives_up_after_a_day() {
+        let c = NotifierConfig::default();
+        let t0 = Timestamp::from_unix_seconds(1_000_000);
+        assert_eq!(
+            after_failure(&c, t0, 1, t0),
+            AttemptVerdict::RetryAt(t0.plus_seconds(60))
+        );
+        assert_eq!(
+            after_failure(&c, t0, 2, t0.plus_seconds(60)),
+            AttemptVerdict::RetryAt(t0.plus_seconds(180))
+        );
+        assert_eq!(
+            after_failure(&c, t0, 3, t0.plus_seconds(180)),
+            AttemptVerdict::RetryAt(t0.plus_seconds(420))
+        );
+        // 60·2^10 s is past 24 h from creation.
+        assert_eq!(
+            after_failure(&c, t0, 11, t0.plus_seconds(30_000)),
+            AttemptVerdict::GiveUp
+        );
+        let capped = NotifierConfig {
+            max_attempts: 2,
+            ..NotifierConfig::default()
+        };
+        assert_eq!(after_failure(&capped, t0, 2, t0), AttemptVerdict::GiveUp);
+    }
+}

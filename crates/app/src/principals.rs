@@ -1,0 +1,107 @@
+//! Who talks to the gateway: Debit merchants, SendMe partners and SNAP partners.
+//! Stored as records; secrets are kept as given (the protocols need them to compute
+//! signatures) and never printed.
+
+use gerbang_core::ledger::codes;
+use gerbang_core::mask::Secret;
+use gerbang_store::{Store, StoreError};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+pub const MERCHANT: &str = "merchant";
+pub const SENDME_PARTNER: &str = "sendme_partner";
+pub const SNAP_PARTNER: &str = "snap_partner";
+/// Index record: SendMe `faspay_key` → virtual account.
+pub const SENDME_KEY_INDEX: &str = "sendme_partner.by_faspay_key";
+
+/// A Debit payment API merchant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Merchant {
+    pub merchant_id: String,
+    pub name: String,
+    pub user_id: String,
+    pub password: Secret,
+    pub notification_url: Option<String>,
+    pub return_url: Option<String>,
+}
+
+/// A SendMe disbursement partner; its virtual account is also the source of funds
+/// for the SNAP partners that name it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SendmePartner {
+    pub virtual_account: String,
+    pub name: String,
+    pub faspay_key: String,
+    pub faspay_secret: Secret,
+    pub app_key: String,
+    pub app_secret: Secret,
+    pub client_key: String,
+    pub client_secret: Secret,
+    pub iv: Secret,
+    pub require_approval: bool,
+}
+
+impl SendmePartner {
+    pub fn account_code(&self) -> String {
+        codes::partner_balance(&self.virtual_account)
+    }
+}
+
+/// A SNAP open-API partner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapPartner {
+    pub partner_id: String,
+    pub channel_id: String,
+    /// PEM `PUBLIC KEY` that verifies the partner's SHA256withRSA signatures.
+    pub public_key_pem: Option<String>,
+    /// For the symmetric (HMAC-SHA512) signature mode.
+    pub client_secret: Option<Secret>,
+    pub source_account: String,
+    pub notification_url: Option<String>,
+}
+
+pub trait Principal: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    fn key(&self) -> &str;
+}
+
+impl Principal for Merchant {
+    const KIND: &'static str = MERCHANT;
+    fn key(&self) -> &str {
+        &self.merchant_id
+    }
+}
+
+impl Principal for SendmePartner {
+    const KIND: &'static str = SENDME_PARTNER;
+    fn key(&self) -> &str {
+        &self.virtual_account
+    }
+}
+
+impl Principal for SnapPartner {
+    const KIND: &'static str = SNAP_PARTNER;
+    fn key(&self) -> &str {
+        &self.partner_id
+    }
+}
+
+/// Loads a principal by its key.
+pub async fn load<P: Principal>(store: &dyn Store, key: &str) -> Result<Option<P>, StoreError> {
+    let Some(record) = store.record(P::KIND, key).await? else {
+        return Ok(None);
+    };
+    serde_json::from_value(record.data)
+        .map(Some)
+        .map_err(|e| StoreError(format!("stored {} {key} is unreadable: {e}", P::KIND)))
+}
+
+/// The SendMe partner whose `faspay-key` header this is.
+pub async fn sendme_partner_by_key(
+    store: &dyn Store,
+    faspay_key: &str,
+) -> Result<Option<SendmePartner>, StoreError> {
+    let Some(index) = store.record(SENDME_KEY_INDEX, faspay_key).await? else {
+        return Ok(None);
+    };
+    load(store, &index.owner).await
+}

@@ -1,0 +1,215 @@
+//! The subcommands that run or inspect a gateway.
+
+use crate::Common;
+use anyhow::{bail, Context};
+use gerbang_app::config::Config;
+use gerbang_app::{demo, provision, App};
+use gerbang_core::Clock;
+use gerbang_store::{NotificationQuery, NotificationStatus, SharedStore};
+use std::path::Path;
+use std::process::ExitCode;
+
+fn load_config(common: &Common) -> anyhow::Result<Config> {
+    let mut config = match &common.config {
+        Some(path) => Config::load_file(path).map_err(anyhow::Error::msg)?,
+        None => Config::default(),
+    };
+    if let Some(url) = &common.database_url {
+        config.database_url = url.clone();
+    }
+    Ok(config)
+}
+
+async fn open_store(common: &Common) -> anyhow::Result<SharedStore> {
+    let config = load_config(common)?;
+    gerbang_store::connect(&config.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn print_report(report: &provision::Report) {
+    for line in report.lines() {
+        println!("{line}");
+    }
+}
+
+pub async fn serve(
+    common: Common,
+    listen: Option<String>,
+    mode: Option<String>,
+    provision_file: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let mut config = load_config(&common)?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    if let Some(mode) = mode {
+        config.mode = mode.parse().map_err(anyhow::Error::msg)?;
+    }
+    if let Some(file) = provision_file {
+        config.provision = Some(file);
+    }
+    tracing::info!(
+        database = %gerbang_store::redact_url(&config.database_url),
+        mode = ?config.mode,
+        "starting gerbang"
+    );
+    let app = App::open(config.clone()).await?;
+    if app.is_sandbox() {
+        if let Some(report) = demo::ensure(&app.store, app.now()).await? {
+            println!("First start: demo principals created. Their credentials are shown only now:");
+            print_report(&report);
+        }
+    }
+    if let Some(file) = &config.provision {
+        let report = provision::apply_file(&*app.store, app.now(), Path::new(file))
+            .await
+            .with_context(|| format!("provisioning {file}"))?;
+        print_report(&report);
+    }
+    let server = gerbang_server::start(app, &config.listen).await?;
+    println!("gerbang listening on {}", server.url());
+    tracing::info!(addr = %server.addr, "listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests and worker rounds");
+    server.stop().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+pub async fn migrate(common: Common) -> anyhow::Result<ExitCode> {
+    let store = open_store(&common).await?;
+    println!("database is at the current schema ({})", store.backend());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn provision(common: Common, file: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(&common).await?;
+    let now = gerbang_core::SystemClock.now();
+    match provision::apply_file(&*store, now, Path::new(file)).await {
+        Ok(report) => {
+            print_report(&report);
+            if !report.changed_anything() {
+                println!("nothing changed");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("nothing was changed");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub async fn ledger_check(common: Common) -> anyhow::Result<ExitCode> {
+    let store = open_store(&common).await?;
+    let report = store.check_ledger().await?;
+    println!(
+        "{} accounts, {} entries, {} postings, {} pending holds",
+        report.accounts, report.entries, report.postings, report.holds_pending
+    );
+    if report.is_clean() {
+        println!("ledger is clean: every entry balances, all postings sum to zero, stored balances match their postings, no account is below its floor");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("ledger check FAILED: {} problem(s)", report.problems.len());
+        for p in &report.problems {
+            println!("  - {p}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+pub async fn notifications_list(
+    common: Common,
+    status: Option<String>,
+    limit: u32,
+) -> anyhow::Result<ExitCode> {
+    let status = match status.as_deref() {
+        None => None,
+        Some(s) => match NotificationStatus::parse(s) {
+            Some(s) => Some(s),
+            None => bail!("--status: one of pending, delivered, failed"),
+        },
+    };
+    let store = open_store(&common).await?;
+    let list = store
+        .notifications(NotificationQuery {
+            status,
+            limit,
+            ..Default::default()
+        })
+        .await?;
+    for n in list {
+        println!(
+            "{:>8}  {:<9}  attempts={:<3} {}  {}  {}",
+            n.id,
+            n.status.as_str(),
+            n.attempts,
+            n.created_at,
+            n.source,
+            n.url
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn notifications_show(common: Common, id: i64) -> anyhow::Result<ExitCode> {
+    let store = open_store(&common).await?;
+    let Some(n) = store.notification(id).await? else {
+        eprintln!("no notification {id}");
+        return Ok(ExitCode::from(1));
+    };
+    println!("id:        {}", n.id);
+    println!("status:    {}", n.status.as_str());
+    println!("protocol:  {}", n.protocol);
+    println!("source:    {}", n.source);
+    println!("url:       {}", n.url);
+    println!("created:   {}", n.created_at);
+    println!("body:      {}", n.body);
+    for a in store.attempts(id).await? {
+        println!(
+            "attempt {:>2} at {}: status {} in {} ms: {}",
+            a.attempt_no,
+            a.at,
+            a.http_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+            a.latency_ms,
+            a.excerpt
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn notifications_resend(common: Common, id: i64) -> anyhow::Result<ExitCode> {
+    let store = open_store(&common).await?;
+    if store
+        .resend_notification(id, gerbang_core::SystemClock.now())
+        .await?
+    {
+        println!("notification {id} is pending again; a running gateway delivers it shortly");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("no notification {id}");
+        Ok(ExitCode::from(1))
+    }
+}

@@ -1,0 +1,155 @@
+//! The `gerbang` binary: one executable with a subcommand per role.
+
+mod bench;
+mod commands;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "gerbang", version, about = "Self-hosted payment gateway and disbursement switch")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the database is and how the gateway runs; flags beat environment
+/// variables, which beat the config file, which beats the defaults.
+#[derive(Args, Clone, Debug)]
+pub struct Common {
+    /// A TOML config file (see README).
+    #[arg(long, env = "GERBANG_CONFIG", global = true)]
+    config: Option<String>,
+    /// sqlite://PATH (default sqlite://gerbang.db) or postgres://USER@HOST/DB.
+    #[arg(long, env = "GERBANG_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway: HTTP APIs, notifier and scheduler.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "GERBANG_LISTEN")]
+        listen: Option<String>,
+        /// sandbox (default) or production.
+        #[arg(long, env = "GERBANG_MODE")]
+        mode: Option<String>,
+        /// Apply this provisioning file before serving.
+        #[arg(long, env = "GERBANG_PROVISION")]
+        provision: Option<String>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Create or update merchants and partners from a TOML file.
+    Provision {
+        file: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Ledger tools.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// Look at and resend notifications.
+    Notifications {
+        #[command(subcommand)]
+        command: NotificationsCommand,
+    },
+    /// Benchmarks; each ends with one JSON line of its figures.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Verify every ledger invariant; exits 1 with a report if one fails.
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum NotificationsCommand {
+    /// The newest notifications.
+    List {
+        #[command(flatten)]
+        common: Common,
+        /// pending, delivered or failed.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One notification with every delivery attempt.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Send a notification again now (a running gateway delivers it).
+    Resend {
+        id: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GERBANG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve {
+                common,
+                listen,
+                mode,
+                provision,
+            } => commands::serve(common, listen, mode, provision).await,
+            Command::Migrate { common } => commands::migrate(common).await,
+            Command::Provision { file, common } => commands::provision(common, &file).await,
+            Command::Ledger {
+                command: LedgerCommand::Check { common },
+            } => commands::ledger_check(common).await,
+            Command::Notifications { command } => match command {
+                NotificationsCommand::List {
+                    common,
+                    status,
+                    limit,
+                } => commands::notifications_list(common, status, limit).await,
+                NotificationsCommand::Show { id, common } => {
+                    commands::notifications_show(common, id).await
+                }
+                NotificationsCommand::Resend { id, common } => {
+                    commands::notifications_resend(common, id).await
+                }
+            },
+            Command::Bench { command } => bench::run(command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

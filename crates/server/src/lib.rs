@@ -1,0 +1,90 @@
+//! gerbang's HTTP face. It decodes requests, hands them to the application layer
+//! and encodes the answers; per protocol family it is the wire adapter. It must
+//! never decide money movements itself nor touch the database except through the
+//! application's store.
+
+pub mod error;
+pub mod metrics;
+pub mod routes;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use gerbang_app::App;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The whole HTTP surface.
+pub fn router(app: Arc<App>) -> Router {
+    let max_body = app.config.max_body_bytes;
+    let sandbox = if app.is_sandbox() {
+        routes::sandbox::router()
+    } else {
+        routes::sandbox::disabled()
+    };
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics))
+        .merge(sandbox)
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .with_state(app)
+}
+
+/// A running gateway: HTTP server and background workers.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    stop: CancellationToken,
+    http: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// Binds `listen` (port 0 picks a free port), starts the workers and serves.
+pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer> {
+    let _ = crate::metrics::handle();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let stop = CancellationToken::new();
+    let workers = app.start_workers(&stop)?;
+    let router = router(app.clone());
+    let http_stop = stop.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(http_stop.cancelled_owned())
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        app,
+        stop,
+        http,
+        workers,
+    })
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then stops the workers
+    /// (each finishes the round it is in).
+    pub async fn stop(self) {
+        self.stop.cancel();
+        match self.http.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "HTTP server stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
+        }
+        for w in self.workers {
+            let _ = w.await;
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The sandbox API (`/sandbox/…`): what an integration test needs to make things
+//! happen on demand. On by default for the embedded setup; refused in production.
+
+use crate::error::{ApiError, JsonBody};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gerbang_app::funding::{self, TopupError};
+use gerbang_app::principals::{self, SendmePartner};
+use gerbang_app::App;
+use gerbang_core::ledger::codes;
+use gerbang_core::{Currency, Money, Timestamp};
+use gerbang_store::{NewNotification, NotificationQuery, NotificationStatus, StatementQuery, Step};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Largest clock advance one call may make: a year.
+const MAX_ADVANCE_SECONDS: i64 = 366 * 24 * 3600;
+const DEFAULT_PAGE: u32 = 50;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/sandbox/topup", post(topup))
+        .route("/sandbox/partners/:virtual_account/balance", get(balance))
+        .route("/sandbox/accounts/:code/statement", get(statement))
+        .route("/sandbox/clock", get(clock))
+        .route("/sandbox/clock/advance", post(advance_clock))
+        .route("/sandbox/notifications", get(list_notifications))
+        .route("/sandbox/notifications/test", post(test_notification))
+        .route("/sandbox/notifications/:id", get(show_notification))
+        .route("/sandbox/notifications/:id/resend", post(resend_notification))
+        .route("/sandbox/ledger/check", get(check_ledger))
+}
+
+/// What production mode answers on every sandbox path.
+pub fn disabled() -> Router<Arc<App>> {
+    Router::new().route(
+        "/sandbox/*rest",
+        axum::routing::any(|| async {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "the sandbox API is disabled in production mode",
+            )
+        }),
+    )
+}
+
+fn rupiah(minor: i64) -> String {
+    Money::idr(minor).to_major_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopupRequest {
+    virtual_account: String,
+    /// Rupiah with up to two decimals: `"100000.00"`.
+    amount: String,
+    /// Makes the call idempotent; one is made up when missing.
+    reference: Option<String>,
+}
+
+async fn topup(
+    State(app): State<Arc<App>>,
+    JsonBody(req): JsonBody<TopupRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let amount = Money::parse_major(&req.amount, Currency::Idr)
+        .map_err(|e| ApiError::bad_request(format!("amount: {e}")))?;
+    let reference = match req.reference {
+        Some(r) if r.is_empty() || r.len() > 64 => {
+            return Err(ApiError::bad_request("reference: 1 to 64 characters"))
+        }
+        Some(r) => r,
+        None => format!("SBX{}", app.now().as_micros()),
+    };
+    let done = funding::topup(
+        &app.store,
+        app.now(),
+        &req.virtual_account,
+        amount.minor,
+        &reference,
+    )
+    .await
+    .map_err(|e| match e {
+        TopupError::UnknownPartner(_) => ApiError::not_found(e.to_string()),
+        TopupError::NonPositive => ApiError::bad_request(e.to_string()),
+        TopupError::ReferenceReused(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+        TopupError::Store(m) => ApiError::internal(m),
+    })?;
+    let account = app
+        .store
+        .account(&codes::partner_balance(&req.virtual_account))
+        .await?
+        .ok_or_else(|| ApiError::internal("partner account missing"))?;
+    Ok(Json(json!({
+        "virtual_account": done.virtual_account,
+        "amount": rupiah(done.amount),
+        "reference": done.reference,
+        "balance": rupiah(account.balance),
+        "available_balance": rupiah(account.available()),
+    })))
+}
+
+async fn balance(
+    State(app): State<Arc<App>>,
+    Path(virtual_account): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    principals::load::<SendmePartner>(&*app.store, &virtual_account)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no partner has that virtual account"))?;
+    let account = app
+        .store
+        .account(&codes::partner_balance(&virtual_account))
+        .await?
+        .ok_or_else(|| ApiError::internal("partner account missing"))?;
+    Ok(Json(json!({
+        "virtual_account": virtual_account,
+        "balance": rupiah(account.balance),
+        "pending": rupiah(account.pending),
+        "available_balance": rupiah(account.available()),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatementParams {
+    /// RFC 3339; default: the beginning.
+    from: Option<String>,
+    /// RFC 3339, exclusive; default: far future.
+    to: Option<String>,
+    /// Continue after this posting id (the `next_after` of the previous page).
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+fn instant(text: Option<&str>, default: Timestamp, field: &str) -> Result<Timestamp, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(t) => Timestamp::parse_rfc3339(t)
+            .ok_or_else(|| ApiError::bad_request(format!("{field}: expected an RFC 3339 instant"))),
+    }
+}
+
+async fn statement(
+    State(app): State<Arc<App>>,
+    Path(code): Path<String>,
+    Query(p): Query<StatementParams>,
+) -> Result<Json<Value>, ApiError> {
+    let account = app
+        .store
+        .account(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such account"))?;
+    let limit = p.limit.unwrap_or(DEFAULT_PAGE).clamp(1, gerbang_store::MAX_PAGE);
+    let lines = app
+        .store
+        .statement(StatementQuery {
+            account: code,
+            from: instant(p.from.as_deref(), Timestamp::from_micros(i64::MIN), "from")?,
+            to: instant(p.to.as_deref(), Timestamp::from_micros(i64::MAX), "to")?,
+            after_posting_id: p.after.unwrap_or(0),
+            limit,
+        })
+        .await?;
+    let next_after = (lines.len() as u32 == limit).then(|| lines.last().map(|l| l.posting_id));
+    Ok(Json(json!({
+        "account": account.code,
+        "currency": account.currency,
+        "balance": rupiah(account.balance),
+        "available_balance": rupiah(account.available()),
+        "lines": lines.iter().map(|l| json!({
+            "posting_id": l.posting_id,
+            "entry_id": l.entry_id,
+            "at": l.at.rfc3339(),
+            "amount": rupiah(l.amount),
+            "balance_after": rupiah(l.balance_after),
+            "kind": l.kind,
+            "reference": l.reference,
+            "description": l.description,
+        })).collect::<Vec<_>>(),
+        "next_after": next_after.flatten(),
+    })))
+}
+
+async fn clock(State(app): State<Arc<App>>) -> Json<Value> {
+    app.clock.refresh().await;
+    Json(json!({
+        "now": app.now().rfc3339(),
+        "offset_seconds": app.clock.offset_seconds(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceRequest {
+    seconds: i64,
+}
+
+async fn advance_clock(
+    State(app): State<Arc<App>>,
+    JsonBody(req): JsonBody<AdvanceRequest>,
+) -> Result<Json<Value>, ApiError> {
+    if !(1..=MAX_ADVANCE_SECONDS).contains(&req.seconds) {
+        return Err(ApiError::bad_request(format!(
+            "seconds: from 1 to {MAX_ADVANCE_SECONDS}"
+        )));
+    }
+    let now = app.clock.advance(req.seconds).await.map_err(ApiError::internal)?;
+    // Whatever just fell due runs now.
+    app.wake_scheduler.notify_one();
+    app.wake_notifier.notify_one();
+    Ok(Json(json!({
+        "now": now.rfc3339(),
+        "offset_seconds": app.clock.offset_seconds(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationParams {
+    owner: Option<String>,
+    source: Option<String>,
+    status: Option<String>,
+    before_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+fn notification_json(n: &gerbang_store::Notification) -> Value {
+    json!({
+        "id": n.id,
+        "protocol": n.protocol,
+        "owner": n.owner,
+        "source": n.source,
+        "url": n.url,
+        "body": n.body,
+        "status": n.status,
+        "attempts": n.attempts,
+        "next_attempt_at": n.next_attempt_at.rfc3339(),
+        "created_at": n.created_at.rfc3339(),
+        "delivered_at": n.delivered_at.map(|t| t.rfc3339()),
+    })
+}
+
+async fn list_notifications(
+    State(app): State<Arc<App>>,
+    Query(p): Query<NotificationParams>,
+) -> Result<Json<Value>, ApiError> {
+    let status = match p.status.as_deref() {
+        None => None,
+        Some(s) => Some(NotificationStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request("status: one of pending, delivered, failed")
+        })?),
+    };
+    let list = app
+        .store
+        .notifications(NotificationQuery {
+            owner: p.owner,
+            source: p.source,
+            status,
+            before_id: p.before_id,
+            limit: p.limit.unwrap_or(DEFAULT_PAGE),
+        })
+        .await?;
+    Ok(Json(json!({
+        "notifications": list.iter().map(notification_json).collect::<Vec<_>>(),
+    })))
+}
+
+async fn show_notification(
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let n = app
+        .store
+        .notification(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such notification"))?;
+    let attempts = app.store.attempts(id).await?;
+    let mut body = notification_json(&n);
+    body["attempt_log"] = json!(attempts
+        .iter()
+        .map(|a| json!({
+            "attempt": a.attempt_no,
+            "at": a.at.rfc3339(),
+            "http_status": a.http_status,
+            "latency_ms": a.latency_ms,
+            "response_excerpt": a.excerpt,
+        }))
+        .collect::<Vec<_>>());
+    Ok(Json(body))
+}
+
+async fn resend_notification(
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    if !app.store.resend_notification(id, app.now()).await? {
+        return Err(ApiError::not_found("no such notification"));
+    }
+    app.wake_notifier.notify_one();
+    Ok(Json(json!({ "id": id, "status": "pending" })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestNotificationRequest {
+    url: String,
+    /// Any JSON; default `{"request":"Test Notification"}`.
+    body: Option<Value>,
+    owner: Option<String>,
+}
+
+/// Sends a notification through the real outbox, to check a receiver end to end.
+async fn test_notification(
+    State(app): State<Arc<App>>,
+    JsonBody(req): JsonBody<TestNotificationRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !(req.url.starts_with("http://") || req.url.starts_with("https://")) || req.url.len() > 2048
+    {
+        return Err(ApiError::bad_request("url: an http:// or https:// URL"));
+    }
+    let body = req
+        .body
+        .unwrap_or_else(|| json!({ "request": "Test Notification" }))
+        .to_string();
+    let outcome = app
+        .commit(Step {
+            notifications: vec![NewNotification {
+                protocol: "test".into(),
+                owner: req.owner.unwrap_or_else(|| "sandbox".into()),
+                source: "sandbox:test".into(),
+                url: req.url,
+                body,
+            }],
+            ..Step::default()
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": outcome.notification_ids[0], "status": "pending" })),
+    ))
+}
+
+async fn check_ledger(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
+    let report = app.store.check_ledger().await?;
+    Ok(Json(json!({
+        "clean": report.is_clean(),
+        "accounts": report.accounts,
+        "entries": report.entries,
+        "postings": report.postings,
+        "holds_pending": report.holds_pending,
+        "problems": report.problems,
+    })))
+}
