@@ -5,9 +5,7 @@
 //! and then applied in one step: a bad file changes nothing, and re-running a file
 //! changes nothing.
 
-use crate::principals::{
-    self, Merchant, Principal, SendmePartner, SnapPartner, SENDME_KEY_INDEX,
-};
+use crate::principals::{self, Merchant, Principal, SendmePartner, SnapPartner, SENDME_KEY_INDEX};
 use gerbang_core::ledger::{codes, AccountKind, LedgerOp, NewAccount, NewEntry, Posting};
 use gerbang_core::mask::Secret;
 use gerbang_core::{Currency, Money, Timestamp};
@@ -440,9 +438,12 @@ pub async fn apply(
             report: &mut report,
         };
         let next = SendmePartner {
-            name: merge.pick("name", spec.name.as_ref(), s.map(|p| p.name.as_str()), || {
-                format!("Partner {va}")
-            }),
+            name: merge.pick(
+                "name",
+                spec.name.as_ref(),
+                s.map(|p| p.name.as_str()),
+                || format!("Partner {va}"),
+            ),
             faspay_key: merge.pick(
                 "faspay_key",
                 spec.faspay_key.as_ref(),
@@ -479,9 +480,11 @@ pub async fn apply(
                 s.map(|p| p.client_secret.expose()),
                 uuid,
             )),
-            iv: Secret::new(merge.pick("iv", spec.iv.as_ref(), s.map(|p| p.iv.expose()), || {
-                format!("gerbang{}", random_text(8))
-            })),
+            iv: Secret::new(
+                merge.pick("iv", spec.iv.as_ref(), s.map(|p| p.iv.expose()), || {
+                    format!("gerbang{}", random_text(8))
+                }),
+            ),
             require_approval: spec
                 .require_approval
                 .or(s.map(|p| p.require_approval))
@@ -603,9 +606,11 @@ pub async fn apply(
         if next.public_key_pem.is_none() && next.client_secret.is_none() {
             // Without either the partner could not sign: give it a symmetric secret.
             let secret = random_text(32);
-            report
-                .generated
-                .push((format!("snap_partner {id}"), "client_secret", secret.clone()));
+            report.generated.push((
+                format!("snap_partner {id}"),
+                "client_secret",
+                secret.clone(),
+            ));
             next.client_secret = Some(Secret::new(secret));
         }
         stage(store, &next, &mut step, &mut report).await?;
@@ -647,14 +652,18 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_the_field() {
-        let text = "[[sendme_partner]]\nvirtual_account = \"9920015307\"\nopening_balance = \"12.345\"\n";
+        let text =
+            "[[sendme_partner]]\nvirtual_account = \"9920015307\"\nopening_balance = \"12.345\"\n";
         let err = plan(text, Path::new(".")).unwrap_err().to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("opening_balance"), "{err}");
 
         let text = "[[merchant]]\nmerchant_id = \"99999\"\nnotification_url = \"ftp://x\"\n";
         let err = plan(text, Path::new(".")).unwrap_err().to_string();
-        assert!(err.contains("line 3") && err.contains("notification_url"), "{err}");
+        assert!(
+            err.contains("line 3") && err.contains("notification_url"),
+            "{err}"
+        );
 
         let text = "[[merchant]]\nmerchant_id = \"99999\"\npasword = \"x\"\n";
         let err = plan(text, Path::new(".")).unwrap_err().to_string();
@@ -662,6 +671,9 @@ mod tests {
 
         let text = "[[snap_partner]]\npartner_id = \"1\"\nsource_account = \"1\"\npublic_key_file = \"/nonexistent.pem\"\n";
         let err = plan(text, Path::new(".")).unwrap_err().to_string();
-        assert!(err.contains("line 4") && err.contains("public_key_file"), "{err}");
+        assert!(
+            err.contains("line 4") && err.contains("public_key_file"),
+            "{err}"
+        );
     }
 }

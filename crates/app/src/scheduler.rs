@@ -98,7 +98,11 @@ impl Scheduler {
         let now = self.clock.now();
         let due = self
             .store
-            .claim_timers(now, now.plus_seconds(LEASE_SECONDS), self.config.batch.max(1))
+            .claim_timers(
+                now,
+                now.plus_seconds(LEASE_SECONDS),
+                self.config.batch.max(1),
+            )
             .await
             .map_err(|e| e.to_string())?;
         let count = due.len();

@@ -6,7 +6,11 @@ mod commands;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "gerbang", version, about = "Self-hosted payment gateway and disbursement switch")]
+#[command(
+    name = "gerbang",
+    version,
+    about = "Self-hosted payment gateway and disbursement switch"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -419,7 +419,7 @@ impl Accounts {
             tx,
             "SELECT id, code, currency FROM accounts
              WHERE code = ANY($1::text[])
-                OR id IN (SELECT account_id FROM holds WHERE key = ANY($2::text[]))
+                OR id = ANY(ARRAY(SELECT account_id FROM holds WHERE key = ANY($2::text[])))
              ORDER BY id FOR UPDATE",
         )
         .await?;
@@ -1077,16 +1077,28 @@ impl Store for PostgresStore {
         let offset = i64::from(offset);
         // Keys compare byte by byte, as SQLite compares them, whatever the
         // database's collation.
-        let rows = self
-            .query(
-                &format!(
-                    "SELECT {RECORD_COLUMNS} FROM records
-                     WHERE kind = $1 AND ($2::text IS NULL OR owner = $2::text)
-                     ORDER BY created_at, key COLLATE \"C\" LIMIT $3 OFFSET $4"
-                ),
-                &[&kind, &owner, &limit, &offset],
-            )
-            .await?;
+        let rows = match owner {
+            Some(owner) => {
+                self.query(
+                    &format!(
+                        "SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1 AND owner = $2
+                         ORDER BY created_at, key COLLATE \"C\" LIMIT $3 OFFSET $4"
+                    ),
+                    &[&kind, &owner, &limit, &offset],
+                )
+                .await?
+            }
+            None => {
+                self.query(
+                    &format!(
+                        "SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1
+                         ORDER BY created_at, key COLLATE \"C\" LIMIT $2 OFFSET $3"
+                    ),
+                    &[&kind, &limit, &offset],
+                )
+                .await?
+            }
+        };
         self.map_rows(rows, record_row)
     }
 

@@ -61,7 +61,9 @@ pub async fn run(args: LedgerBench) -> anyhow::Result<ExitCode> {
     }
     if matches!(args.backend.as_str(), "postgres" | "both") {
         let Some(url) = args.postgres_url.clone() else {
-            anyhow::bail!("--postgres-url (or GERBANG_BENCH_POSTGRES_URL) is needed for the PostgreSQL bench");
+            anyhow::bail!(
+                "--postgres-url (or GERBANG_BENCH_POSTGRES_URL) is needed for the PostgreSQL bench"
+            );
         };
         let store = gerbang_store::connect(&url)
             .await
@@ -250,9 +252,11 @@ fn sqlite_raw_limit(path: &std::path::Path, transfers: u64) -> anyhow::Result<f6
     while n < transfers {
         let tx = conn.unchecked_transaction()?;
         {
-            let mut hold = tx.prepare_cached("INSERT INTO holds VALUES (?1, ?2, 100, 'posted', ?3)")?;
-            let mut entry =
-                tx.prepare_cached("INSERT INTO entries (kind, reference, created_at) VALUES ('transfer', ?1, ?2)")?;
+            let mut hold =
+                tx.prepare_cached("INSERT INTO holds VALUES (?1, ?2, 100, 'posted', ?3)")?;
+            let mut entry = tx.prepare_cached(
+                "INSERT INTO entries (kind, reference, created_at) VALUES ('transfer', ?1, ?2)",
+            )?;
             let mut posting = tx.prepare_cached(
                 "INSERT INTO postings (entry_id, account_id, amount, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?;
@@ -296,9 +300,7 @@ async fn postgres_raw_limit(url: &str, transfers: u64) -> anyhow::Result<f64> {
         let keys: Vec<String> = (n..end).map(|i| format!("raw:{i}")).collect();
         let accounts: Vec<i64> = (n..end).map(|i| (i % 64) as i64).collect();
         let ats: Vec<i64> = (n..end).map(|i| i as i64).collect();
-        client
-            .batch_execute("BEGIN")
-            .await?;
+        client.batch_execute("BEGIN").await?;
         client
             .execute(
                 &format!("INSERT INTO {table}_holds SELECT k, a, 100, 'posted', t FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS x(k, a, t)"),

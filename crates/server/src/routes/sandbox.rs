@@ -30,7 +30,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/sandbox/notifications", get(list_notifications))
         .route("/sandbox/notifications/test", post(test_notification))
         .route("/sandbox/notifications/:id", get(show_notification))
-        .route("/sandbox/notifications/:id/resend", post(resend_notification))
+        .route(
+            "/sandbox/notifications/:id/resend",
+            post(resend_notification),
+        )
         .route("/sandbox/ledger/check", get(check_ledger))
 }
 
@@ -152,7 +155,10 @@ async fn statement(
         .account(&code)
         .await?
         .ok_or_else(|| ApiError::not_found("no such account"))?;
-    let limit = p.limit.unwrap_or(DEFAULT_PAGE).clamp(1, gerbang_store::MAX_PAGE);
+    let limit = p
+        .limit
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(1, gerbang_store::MAX_PAGE);
     let lines = app
         .store
         .statement(StatementQuery {
@@ -206,7 +212,11 @@ async fn advance_clock(
             "seconds: from 1 to {MAX_ADVANCE_SECONDS}"
         )));
     }
-    let now = app.clock.advance(req.seconds).await.map_err(ApiError::internal)?;
+    let now = app
+        .clock
+        .advance(req.seconds)
+        .await
+        .map_err(ApiError::internal)?;
     // Whatever just fell due runs now.
     app.wake_scheduler.notify_one();
     app.wake_notifier.notify_one();
@@ -246,12 +256,13 @@ async fn list_notifications(
     State(app): State<Arc<App>>,
     Query(p): Query<NotificationParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let status = match p.status.as_deref() {
-        None => None,
-        Some(s) => Some(NotificationStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request("status: one of pending, delivered, failed")
-        })?),
-    };
+    let status =
+        match p.status.as_deref() {
+            None => None,
+            Some(s) => Some(NotificationStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request("status: one of pending, delivered, failed")
+            })?),
+        };
     let list = app
         .store
         .notifications(NotificationQuery {
