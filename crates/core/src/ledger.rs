@@ -313,15 +313,15 @@ pub mod model {
                     if hold.amount <= 0 {
                         return Err(LedgerError::NonPositiveAmount);
                     }
-                    if self.holds.contains_key(&hold.key) {
-                        return Err(LedgerError::DuplicateHold(hold.key.clone()));
-                    }
                     let account = self
                         .accounts
                         .get_mut(&hold.account)
                         .ok_or_else(|| LedgerError::UnknownAccount(hold.account.clone()))?;
                     if account.currency != hold.currency {
                         return Err(LedgerError::CurrencyMismatch(hold.account.clone()));
+                    }
+                    if self.holds.contains_key(&hold.key) {
+                        return Err(LedgerError::DuplicateHold(hold.key.clone()));
                     }
                     if !account.kind.may_go_negative() && account.available() < hold.amount {
                         return Err(LedgerError::InsufficientFunds(hold.account.clone()));

@@ -24,7 +24,7 @@ pub struct LedgerBench {
     #[arg(long, default_value_t = 200_000)]
     transfers: u64,
     /// Transfers in flight at once.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 4096)]
     concurrency: u64,
     /// Distinct source accounts the transfers spread over.
     #[arg(long, default_value_t = 64)]

@@ -1,84 +1,32 @@
-//! The embedded SQLite store.
-//!
-//! One writer thread owns the only writing connection. Callers hand it jobs over a
-//! channel; it takes every job waiting (up to [`MAX_BATCH`]), runs them in one
-//! transaction and commits them with one fsync (`synchronous=FULL`, WAL), and only
-//! then answers the callers (group commit).
-//!
-//! A job that fails must leave no trace while the others commit. Savepoints would do
-//! that but cost a page copy per touched page per job, so the writer is optimistic:
-//! it runs the batch without savepoints; when a job fails it rolls the transaction
-//! back, replays the jobs before it (they are deterministic: same order, same
-//! state), records the failure, and runs the rest of that batch each inside its own
-//! savepoint. Reads run on a small pool of read-only connections, concurrently with
-//! the writer.
+//! The embedded SQLite store: a writer thread with group commit (see [`writer`]),
+//! ledger state checked in memory on that thread (see [`ledger`]), and a small pool
+//! of read-only connections that read concurrently with the writer (WAL).
 
 use crate::{
-    clamp_limit, hold_expiry_timer_key, migrations, Account, Attempt, AttemptVerdict, Expect, Hold,
-    IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, Notification,
-    NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery,
-    Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp, HOLD_EXPIRY_TIMER,
+    clamp_limit, migrations, Account, Attempt, AttemptVerdict, Expect, Hold, IdempotencyRecord,
+    LedgerReport, NewIdempotency, NewNotification, Notification, NotificationQuery,
+    NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery, Step, StepError,
+    StepOutcome, Store, StoreError, Timer, TimerOp,
 };
 use async_trait::async_trait;
-use gerbang_core::ledger::{
-    AccountKind, HoldState, LedgerError, LedgerOp, NewAccount, NewEntry, NewHold, PostHold,
-};
+use gerbang_core::ledger::{AccountKind, HoldState, LedgerOp};
 use gerbang_core::{Currency, Timestamp};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
-/// Most jobs one transaction takes.
-pub const MAX_BATCH: usize = 4096;
+mod ledger;
+mod writer;
+
+use ledger::sql_err;
+use writer::Job;
+pub use writer::MAX_BATCH;
+
 /// Jobs that may wait for the writer before callers are made to wait.
 const QUEUE_DEPTH: usize = 16 * 1024;
 /// Read connections kept open.
 const MAX_IDLE_READERS: usize = 8;
-
-/// A unit of work for the writer. `run` may be called again after a rollback and
-/// must then do the same; `finish` answers the caller once the batch's fate is known.
-trait WriteJob: Send {
-    /// Runs the job; false if it failed (its changes must then be undone).
-    fn run(&mut self, conn: &Connection) -> bool;
-    /// `committed` is the batch's commit result; a failed job ignores it.
-    fn finish(self: Box<Self>, committed: Result<(), String>);
-}
-
-struct TypedJob<T, E, F> {
-    work: F,
-    result: Option<Result<T, E>>,
-    reply: oneshot::Sender<Result<T, E>>,
-}
-
-impl<T, E, F> WriteJob for TypedJob<T, E, F>
-where
-    T: Send,
-    E: From<StoreError> + Send,
-    F: FnMut(&Connection) -> Result<T, E> + Send,
-{
-    fn run(&mut self, conn: &Connection) -> bool {
-        let result = (self.work)(conn);
-        let ok = result.is_ok();
-        self.result = Some(result);
-        ok
-    }
-
-    fn finish(self: Box<Self>, committed: Result<(), String>) {
-        let answer = match (self.result, committed) {
-            (Some(Err(e)), _) => Err(e),
-            (Some(Ok(v)), Ok(())) => Ok(v),
-            (Some(Ok(_)), Err(e)) => Err(E::from(StoreError(e))),
-            (None, _) => Err(E::from(StoreError("the job did not run".into()))),
-        };
-        let _ = self.reply.send(answer);
-    }
-}
-
-type Job = Box<dyn WriteJob>;
 
 struct Inner {
     path: PathBuf,
@@ -102,7 +50,7 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -32000;
-         PRAGMA wal_autocheckpoint = 4000;",
+         PRAGMA wal_autocheckpoint = 16000;",
     )?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())
@@ -154,101 +102,6 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn exec(conn: &Connection, sql: &str) -> Result<(), String> {
-    conn.prepare_cached(sql)
-        .and_then(|mut s| s.execute([]))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Runs a job, turning a panic into a failure.
-fn run_job(job: &mut Job, conn: &Connection) -> bool {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
-        Ok(ok) => ok,
-        Err(_) => {
-            tracing::error!("a store job panicked; its changes were rolled back");
-            false
-        }
-    }
-}
-
-/// Runs one batch in one transaction; returns the commit result.
-fn run_batch(conn: &Connection, batch: &mut [Job], ok: &mut Vec<bool>) -> Result<(), String> {
-    ok.clear();
-    exec(conn, "BEGIN IMMEDIATE")?;
-    let mut failed_at = None;
-    for (i, job) in batch.iter_mut().enumerate() {
-        if !run_job(job, conn) {
-            failed_at = Some(i);
-            break;
-        }
-        ok.push(true);
-    }
-    if let Some(first_failure) = failed_at {
-        // Undo everything, replay the jobs that succeeded, then go on carefully.
-        exec(conn, "ROLLBACK")?;
-        forget_accounts();
-        exec(conn, "BEGIN IMMEDIATE")?;
-        for job in batch[..first_failure].iter_mut() {
-            if !run_job(job, conn) {
-                // Not deterministic after all: give up on the whole batch.
-                let _ = exec(conn, "ROLLBACK");
-                forget_accounts();
-                return Err("a replayed job failed; the batch was rolled back".into());
-            }
-        }
-        ok.push(false);
-        for job in batch[first_failure + 1..].iter_mut() {
-            exec(conn, "SAVEPOINT job")?;
-            if run_job(job, conn) {
-                exec(conn, "RELEASE job")?;
-                ok.push(true);
-            } else {
-                exec(conn, "ROLLBACK TO job")?;
-                exec(conn, "RELEASE job")?;
-                forget_accounts();
-                ok.push(false);
-            }
-        }
-    }
-    exec(conn, "COMMIT").inspect_err(|_| {
-        let _ = exec(conn, "ROLLBACK");
-        forget_accounts();
-    })
-}
-
-fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut ok = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = jobs.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let committed = run_batch(&conn, &mut batch, &mut ok);
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, jobs = batch.len(), "SQLite batch failed");
-        }
-        for job in batch.drain(..) {
-            job.finish(committed.clone());
-        }
-    }
-}
-
-thread_local! {
-    /// The writer's cache of account code → (id, currency). Accounts are never
-    /// deleted and neither field ever changes; the cache is cleared on any rollback
-    /// so that it never remembers an account whose creation was undone.
-    static ACCOUNTS: RefCell<HashMap<String, (i64, Currency)>> = RefCell::new(HashMap::new());
-}
-
-fn forget_accounts() {
-    ACCOUNTS.with(|a| a.borrow_mut().clear());
-}
-
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `path`, and starts
     /// its writer thread.
@@ -274,7 +127,7 @@ impl SqliteStore {
                 match opened {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
-                        writer_loop(conn, rx);
+                        writer::writer_loop(conn, rx);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(backend_err(format!(
@@ -307,12 +160,7 @@ impl SqliteStore {
         E: From<StoreError> + Send + 'static,
         F: FnMut(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(TypedJob {
-            work: f,
-            result: None,
-            reply: tx,
-        });
+        let (job, rx) = writer::job(f);
         self.inner
             .jobs
             .send(job)
@@ -347,280 +195,6 @@ impl SqliteStore {
 
 // ---------------------------------------------------------------------------------
 // Applying a step inside the writer's transaction.
-
-struct AccountRef {
-    id: i64,
-    code: String,
-    currency: Currency,
-}
-
-fn sql_err(e: rusqlite::Error) -> StepError {
-    StepError::Backend(e.to_string())
-}
-
-fn account_ref(conn: &Connection, code: &str) -> Result<AccountRef, StepError> {
-    if let Some((id, currency)) = ACCOUNTS.with(|a| a.borrow().get(code).copied()) {
-        return Ok(AccountRef {
-            id,
-            code: code.to_string(),
-            currency,
-        });
-    }
-    let (id, currency) = conn
-        .prepare_cached("SELECT id, currency FROM accounts WHERE code = ?1")
-        .map_err(sql_err)?
-        .query_row([code], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
-        .optional()
-        .map_err(sql_err)?
-        .ok_or_else(|| LedgerError::UnknownAccount(code.to_string()))?;
-    let currency = Currency::parse(&currency).unwrap_or(Currency::Idr);
-    ACCOUNTS.with(|a| a.borrow_mut().insert(code.to_string(), (id, currency)));
-    Ok(AccountRef {
-        id,
-        code: code.to_string(),
-        currency,
-    })
-}
-
-fn open_account(conn: &Connection, now: Timestamp, a: &NewAccount) -> Result<(), StepError> {
-    conn.prepare_cached(
-        "INSERT INTO accounts (code, kind, currency, may_go_negative, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO NOTHING",
-    )
-    .map_err(sql_err)?
-    .execute(params![
-        a.code,
-        a.kind.as_str(),
-        a.currency.code(),
-        a.kind.may_go_negative(),
-        now.as_micros()
-    ])
-    .map_err(sql_err)?;
-    let (kind, currency): (String, String) = conn
-        .prepare_cached("SELECT kind, currency FROM accounts WHERE code = ?1")
-        .map_err(sql_err)?
-        .query_row([&a.code], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(sql_err)?;
-    if kind != a.kind.as_str() || currency != a.currency.code() {
-        return Err(LedgerError::AccountMismatch(a.code.clone()).into());
-    }
-    Ok(())
-}
-
-fn post_entry(conn: &Connection, now: Timestamp, entry: &NewEntry) -> Result<i64, StepError> {
-    entry.check_shape()?;
-    let mut accounts = Vec::with_capacity(entry.postings.len());
-    for p in &entry.postings {
-        let a = account_ref(conn, &p.account)?;
-        if a.currency != entry.currency {
-            return Err(LedgerError::CurrencyMismatch(a.code).into());
-        }
-        accounts.push(a);
-    }
-    let entry_id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO entries (kind, reference, description, currency, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-        )
-        .map_err(sql_err)?
-        .query_row(
-            params![
-                entry.kind,
-                entry.reference,
-                entry.description,
-                entry.currency.code(),
-                now.as_micros()
-            ],
-            |r| r.get(0),
-        )
-        .map_err(sql_err)?;
-    for (p, a) in entry.postings.iter().zip(&accounts) {
-        let balance_after: Option<i64> = conn
-            .prepare_cached(
-                "UPDATE accounts SET balance = balance + ?2
-                 WHERE id = ?1 AND (?2 >= 0 OR may_go_negative OR balance - pending + ?2 >= 0)
-                 RETURNING balance",
-            )
-            .map_err(sql_err)?
-            .query_row(params![a.id, p.amount], |r| r.get(0))
-            .optional()
-            .map_err(sql_err)?;
-        let balance_after =
-            balance_after.ok_or_else(|| LedgerError::InsufficientFunds(a.code.clone()))?;
-        conn.prepare_cached(
-            "INSERT INTO postings (entry_id, account_id, amount, balance_after, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(sql_err)?
-        .execute(params![
-            entry_id,
-            a.id,
-            p.amount,
-            balance_after,
-            now.as_micros()
-        ])
-        .map_err(sql_err)?;
-    }
-    Ok(entry_id)
-}
-
-fn place_hold(conn: &Connection, now: Timestamp, hold: &NewHold) -> Result<(), StepError> {
-    if hold.amount <= 0 {
-        return Err(LedgerError::NonPositiveAmount.into());
-    }
-    let a = account_ref(conn, &hold.account)?;
-    if a.currency != hold.currency {
-        return Err(LedgerError::CurrencyMismatch(a.code).into());
-    }
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO holds (key, account_id, amount, currency, state, expires_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6) ON CONFLICT (key) DO NOTHING",
-        )
-        .map_err(sql_err)?
-        .execute(params![
-            hold.key,
-            a.id,
-            hold.amount,
-            hold.currency.code(),
-            hold.expires_at.map(Timestamp::as_micros),
-            now.as_micros()
-        ])
-        .map_err(sql_err)?;
-    if inserted == 0 {
-        return Err(LedgerError::DuplicateHold(hold.key.clone()).into());
-    }
-    let reserved = conn
-        .prepare_cached(
-            "UPDATE accounts SET pending = pending + ?2
-             WHERE id = ?1 AND (may_go_negative OR balance - pending >= ?2)",
-        )
-        .map_err(sql_err)?
-        .execute(params![a.id, hold.amount])
-        .map_err(sql_err)?;
-    if reserved == 0 {
-        return Err(LedgerError::InsufficientFunds(a.code).into());
-    }
-    if let Some(expires_at) = hold.expires_at {
-        schedule_timer(
-            conn,
-            now,
-            &crate::NewTimer {
-                key: hold_expiry_timer_key(&hold.key),
-                kind: HOLD_EXPIRY_TIMER.to_string(),
-                due_at: expires_at,
-                payload: serde_json::json!({ "hold": hold.key }),
-            },
-        )?;
-    }
-    Ok(())
-}
-
-/// A pending hold: (account id, account code, amount, currency, has an expiry).
-struct PendingHold {
-    account_id: i64,
-    account: String,
-    amount: i64,
-    currency: Currency,
-    expires: bool,
-}
-
-fn pending_hold(conn: &Connection, key: &str) -> Result<PendingHold, StepError> {
-    let row: Option<(i64, String, i64, String, String, Option<i64>)> = conn
-        .prepare_cached(
-            "SELECT h.account_id, a.code, h.amount, h.currency, h.state, h.expires_at
-             FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.key = ?1",
-        )
-        .map_err(sql_err)?
-        .query_row([key], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .optional()
-        .map_err(sql_err)?;
-    let (account_id, account, amount, currency, state, expires_at) =
-        row.ok_or_else(|| LedgerError::UnknownHold(key.to_string()))?;
-    let state = HoldState::parse(&state).unwrap_or(HoldState::Pending);
-    if state != HoldState::Pending {
-        return Err(LedgerError::HoldNotPending {
-            key: key.to_string(),
-            state,
-        }
-        .into());
-    }
-    Ok(PendingHold {
-        account_id,
-        account,
-        amount,
-        currency: Currency::parse(&currency).unwrap_or(Currency::Idr),
-        expires: expires_at.is_some(),
-    })
-}
-
-/// Marks a hold ended and drops its expiry timer.
-fn end_hold(
-    conn: &Connection,
-    now: Timestamp,
-    key: &str,
-    hold: &PendingHold,
-    state: HoldState,
-    entry_id: Option<i64>,
-) -> Result<(), StepError> {
-    conn.prepare_cached("UPDATE holds SET state = ?2, ended_at = ?3, entry_id = ?4 WHERE key = ?1")
-        .map_err(sql_err)?
-        .execute(params![key, state.as_str(), now.as_micros(), entry_id])
-        .map_err(sql_err)?;
-    if hold.expires {
-        conn.prepare_cached("DELETE FROM timers WHERE key = ?1")
-            .map_err(sql_err)?
-            .execute([hold_expiry_timer_key(key)])
-            .map_err(sql_err)?;
-    }
-    Ok(())
-}
-
-fn settle_hold(conn: &Connection, now: Timestamp, post: &PostHold) -> Result<i64, StepError> {
-    let hold = pending_hold(conn, &post.key)?;
-    let entry = post.to_entry(&hold.account, hold.amount, hold.currency)?;
-    // The reservation turns into the entry's debit: release it first, so the debit
-    // spends exactly what was reserved.
-    conn.prepare_cached("UPDATE accounts SET pending = pending - ?2 WHERE id = ?1")
-        .map_err(sql_err)?
-        .execute(params![hold.account_id, hold.amount])
-        .map_err(sql_err)?;
-    let entry_id = post_entry(conn, now, &entry)?;
-    end_hold(
-        conn,
-        now,
-        &post.key,
-        &hold,
-        HoldState::Posted,
-        Some(entry_id),
-    )?;
-    Ok(entry_id)
-}
-
-fn release_hold(
-    conn: &Connection,
-    now: Timestamp,
-    key: &str,
-    state: HoldState,
-) -> Result<(), StepError> {
-    let hold = pending_hold(conn, key)?;
-    conn.prepare_cached("UPDATE accounts SET pending = pending - ?2 WHERE id = ?1")
-        .map_err(sql_err)?
-        .execute(params![hold.account_id, hold.amount])
-        .map_err(sql_err)?;
-    end_hold(conn, now, key, &hold, state, None)
-}
 
 fn claim_key(conn: &Connection, now: Timestamp, idem: &NewIdempotency) -> Result<(), StepError> {
     let inserted = conn
@@ -756,15 +330,19 @@ fn apply_step(conn: &Connection, now: Timestamp, step: &Step) -> Result<StepOutc
         claim_key(conn, now, idem)?;
     }
     for account in &step.accounts {
-        open_account(conn, now, account)?;
+        ledger::open_account(conn, now, account)?;
     }
     for op in &step.ledger {
         match op {
-            LedgerOp::Transfer(entry) => outcome.entry_ids.push(post_entry(conn, now, entry)?),
-            LedgerOp::Hold(hold) => place_hold(conn, now, hold)?,
-            LedgerOp::Post(post) => outcome.entry_ids.push(settle_hold(conn, now, post)?),
-            LedgerOp::Void { key } => release_hold(conn, now, key, HoldState::Voided)?,
-            LedgerOp::Expire { key } => release_hold(conn, now, key, HoldState::Expired)?,
+            LedgerOp::Transfer(entry) => outcome
+                .entry_ids
+                .push(ledger::post_entry(conn, now, entry)?),
+            LedgerOp::Hold(hold) => ledger::place_hold(conn, now, hold)?,
+            LedgerOp::Post(post) => outcome
+                .entry_ids
+                .push(ledger::settle_hold(conn, now, post)?),
+            LedgerOp::Void { key } => ledger::release_hold(conn, now, key, HoldState::Voided)?,
+            LedgerOp::Expire { key } => ledger::release_hold(conn, now, key, HoldState::Expired)?,
         }
     }
     for record in &step.records {
