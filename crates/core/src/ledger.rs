@@ -461,7 +461,7 @@ mod tests {
             currency: Currency::Idr,
             expires_at: None,
         });
-        l.apply_all(&[hold.clone()]).unwrap();
+        l.apply_all(std::slice::from_ref(&hold)).unwrap();
         assert_eq!(l.accounts["p"].available(), 400);
         assert_eq!(
             l.apply_all(&[hold]),
@@ -477,7 +477,7 @@ mod tests {
                 amount: 600,
             }],
         });
-        l.apply_all(&[post.clone()]).unwrap();
+        l.apply_all(std::slice::from_ref(&post)).unwrap();
         assert_eq!((l.accounts["p"].balance, l.accounts["p"].pending), (400, 0));
         assert!(matches!(
             l.apply_all(&[post]),
