@@ -1,0 +1,5 @@
+//! gerbang's wire protocols, one module per family: request and response types,
+//! validation, status and response codes, and signatures — exactly as the real
+//! clients put them on the wire. Pure code: no I/O, no storage, no HTTP server.
+
+pub mod sendme;
