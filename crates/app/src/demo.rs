@@ -26,7 +26,7 @@ source_account = "9920015307"
 "#;
 
 /// Creates the demo principals unless this database has had them before.
-/// Returns the report when they were created now.
+/// Returns the report when this call created them.
 pub async fn ensure(store: &SharedStore, now: Timestamp) -> anyhow::Result<Option<Report>> {
     let marker = Step {
         records: vec![RecordWrite {
@@ -45,7 +45,10 @@ pub async fn ensure(store: &SharedStore, now: Timestamp) -> anyhow::Result<Optio
     let plan = provision::plan(DEMO_FILE, Path::new("."))?;
     let report = provision::apply(&**store, now, plan).await?;
     match store.commit(now, marker).await {
-        Ok(_) | Err(StepError::RecordConflict { .. }) => Ok(Some(report)),
-        Err(e) => Err(e.into()),
+        Ok(_) | Err(StepError::RecordConflict { .. }) => {}
+        Err(e) => return Err(e.into()),
     }
+    // Another process starting on the same database at the same moment may have
+    // created them; then it shows the credentials, not this one.
+    Ok(report.changed_anything().then_some(report))
 }

@@ -9,7 +9,7 @@ use crate::principals::{self, Merchant, Principal, SendmePartner, SnapPartner, S
 use gerbang_core::ledger::{codes, AccountKind, LedgerOp, NewAccount, NewEntry, Posting};
 use gerbang_core::mask::Secret;
 use gerbang_core::{Currency, Money, Timestamp};
-use gerbang_store::{Expect, RecordWrite, Step, Store};
+use gerbang_store::{Expect, RecordWrite, Step, StepError, Store};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Deserialize;
 use std::path::Path;
@@ -370,12 +370,36 @@ async fn stage<P: Principal + PartialEq>(
     Ok(())
 }
 
+/// How often a step that lost a race with another process is built again.
+const CONFLICT_RETRIES: u32 = 3;
+
 /// Applies a checked plan in one step.
+///
+/// Another process may provision the same principals at the same moment (two
+/// gateways starting together on one database). The step that loses that race is
+/// refused whole; it is then built again from what is stored now, which changes
+/// only what still differs, as a re-run would.
 pub async fn apply(
     store: &dyn Store,
     now: Timestamp,
     plan: Plan,
 ) -> Result<Report, ProvisionError> {
+    let mut retries = 0;
+    loop {
+        let (report, step) = build(store, &plan).await?;
+        if step.records.is_empty() && step.ledger.is_empty() {
+            return Ok(report);
+        }
+        match store.commit(now, step).await {
+            Ok(_) => return Ok(report),
+            Err(StepError::RecordConflict { .. }) if retries < CONFLICT_RETRIES => retries += 1,
+            Err(e) => return Err(ProvisionError::Store(e.to_string())),
+        }
+    }
+}
+
+/// The step that brings the store to the plan, and what it would do.
+async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), ProvisionError> {
     let mut report = Report::default();
     let mut step = Step::default();
     let store_err = |e: gerbang_store::StoreError| ProvisionError::Store(e.to_string());
@@ -617,7 +641,7 @@ pub async fn apply(
     }
 
     if step.records.is_empty() && step.ledger.is_empty() {
-        return Ok(report);
+        return Ok((report, step));
     }
     step.accounts.push(NewAccount {
         code: codes::OPERATOR_FUNDING.into(),
@@ -625,11 +649,7 @@ pub async fn apply(
         currency: Currency::Idr,
     });
     step.accounts.sort_by(|a, b| a.code.cmp(&b.code));
-    store
-        .commit(now, step)
-        .await
-        .map_err(|e| ProvisionError::Store(e.to_string()))?;
-    Ok(report)
+    Ok((report, step))
 }
 
 /// Reads, checks and applies a provisioning file.

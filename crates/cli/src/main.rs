@@ -5,6 +5,10 @@ mod commands;
 
 use clap::{Args, Parser, Subcommand};
 
+/// A faster allocator than the system's for a server that allocates per request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "gerbang",

@@ -32,6 +32,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::map_response(
+            crate::error::json_payload_too_large,
+        ))
         .with_state(app)
 }
 

@@ -1,8 +1,8 @@
 //! The sandbox API (`/sandbox/…`): what an integration test needs to make things
 //! happen on demand. On by default for the embedded setup; refused in production.
 
-use crate::error::{ApiError, JsonBody};
-use axum::extract::{Path, Query, State};
+use crate::error::{ApiError, JsonBody, JsonPath, JsonQuery};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -107,7 +107,7 @@ async fn topup(
 
 async fn balance(
     State(app): State<Arc<App>>,
-    Path(virtual_account): Path<String>,
+    JsonPath(virtual_account): JsonPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     principals::load::<SendmePartner>(&*app.store, &virtual_account)
         .await?
@@ -147,8 +147,8 @@ fn instant(text: Option<&str>, default: Timestamp, field: &str) -> Result<Timest
 
 async fn statement(
     State(app): State<Arc<App>>,
-    Path(code): Path<String>,
-    Query(p): Query<StatementParams>,
+    JsonPath(code): JsonPath<String>,
+    JsonQuery(p): JsonQuery<StatementParams>,
 ) -> Result<Json<Value>, ApiError> {
     let account = app
         .store
@@ -254,7 +254,7 @@ fn notification_json(n: &gerbang_store::Notification) -> Value {
 
 async fn list_notifications(
     State(app): State<Arc<App>>,
-    Query(p): Query<NotificationParams>,
+    JsonQuery(p): JsonQuery<NotificationParams>,
 ) -> Result<Json<Value>, ApiError> {
     let status =
         match p.status.as_deref() {
@@ -280,7 +280,7 @@ async fn list_notifications(
 
 async fn show_notification(
     State(app): State<Arc<App>>,
-    Path(id): Path<i64>,
+    JsonPath(id): JsonPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let n = app
         .store
@@ -304,7 +304,7 @@ async fn show_notification(
 
 async fn resend_notification(
     State(app): State<Arc<App>>,
-    Path(id): Path<i64>,
+    JsonPath(id): JsonPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     if !app.store.resend_notification(id, app.now()).await? {
         return Err(ApiError::not_found("no such notification"));
