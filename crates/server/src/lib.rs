@@ -30,6 +30,13 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(routes::health::metrics))
         .merge(sandbox)
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .fallback(|| async { error::ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this route",
+            )
+        })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::map_response(

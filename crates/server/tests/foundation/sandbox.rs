@@ -435,6 +435,9 @@ async fn ledger_check_reports_a_clean_ledger_with_counts(db: TestDatabase) {
 async fn malformed_paths_and_queries_get_json_errors(db: TestDatabase) {
     let gw = Gateway::start(test_config(&db)).await;
     let account = codes::partner_balance(DEMO_VA);
+    let message = gw.get("/sandbox/no-such-thing").await.expect_error(404);
+    assert!(message.contains("no such route"), "{message}");
+    gw.get("/sandbox/topup").await.expect_error(405);
     gw.get("/sandbox/notifications/not-a-number")
         .await
         .expect_error(400);
