@@ -120,10 +120,13 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Command::Bench { .. } = cli.command {
+        // A bench drives the gateway from one thread and leaves the other cores to
+        // what it measures (the SQLite writer has a thread of its own).
+        runtime.worker_threads(1);
+    }
+    let runtime = runtime.enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve {

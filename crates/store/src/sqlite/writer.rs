@@ -138,8 +138,21 @@ fn run_batch(conn: &Connection, batch: &mut [Job]) -> Result<(), String> {
 }
 
 pub(super) fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    // Answering thousands of callers takes time; a second thread does it while the
+    // writer goes on with the next batch.
+    let (answer_tx, answer_rx) = std::sync::mpsc::channel::<(Vec<Job>, Result<(), String>)>();
+    let answerer = std::thread::Builder::new()
+        .name("gerbang-sqlite-answer".into())
+        .spawn(move || {
+            for (batch, committed) in answer_rx {
+                for job in batch {
+                    job.finish(committed.clone());
+                }
+            }
+        })
+        .expect("answer thread");
     while let Some(first) = jobs.blocking_recv() {
+        let mut batch: Vec<Job> = Vec::with_capacity(64);
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -151,8 +164,14 @@ pub(super) fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
         if let Err(e) = &committed {
             tracing::error!(error = %e, jobs = batch.len(), "SQLite batch failed");
         }
-        for job in batch.drain(..) {
-            job.finish(committed.clone());
+        if let Err(std::sync::mpsc::SendError((batch, committed))) =
+            answer_tx.send((batch, committed))
+        {
+            for job in batch {
+                job.finish(committed.clone());
+            }
         }
     }
+    drop(answer_tx);
+    let _ = answerer.join();
 }
