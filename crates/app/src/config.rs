@@ -80,6 +80,22 @@ impl Default for SchedulerConfig {
     }
 }
 
+/// How the built-in simulators of upstream channels behave.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorConfig {
+    /// Seconds between accepting a bank transfer and the bank's answer.
+    pub bank_latency_seconds: u64,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            bank_latency_seconds: 2,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -92,6 +108,25 @@ pub struct Config {
     pub provision: Option<String>,
     pub notifier: NotifierConfig,
     pub scheduler: SchedulerConfig,
+    pub simulator: SimulatorConfig,
+    pub sendme: SendmeConfig,
+}
+
+/// SendMe v1 settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SendmeConfig {
+    /// Largest difference accepted between `faspay-timestamp` (Jakarta time) and the
+    /// gateway's clock; 0 accepts any.
+    pub max_timestamp_skew_seconds: u64,
+}
+
+impl Default for SendmeConfig {
+    fn default() -> Self {
+        SendmeConfig {
+            max_timestamp_skew_seconds: 24 * 3600,
+        }
+    }
 }
 
 impl Default for Config {
@@ -104,6 +139,8 @@ impl Default for Config {
             provision: None,
             notifier: NotifierConfig::default(),
             scheduler: SchedulerConfig::default(),
+            simulator: SimulatorConfig::default(),
+            sendme: SendmeConfig::default(),
         }
     }
 }

@@ -3,8 +3,10 @@
 //! and the two background workers (notifier and scheduler). It must never speak a
 //! wire protocol (that is the server's adapters' job) nor write SQL (the store's).
 
+pub mod beneficiary;
 pub mod config;
 pub mod demo;
+pub mod disbursement;
 pub mod funding;
 pub mod notifier;
 pub mod principals;
@@ -13,11 +15,14 @@ pub mod sandbox_clock;
 pub mod scheduler;
 
 use config::{Config, Mode};
+use gerbang_channels::bank::{simulator::SimulatedBanks, BankNetwork};
 use gerbang_core::ledger::{codes, AccountKind, NewAccount};
 use gerbang_core::{Clock, Currency, Timestamp};
 use gerbang_store::{SharedStore, Step, StepError, StepOutcome};
+use principals::SendmePartner;
 use sandbox_clock::PersistedClock;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +36,10 @@ pub struct App {
     pub wake_scheduler: Arc<Notify>,
     pub notification_protocols: notifier::Protocols,
     pub timer_handlers: scheduler::Handlers,
+    /// The bank network disbursements go out through.
+    pub banks: Arc<dyn BankNetwork>,
+    /// How each protocol tells its partners about a disbursement, by origin.
+    notice_renderers: RwLock<HashMap<String, Arc<dyn disbursement::NoticeRenderer>>>,
 }
 
 impl App {
@@ -47,13 +56,15 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let app = App {
-            store,
             clock: Arc::new(clock),
             config,
             wake_notifier: Arc::new(Notify::new()),
             wake_scheduler: Arc::new(Notify::new()),
             notification_protocols: notifier::Protocols::default(),
             timer_handlers: scheduler::Handlers::builtin(),
+            banks: Arc::new(SimulatedBanks::new(store.clone())),
+            notice_renderers: RwLock::new(HashMap::new()),
+            store,
         };
         app.commit(Step {
             accounts: vec![
@@ -97,8 +108,34 @@ impl App {
         Ok(outcome)
     }
 
+    /// Registers how disbursements that came in through `origin` are notified.
+    pub fn register_notices(&self, origin: &str, renderer: Arc<dyn disbursement::NoticeRenderer>) {
+        self.notice_renderers
+            .write()
+            .expect("notice renderers")
+            .insert(origin.to_string(), renderer);
+    }
+
+    /// The notification for a disbursement's new status, if its protocol sends one.
+    pub fn render_notice(
+        &self,
+        d: &disbursement::Disbursement,
+        partner: &SendmePartner,
+    ) -> Option<gerbang_store::NewNotification> {
+        let renderer = self
+            .notice_renderers
+            .read()
+            .expect("notice renderers")
+            .get(&d.origin)
+            .cloned()?;
+        renderer.render(d, partner)
+    }
+
     /// Starts the notifier and the scheduler; they stop when `cancel` fires.
-    pub fn start_workers(&self, cancel: &CancellationToken) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    pub fn start_workers(
+        self: &Arc<Self>,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Vec<JoinHandle<()>>> {
         let clock: Arc<dyn Clock> = self.clock.clone();
         let notifier = notifier::Notifier::new(
             self.store.clone(),
@@ -112,7 +149,14 @@ impl App {
             self.store.clone(),
             self.clock.clone(),
             self.config.scheduler.clone(),
-            self.timer_handlers.clone(),
+            {
+                let mut handlers = self.timer_handlers.clone();
+                handlers.register(
+                    disbursement::DISPATCH_TIMER,
+                    Arc::new(disbursement::Dispatcher { app: self.clone() }),
+                );
+                handlers
+            },
             self.wake_scheduler.clone(),
         );
         Ok(vec![

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tower::Layer;
 
 /// The whole HTTP surface.
 pub fn router(app: Arc<App>) -> Router {
@@ -29,6 +30,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
         .merge(sandbox)
+        .with_state(app.clone())
+        .merge(routes::sendme::router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
@@ -42,7 +45,20 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::map_response(
             crate::error::json_payload_too_large,
         ))
-        .with_state(app)
+}
+
+/// Rewrites what must be matched case-insensitively before routing.
+fn normalise_uri(mut request: axum::extract::Request) -> axum::extract::Request {
+    if let Some(path) = routes::sendme::normalise_path(request.uri().path()) {
+        let rebuilt = match request.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        if let Ok(uri) = rebuilt.parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 /// A running gateway: HTTP server and background workers.
@@ -62,13 +78,20 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
+    app.register_notices(
+        routes::sendme::ORIGIN,
+        Arc::new(routes::sendme::SendmeNotices),
+    );
     let workers = app.start_workers(&stop)?;
-    let router = router(app.clone());
+    let service = tower::util::MapRequestLayer::new(normalise_uri).layer(router(app.clone()));
     let http_stop = stop.clone();
     let http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(http_stop.cancelled_owned())
-            .await
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
+        )
+        .with_graceful_shutdown(http_stop.cancelled_owned())
+        .await
     });
     Ok(RunningServer {
         addr,

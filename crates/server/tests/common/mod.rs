@@ -79,6 +79,7 @@ pub fn test_config(db: &TestDatabase) -> Config {
             poll_millis: 50,
             batch: 100,
         },
+        ..Config::default()
     }
 }
 

@@ -1,46 +1,47 @@
 //! The PostgreSQL store: several gerbang processes may share one database.
 //!
-//! Every step runs in one READ COMMITTED transaction on a pooled connection. The
-//! ledger rules hold under concurrency because each balance change is one
-//! conditional `UPDATE … WHERE … RETURNING`: PostgreSQL re-checks the condition on
-//! the newest row version after waiting for a row lock, so two steps can never both
-//! spend the same money. A step locks every account its ledger ops touch at once, in
-//! id order, before the first op, so steps between the same accounts queue instead
-//! of deadlocking. Holds are locked (`FOR UPDATE`) before they end, so a hold ends
-//! exactly once. A transaction that still loses a serialization conflict or a
-//! deadlock is run again from the start, a few times, after a short random pause.
+//! Steps are committed in groups (see [`committer`]): a few committer tasks, each on
+//! a connection of its own, run every step waiting in one READ COMMITTED
+//! transaction, each step inside a savepoint, and commit once. How a step keeps the
+//! ledger rules under concurrency is told in [`step`].
 //!
-//! Notification and timer claims skip rows another process is claiming at the
-//! same moment (`FOR UPDATE SKIP LOCKED`). Leases are never released on connect:
-//! other processes may hold them.
+//! Reads, and the writes that are not steps (claims, attempts, timer retries), run
+//! on a pool of connections, each write in a transaction of its own; one that loses
+//! a serialization conflict or a deadlock is run again from the start, a few times,
+//! after a short random pause. Notification and timer claims skip rows another
+//! process is claiming at the same moment (`FOR UPDATE SKIP LOCKED`). Leases are
+//! never released on connect: other processes may hold them.
+
+mod committer;
+mod step;
+
+pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
 
 use crate::{
-    clamp_limit, hold_expiry_timer_key, migrations, redact_url, Account, Attempt, AttemptVerdict,
-    Expect, Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, NewTimer,
-    Notification, NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine,
-    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
-    HOLD_EXPIRY_TIMER,
+    clamp_limit, migrations, redact_url, Account, Attempt, AttemptVerdict, Hold, IdempotencyRecord,
+    LedgerReport, Notification, NotificationQuery, NotificationStatus, Record, StatementLine,
+    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer,
 };
 use async_trait::async_trait;
+use committer::Committers;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
-use gerbang_core::ledger::{
-    AccountKind, HoldState, LedgerError, LedgerOp, NewAccount, NewEntry, NewHold, PostHold,
-};
+use gerbang_core::ledger::{AccountKind, HoldState, LedgerError};
 use gerbang_core::{Currency, Timestamp};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use step::{idempotency_row, prepare, IDEMPOTENCY_SELECT};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row, Statement};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 /// Connections kept by default; `GERBANG_PG_POOL_SIZE` overrides it.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 /// The environment variable that sets the pool size.
 pub const POOL_SIZE_VAR: &str = "GERBANG_PG_POOL_SIZE";
-/// How often a transaction runs before a serialization failure or deadlock is
-/// reported to the caller.
+/// How often a transaction (or a batch of steps) runs before a serialization
+/// failure or deadlock is reported to the caller.
 const MAX_TRIES: u32 = 8;
 /// How often a row that a concurrent transaction just committed is looked for
 /// before the whole transaction starts again.
@@ -56,12 +57,14 @@ pub struct PostgresStore {
 }
 
 struct Inner {
+    /// For reads and for the writes that are not steps.
     pool: Pool,
+    committers: Committers,
     /// The password of the URL, hidden from every message that leaves the store.
     password: Option<String>,
 }
 
-/// Why a transaction did not commit.
+/// Why a transaction (or a step of a batch) did not commit.
 enum Fail {
     /// The step breaks a rule: report it, change nothing.
     Step(StepError),
@@ -156,6 +159,34 @@ fn pool_size() -> Result<usize, StoreError> {
     }
 }
 
+/// What went wrong, with the password hidden.
+fn describe(password: Option<&str>, fail: Fail) -> String {
+    match fail {
+        Fail::Step(e) => hide(password, e.to_string()),
+        Fail::Db(e) => hide(password, pg_text(&e)),
+        Fail::NotVisible => {
+            "a row committed by a concurrent transaction did not become visible".into()
+        }
+        Fail::Other(text) => hide(password, text),
+    }
+}
+
+/// What the caller of a step that failed learns, with the password hidden.
+fn step_error(password: Option<&str>, fail: Fail) -> StepError {
+    match fail {
+        Fail::Step(StepError::Backend(text)) => StepError::Backend(hide(password, text)),
+        Fail::Step(e) => e,
+        other => StepError::Backend(describe(password, other)),
+    }
+}
+
+async fn pool_client(pool: &Pool) -> Result<deadpool_postgres::Client, Fail> {
+    pool.get().await.map_err(|e| match e {
+        deadpool_postgres::PoolError::Backend(e) => Fail::Db(e),
+        other => Fail::Other(format!("cannot get a PostgreSQL connection: {other}")),
+    })
+}
+
 /// A short random pause before try number `tries + 1`, growing with `tries`.
 async fn backoff(tries: u32) {
     use std::hash::{BuildHasher, Hasher};
@@ -228,8 +259,10 @@ async fn migrate(config: &tokio_postgres::Config, shown: &str) -> Result<(), Str
 }
 
 impl PostgresStore {
-    /// Connects to the database `url` names, migrates it and keeps a pool of up to
-    /// `GERBANG_PG_POOL_SIZE` (default 16) connections.
+    /// Connects to the database `url` names, migrates it, keeps a pool of up to
+    /// `GERBANG_PG_POOL_SIZE` (default 16) connections for reads and starts
+    /// `GERBANG_PG_COMMITTERS` (default 2) committers, each with a connection of its
+    /// own.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let shown = redact_url(url);
         let mut config: tokio_postgres::Config = url
@@ -246,65 +279,48 @@ impl PostgresStore {
             .map(|p| String::from_utf8_lossy(p).into_owned());
         let hidden = |text: String| hide(password.as_deref(), text);
         let size = pool_size()?;
+        let committers = committer::committers()?;
 
         migrate(&config, &shown)
             .await
             .map_err(|e| StoreError(hidden(e)))?;
 
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(size)
-            .runtime(Runtime::Tokio1)
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| {
-                StoreError(hidden(format!(
-                    "cannot build a PostgreSQL pool for {shown}: {e}"
-                )))
-            })?;
+        let build = |size: usize| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .create_timeout(Some(CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| {
+                    StoreError(hidden(format!(
+                        "cannot build a PostgreSQL pool for {shown}: {e}"
+                    )))
+                })
+        };
+        let pool = build(size)?;
+        let committers = Committers::start(build(committers)?, committers, password.clone());
         Ok(PostgresStore {
-            inner: Arc::new(Inner { pool, password }),
+            inner: Arc::new(Inner {
+                pool,
+                committers,
+                password,
+            }),
         })
-    }
-
-    fn hidden(&self, text: String) -> String {
-        hide(self.inner.password.as_deref(), text)
-    }
-
-    fn describe(&self, fail: Fail) -> String {
-        match fail {
-            Fail::Step(e) => self.hidden(e.to_string()),
-            Fail::Db(e) => self.hidden(pg_text(&e)),
-            Fail::NotVisible => {
-                "a row committed by a concurrent transaction did not become visible".into()
-            }
-            Fail::Other(text) => self.hidden(text),
-        }
-    }
-
-    fn step_error(&self, fail: Fail) -> StepError {
-        match fail {
-            Fail::Step(StepError::Backend(text)) => StepError::Backend(self.hidden(text)),
-            Fail::Step(e) => e,
-            other => StepError::Backend(self.describe(other)),
-        }
     }
 
     fn store_error(&self, fail: Fail) -> StoreError {
-        StoreError(self.describe(fail))
+        StoreError(describe(self.inner.password.as_deref(), fail))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, Fail> {
-        self.inner.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => Fail::Db(e),
-            other => Fail::Other(format!("cannot get a PostgreSQL connection: {other}")),
-        })
+        pool_client(&self.inner.pool).await
     }
 
     /// Runs `work` in one transaction and commits it, starting over after a
@@ -367,543 +383,6 @@ impl PostgresStore {
     ) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params).await?.into_iter().next())
     }
-}
-
-// ---------------------------------------------------------------------------------
-// Applying a step inside one transaction.
-
-#[derive(Clone)]
-struct AccountRef {
-    id: i64,
-    code: String,
-    currency: Currency,
-}
-
-fn account_ref_row(row: &Row) -> Result<AccountRef, tokio_postgres::Error> {
-    Ok(AccountRef {
-        id: row.try_get(0)?,
-        code: row.try_get(1)?,
-        currency: Currency::parse(row.try_get::<_, &str>(2)?).unwrap_or(Currency::Idr),
-    })
-}
-
-/// The accounts a step's ledger ops touch, locked before the first op runs.
-///
-/// Every step takes its account locks at once and in id order, so two steps that
-/// move money between the same accounts wait for each other rather than
-/// deadlocking, whatever order their ops name the accounts in.
-struct Accounts(Vec<AccountRef>);
-
-impl Accounts {
-    async fn lock(tx: &Transaction<'_>, ops: &[LedgerOp]) -> Result<Accounts, Fail> {
-        let mut codes: Vec<&str> = Vec::new();
-        let mut holds: Vec<&str> = Vec::new();
-        for op in ops {
-            match op {
-                LedgerOp::Transfer(entry) => {
-                    codes.extend(entry.postings.iter().map(|p| p.account.as_str()))
-                }
-                LedgerOp::Hold(hold) => codes.push(&hold.account),
-                LedgerOp::Post(post) => {
-                    holds.push(&post.key);
-                    codes.extend(post.credits.iter().map(|p| p.account.as_str()));
-                }
-                LedgerOp::Void { key } | LedgerOp::Expire { key } => holds.push(key),
-            }
-        }
-        codes.sort_unstable();
-        codes.dedup();
-        holds.sort_unstable();
-        holds.dedup();
-        let s = prepare(
-            tx,
-            "SELECT id, code, currency FROM accounts
-             WHERE code = ANY($1::text[])
-                OR id = ANY(ARRAY(SELECT account_id FROM holds WHERE key = ANY($2::text[])))
-             ORDER BY id FOR UPDATE",
-        )
-        .await?;
-        let rows = tx.query(&s, &[&codes, &holds]).await?;
-        let locked = rows
-            .iter()
-            .map(account_ref_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Accounts(locked))
-    }
-
-    /// The account `code`; one the step did not lock up front (a hold a concurrent
-    /// step placed meanwhile) is looked up and locked now.
-    async fn get(&mut self, tx: &Transaction<'_>, code: &str) -> Result<AccountRef, Fail> {
-        if let Some(a) = self.0.iter().find(|a| a.code == code) {
-            return Ok(a.clone());
-        }
-        let s = prepare(
-            tx,
-            "SELECT id, code, currency FROM accounts WHERE code = $1 FOR UPDATE",
-        )
-        .await?;
-        match tx.query_opt(&s, &[&code]).await? {
-            Some(row) => {
-                let a = account_ref_row(&row)?;
-                self.0.push(a.clone());
-                Ok(a)
-            }
-            None => Err(LedgerError::UnknownAccount(code.to_string()).into()),
-        }
-    }
-}
-
-async fn prepare(tx: &Transaction<'_>, sql: &str) -> Result<Statement, Fail> {
-    Ok(tx.prepare_cached(sql).await?)
-}
-
-/// The row `statement` finds, waiting briefly for it to become visible: after
-/// `INSERT … ON CONFLICT DO NOTHING` met a row that a concurrent transaction had
-/// just committed, a fresh snapshot may for a moment not show it yet.
-async fn committed_row(
-    tx: &Transaction<'_>,
-    statement: &Statement,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Row, Fail> {
-    for attempt in 0..VISIBILITY_TRIES {
-        if let Some(row) = tx.query_opt(statement, params).await? {
-            return Ok(row);
-        }
-        tokio::time::sleep(Duration::from_millis(1 + attempt)).await;
-    }
-    Err(Fail::NotVisible)
-}
-
-async fn open_account(tx: &Transaction<'_>, now: Timestamp, a: &NewAccount) -> Result<(), Fail> {
-    let s = prepare(
-        tx,
-        "INSERT INTO accounts (code, kind, currency, may_go_negative, created_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING",
-    )
-    .await?;
-    tx.execute(
-        &s,
-        &[
-            &a.code,
-            &a.kind.as_str(),
-            &a.currency.code(),
-            &a.kind.may_go_negative(),
-            &now.as_micros(),
-        ],
-    )
-    .await?;
-    let s = prepare(tx, "SELECT kind, currency FROM accounts WHERE code = $1").await?;
-    let row = committed_row(tx, &s, &[&a.code]).await?;
-    let (kind, currency): (&str, &str) = (row.try_get(0)?, row.try_get(1)?);
-    if kind != a.kind.as_str() || currency != a.currency.code() {
-        return Err(LedgerError::AccountMismatch(a.code.clone()).into());
-    }
-    Ok(())
-}
-
-async fn post_entry(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    locked: &mut Accounts,
-    entry: &NewEntry,
-) -> Result<i64, Fail> {
-    entry.check_shape()?;
-    let mut accounts = Vec::with_capacity(entry.postings.len());
-    for p in &entry.postings {
-        let a = locked.get(tx, &p.account).await?;
-        if a.currency != entry.currency {
-            return Err(LedgerError::CurrencyMismatch(a.code).into());
-        }
-        accounts.push(a);
-    }
-    let s = prepare(
-        tx,
-        "INSERT INTO entries (kind, reference, description, currency, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .await?;
-    let entry_id: i64 = tx
-        .query_one(
-            &s,
-            &[
-                &entry.kind,
-                &entry.reference,
-                &entry.description,
-                &entry.currency.code(),
-                &now.as_micros(),
-            ],
-        )
-        .await?
-        .try_get(0)?;
-    let update = prepare(
-        tx,
-        "UPDATE accounts SET balance = balance + $2::bigint
-         WHERE id = $1
-           AND ($2::bigint >= 0 OR may_go_negative OR balance - pending + $2::bigint >= 0)
-         RETURNING balance",
-    )
-    .await?;
-    let insert = prepare(
-        tx,
-        "INSERT INTO postings (entry_id, account_id, amount, balance_after, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .await?;
-    for (p, a) in entry.postings.iter().zip(&accounts) {
-        let balance_after: i64 = match tx.query_opt(&update, &[&a.id, &p.amount]).await? {
-            Some(row) => row.try_get(0)?,
-            None => return Err(LedgerError::InsufficientFunds(a.code.clone()).into()),
-        };
-        tx.execute(
-            &insert,
-            &[
-                &entry_id,
-                &a.id,
-                &p.amount,
-                &balance_after,
-                &now.as_micros(),
-            ],
-        )
-        .await?;
-    }
-    Ok(entry_id)
-}
-
-async fn place_hold(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    locked: &mut Accounts,
-    hold: &NewHold,
-) -> Result<(), Fail> {
-    if hold.amount <= 0 {
-        return Err(LedgerError::NonPositiveAmount.into());
-    }
-    let a = locked.get(tx, &hold.account).await?;
-    if a.currency != hold.currency {
-        return Err(LedgerError::CurrencyMismatch(a.code).into());
-    }
-    let s = prepare(
-        tx,
-        "INSERT INTO holds (key, account_id, amount, currency, state, expires_at, created_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (key) DO NOTHING",
-    )
-    .await?;
-    let inserted = tx
-        .execute(
-            &s,
-            &[
-                &hold.key,
-                &a.id,
-                &hold.amount,
-                &hold.currency.code(),
-                &hold.expires_at.map(Timestamp::as_micros),
-                &now.as_micros(),
-            ],
-        )
-        .await?;
-    if inserted == 0 {
-        return Err(LedgerError::DuplicateHold(hold.key.clone()).into());
-    }
-    let s = prepare(
-        tx,
-        "UPDATE accounts SET pending = pending + $2::bigint
-         WHERE id = $1 AND (may_go_negative OR balance - pending >= $2::bigint)",
-    )
-    .await?;
-    if tx.execute(&s, &[&a.id, &hold.amount]).await? == 0 {
-        return Err(LedgerError::InsufficientFunds(a.code).into());
-    }
-    if let Some(expires_at) = hold.expires_at {
-        schedule_timer(
-            tx,
-            now,
-            &NewTimer {
-                key: hold_expiry_timer_key(&hold.key),
-                kind: HOLD_EXPIRY_TIMER.to_string(),
-                due_at: expires_at,
-                payload: serde_json::json!({ "hold": hold.key }),
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// The pending hold `key`, locked until the transaction ends: (account id, account
-/// code, amount, currency).
-async fn pending_hold(
-    tx: &Transaction<'_>,
-    key: &str,
-) -> Result<(i64, String, i64, Currency), Fail> {
-    let s = prepare(
-        tx,
-        "SELECT h.account_id, a.code, h.amount, h.currency, h.state
-         FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.key = $1
-         FOR UPDATE OF h",
-    )
-    .await?;
-    let row = tx
-        .query_opt(&s, &[&key])
-        .await?
-        .ok_or_else(|| LedgerError::UnknownHold(key.to_string()))?;
-    let state = HoldState::parse(row.try_get(4)?).unwrap_or(HoldState::Pending);
-    if state != HoldState::Pending {
-        return Err(LedgerError::HoldNotPending {
-            key: key.to_string(),
-            state,
-        }
-        .into());
-    }
-    Ok((
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-        Currency::parse(row.try_get::<_, &str>(3)?).unwrap_or(Currency::Idr),
-    ))
-}
-
-async fn end_hold(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    key: &str,
-    account_id: i64,
-    amount: i64,
-    state: HoldState,
-) -> Result<(), Fail> {
-    let s = prepare(
-        tx,
-        "UPDATE accounts SET pending = pending - $2::bigint WHERE id = $1",
-    )
-    .await?;
-    tx.execute(&s, &[&account_id, &amount]).await?;
-    let s = prepare(
-        tx,
-        "UPDATE holds SET state = $2, ended_at = $3, entry_id = NULL WHERE key = $1",
-    )
-    .await?;
-    tx.execute(&s, &[&key, &state.as_str(), &now.as_micros()])
-        .await?;
-    remove_timer(tx, &hold_expiry_timer_key(key)).await
-}
-
-async fn settle_hold(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    locked: &mut Accounts,
-    post: &PostHold,
-) -> Result<i64, Fail> {
-    let (account_id, code, amount, currency) = pending_hold(tx, &post.key).await?;
-    let entry = post.to_entry(&code, amount, currency)?;
-    // Release the reservation first: the entry's debit then spends exactly it.
-    end_hold(tx, now, &post.key, account_id, amount, HoldState::Posted).await?;
-    let entry_id = post_entry(tx, now, locked, &entry).await?;
-    let s = prepare(tx, "UPDATE holds SET entry_id = $2 WHERE key = $1").await?;
-    tx.execute(&s, &[&post.key, &entry_id]).await?;
-    Ok(entry_id)
-}
-
-async fn release_hold(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    key: &str,
-    state: HoldState,
-) -> Result<(), Fail> {
-    let (account_id, _, amount, _) = pending_hold(tx, key).await?;
-    end_hold(tx, now, key, account_id, amount, state).await
-}
-
-const IDEMPOTENCY_SELECT: &str = "SELECT scope, key, fingerprint, response, created_at
-     FROM idempotency WHERE scope = $1 AND key = $2";
-
-fn idempotency_row(row: &Row) -> Result<IdempotencyRecord, tokio_postgres::Error> {
-    Ok(IdempotencyRecord {
-        scope: row.try_get(0)?,
-        key: row.try_get(1)?,
-        fingerprint: row.try_get(2)?,
-        response: row.try_get(3)?,
-        created_at: Timestamp::from_micros(row.try_get(4)?),
-    })
-}
-
-/// Claims the step's idempotency key. A concurrent step with the same key makes
-/// the insert wait until that step ends; if it committed, this one is a duplicate.
-async fn claim_key(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    idem: &NewIdempotency,
-) -> Result<(), Fail> {
-    let s = prepare(
-        tx,
-        "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
-    )
-    .await?;
-    let inserted = tx
-        .execute(
-            &s,
-            &[
-                &idem.scope,
-                &idem.key,
-                &idem.fingerprint,
-                &idem.response,
-                &now.as_micros(),
-            ],
-        )
-        .await?;
-    if inserted == 1 {
-        return Ok(());
-    }
-    let s = prepare(tx, IDEMPOTENCY_SELECT).await?;
-    let row = committed_row(tx, &s, &[&idem.scope, &idem.key]).await?;
-    Err(StepError::Duplicate(idempotency_row(&row)?).into())
-}
-
-async fn write_record(tx: &Transaction<'_>, now: Timestamp, w: &RecordWrite) -> Result<i64, Fail> {
-    let data = w.data.to_string();
-    let at = now.as_micros();
-    let row = match w.expect {
-        Expect::Absent => {
-            let s = prepare(
-                tx,
-                "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (kind, key) DO NOTHING
-                 RETURNING version",
-            )
-            .await?;
-            tx.query_opt(&s, &[&w.kind, &w.key, &w.owner, &w.state, &data, &at])
-                .await?
-        }
-        Expect::Version(v) => {
-            let s = prepare(
-                tx,
-                "UPDATE records SET owner = $3, state = $4, data = $5, version = version + 1,
-                   updated_at = $6
-                 WHERE kind = $1 AND key = $2 AND version = $7 RETURNING version",
-            )
-            .await?;
-            tx.query_opt(&s, &[&w.kind, &w.key, &w.owner, &w.state, &data, &at, &v])
-                .await?
-        }
-        Expect::Any => {
-            let s = prepare(
-                tx,
-                "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 1, $5, $6, $6)
-                 ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner,
-                   state = excluded.state, data = excluded.data, version = records.version + 1,
-                   updated_at = excluded.updated_at
-                 RETURNING version",
-            )
-            .await?;
-            tx.query_opt(&s, &[&w.kind, &w.key, &w.owner, &w.state, &data, &at])
-                .await?
-        }
-    };
-    match row {
-        Some(row) => Ok(row.try_get(0)?),
-        None => Err(StepError::RecordConflict {
-            kind: w.kind.clone(),
-            key: w.key.clone(),
-        }
-        .into()),
-    }
-}
-
-async fn enqueue(tx: &Transaction<'_>, now: Timestamp, n: &NewNotification) -> Result<i64, Fail> {
-    let s = prepare(
-        tx,
-        "INSERT INTO notifications
-           (protocol, owner, source, url, body, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) RETURNING id",
-    )
-    .await?;
-    let row = tx
-        .query_one(
-            &s,
-            &[
-                &n.protocol,
-                &n.owner,
-                &n.source,
-                &n.url,
-                &n.body,
-                &now.as_micros(),
-            ],
-        )
-        .await?;
-    Ok(row.try_get(0)?)
-}
-
-async fn schedule_timer(tx: &Transaction<'_>, now: Timestamp, t: &NewTimer) -> Result<(), Fail> {
-    let s = prepare(
-        tx,
-        "INSERT INTO timers (key, kind, due_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
-           payload = excluded.payload, attempts = 0, lease_until = NULL",
-    )
-    .await?;
-    tx.execute(
-        &s,
-        &[
-            &t.key,
-            &t.kind,
-            &t.due_at.as_micros(),
-            &t.payload.to_string(),
-            &now.as_micros(),
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn remove_timer(tx: &Transaction<'_>, key: &str) -> Result<(), Fail> {
-    let s = prepare(tx, "DELETE FROM timers WHERE key = $1").await?;
-    tx.execute(&s, &[&key]).await?;
-    Ok(())
-}
-
-async fn apply_step(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    step: &Step,
-) -> Result<StepOutcome, Fail> {
-    let mut outcome = StepOutcome::default();
-    if let Some(idem) = &step.idempotency {
-        claim_key(tx, now, idem).await?;
-    }
-    for account in &step.accounts {
-        open_account(tx, now, account).await?;
-    }
-    if !step.ledger.is_empty() {
-        let mut locked = Accounts::lock(tx, &step.ledger).await?;
-        for op in &step.ledger {
-            match op {
-                LedgerOp::Transfer(entry) => outcome
-                    .entry_ids
-                    .push(post_entry(tx, now, &mut locked, entry).await?),
-                LedgerOp::Hold(hold) => place_hold(tx, now, &mut locked, hold).await?,
-                LedgerOp::Post(post) => outcome
-                    .entry_ids
-                    .push(settle_hold(tx, now, &mut locked, post).await?),
-                LedgerOp::Void { key } => release_hold(tx, now, key, HoldState::Voided).await?,
-                LedgerOp::Expire { key } => release_hold(tx, now, key, HoldState::Expired).await?,
-            }
-        }
-    }
-    for record in &step.records {
-        outcome
-            .record_versions
-            .push(write_record(tx, now, record).await?);
-    }
-    for n in &step.notifications {
-        outcome.notification_ids.push(enqueue(tx, now, n).await?);
-    }
-    for op in &step.timers {
-        match op {
-            TimerOp::Schedule(t) => schedule_timer(tx, now, t).await?,
-            TimerOp::Remove(key) => remove_timer(tx, key).await?,
-        }
-    }
-    Ok(outcome)
 }
 
 // ---------------------------------------------------------------------------------
@@ -1038,13 +517,7 @@ impl Store for PostgresStore {
     }
 
     async fn commit(&self, now: Timestamp, step: Step) -> Result<StepOutcome, StepError> {
-        let step = Arc::new(step);
-        self.transact(move |tx| {
-            let step = step.clone();
-            Box::pin(async move { apply_step(tx, now, &step).await })
-        })
-        .await
-        .map_err(|f| self.step_error(f))
+        self.inner.committers.commit(now, step).await
     }
 
     async fn idempotency(

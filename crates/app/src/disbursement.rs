@@ -1,0 +1,440 @@
+//! Disbursements: money from a partner's balance to a bank account.
+//!
+//! Accepting one holds the amount and schedules its dispatch (at once after the
+//! channel's latency, at the instructed time, or after approval). Dispatching
+//! sends it to the bank; the bank's final answer posts the hold to the bank's
+//! clearing account (success) or releases it (failure), and tells the partner —
+//! state, postings and notification in one step. A pending answer is asked about
+//! again later. Every step is driven by a durable timer, so a restart loses nothing.
+
+use crate::principals::SendmePartner;
+use crate::scheduler::TimerHandler;
+use crate::App;
+use async_trait::async_trait;
+use gerbang_channels::bank::{BankOutcome, BankTransfer};
+use gerbang_core::ledger::{
+    codes, AccountKind, LedgerError, LedgerOp, NewAccount, NewHold, PostHold, Posting,
+};
+use gerbang_core::{Currency, Timestamp};
+use gerbang_store::{
+    Expect, NewIdempotency, NewNotification, NewTimer, RecordWrite, SharedStore, Step, StepError,
+    StoreError, Timer, TimerOp,
+};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Disbursement records, key = transaction id, owner = partner VA.
+pub const RECORD: &str = "disbursement";
+/// The timer that sends a disbursement to its bank or asks about it again.
+pub const DISPATCH_TIMER: &str = "disbursement.dispatch";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Held; waits for the partner's approval.
+    WaitingApproval,
+    /// Held; on its way to (or at) the bank.
+    Processing,
+    Succeeded,
+    Failed,
+    /// Undone after it had succeeded (a cash-out reversal).
+    Reversed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::WaitingApproval => "waiting_approval",
+            Status::Processing => "processing",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Reversed => "reversed",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Reversed)
+    }
+}
+
+/// A disbursement as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Disbursement {
+    pub id: String,
+    pub partner_va: String,
+    /// The partner's own reference (`trx_no`), unique per partner.
+    pub reference: String,
+    /// The gateway's reference shown to the partner (`trx_reff`).
+    pub gateway_reference: String,
+    pub bank_code: String,
+    pub bank_name: String,
+    pub account: String,
+    pub account_name: String,
+    pub beneficiary_va: Option<String>,
+    pub amount_minor: i64,
+    pub description: String,
+    pub callback_url: Option<String>,
+    /// Which protocol asked for it; decides the notification's shape.
+    pub origin: String,
+    /// What the partner sent, kept to answer status inquiries and notifications.
+    pub request: serde_json::Value,
+    pub status: Status,
+    pub bank_response_code: Option<String>,
+    pub bank_response_message: Option<String>,
+    pub bank_attempts: u32,
+    pub created_at: Timestamp,
+    pub dispatch_at: Timestamp,
+    pub status_at: Timestamp,
+}
+
+impl Disbursement {
+    fn hold_key(&self) -> String {
+        format!("disbursement:{}", self.id)
+    }
+
+    fn timer_key(&self) -> String {
+        format!("{DISPATCH_TIMER}:{}", self.id)
+    }
+}
+
+/// What a protocol adapter asks for.
+#[derive(Clone, Debug)]
+pub struct NewDisbursement {
+    pub reference: String,
+    /// A digest of everything that makes this request what it is: the same
+    /// reference with another fingerprint is a different request.
+    pub fingerprint: String,
+    pub bank_code: String,
+    pub bank_name: String,
+    pub account: String,
+    pub account_name: String,
+    pub beneficiary_va: Option<String>,
+    pub amount_minor: i64,
+    pub description: String,
+    pub callback_url: Option<String>,
+    pub origin: String,
+    pub request: serde_json::Value,
+    /// When to send it; `None` or a past instant: now.
+    pub instruct_at: Option<Timestamp>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("the reference was used before for another request")]
+    DuplicateReference,
+    #[error("insufficient available balance")]
+    InsufficientBalance,
+    #[error("storage: {0}")]
+    Store(String),
+}
+
+/// Renders the notification a partner gets when a disbursement changes status.
+pub trait NoticeRenderer: Send + Sync {
+    fn render(&self, d: &Disbursement, partner: &SendmePartner) -> Option<NewNotification>;
+}
+
+fn new_id() -> String {
+    let mut rng = rand::thread_rng();
+    let mut id = String::with_capacity(16);
+    id.push(char::from(b'1' + rng.gen_range(0..9u8)));
+    while id.len() < 16 {
+        id.push(char::from(b'0' + rng.gen_range(0..10u8)));
+    }
+    id
+}
+
+fn new_gateway_reference(id: &str) -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    format!(
+        "{}_{id}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 20)
+    )
+}
+
+fn idempotency_scope(partner_va: &str) -> String {
+    format!("disbursement:{partner_va}")
+}
+
+pub async fn load(
+    store: &SharedStore,
+    id: &str,
+) -> Result<Option<(Disbursement, i64)>, StoreError> {
+    let Some(record) = store.record(RECORD, id).await? else {
+        return Ok(None);
+    };
+    let d = serde_json::from_value(record.data)
+        .map_err(|e| StoreError(format!("stored disbursement {id} is unreadable: {e}")))?;
+    Ok(Some((d, record.version)))
+}
+
+/// A partner's disbursement by its own reference.
+pub async fn by_reference(
+    store: &SharedStore,
+    partner_va: &str,
+    reference: &str,
+) -> Result<Option<Disbursement>, StoreError> {
+    let Some(idem) = store
+        .idempotency(&idempotency_scope(partner_va), reference)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(load(store, &idem.response).await?.map(|(d, _)| d))
+}
+
+fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
+    RecordWrite {
+        kind: RECORD.into(),
+        key: d.id.clone(),
+        owner: d.partner_va.clone(),
+        state: d.status.as_str().into(),
+        data: serde_json::to_value(d).expect("serialises"),
+        expect,
+    }
+}
+
+fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
+    TimerOp::Schedule(NewTimer {
+        key: d.timer_key(),
+        kind: DISPATCH_TIMER.into(),
+        due_at: at,
+        payload: serde_json::json!({ "id": d.id }),
+    })
+}
+
+/// Accepts a disbursement: holds its amount and schedules it. A retry of the same
+/// request (same reference, same fingerprint) answers the first one again.
+pub async fn accept(
+    app: &App,
+    partner: &SendmePartner,
+    req: NewDisbursement,
+) -> Result<Disbursement, AcceptError> {
+    let now = app.now();
+    let scope = idempotency_scope(&partner.virtual_account);
+    let latency = app.config.simulator.bank_latency_seconds as i64;
+    for _ in 0..8 {
+        let id = new_id();
+        let dispatch_at = match req.instruct_at {
+            Some(at) if at > now => at,
+            _ => now.plus_seconds(latency),
+        };
+        let d = Disbursement {
+            gateway_reference: new_gateway_reference(&id),
+            id,
+            partner_va: partner.virtual_account.clone(),
+            reference: req.reference.clone(),
+            bank_code: req.bank_code.clone(),
+            bank_name: req.bank_name.clone(),
+            account: req.account.clone(),
+            account_name: req.account_name.clone(),
+            beneficiary_va: req.beneficiary_va.clone(),
+            amount_minor: req.amount_minor,
+            description: req.description.clone(),
+            callback_url: req.callback_url.clone(),
+            origin: req.origin.clone(),
+            request: req.request.clone(),
+            status: if partner.require_approval {
+                Status::WaitingApproval
+            } else {
+                Status::Processing
+            },
+            bank_response_code: None,
+            bank_response_message: None,
+            bank_attempts: 0,
+            created_at: now,
+            dispatch_at,
+            status_at: now,
+        };
+        let step = Step {
+            idempotency: Some(NewIdempotency {
+                scope: scope.clone(),
+                key: req.reference.clone(),
+                fingerprint: req.fingerprint.clone(),
+                response: d.id.clone(),
+            }),
+            ledger: vec![LedgerOp::Hold(NewHold {
+                key: d.hold_key(),
+                account: partner.account_code(),
+                amount: d.amount_minor,
+                currency: Currency::Idr,
+                expires_at: None,
+            })],
+            records: vec![record_write(&d, Expect::Absent)],
+            timers: if d.status == Status::Processing {
+                vec![dispatch_timer(&d, dispatch_at)]
+            } else {
+                vec![]
+            },
+            ..Step::default()
+        };
+        match app.commit(step).await {
+            Ok(_) => return Ok(d),
+            Err(StepError::Duplicate(existing)) => {
+                if existing.fingerprint != req.fingerprint {
+                    return Err(AcceptError::DuplicateReference);
+                }
+                return match load(&app.store, &existing.response).await {
+                    Ok(Some((d, _))) => Ok(d),
+                    Ok(None) => Err(AcceptError::Store("disbursement vanished".into())),
+                    Err(e) => Err(AcceptError::Store(e.to_string())),
+                };
+            }
+            Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
+                return Err(AcceptError::InsufficientBalance)
+            }
+            // The random id was taken: draw another.
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(AcceptError::Store(e.to_string())),
+        }
+    }
+    Err(AcceptError::Store(
+        "could not allocate a transaction id".into(),
+    ))
+}
+
+/// Sends due disbursements to their banks and settles the answers.
+pub struct Dispatcher {
+    pub app: Arc<App>,
+}
+
+impl Dispatcher {
+    /// The step that ends a disbursement with the bank's final answer.
+    fn settle(
+        &self,
+        d: &Disbursement,
+        partner: Option<&SendmePartner>,
+        version: i64,
+        (status, code, message): (Status, String, String),
+        now: Timestamp,
+    ) -> Step {
+        let mut next = d.clone();
+        next.status = status;
+        next.bank_response_code = Some(code);
+        next.bank_response_message = Some(message);
+        next.bank_attempts += 1;
+        next.status_at = now;
+        let clearing = codes::channel_clearing(&format!("bank:{}", d.bank_code));
+        let ledger = if status == Status::Succeeded {
+            LedgerOp::Post(PostHold {
+                key: d.hold_key(),
+                kind: "transfer".into(),
+                reference: d.reference.clone(),
+                description: format!(
+                    "{} {} {}",
+                    d.description,
+                    d.beneficiary_va.as_deref().unwrap_or(&d.account),
+                    d.gateway_reference
+                ),
+                credits: vec![Posting {
+                    account: clearing.clone(),
+                    amount: d.amount_minor,
+                }],
+            })
+        } else {
+            LedgerOp::Void { key: d.hold_key() }
+        };
+        let notifications = partner
+            .and_then(|p| self.app.render_notice(&next, p))
+            .into_iter()
+            .collect();
+        Step {
+            accounts: vec![NewAccount {
+                code: clearing,
+                kind: AccountKind::ChannelClearing,
+                currency: Currency::Idr,
+            }],
+            ledger: vec![ledger],
+            records: vec![record_write(&next, Expect::Version(version))],
+            notifications,
+            timers: vec![TimerOp::Remove(d.timer_key())],
+            ..Step::default()
+        }
+    }
+}
+
+#[async_trait]
+impl TimerHandler for Dispatcher {
+    async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
+        let remove_only = || Step {
+            timers: vec![TimerOp::Remove(timer.key.clone())],
+            ..Step::default()
+        };
+        let Some(id) = timer.payload["id"].as_str() else {
+            return store
+                .commit(now, remove_only())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        };
+        let Some((d, version)) = load(store, id).await.map_err(|e| e.to_string())? else {
+            return store
+                .commit(now, remove_only())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        };
+        if d.status != Status::Processing {
+            return store
+                .commit(now, remove_only())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        }
+        let partner: Option<SendmePartner> = crate::principals::load(&**store, &d.partner_va)
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = self
+            .app
+            .banks
+            .transfer(
+                &BankTransfer {
+                    reference: d.id.clone(),
+                    bank_code: d.bank_code.clone(),
+                    account: d.account.clone(),
+                    name: d.account_name.clone(),
+                    amount_minor: d.amount_minor,
+                    attempt: d.bank_attempts,
+                },
+                now,
+            )
+            .await;
+        let step = match answer {
+            BankOutcome::Succeeded { code, message } => self.settle(
+                &d,
+                partner.as_ref(),
+                version,
+                (Status::Succeeded, code, message),
+                now,
+            ),
+            BankOutcome::Failed { code, message } => self.settle(
+                &d,
+                partner.as_ref(),
+                version,
+                (Status::Failed, code, message),
+                now,
+            ),
+            BankOutcome::Pending {
+                check_after_seconds,
+            } => {
+                let mut next = d.clone();
+                next.bank_attempts += 1;
+                next.bank_response_message = Some("Pending at the bank".into());
+                Step {
+                    records: vec![record_write(&next, Expect::Version(version))],
+                    timers: vec![dispatch_timer(
+                        &next,
+                        now.plus_seconds(check_after_seconds.max(1)),
+                    )],
+                    ..Step::default()
+                }
+            }
+        };
+        match self.app.commit(step).await {
+            Ok(_) => Ok(()),
+            // Someone else moved it meanwhile (approval, another worker): look again later.
+            Err(StepError::RecordConflict { .. }) => Err("disbursement changed meanwhile".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}

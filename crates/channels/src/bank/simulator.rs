@@ -1,0 +1,301 @@
+//! A simulated bank network that behaves like the real one, deterministically.
+//!
+//! Every well-formed account number (5 to 20 digits) at a known bank exists, held in
+//! the name the partner gave (upper-cased), and transfers to it succeed — unless the
+//! number ends in one of the magic suffixes below, an account was added through the
+//! sandbox API, or an outcome was forced for the account's next transfer.
+//!
+//! | account ends with | name inquiry        | transfer                                  |
+//! |-------------------|---------------------|-------------------------------------------|
+//! | `9901`            | account not found   | fails: account not found                  |
+//! | `9902`            | account closed      | fails: account closed                     |
+//! | `9903`            | times out           | succeeds                                  |
+//! | `9904`            | ok                  | rejected by the bank at once              |
+//! | `9905`            | ok                  | pending for an hour, then succeeds        |
+//! | `9906`            | ok                  | accepted, then fails                      |
+
+use super::directory;
+use super::{AccountHolder, BankNetwork, BankOutcome, BankTransfer, InquiryError};
+use async_trait::async_trait;
+use gerbang_core::Timestamp;
+use gerbang_store::{Expect, RecordWrite, SharedStore, Step};
+use serde::{Deserialize, Serialize};
+
+/// Records of accounts added through the sandbox API: key `BANK:ACCOUNT`.
+pub const ACCOUNT_RECORD: &str = "sim.bank.account";
+/// Records of a forced outcome for an account's next transfer: key `BANK:ACCOUNT`.
+pub const FORCED_RECORD: &str = "sim.bank.next";
+
+/// Records of transfers the simulator left pending: key = the transfer's reference;
+/// state `succeeds` or `fails` says how they end.
+pub const PENDING_RECORD: &str = "sim.bank.pending";
+
+/// How long a "pending" transfer stays pending.
+pub const PENDING_SECONDS: i64 = 3600;
+/// How long an accepted transfer that will fail takes to fail.
+pub const LATE_FAILURE_SECONDS: i64 = 60;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimAccount {
+    pub name: String,
+    #[serde(default)]
+    pub closed: bool,
+}
+
+/// What the next transfer to an account does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForcedOutcome {
+    Success,
+    Reject,
+    Pending,
+    FailLater,
+}
+
+pub struct SimulatedBanks {
+    store: SharedStore,
+}
+
+fn key(bank_code: &str, account: &str) -> String {
+    format!("{bank_code}:{account}")
+}
+
+fn well_formed(account: &str) -> bool {
+    (5..=20).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn succeeded() -> BankOutcome {
+    BankOutcome::Succeeded {
+        code: "00".into(),
+        message: "Success".into(),
+    }
+}
+
+fn failed(code: &str, message: &str) -> BankOutcome {
+    BankOutcome::Failed {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+impl SimulatedBanks {
+    pub fn new(store: SharedStore) -> Self {
+        SimulatedBanks { store }
+    }
+
+    /// Adds (or replaces) an account the simulator knows by name.
+    pub async fn add_account(
+        &self,
+        now: Timestamp,
+        bank_code: &str,
+        account: &str,
+        holder: SimAccount,
+    ) -> Result<(), String> {
+        let bank = directory::by_code(bank_code).ok_or("unknown bank code")?;
+        if !well_formed(account) {
+            return Err("account: 5 to 20 digits".into());
+        }
+        self.put(
+            now,
+            ACCOUNT_RECORD,
+            &key(bank.code, account),
+            serde_json::to_value(holder).expect("serialises"),
+        )
+        .await
+    }
+
+    /// Makes the next transfer to an account end as `outcome`.
+    pub async fn force_next(
+        &self,
+        now: Timestamp,
+        bank_code: &str,
+        account: &str,
+        outcome: ForcedOutcome,
+    ) -> Result<(), String> {
+        let bank = directory::by_code(bank_code).ok_or("unknown bank code")?;
+        self.put(
+            now,
+            FORCED_RECORD,
+            &key(bank.code, account),
+            serde_json::to_value(outcome).expect("serialises"),
+        )
+        .await
+    }
+
+    async fn put(
+        &self,
+        now: Timestamp,
+        kind: &str,
+        key: &str,
+        data: serde_json::Value,
+    ) -> Result<(), String> {
+        self.store
+            .commit(
+                now,
+                Step {
+                    records: vec![RecordWrite {
+                        kind: kind.into(),
+                        key: key.into(),
+                        owner: "sandbox".into(),
+                        state: "armed".into(),
+                        data,
+                        expect: Expect::Any,
+                    }],
+                    ..Step::default()
+                },
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Accepts a transfer without a final answer and remembers how it will end.
+    async fn pend(&self, now: Timestamp, t: &BankTransfer, after: i64, fails: bool) -> BankOutcome {
+        let remembered = self
+            .store
+            .commit(
+                now,
+                Step {
+                    records: vec![RecordWrite {
+                        kind: PENDING_RECORD.into(),
+                        key: t.reference.clone(),
+                        owner: "sandbox".into(),
+                        state: if fails { "fails" } else { "succeeds" }.into(),
+                        data: serde_json::Value::Null,
+                        expect: Expect::Any,
+                    }],
+                    ..Step::default()
+                },
+            )
+            .await;
+        match remembered {
+            Ok(_) => BankOutcome::Pending {
+                check_after_seconds: after,
+            },
+            Err(_) => failed("91", "Bank system error"),
+        }
+    }
+
+    async fn added(&self, bank_code: &str, account: &str) -> Option<SimAccount> {
+        let record = self
+            .store
+            .record(ACCOUNT_RECORD, &key(bank_code, account))
+            .await
+            .ok()??;
+        serde_json::from_value(record.data).ok()
+    }
+
+    /// Takes the forced outcome for an account's next transfer, if one is armed.
+    async fn take_forced(
+        &self,
+        now: Timestamp,
+        bank_code: &str,
+        account: &str,
+    ) -> Option<ForcedOutcome> {
+        let k = key(bank_code, account);
+        let record = self.store.record(FORCED_RECORD, &k).await.ok()??;
+        if record.state != "armed" {
+            return None;
+        }
+        let outcome: ForcedOutcome = serde_json::from_value(record.data.clone()).ok()?;
+        // Used once: whoever marks it used first gets it.
+        self.store
+            .commit(
+                now,
+                Step {
+                    records: vec![RecordWrite {
+                        kind: FORCED_RECORD.into(),
+                        key: k,
+                        owner: record.owner,
+                        state: "used".into(),
+                        data: record.data,
+                        expect: Expect::Version(record.version),
+                    }],
+                    ..Step::default()
+                },
+            )
+            .await
+            .ok()?;
+        Some(outcome)
+    }
+}
+
+#[async_trait]
+impl BankNetwork for SimulatedBanks {
+    async fn inquiry(
+        &self,
+        bank_code: &str,
+        account: &str,
+        claimed_name: &str,
+    ) -> Result<AccountHolder, InquiryError> {
+        let bank = directory::by_code(bank_code)
+            .ok_or_else(|| InquiryError::UnknownBank(bank_code.to_string()))?;
+        if let Some(added) = self.added(bank.code, account).await {
+            if added.closed {
+                return Err(InquiryError::ClosedAccount);
+            }
+            return Ok(AccountHolder {
+                name: added.name.to_uppercase(),
+            });
+        }
+        if !well_formed(account) || account.ends_with("9901") {
+            return Err(InquiryError::UnknownAccount);
+        }
+        if account.ends_with("9902") {
+            return Err(InquiryError::ClosedAccount);
+        }
+        if account.ends_with("9903") {
+            return Err(InquiryError::Timeout);
+        }
+        Ok(AccountHolder {
+            name: claimed_name.trim().to_uppercase(),
+        })
+    }
+
+    async fn transfer(&self, t: &BankTransfer, now: Timestamp) -> BankOutcome {
+        let Some(bank) = directory::by_code(&t.bank_code) else {
+            return failed("14", "Unknown bank");
+        };
+        // A transfer that was pending: its fate was decided when it was accepted.
+        if t.attempt > 0 {
+            let fails_later = match self.store.record(PENDING_RECORD, &t.reference).await {
+                Ok(Some(record)) => record.state == "fails",
+                _ => false,
+            };
+            return if fails_later {
+                failed("05", "Transaction failed")
+            } else {
+                succeeded()
+            };
+        }
+        let first_answer = match self.take_forced(now, bank.code, &t.account).await {
+            Some(ForcedOutcome::Success) => succeeded(),
+            Some(ForcedOutcome::Reject) => failed("05", "Transaction rejected by the bank"),
+            Some(ForcedOutcome::Pending) => return self.pend(now, t, PENDING_SECONDS, false).await,
+            Some(ForcedOutcome::FailLater) => {
+                return self.pend(now, t, LATE_FAILURE_SECONDS, true).await
+            }
+            None => match self.added(bank.code, &t.account).await {
+                Some(added) if added.closed => failed("52", "Account closed"),
+                Some(_) => succeeded(),
+                None => {
+                    let a = t.account.as_str();
+                    if !well_formed(a) || a.ends_with("9901") {
+                        failed("76", "Account not found")
+                    } else if a.ends_with("9902") {
+                        failed("52", "Account closed")
+                    } else if a.ends_with("9904") {
+                        failed("05", "Transaction rejected by the bank")
+                    } else if a.ends_with("9905") {
+                        return self.pend(now, t, PENDING_SECONDS, false).await;
+                    } else if a.ends_with("9906") {
+                        return self.pend(now, t, LATE_FAILURE_SECONDS, true).await;
+                    } else {
+                        succeeded()
+                    }
+                }
+            },
+        };
+        first_answer
+    }
+}

@@ -1,0 +1,6 @@
+//! Upstream channels: the banks, store networks and wallets money goes out through.
+//! Each sits behind a connector trait that a real adapter could implement; the
+//! built-in simulators behave like the real counterparties and can be scripted.
+//! This crate must never touch the ledger or decide what a protocol answers.
+
+pub mod bank;

@@ -1,0 +1,326 @@
+//! The SendMe v1 wire adapter (`/account/api/…`): routing as the SDKs call it,
+//! authentication, and the translation between SendMe messages and the
+//! application's beneficiaries and disbursements.
+//!
+//! Every answer is HTTP 200 with the SendMe envelope, errors included.
+
+mod notices;
+mod queries;
+mod register;
+mod transfer;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::routing::{any, post};
+use axum::{Json, Router};
+use gerbang_app::principals::{self, SendmePartner};
+use gerbang_app::App;
+use gerbang_protocol::sendme::auth::{Credentials, Endpoint, Headers, Verifier};
+use gerbang_protocol::sendme::envelope::{self, SendmeError};
+use gerbang_protocol::sendme::fields::Fields;
+use gerbang_protocol::sendme::token::{TokenKey, LIFETIME_SECONDS};
+use gerbang_store::{Expect, RecordWrite, Step};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+pub use notices::SendmeNotices;
+
+/// The origin name of disbursements that came in through SendMe.
+pub const ORIGIN: &str = "sendme";
+
+/// Shared state of the SendMe routes.
+pub struct Sendme {
+    pub app: Arc<App>,
+    token_key: OnceCell<TokenKey>,
+}
+
+type Shared = Arc<Sendme>;
+
+/// The answer of every SendMe route: always HTTP 200, JSON.
+pub type Answer = Json<Value>;
+
+fn error(e: SendmeError) -> Answer {
+    Json(e.to_json())
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let state = Arc::new(Sendme {
+        app,
+        token_key: OnceCell::new(),
+    });
+    Router::new()
+        .route("/account/api/tokens", any(tokens))
+        .route("/account/api/register", post(register::register))
+        .route("/account/api/register/confirm", post(register::confirm))
+        .route("/account/api/confirm", post(register::confirm))
+        .route("/account/api/transfer", post(transfer::transfer))
+        .route("/account/api/balance_inquiry", any(queries::balance))
+        .route(
+            "/account/api/balance_inquiry/*values",
+            any(queries::balance),
+        )
+        .route("/account/api/inquiry_name", any(queries::inquiry_name))
+        .route(
+            "/account/api/inquiry_name/*values",
+            any(queries::inquiry_name),
+        )
+        .route("/account/api/mutasi", any(queries::mutasi))
+        .route("/account/api/mutasi/*values", any(queries::mutasi))
+        .route("/account/api/inquiry_status", any(queries::inquiry_status))
+        .route(
+            "/account/api/inquiry_status/*values",
+            any(queries::inquiry_status),
+        )
+        .with_state(state)
+}
+
+/// Lower-cases the fixed part of SendMe paths (`/account/API/transfer` is
+/// documented), leaving appended values as they are.
+pub fn normalise_path(path: &str) -> Option<String> {
+    const PREFIX: &str = "/account/api/";
+    if path.len() < PREFIX.len() || !path[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
+    let rest = &path[PREFIX.len()..];
+    let (service, values) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let service = service.to_ascii_lowercase();
+    // `register/confirm`: the second word is part of the service.
+    let values = if service == "register"
+        && values.len() >= 8
+        && values[..8].eq_ignore_ascii_case("/confirm")
+    {
+        format!("/confirm{}", &values[8..])
+    } else {
+        values.to_string()
+    };
+    let normalised = format!("{PREFIX}{service}{values}");
+    (normalised != path).then_some(normalised)
+}
+
+impl Sendme {
+    /// The key that signs access tokens, shared by every process on the database.
+    async fn token_key(&self) -> Result<&TokenKey, SendmeError> {
+        self.token_key
+            .get_or_try_init(|| async {
+                const KEY: &str = "sendme.token_key";
+                let store = &self.app.store;
+                if let Some(r) = store.record("setting", KEY).await.map_err(internal)? {
+                    return r.data["hex"]
+                        .as_str()
+                        .and_then(TokenKey::from_hex)
+                        .ok_or_else(|| internal("stored token key is unreadable"));
+                }
+                let key = TokenKey::random();
+                let created = self
+                    .app
+                    .commit(Step {
+                        records: vec![RecordWrite {
+                            kind: "setting".into(),
+                            key: KEY.into(),
+                            owner: "sendme".into(),
+                            state: "set".into(),
+                            data: serde_json::json!({ "hex": key.to_hex() }),
+                            expect: Expect::Absent,
+                        }],
+                        ..Step::default()
+                    })
+                    .await;
+                match created {
+                    Ok(_) => Ok(key),
+                    // Another process made one first: use that.
+                    Err(_) => store
+                        .record("setting", KEY)
+                        .await
+                        .map_err(internal)?
+                        .and_then(|r| r.data["hex"].as_str().and_then(TokenKey::from_hex))
+                        .ok_or_else(|| internal("no token key")),
+                }
+            })
+            .await
+    }
+
+    /// Authenticates a request: the partner named by `faspay-key`, with valid headers.
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        endpoint: Endpoint,
+        method: &Method,
+        uri: &Uri,
+    ) -> Result<SendmePartner, SendmeError> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let key = header("faspay-key").ok_or(SendmeError::UNAUTHORIZED)?;
+        let partner = principals::sendme_partner_by_key(&*self.app.store, key.trim())
+            .await
+            .map_err(internal)?
+            .ok_or(SendmeError::UNAUTHORIZED)?;
+        let token_key = self.token_key().await?;
+        let skew = self.app.config.sendme.max_timestamp_skew_seconds;
+        let verifier = Verifier {
+            token_key,
+            max_skew_seconds: (skew > 0).then_some(skew as i64),
+        };
+        let creds = Credentials {
+            virtual_account: &partner.virtual_account,
+            faspay_secret: partner.faspay_secret.expose(),
+            iv: partner.iv.expose(),
+            app_key: &partner.app_key,
+            app_secret: partner.app_secret.expose(),
+            client_key: &partner.client_key,
+            client_secret: partner.client_secret.expose(),
+        };
+        let given = Headers {
+            authorization: header("faspay-authorization"),
+            timestamp: header("faspay-timestamp"),
+            signature: header("faspay-signature"),
+        };
+        verifier
+            .verify(&creds, &given, endpoint, method.as_str(), uri.path(), self.app.now())
+            .map_err(|reason| {
+                tracing::info!(partner = %gerbang_core::mask::mask_tail(&partner.virtual_account), %reason, "SendMe request refused");
+                SendmeError::UNAUTHORIZED
+            })?;
+        Ok(partner)
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> SendmeError {
+    tracing::error!(error = %e, "SendMe internal error");
+    SendmeError::INTERNAL
+}
+
+/// A request to a service: its partner and its fields.
+struct Call {
+    partner: SendmePartner,
+    fields: Fields,
+    /// Values appended to the path, in order.
+    values: Vec<String>,
+}
+
+impl Call {
+    /// A value from the body, else the `index`th value on the path.
+    fn value(&self, name: &str, index: usize) -> Option<String> {
+        self.fields
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.values.get(index).cloned())
+    }
+
+    /// The body's (or path's) `virtual_account`, which must be the caller's own.
+    /// (The SDKs fill it in from their configuration when the caller leaves it out.)
+    fn own_virtual_account(&self, index: usize) -> Result<String, SendmeError> {
+        match self.value("virtual_account", index) {
+            Some(va) if va == self.partner.virtual_account => Ok(va),
+            _ => Err(SendmeError::INVALID_VA),
+        }
+    }
+}
+
+/// Authenticates and reads a service request.
+async fn call(
+    sendme: &Sendme,
+    endpoint: Endpoint,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Call, SendmeError> {
+    let partner = sendme
+        .authenticate(&headers, endpoint, &method, &uri)
+        .await?;
+    let fields = Fields::parse(&body)?;
+    let base = match endpoint {
+        Endpoint::Service { path, .. } => path,
+        Endpoint::Tokens => "/account/api/tokens",
+    };
+    let values = uri
+        .path()
+        .get(base.len()..)
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    Ok(Call {
+        partner,
+        fields,
+        values,
+    })
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&segment[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `/account/api/tokens`, GET or POST, any body.
+async fn tokens(
+    State(sendme): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Answer {
+    let partner = match sendme
+        .authenticate(&headers, Endpoint::Tokens, &method, &uri)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return error(e),
+    };
+    let key = match sendme.token_key().await {
+        Ok(k) => k,
+        Err(e) => return error(e),
+    };
+    let mut fields = Map::new();
+    fields.insert(
+        "access_token".into(),
+        key.issue(&partner.virtual_account, sendme.app.now()).into(),
+    );
+    fields.insert("expired_in".into(), LIFETIME_SECONDS.to_string().into());
+    Json(envelope::success(
+        fields,
+        envelope::status::SUCCESS,
+        "Success",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_path;
+
+    #[test]
+    fn fixed_parts_are_lower_cased_and_values_kept() {
+        assert_eq!(
+            normalise_path("/account/API/transfer").as_deref(),
+            Some("/account/api/transfer")
+        );
+        assert_eq!(
+            normalise_path("/Account/Api/Inquiry_Status/9920015307/TrxNo").as_deref(),
+            Some("/account/api/inquiry_status/9920015307/TrxNo")
+        );
+        assert_eq!(
+            normalise_path("/account/api/REGISTER/Confirm").as_deref(),
+            Some("/account/api/register/confirm")
+        );
+        assert_eq!(normalise_path("/account/api/transfer"), None);
+        assert_eq!(normalise_path("/sandbox/topup"), None);
+    }
+}

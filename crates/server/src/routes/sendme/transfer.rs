@@ -1,0 +1,158 @@
+//! `transfer`: a disbursement to a registered beneficiary's bank account.
+
+use super::{call, error, Answer, Shared, ORIGIN};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::Json;
+use gerbang_app::beneficiary;
+use gerbang_app::disbursement::{self, AcceptError, Disbursement, NewDisbursement};
+use gerbang_channels::bank::directory;
+use gerbang_protocol::sendme::auth::{parse_timestamp, Endpoint};
+use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
+use gerbang_protocol::sendme::fields::{fingerprint, Fields};
+use serde_json::{Map, Value};
+
+const TRANSFER: Endpoint = Endpoint::Service {
+    path: "/account/api/transfer",
+    method: "POST",
+};
+
+/// `trx_desc` is cut to this many characters.
+pub const DESCRIPTION_CHARS: usize = 15;
+/// Largest `trx_amount` accepted (in cents): one trillion rupiah.
+const MAX_AMOUNT: i64 = 100_000_000_000_000;
+
+/// The transfer answer: the request echoed, amounts as numbers, and the ids.
+pub fn answer(d: &Disbursement) -> Value {
+    let mut m: Map<String, Value> = d.request.as_object().cloned().unwrap_or_default();
+    m.insert("trx_amount".into(), d.amount_minor.into());
+    m.insert("trx_desc".into(), d.description.clone().into());
+    m.insert(
+        "trx_id".into(),
+        d.id.parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| d.id.clone().into()),
+    );
+    m.insert("trx_reff".into(), d.gateway_reference.clone().into());
+    envelope::success(m, status::ON_PROCESS, "On Process")
+}
+
+fn is_url(text: &str) -> bool {
+    (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8
+}
+
+/// Checks a transfer request and resolves its beneficiary.
+async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, SendmeError> {
+    let f: &Fields = &c.fields;
+    let va = c.own_virtual_account(usize::MAX)?;
+    let amount_text = f
+        .get("trx_amount")
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .ok_or(SendmeError::AMOUNT_MANDATORY)?;
+    let amount: i64 = match amount_text.parse() {
+        Ok(a) if a > 0 && a <= MAX_AMOUNT && amount_text.bytes().all(|b| b.is_ascii_digit()) => a,
+        _ => {
+            return Err(SendmeError::INVALID_BODY
+                .with_detail("trx_amount: a positive whole number of cents (Rp 10.000 = 1000000)"))
+        }
+    };
+    let description: String = f.required("trx_desc", 255)?;
+    if description.trim().eq_ignore_ascii_case("fee") {
+        return Err(SendmeError::FEE_DESCRIPTION);
+    }
+    let description: String = description.chars().take(DESCRIPTION_CHARS).collect();
+    let bank_code = f.required("beneficiary_bank_code", 10)?;
+    let bank = directory::by_code(&bank_code).ok_or(SendmeError::INVALID_BENEFICIARY_VA)?;
+    let beneficiary_va = f
+        .optional("beneficiary_virtual_account", 20)?
+        .ok_or(SendmeError::INVALID_BENEFICIARY_VA)?;
+    let registered = beneficiary::beneficiary(&sendme.app, &va, &beneficiary_va)
+        .await
+        .map_err(super::internal)?
+        .ok_or(SendmeError::INVALID_BENEFICIARY_VA)?;
+    if registered.bank_code != bank.code {
+        return Err(SendmeError::INVALID_BENEFICIARY_VA);
+    }
+    let account = f.required("beneficiary_account", 128)?;
+    if account != registered.bank_account_number {
+        return Err(SendmeError::ACCOUNT_NOT_MATCH);
+    }
+    let name = f.required("beneficiary_name", 255)?;
+    if !name.eq_ignore_ascii_case(registered.details.account_name.trim())
+        && !name.eq_ignore_ascii_case(&registered.bank_account_name)
+    {
+        return Err(SendmeError::NAME_NOT_MATCH);
+    }
+    let reference = f.required("trx_no", 255)?;
+    let trx_date = f.required("trx_date", 19)?;
+    if parse_timestamp(&trx_date).is_none() {
+        return Err(SendmeError::INVALID_BODY.with_detail("trx_date: Y-m-d H:i:s"));
+    }
+    let instruct = f.optional("instruct_date", 19)?;
+    let instruct_at = match &instruct {
+        None => None,
+        Some(text) => Some(parse_timestamp(text).ok_or_else(|| {
+            SendmeError::INVALID_BODY.with_detail("instruct_date: empty or Y-m-d H:i:s")
+        })?),
+    };
+    let callback_url = f.required("callback_url", 255)?;
+    if !is_url(&callback_url) {
+        return Err(
+            SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
+        );
+    }
+    let print = fingerprint(&[
+        &va,
+        &beneficiary_va,
+        &account,
+        &name,
+        bank.code,
+        &amount.to_string(),
+        &description,
+        &trx_date,
+        instruct.as_deref().unwrap_or(""),
+        &callback_url,
+    ]);
+    let mut echo = f.raw().clone();
+    echo.insert("virtual_account".into(), va.clone().into());
+    Ok(NewDisbursement {
+        reference,
+        fingerprint: print,
+        bank_code: bank.code.to_string(),
+        bank_name: registered.bank_name.clone(),
+        account,
+        account_name: registered.bank_account_name.clone(),
+        beneficiary_va: Some(beneficiary_va),
+        amount_minor: amount,
+        description,
+        callback_url: Some(callback_url),
+        origin: ORIGIN.into(),
+        request: Value::Object(echo),
+        instruct_at,
+    })
+}
+
+pub async fn transfer(
+    State(sendme): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let c = match call(&sendme, TRANSFER, method, uri, headers, body).await {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    let request = match prepare(&sendme, &c).await {
+        Ok(r) => r,
+        Err(e) => return error(e),
+    };
+    match disbursement::accept(&sendme.app, &c.partner, request).await {
+        Ok(d) => Json(answer(&d)),
+        Err(AcceptError::DuplicateReference) => error(SendmeError::DUPLICATE_TRX_NO),
+        Err(AcceptError::InsufficientBalance) => error(SendmeError::INSUFFICIENT_BALANCE),
+        Err(AcceptError::Store(e)) => error(super::internal(e)),
+    }
+}
