@@ -89,11 +89,11 @@ pub struct Disbursement {
 }
 
 impl Disbursement {
-    fn hold_key(&self) -> String {
+    pub(crate) fn hold_key(&self) -> String {
         format!("disbursement:{}", self.id)
     }
 
-    fn timer_key(&self) -> String {
+    pub(crate) fn timer_key(&self) -> String {
         format!("{DISPATCH_TIMER}:{}", self.id)
     }
 }
@@ -183,7 +183,7 @@ pub async fn by_reference(
     Ok(load(store, &idem.response).await?.map(|(d, _)| d))
 }
 
-fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
+pub(crate) fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
     RecordWrite {
         kind: RECORD.into(),
         key: d.id.clone(),
@@ -299,6 +299,66 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// Sends a disbursement to its bank (or asks again about it) and returns the
+    /// step that records the answer.
+    pub async fn send(
+        &self,
+        store: &SharedStore,
+        d: &Disbursement,
+        version: i64,
+        now: Timestamp,
+    ) -> Result<Step, String> {
+        let partner: Option<SendmePartner> = crate::principals::load(&**store, &d.partner_va)
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = self
+            .app
+            .banks
+            .transfer(
+                &BankTransfer {
+                    reference: d.id.clone(),
+                    bank_code: d.bank_code.clone(),
+                    account: d.account.clone(),
+                    name: d.account_name.clone(),
+                    amount_minor: d.amount_minor,
+                    attempt: d.bank_attempts,
+                },
+                now,
+            )
+            .await;
+        Ok(match answer {
+            BankOutcome::Succeeded { code, message } => self.settle(
+                d,
+                partner.as_ref(),
+                version,
+                (Status::Succeeded, code, message),
+                now,
+            ),
+            BankOutcome::Failed { code, message } => self.settle(
+                d,
+                partner.as_ref(),
+                version,
+                (Status::Failed, code, message),
+                now,
+            ),
+            BankOutcome::Pending {
+                check_after_seconds,
+            } => {
+                let mut next = d.clone();
+                next.bank_attempts += 1;
+                next.bank_response_message = Some("Pending at the bank".into());
+                Step {
+                    records: vec![record_write(&next, Expect::Version(version))],
+                    timers: vec![dispatch_timer(
+                        &next,
+                        now.plus_seconds(check_after_seconds.max(1)),
+                    )],
+                    ..Step::default()
+                }
+            }
+        })
+    }
+
     /// The step that ends a disbursement with the bank's final answer.
     fn settle(
         &self,
@@ -381,55 +441,7 @@ impl TimerHandler for Dispatcher {
                 .map(|_| ())
                 .map_err(|e| e.to_string());
         }
-        let partner: Option<SendmePartner> = crate::principals::load(&**store, &d.partner_va)
-            .await
-            .map_err(|e| e.to_string())?;
-        let answer = self
-            .app
-            .banks
-            .transfer(
-                &BankTransfer {
-                    reference: d.id.clone(),
-                    bank_code: d.bank_code.clone(),
-                    account: d.account.clone(),
-                    name: d.account_name.clone(),
-                    amount_minor: d.amount_minor,
-                    attempt: d.bank_attempts,
-                },
-                now,
-            )
-            .await;
-        let step = match answer {
-            BankOutcome::Succeeded { code, message } => self.settle(
-                &d,
-                partner.as_ref(),
-                version,
-                (Status::Succeeded, code, message),
-                now,
-            ),
-            BankOutcome::Failed { code, message } => self.settle(
-                &d,
-                partner.as_ref(),
-                version,
-                (Status::Failed, code, message),
-                now,
-            ),
-            BankOutcome::Pending {
-                check_after_seconds,
-            } => {
-                let mut next = d.clone();
-                next.bank_attempts += 1;
-                next.bank_response_message = Some("Pending at the bank".into());
-                Step {
-                    records: vec![record_write(&next, Expect::Version(version))],
-                    timers: vec![dispatch_timer(
-                        &next,
-                        now.plus_seconds(check_after_seconds.max(1)),
-                    )],
-                    ..Step::default()
-                }
-            }
-        };
+        let step = self.send(store, &d, version, now).await?;
         match self.app.commit(step).await {
             Ok(_) => Ok(()),
             // Someone else moved it meanwhile (approval, another worker): look again later.

@@ -3,6 +3,7 @@
 //! and the two background workers (notifier and scheduler). It must never speak a
 //! wire protocol (that is the server's adapters' job) nor write SQL (the store's).
 
+pub mod approval;
 pub mod beneficiary;
 pub mod config;
 pub mod demo;
@@ -38,6 +39,8 @@ pub struct App {
     pub timer_handlers: scheduler::Handlers,
     /// The bank network disbursements go out through.
     pub banks: Arc<dyn BankNetwork>,
+    /// The built-in bank simulator (the sandbox API scripts it).
+    pub simulated_banks: Arc<SimulatedBanks>,
     /// How each protocol tells its partners about a disbursement, by origin.
     notice_renderers: RwLock<HashMap<String, Arc<dyn disbursement::NoticeRenderer>>>,
 }
@@ -55,6 +58,7 @@ impl App {
         let clock = PersistedClock::load(store.clone(), config.mode == Mode::Sandbox)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let simulated_banks = Arc::new(SimulatedBanks::new(store.clone()));
         let app = App {
             clock: Arc::new(clock),
             config,
@@ -62,7 +66,8 @@ impl App {
             wake_scheduler: Arc::new(Notify::new()),
             notification_protocols: notifier::Protocols::default(),
             timer_handlers: scheduler::Handlers::builtin(),
-            banks: Arc::new(SimulatedBanks::new(store.clone())),
+            banks: simulated_banks.clone(),
+            simulated_banks,
             notice_renderers: RwLock::new(HashMap::new()),
             store,
         };
@@ -154,6 +159,10 @@ impl App {
                 handlers.register(
                     disbursement::DISPATCH_TIMER,
                     Arc::new(disbursement::Dispatcher { app: self.clone() }),
+                );
+                handlers.register(
+                    approval::BATCH_TIMER,
+                    Arc::new(approval::BatchDispatcher::new(self.clone())),
                 );
                 handlers
             },

@@ -213,3 +213,40 @@ pub async fn notifications_resend(common: Common, id: i64) -> anyhow::Result<Exi
         Ok(ExitCode::from(1))
     }
 }
+
+pub async fn payout(
+    common: Common,
+    virtual_account: &str,
+    ids: &[String],
+    approve: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common)?;
+    let app = App::open(config).await?;
+    gerbang_server::register_adapters(&app);
+    let decided = if approve {
+        gerbang_app::approval::approve(&app, virtual_account, ids).await
+    } else {
+        gerbang_app::approval::reject(&app, virtual_account, ids).await
+    };
+    match decided {
+        Ok(list) => {
+            for d in list {
+                println!(
+                    "{} {} ({}): {}",
+                    if approve { "approved" } else { "rejected" },
+                    d.id,
+                    d.reference,
+                    d.status.as_str()
+                );
+            }
+            if approve {
+                println!("a running gateway sends them to their banks");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}; nothing was changed");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -69,6 +69,11 @@ enum Command {
         #[command(subcommand)]
         command: NotificationsCommand,
     },
+    /// Approve or reject payouts waiting for approval.
+    Payout {
+        #[command(subcommand)]
+        command: PayoutCommand,
+    },
     /// Benchmarks; each ends with one JSON line of its figures.
     Bench {
         #[command(subcommand)]
@@ -80,6 +85,30 @@ enum Command {
 enum LedgerCommand {
     /// Verify every ledger invariant; exits 1 with a report if one fails.
     Check {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum PayoutCommand {
+    /// Send waiting payouts to their banks (one batch per bank).
+    Approve {
+        /// The partner's virtual account.
+        #[arg(long)]
+        virtual_account: String,
+        /// Transaction ids (`trx_id`).
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Refuse waiting payouts: their funds are released and the partner told.
+    Reject {
+        #[arg(long)]
+        virtual_account: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -152,6 +181,18 @@ fn main() -> std::process::ExitCode {
                 NotificationsCommand::Resend { id, common } => {
                     commands::notifications_resend(common, id).await
                 }
+            },
+            Command::Payout { command } => match command {
+                PayoutCommand::Approve {
+                    virtual_account,
+                    ids,
+                    common,
+                } => commands::payout(common, &virtual_account, &ids, true).await,
+                PayoutCommand::Reject {
+                    virtual_account,
+                    ids,
+                    common,
+                } => commands::payout(common, &virtual_account, &ids, false).await,
             },
             Command::Bench { command } => bench::run(command).await,
         }

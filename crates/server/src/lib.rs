@@ -47,6 +47,15 @@ pub fn router(app: Arc<App>) -> Router {
         ))
 }
 
+/// Tells the application how each protocol family notifies its partners. Whoever
+/// drives the application (the server, the CLI) calls this first.
+pub fn register_adapters(app: &App) {
+    app.register_notices(
+        routes::sendme::ORIGIN,
+        Arc::new(routes::sendme::SendmeNotices),
+    );
+}
+
 /// Rewrites what must be matched case-insensitively before routing.
 fn normalise_uri(mut request: axum::extract::Request) -> axum::extract::Request {
     if let Some(path) = routes::sendme::normalise_path(request.uri().path()) {

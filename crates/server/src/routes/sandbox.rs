@@ -35,6 +35,8 @@ pub fn router() -> Router<Arc<App>> {
             post(resend_notification),
         )
         .route("/sandbox/ledger/check", get(check_ledger))
+        .route("/sandbox/banks/accounts", post(add_bank_account))
+        .route("/sandbox/banks/next-outcome", post(force_bank_outcome))
 }
 
 /// What production mode answers on every sandbox path.
@@ -363,5 +365,68 @@ async fn check_ledger(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiErr
         "postings": report.postings,
         "holds_pending": report.holds_pending,
         "problems": report.problems,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BankAccountRequest {
+    bank_code: String,
+    account: String,
+    name: String,
+    #[serde(default)]
+    closed: bool,
+}
+
+/// Adds (or replaces) an account at a simulated bank.
+async fn add_bank_account(
+    State(app): State<Arc<App>>,
+    JsonBody(req): JsonBody<BankAccountRequest>,
+) -> Result<Json<Value>, ApiError> {
+    if req.name.trim().is_empty() || req.name.len() > 255 {
+        return Err(ApiError::bad_request("name: 1 to 255 characters"));
+    }
+    app.simulated_banks
+        .add_account(
+            app.now(),
+            &req.bank_code,
+            &req.account,
+            gerbang_channels::bank::simulator::SimAccount {
+                name: req.name.clone(),
+                closed: req.closed,
+            },
+        )
+        .await
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(json!({
+        "bank_code": req.bank_code,
+        "account": req.account,
+        "name": req.name.to_uppercase(),
+        "closed": req.closed,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForceOutcomeRequest {
+    bank_code: String,
+    account: String,
+    /// success, reject, pending or fail_later.
+    outcome: gerbang_channels::bank::simulator::ForcedOutcome,
+}
+
+/// Makes the next transfer to an account end as asked.
+async fn force_bank_outcome(
+    State(app): State<Arc<App>>,
+    JsonBody(req): JsonBody<ForceOutcomeRequest>,
+) -> Result<Json<Value>, ApiError> {
+    app.simulated_banks
+        .force_next(app.now(), &req.bank_code, &req.account, req.outcome)
+        .await
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(json!({
+        "bank_code": req.bank_code,
+        "account": req.account,
+        "outcome": req.outcome,
     })))
 }

@@ -4,6 +4,7 @@
 //!
 //! Every answer is HTTP 200 with the SendMe envelope, errors included.
 
+mod approval;
 mod notices;
 mod queries;
 mod register;
@@ -56,6 +57,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/api/register/confirm", post(register::confirm))
         .route("/account/api/confirm", post(register::confirm))
         .route("/account/api/transfer", post(transfer::transfer))
+        .route("/account/api/approve", post(approval::approve))
+        .route("/account/api/reject", post(approval::reject))
         .route("/account/api/balance_inquiry", any(queries::balance))
         .route(
             "/account/api/balance_inquiry/*values",

@@ -1,0 +1,193 @@
+//! Payout approval. A partner that requires approval has its disbursements held in
+//! "waiting for approval" (funds held, status on process) until it approves or
+//! rejects them. Approved disbursements to one bank go to that bank as one batch;
+//! each line still gets its own outcome and notification. Rejection releases the
+//! funds and tells the partner the transfer failed.
+
+use crate::disbursement::{self, record_write, Disbursement, Dispatcher, Status};
+use crate::principals::{self, SendmePartner};
+use crate::scheduler::TimerHandler;
+use crate::App;
+use async_trait::async_trait;
+use gerbang_core::ledger::LedgerOp;
+use gerbang_core::Timestamp;
+use gerbang_store::{Expect, NewTimer, SharedStore, Step, StepError, Timer, TimerOp};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The timer that sends one approved batch to its bank; payload `{"ids": [...]}`.
+pub const BATCH_TIMER: &str = "disbursement.batch";
+/// Most disbursements one approval may name.
+pub const MAX_PER_APPROVAL: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    #[error("no disbursement {0} of this partner")]
+    NotFound(String),
+    #[error("disbursement {0} is not waiting for approval")]
+    NotWaiting(String),
+    #[error("name between 1 and {MAX_PER_APPROVAL} disbursements")]
+    BadCount,
+    #[error("storage: {0}")]
+    Store(String),
+}
+
+async fn waiting(
+    app: &App,
+    partner_va: &str,
+    ids: &[String],
+) -> Result<Vec<(Disbursement, i64)>, ApprovalError> {
+    if ids.is_empty() || ids.len() > MAX_PER_APPROVAL {
+        return Err(ApprovalError::BadCount);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (d, version) = disbursement::load(&app.store, id)
+            .await
+            .map_err(|e| ApprovalError::Store(e.to_string()))?
+            .filter(|(d, _)| d.partner_va == partner_va)
+            .ok_or_else(|| ApprovalError::NotFound(id.clone()))?;
+        if d.status != Status::WaitingApproval {
+            return Err(ApprovalError::NotWaiting(id.clone()));
+        }
+        if !out.iter().any(|(o, _): &(Disbursement, i64)| o.id == d.id) {
+            out.push((d, version));
+        }
+    }
+    Ok(out)
+}
+
+fn conflict_or_store(e: StepError, ids: &[String]) -> ApprovalError {
+    match e {
+        StepError::RecordConflict { key, .. } => ApprovalError::NotWaiting(key),
+        other => ApprovalError::Store(format!("{other} ({} disbursements)", ids.len())),
+    }
+}
+
+/// Approves disbursements (all or none): each bank's share goes out as one batch.
+pub async fn approve(
+    app: &App,
+    partner_va: &str,
+    ids: &[String],
+) -> Result<Vec<Disbursement>, ApprovalError> {
+    let found = waiting(app, partner_va, ids).await?;
+    let now = app.now();
+    let latency = app.config.simulator.bank_latency_seconds as i64;
+    let mut step = Step::default();
+    let mut by_bank: BTreeMap<String, (Vec<String>, Timestamp)> = BTreeMap::new();
+    let mut approved = Vec::with_capacity(found.len());
+    for (d, version) in found {
+        let mut next = d.clone();
+        next.status = Status::Processing;
+        next.status_at = now;
+        next.dispatch_at = next.dispatch_at.max(now.plus_seconds(latency));
+        let batch = by_bank
+            .entry(d.bank_code.clone())
+            .or_insert_with(|| (Vec::new(), now));
+        batch.0.push(d.id.clone());
+        batch.1 = batch.1.max(next.dispatch_at);
+        step.records
+            .push(record_write(&next, Expect::Version(version)));
+        approved.push(next);
+    }
+    for (bank, (ids, due)) in by_bank {
+        step.timers.push(TimerOp::Schedule(NewTimer {
+            key: format!("{BATCH_TIMER}:{bank}:{}", ids[0]),
+            kind: BATCH_TIMER.into(),
+            due_at: due,
+            payload: serde_json::json!({ "bank": bank, "ids": ids }),
+        }));
+    }
+    app.commit(step)
+        .await
+        .map_err(|e| conflict_or_store(e, ids))?;
+    Ok(approved)
+}
+
+/// Rejects disbursements (all or none): releases their funds and notifies.
+pub async fn reject(
+    app: &App,
+    partner_va: &str,
+    ids: &[String],
+) -> Result<Vec<Disbursement>, ApprovalError> {
+    let found = waiting(app, partner_va, ids).await?;
+    let partner: Option<SendmePartner> = principals::load(&*app.store, partner_va)
+        .await
+        .map_err(|e| ApprovalError::Store(e.to_string()))?;
+    let now = app.now();
+    let mut step = Step::default();
+    let mut rejected = Vec::with_capacity(found.len());
+    for (d, version) in found {
+        let mut next = d.clone();
+        next.status = Status::Failed;
+        next.status_at = now;
+        next.bank_response_message = Some("Rejected by the approver".into());
+        step.ledger.push(LedgerOp::Void { key: d.hold_key() });
+        step.records
+            .push(record_write(&next, Expect::Version(version)));
+        if let Some(n) = partner.as_ref().and_then(|p| app.render_notice(&next, p)) {
+            step.notifications.push(n);
+        }
+        rejected.push(next);
+    }
+    app.commit(step)
+        .await
+        .map_err(|e| conflict_or_store(e, ids))?;
+    Ok(rejected)
+}
+
+/// Sends an approved batch: every line to the bank, each settled on its own.
+pub struct BatchDispatcher {
+    pub dispatcher: Dispatcher,
+}
+
+impl BatchDispatcher {
+    pub fn new(app: Arc<App>) -> Self {
+        BatchDispatcher {
+            dispatcher: Dispatcher { app },
+        }
+    }
+}
+
+#[async_trait]
+impl TimerHandler for BatchDispatcher {
+    async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
+        let ids: Vec<String> = timer.payload["ids"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in ids {
+            let Some((d, version)) = disbursement::load(store, &id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                continue;
+            };
+            // Lines already answered, or pending at the bank on a timer of their own,
+            // are not sent again.
+            if d.status != Status::Processing || d.bank_attempts > 0 {
+                continue;
+            }
+            let step = self.dispatcher.send(store, &d, version, now).await?;
+            match self.dispatcher.app.commit(step).await {
+                Ok(_) | Err(StepError::RecordConflict { .. }) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        store
+            .commit(
+                now,
+                Step {
+                    timers: vec![TimerOp::Remove(timer.key.clone())],
+                    ..Step::default()
+                },
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,120 @@
+//! Payout approval on the SendMe surface (a gerbang extension; Faspay does it on
+//! its dashboard): `POST /account/api/approve` and `POST /account/api/reject`,
+//! signed like any SendMe service, with `trx_id` or `trx_no` — one value or a list.
+
+use super::queries::status_of;
+use super::{call, error, Answer, Shared};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::Json;
+use gerbang_app::approval::{self, ApprovalError};
+use gerbang_app::disbursement::{self, Disbursement};
+use gerbang_protocol::sendme::auth::Endpoint;
+use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
+use serde_json::{json, Map, Value};
+
+const APPROVE: Endpoint = Endpoint::Service {
+    path: "/account/api/approve",
+    method: "POST",
+};
+const REJECT: Endpoint = Endpoint::Service {
+    path: "/account/api/reject",
+    method: "POST",
+};
+
+/// The values of a field that may be one value or a list.
+fn values(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::String(s) => Some(s.trim().to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(Value::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
+        Some(Value::Number(n)) => vec![n.to_string()],
+        _ => Vec::new(),
+    }
+}
+
+async fn decide(
+    sendme: Shared,
+    endpoint: Endpoint,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let c = match call(&sendme, endpoint, method, uri, headers, body).await {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    let va = match c.own_virtual_account(usize::MAX) {
+        Ok(va) => va,
+        Err(e) => return error(e),
+    };
+    let mut ids = values(c.fields.raw().get("trx_id"));
+    for reference in values(c.fields.raw().get("trx_no")) {
+        match disbursement::by_reference(&sendme.app.store, &va, &reference).await {
+            Ok(Some(d)) => ids.push(d.id),
+            Ok(None) => {
+                return error(SendmeError::NOT_FOUND.with_detail(format!("trx_no {reference}")))
+            }
+            Err(e) => return error(super::internal(e)),
+        }
+    }
+    let decided = if endpoint == APPROVE {
+        approval::approve(&sendme.app, &va, &ids).await
+    } else {
+        approval::reject(&sendme.app, &va, &ids).await
+    };
+    match decided {
+        Ok(list) => {
+            let mut m = Map::new();
+            m.insert("virtual_account".into(), va.into());
+            m.insert("data".into(), Value::Array(list.iter().map(line).collect()));
+            Json(envelope::success(m, status::SUCCESS, "Success"))
+        }
+        Err(ApprovalError::NotFound(id)) => {
+            error(SendmeError::NOT_FOUND.with_detail(format!("trx_id {id}")))
+        }
+        Err(e @ (ApprovalError::NotWaiting(_) | ApprovalError::BadCount)) => {
+            error(SendmeError::INVALID_BODY.with_detail(e.to_string()))
+        }
+        Err(ApprovalError::Store(e)) => error(super::internal(e)),
+    }
+}
+
+fn line(d: &Disbursement) -> Value {
+    let (code, word) = status_of(d.status);
+    json!({
+        "trx_id": d.id,
+        "trx_no": d.reference,
+        "trx_status": code,
+        "message": word,
+    })
+}
+
+pub async fn approve(
+    State(sendme): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    decide(sendme, APPROVE, method, uri, headers, body).await
+}
+
+pub async fn reject(
+    State(sendme): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    decide(sendme, REJECT, method, uri, headers, body).await
+}
