@@ -1,6 +1,7 @@
 //! `gerbang bench …`: benchmarks that print their figures, ending with one JSON line.
 
 mod ledger;
+mod sendme;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -10,10 +11,14 @@ pub enum BenchCommand {
     /// Durable ledger transfers per second (a hold, then its post), next to the
     /// raw limit of the same machine.
     Ledger(ledger::LedgerBench),
+    /// Signed SendMe transfers over HTTP against a gateway process, next to the
+    /// bare-HTTP limit of the same machine.
+    Sendme(sendme::SendmeBench),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Ledger(args) => ledger::run(args).await,
+        BenchCommand::Sendme(args) => sendme::run(args).await,
     }
 }
