@@ -7,11 +7,18 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "records_rowid",
+        sql: include_str!("../migrations/sqlite/0002_records_rowid.sql"),
+    },
+];
 
 pub const POSTGRES: &[Migration] = &[Migration {
     version: 1,

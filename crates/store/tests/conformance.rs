@@ -938,3 +938,268 @@ conformance!(
     statements_page_through_a_window,
     check_ledger_reports_counts,
 );
+
+/// Steps handed over together, which a store that groups commits runs in one
+/// transaction: each still commits or fails on its own, in the order they came,
+/// seeing the ones before it as committed. `hold_writers` keeps the store's
+/// writers busy until every step is queued; `release` lets them go.
+async fn steps_handed_over_together_stay_apart(
+    store: Arc<dyn Store>,
+    hold_writers: impl std::future::Future<Output = Box<dyn FnOnce() + Send>>,
+) {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    setup(&*store, 1_000).await;
+    let keyed = |key: &str, fingerprint: &str, ledger: Vec<LedgerOp>| Step {
+        idempotency: Some(NewIdempotency {
+            scope: "s".into(),
+            key: key.into(),
+            fingerprint: fingerprint.into(),
+            response: fingerprint.into(),
+        }),
+        ledger,
+        ..Step::default()
+    };
+    let record = |key: &str, owner: &str| RecordWrite {
+        kind: "r".into(),
+        key: key.into(),
+        owner: owner.into(),
+        state: "s".into(),
+        data: serde_json::json!({}),
+        expect: Expect::Absent,
+    };
+    let steps = vec![
+        keyed("k1", "first", vec![transfer("partner", "bank", 100)]),
+        // The same key again: a duplicate of the step before, moving nothing.
+        keyed("k1", "second", vec![transfer("partner", "bank", 200)]),
+        // Fails after its first transfer moved money: none of it stays.
+        Step {
+            ledger: vec![
+                transfer("partner", "bank", 300),
+                transfer("partner", "bank", 1_000_000),
+            ],
+            records: vec![record("failed", "o")],
+            ..Step::default()
+        },
+        Step {
+            records: vec![record("r1", "o")],
+            ..Step::default()
+        },
+        Step {
+            records: vec![record("r1", "o")],
+            ..Step::default()
+        },
+        // A step that fails does not burn its key.
+        keyed("k2", "failed", vec![transfer("partner", "bank", 1_000_000)]),
+        keyed("k2", "ok", vec![transfer("partner", "bank", 50)]),
+        Step {
+            ledger: vec![hold("h", "partner", 100, None)],
+            ..Step::default()
+        },
+        Step {
+            ledger: vec![post("h", "bank", 100)],
+            ..Step::default()
+        },
+        // Text no PostgreSQL column takes: the database refuses the statement in
+        // the middle of the step.
+        Step {
+            records: vec![record("nul", "a\0b")],
+            ..Step::default()
+        },
+        Step {
+            records: vec![record("r2", "o")],
+            ..Step::default()
+        },
+    ];
+
+    let release = hold_writers.await;
+    let mut pending: Vec<Pin<Box<dyn Future<Output = Result<StepOutcome, StepError>> + Send>>> =
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, step)| store.commit(T0.plus_seconds(i as i64), step))
+            .collect();
+    let mut results: Vec<Option<Result<StepOutcome, StepError>>> = vec![None; pending.len()];
+    // Polls every commit not done yet; true once all are.
+    let mut poll_all = |cx: &mut std::task::Context<'_>| {
+        for (commit, result) in pending.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                if let Poll::Ready(done) = commit.as_mut().poll(cx) {
+                    *result = Some(done);
+                }
+            }
+        }
+        results.iter().all(Option::is_some)
+    };
+    // Hand every step over, in order, then let the writers go.
+    std::future::poll_fn(|cx| {
+        poll_all(cx);
+        Poll::Ready(())
+    })
+    .await;
+    release();
+    std::future::poll_fn(|cx| {
+        if poll_all(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    let results: Vec<_> = results.into_iter().map(Option::unwrap).collect();
+
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    match &results[1] {
+        Err(StepError::Duplicate(first)) => {
+            assert_eq!(
+                (first.fingerprint.as_str(), first.response.as_str()),
+                ("first", "first")
+            );
+            assert_eq!(first.created_at, T0);
+        }
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    assert_eq!(
+        results[2],
+        Err(StepError::Ledger(LedgerError::InsufficientFunds(
+            "partner".into()
+        )))
+    );
+    assert_eq!(results[3].as_ref().unwrap().record_versions, vec![1]);
+    assert_eq!(
+        results[4],
+        Err(StepError::RecordConflict {
+            kind: "r".into(),
+            key: "r1".into()
+        })
+    );
+    assert!(matches!(results[5], Err(StepError::Ledger(_))));
+    assert!(results[6].is_ok(), "{:?}", results[6]);
+    assert!(results[7].is_ok(), "{:?}", results[7]);
+    assert_eq!(results[8].as_ref().unwrap().entry_ids.len(), 1);
+    match (store.backend(), &results[9]) {
+        ("postgres", Err(StepError::Backend(_))) => {
+            assert!(store.record("r", "nul").await.unwrap().is_none())
+        }
+        ("postgres", other) => panic!("expected PostgreSQL to refuse a NUL, got {other:?}"),
+        (_, other) => assert!(other.is_ok(), "{other:?}"),
+    }
+    assert!(results[10].is_ok(), "{:?}", results[10]);
+
+    assert_eq!(balances(&*store, "partner").await, (750, 0));
+    assert_eq!(balances(&*store, "bank").await, (250, 0));
+    assert_eq!(
+        store
+            .idempotency("s", "k1")
+            .await
+            .unwrap()
+            .unwrap()
+            .fingerprint,
+        "first"
+    );
+    assert_eq!(
+        store
+            .idempotency("s", "k2")
+            .await
+            .unwrap()
+            .unwrap()
+            .fingerprint,
+        "ok"
+    );
+    assert!(store.record("r", "failed").await.unwrap().is_none());
+    assert_eq!(store.record("r", "r1").await.unwrap().unwrap().version, 1);
+    assert!(store.record("r", "r2").await.unwrap().is_some());
+    assert_eq!(
+        store.hold("h").await.unwrap().unwrap().state,
+        HoldState::Posted
+    );
+    assert_clean(&*store).await;
+}
+
+mod together {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let db = sqlite_database();
+        let store = open(&db).await;
+        steps_handed_over_together_stay_apart(store, async {
+            Box::new(|| {}) as Box<dyn FnOnce() + Send>
+        })
+        .await;
+    }
+
+    /// Every committer is made to wait for a row lock held elsewhere, so the steps
+    /// queue up and the first committer back takes them all in one batch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(db) = postgres_database().await else {
+            return;
+        };
+        let store = open(&db).await;
+        let url = db.url.clone();
+        let blocker_store = store.clone();
+        let hold_writers = async move {
+            blocker_store
+                .commit(
+                    T0,
+                    Step {
+                        accounts: vec![
+                            account("fund", AccountKind::OperatorFunding),
+                            account("blocker", AccountKind::PartnerBalance),
+                        ],
+                        ..Step::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let (locked_tx, locked_rx) = tokio::sync::oneshot::channel::<()>();
+            let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(async move {
+                let tx = client.transaction().await.unwrap();
+                tx.execute(
+                    "SELECT 1 FROM accounts WHERE code = 'blocker' FOR UPDATE",
+                    &[],
+                )
+                .await
+                .unwrap();
+                locked_tx.send(()).unwrap();
+                let _ = release_rx.await;
+                tx.rollback().await.unwrap();
+            });
+            locked_rx.await.unwrap();
+            let committers = std::env::var(gerbang_store::postgres::COMMITTERS_VAR)
+                .ok()
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(gerbang_store::postgres::DEFAULT_COMMITTERS);
+            // One step at a time, each taken by the next idle committer, which then
+            // waits for the lock.
+            for _ in 0..committers {
+                let store = blocker_store.clone();
+                tokio::spawn(async move {
+                    store
+                        .commit(
+                            T0,
+                            Step {
+                                ledger: vec![transfer("fund", "blocker", 1)],
+                                ..Step::default()
+                            },
+                        )
+                        .await
+                        .unwrap();
+                });
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Box::new(move || {
+                let _ = release_tx.send(());
+            }) as Box<dyn FnOnce() + Send>
+        };
+        steps_handed_over_together_stay_apart(store, hold_writers).await;
+    }
+}

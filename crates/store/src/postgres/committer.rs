@@ -176,10 +176,16 @@ fn ends_batch(fail: &Fail) -> bool {
 }
 
 async fn run_once(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answer>, Fail> {
+    let started = std::time::Instant::now();
     let mut client = pool_client(pool).await?;
     let tx = client.transaction().await?;
     let ran = async {
         let batch = BatchAccounts::lock(&tx, steps.iter().map(|(_, step)| *step)).await?;
+        tracing::trace!(
+            steps = steps.len(),
+            lock_us = started.elapsed().as_micros() as u64,
+            "PostgreSQL batch locked its accounts"
+        );
         let mut answers = Vec::with_capacity(steps.len());
         for (now, step) in steps {
             tx.batch_execute(&format!("SAVEPOINT {SAVEPOINT}")).await?;
@@ -204,7 +210,14 @@ async fn run_once(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answe
     .await;
     match ran {
         Ok(answers) => {
+            let ran = started.elapsed();
             tx.commit().await?;
+            tracing::trace!(
+                steps = steps.len(),
+                run_us = ran.as_micros() as u64,
+                commit_us = (started.elapsed() - ran).as_micros() as u64,
+                "PostgreSQL batch committed"
+            );
             Ok(answers)
         }
         Err(fail) => {
