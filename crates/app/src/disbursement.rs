@@ -374,7 +374,12 @@ impl Dispatcher {
         next.bank_response_message = Some(message);
         next.bank_attempts += 1;
         next.status_at = now;
-        let clearing = codes::channel_clearing(&format!("bank:{}", d.bank_code));
+        let network = if gerbang_channels::ewallet::by_code(&d.bank_code).is_some() {
+            "wallet"
+        } else {
+            "bank"
+        };
+        let clearing = codes::channel_clearing(&format!("{network}:{}", d.bank_code));
         let ledger = if status == Status::Succeeded {
             LedgerOp::Post(PostHold {
                 key: d.hold_key(),

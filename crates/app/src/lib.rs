@@ -17,6 +17,7 @@ pub mod scheduler;
 
 use config::{Config, Mode};
 use gerbang_channels::bank::{simulator::SimulatedBanks, BankNetwork};
+use gerbang_channels::ewallet::{ChannelRouter, SimulatedWallets};
 use gerbang_core::ledger::{codes, AccountKind, NewAccount};
 use gerbang_core::{Clock, Currency, Timestamp};
 use gerbang_store::{SharedStore, Step, StepError, StepOutcome};
@@ -37,7 +38,7 @@ pub struct App {
     pub wake_scheduler: Arc<Notify>,
     pub notification_protocols: notifier::Protocols,
     pub timer_handlers: scheduler::Handlers,
-    /// The bank network disbursements go out through.
+    /// The networks disbursements go out through: banks, and e-wallets by their codes.
     pub banks: Arc<dyn BankNetwork>,
     /// The built-in bank simulator (the sandbox API scripts it).
     pub simulated_banks: Arc<SimulatedBanks>,
@@ -66,7 +67,10 @@ impl App {
             wake_scheduler: Arc::new(Notify::new()),
             notification_protocols: notifier::Protocols::default(),
             timer_handlers: scheduler::Handlers::builtin(),
-            banks: simulated_banks.clone(),
+            banks: Arc::new(ChannelRouter {
+                banks: simulated_banks.clone(),
+                wallets: Arc::new(SimulatedWallets::new(store.clone())),
+            }),
             simulated_banks,
             notice_renderers: RwLock::new(HashMap::new()),
             store,

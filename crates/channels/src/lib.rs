@@ -4,3 +4,4 @@
 //! This crate must never touch the ledger or decide what a protocol answers.
 
 pub mod bank;
+pub mod ewallet;

@@ -128,6 +128,13 @@ pub async fn inquiry_name(
         body,
         |c| async move {
             let va = c.own_virtual_account(0)?;
+            if let Some(wallet) = c
+                .fields
+                .get("beneficiary_bank_code")
+                .and_then(|code| gerbang_channels::ewallet::by_code(&code))
+            {
+                return wallet_inquiry(&s, &c, va, wallet).await;
+            }
             let beneficiary_va = c
                 .value("beneficiary_virtual_account", 1)
                 .ok_or(SendmeError::INVALID_BENEFICIARY_VA)?;
@@ -150,6 +157,33 @@ pub async fn inquiry_name(
         },
     )
     .await
+}
+
+/// Inquiry name of an e-wallet: the wallet's holder for a phone number or wallet id
+/// (in `beneficiary_account`, or the path's second value).
+async fn wallet_inquiry(
+    s: &Shared,
+    c: &Call,
+    va: String,
+    wallet: &'static gerbang_channels::ewallet::Wallet,
+) -> Result<Value, SendmeError> {
+    let account = c
+        .value("beneficiary_account", 1)
+        .ok_or(SendmeError::ACCOUNT_NOT_MATCH)?;
+    let claimed = c.fields.get("beneficiary_name").unwrap_or_default();
+    let holder = s
+        .app
+        .banks
+        .inquiry(wallet.code, &account, &claimed)
+        .await
+        .map_err(|_| SendmeError::ACCOUNT_NOT_MATCH)?;
+    let mut m = Map::new();
+    m.insert("virtual_account".into(), va.into());
+    m.insert("beneficiary_virtual_account".into(), "".into());
+    m.insert("beneficiary_bank_code".into(), wallet.code.into());
+    m.insert("beneficiary_account_number".into(), account.into());
+    m.insert("beneficiary_account_name".into(), holder.name.into());
+    Ok(envelope::success(m, status::SUCCESS, "Success"))
 }
 
 fn parse_date(text: &str, field: &str) -> Result<Date, SendmeError> {

@@ -8,6 +8,7 @@ use axum::Json;
 use gerbang_app::beneficiary;
 use gerbang_app::disbursement::{self, AcceptError, Disbursement, NewDisbursement};
 use gerbang_channels::bank::directory;
+use gerbang_channels::ewallet;
 use gerbang_protocol::sendme::auth::{parse_timestamp, Endpoint};
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
@@ -64,6 +65,9 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
     }
     let description: String = description.chars().take(DESCRIPTION_CHARS).collect();
     let bank_code = f.required("beneficiary_bank_code", 10)?;
+    if let Some(wallet) = ewallet::by_code(&bank_code) {
+        return prepare_wallet(f, va, amount, description, wallet);
+    }
     let bank = directory::by_code(&bank_code).ok_or(SendmeError::INVALID_BENEFICIARY_VA)?;
     let beneficiary_va = f
         .optional("beneficiary_virtual_account", 20)?
@@ -85,24 +89,7 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
     {
         return Err(SendmeError::NAME_NOT_MATCH);
     }
-    let reference = f.required("trx_no", 255)?;
-    let trx_date = f.required("trx_date", 19)?;
-    if parse_timestamp(&trx_date).is_none() {
-        return Err(SendmeError::INVALID_BODY.with_detail("trx_date: Y-m-d H:i:s"));
-    }
-    let instruct = f.optional("instruct_date", 19)?;
-    let instruct_at = match &instruct {
-        None => None,
-        Some(text) => Some(parse_timestamp(text).ok_or_else(|| {
-            SendmeError::INVALID_BODY.with_detail("instruct_date: empty or Y-m-d H:i:s")
-        })?),
-    };
-    let callback_url = f.required("callback_url", 255)?;
-    if !is_url(&callback_url) {
-        return Err(
-            SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
-        );
-    }
+    let when = When::read(f)?;
     let print = fingerprint(&[
         &va,
         &beneficiary_va,
@@ -111,14 +98,12 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
         bank.code,
         &amount.to_string(),
         &description,
-        &trx_date,
-        instruct.as_deref().unwrap_or(""),
-        &callback_url,
+        &when.trx_date,
+        when.instruct.as_deref().unwrap_or(""),
+        &when.callback_url,
     ]);
-    let mut echo = f.raw().clone();
-    echo.insert("virtual_account".into(), va.clone().into());
     Ok(NewDisbursement {
-        reference,
+        reference: when.reference,
         fingerprint: print,
         bank_code: bank.code.to_string(),
         bank_name: registered.bank_name.clone(),
@@ -127,10 +112,100 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
         beneficiary_va: Some(beneficiary_va),
         amount_minor: amount,
         description,
-        callback_url: Some(callback_url),
+        callback_url: Some(when.callback_url),
         origin: ORIGIN.into(),
-        request: Value::Object(echo),
-        instruct_at,
+        request: echo(f, &va),
+        instruct_at: when.instruct_at,
+    })
+}
+
+/// The request's fields as the answer echoes them.
+fn echo(f: &Fields, va: &str) -> Value {
+    let mut echo = f.raw().clone();
+    echo.insert("virtual_account".into(), va.into());
+    Value::Object(echo)
+}
+
+/// The reference, dates and callback every transfer carries.
+struct When {
+    reference: String,
+    trx_date: String,
+    instruct: Option<String>,
+    instruct_at: Option<gerbang_core::Timestamp>,
+    callback_url: String,
+}
+
+impl When {
+    fn read(f: &Fields) -> Result<When, SendmeError> {
+        let reference = f.required("trx_no", 255)?;
+        let trx_date = f.required("trx_date", 19)?;
+        if parse_timestamp(&trx_date).is_none() {
+            return Err(SendmeError::INVALID_BODY.with_detail("trx_date: Y-m-d H:i:s"));
+        }
+        let instruct = f.optional("instruct_date", 19)?;
+        let instruct_at = match &instruct {
+            None => None,
+            Some(text) => Some(parse_timestamp(text).ok_or_else(|| {
+                SendmeError::INVALID_BODY.with_detail("instruct_date: empty or Y-m-d H:i:s")
+            })?),
+        };
+        let callback_url = f.required("callback_url", 255)?;
+        if !is_url(&callback_url) {
+            return Err(
+                SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
+            );
+        }
+        Ok(When {
+            reference,
+            trx_date,
+            instruct,
+            instruct_at,
+            callback_url,
+        })
+    }
+}
+
+/// An e-wallet top-up: the wallet is addressed by phone number or wallet id, with no
+/// registration first.
+fn prepare_wallet(
+    f: &Fields,
+    va: String,
+    amount: i64,
+    description: String,
+    wallet: &'static ewallet::Wallet,
+) -> Result<NewDisbursement, SendmeError> {
+    let account = f.required("beneficiary_account", 128)?;
+    if !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SendmeError::ACCOUNT_NOT_MATCH);
+    }
+    let name = f.required("beneficiary_name", 255)?;
+    let when = When::read(f)?;
+    let print = fingerprint(&[
+        &va,
+        "",
+        &account,
+        &name,
+        wallet.code,
+        &amount.to_string(),
+        &description,
+        &when.trx_date,
+        when.instruct.as_deref().unwrap_or(""),
+        &when.callback_url,
+    ]);
+    Ok(NewDisbursement {
+        reference: when.reference,
+        fingerprint: print,
+        bank_code: wallet.code.to_string(),
+        bank_name: wallet.name.to_string(),
+        account,
+        account_name: name.to_uppercase(),
+        beneficiary_va: None,
+        amount_minor: amount,
+        description,
+        callback_url: Some(when.callback_url),
+        origin: ORIGIN.into(),
+        request: echo(f, &va),
+        instruct_at: when.instruct_at,
     })
 }
 
