@@ -40,6 +40,8 @@ pub struct App {
     pub timer_handlers: scheduler::Handlers,
     /// The networks disbursements go out through: banks, and e-wallets by their codes.
     pub banks: Arc<dyn BankNetwork>,
+    /// Partners as their requests name them, remembered for a moment.
+    pub partners: principals::PartnerCache,
     /// The built-in bank simulator (the sandbox API scripts it).
     pub simulated_banks: Arc<SimulatedBanks>,
     /// How each protocol tells its partners about a disbursement, by origin.
@@ -72,6 +74,7 @@ impl App {
                 wallets: Arc::new(SimulatedWallets::new(store.clone())),
             }),
             simulated_banks,
+            partners: principals::PartnerCache::default(),
             notice_renderers: RwLock::new(HashMap::new()),
             store,
         };

@@ -105,3 +105,42 @@ pub async fn sendme_partner_by_key(
     };
     load(store, &index.owner).await
 }
+
+/// SendMe partners by `faspay_key`, remembered for a moment: every SendMe request
+/// names its partner, and reading two records per request would cost more than
+/// the request. A provisioning change is seen within [`PartnerCache::TTL`].
+#[derive(Default)]
+pub struct PartnerCache {
+    by_key:
+        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, SendmePartner)>>,
+}
+
+impl PartnerCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+    /// Most partners remembered; past that the cache starts over.
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub async fn sendme_by_key(
+        &self,
+        store: &dyn Store,
+        faspay_key: &str,
+    ) -> Result<Option<SendmePartner>, StoreError> {
+        if let Some((at, partner)) = self.by_key.lock().expect("partner cache").get(faspay_key) {
+            if at.elapsed() < Self::TTL {
+                return Ok(Some(partner.clone()));
+            }
+        }
+        let found = sendme_partner_by_key(store, faspay_key).await?;
+        if let Some(partner) = &found {
+            let mut cache = self.by_key.lock().expect("partner cache");
+            if cache.len() >= Self::MAX_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(
+                faspay_key.to_string(),
+                (std::time::Instant::now(), partner.clone()),
+            );
+        }
+        Ok(found)
+    }
+}

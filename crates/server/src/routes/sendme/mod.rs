@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{any, post};
 use axum::{Json, Router};
-use gerbang_app::principals::{self, SendmePartner};
+use gerbang_app::principals::SendmePartner;
 use gerbang_app::App;
 use gerbang_protocol::sendme::auth::{Credentials, Endpoint, Headers, Verifier};
 use gerbang_protocol::sendme::envelope::{self, SendmeError};
@@ -157,7 +157,10 @@ impl Sendme {
     ) -> Result<SendmePartner, SendmeError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let key = header("faspay-key").ok_or(SendmeError::UNAUTHORIZED)?;
-        let partner = principals::sendme_partner_by_key(&*self.app.store, key.trim())
+        let partner = self
+            .app
+            .partners
+            .sendme_by_key(&*self.app.store, key.trim())
             .await
             .map_err(internal)?
             .ok_or(SendmeError::UNAUTHORIZED)?;
