@@ -10,7 +10,7 @@ use gerbang_app::disbursement::{self, AcceptError, Disbursement, NewDisbursement
 use gerbang_channels::bank::directory;
 use gerbang_channels::ewallet;
 use gerbang_protocol::sendme::auth::{parse_timestamp, Endpoint};
-use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
+use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
 use serde_json::{Map, Value};
 
@@ -24,7 +24,8 @@ pub const DESCRIPTION_CHARS: usize = 15;
 /// Largest `trx_amount` accepted (in cents): one trillion rupiah.
 const MAX_AMOUNT: i64 = 100_000_000_000_000;
 
-/// The transfer answer: the request echoed, amounts as numbers, and the ids.
+/// The transfer answer: the request echoed, amounts as numbers, the ids, and the
+/// transaction's status as it is now (a retry of a settled transfer says so).
 pub fn answer(d: &Disbursement) -> Value {
     let mut m: Map<String, Value> = d.request.as_object().cloned().unwrap_or_default();
     m.insert("trx_amount".into(), d.amount_minor.into());
@@ -36,7 +37,8 @@ pub fn answer(d: &Disbursement) -> Value {
             .unwrap_or_else(|_| d.id.clone().into()),
     );
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
-    envelope::success(m, status::ON_PROCESS, "On Process")
+    let (code, word) = super::queries::status_of(d.status);
+    envelope::success(m, code, word)
 }
 
 fn is_url(text: &str) -> bool {
