@@ -136,3 +136,20 @@ pub async fn json_payload_too_large(response: Response) -> Response {
     }
     response
 }
+
+/// Rejections made before a handler runs (a body over the limit) in the shape of
+/// the route's protocol: SendMe answers HTTP 200 with its envelope, everything else
+/// gets a JSON error.
+pub async fn protocol_rejections(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let sendme = request.uri().path().starts_with("/account/api/");
+    let response = next.run(request).await;
+    if sendme && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let error = gerbang_protocol::sendme::envelope::SendmeError::INVALID_BODY
+            .with_detail("the request body is larger than the gateway accepts");
+        return (StatusCode::OK, axum::Json(error.to_json())).into_response();
+    }
+    json_payload_too_large(response).await
+}

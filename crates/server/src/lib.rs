@@ -42,9 +42,7 @@ pub fn router(app: Arc<App>) -> Router {
         })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
-        .layer(axum::middleware::map_response(
-            crate::error::json_payload_too_large,
-        ))
+        .layer(axum::middleware::from_fn(crate::error::protocol_rejections))
 }
 
 /// Tells the application how each protocol family notifies its partners. Whoever

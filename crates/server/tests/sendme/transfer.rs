@@ -338,7 +338,10 @@ async fn oversized_bodies_move_no_money(db: TestDatabase) {
         reply.content_type.starts_with("application/json"),
         "an oversized body must still get a JSON answer: {reply:?}"
     );
-    assert_ne!(reply.json()["status"], "1", "{reply:?}");
+    // Like every SendMe error: HTTP 200 and the envelope.
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["status"], "9", "{reply:?}");
+    assert_eq!(reply.json()["message"], "Invalid Request body", "{reply:?}");
     assert_unknown(&s, "BIG-1").await;
     assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
 
