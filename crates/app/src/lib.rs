@@ -14,6 +14,7 @@ pub mod principals;
 pub mod provision;
 pub mod sandbox_clock;
 pub mod scheduler;
+mod worker;
 
 use config::{Config, Mode};
 use gerbang_channels::bank::{simulator::SimulatedBanks, BankNetwork};

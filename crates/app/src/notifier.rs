@@ -127,23 +127,8 @@ impl Notifier {
     /// Delivers until cancelled. A round in progress finishes first.
     pub async fn run(self, cancel: CancellationToken) {
         let poll = Duration::from_millis(self.config.poll_millis.max(10));
-        loop {
-            let busy = match self.deliver_due().await {
-                Ok(n) => n > 0,
-                Err(e) => {
-                    tracing::warn!(error = %e, "notifier could not read the outbox");
-                    false
-                }
-            };
-            if busy && !cancel.is_cancelled() {
-                continue;
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-            }
-        }
+        crate::worker::run_rounds("notifier", poll, &self.wake, &cancel, || self.deliver_due())
+            .await
     }
 
     /// One round: claims what is due and delivers it concurrently. Returns how many.

@@ -72,23 +72,7 @@ impl Scheduler {
 
     pub async fn run(self, cancel: CancellationToken) {
         let poll = Duration::from_millis(self.config.poll_millis.max(10));
-        loop {
-            let busy = match self.fire_due().await {
-                Ok(n) => n > 0,
-                Err(e) => {
-                    tracing::warn!(error = %e, "scheduler could not read its timers");
-                    false
-                }
-            };
-            if busy && !cancel.is_cancelled() {
-                continue;
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-            }
-        }
+        crate::worker::run_rounds("scheduler", poll, &self.wake, &cancel, || self.fire_due()).await
     }
 
     /// One round: fires every timer due now. Returns how many were taken.

@@ -16,7 +16,7 @@
 use crate::bank::{AccountHolder, BankNetwork, BankOutcome, BankTransfer, InquiryError};
 use async_trait::async_trait;
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, RecordWrite, SharedStore, Step};
+use gerbang_store::SharedStore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wallet {
@@ -67,32 +67,7 @@ impl SimulatedWallets {
     }
 
     async fn pend(&self, now: Timestamp, t: &BankTransfer, after: i64, fails: bool) -> BankOutcome {
-        let remembered = self
-            .store
-            .commit(
-                now,
-                Step {
-                    records: vec![RecordWrite {
-                        kind: PENDING_RECORD.into(),
-                        key: t.reference.clone(),
-                        owner: "sandbox".into(),
-                        state: if fails { "fails" } else { "succeeds" }.into(),
-                        data: serde_json::Value::Null,
-                        expect: Expect::Any,
-                    }],
-                    ..Step::default()
-                },
-            )
-            .await;
-        match remembered {
-            Ok(_) => BankOutcome::Pending {
-                check_after_seconds: after,
-            },
-            Err(_) => BankOutcome::Failed {
-                code: "91".into(),
-                message: "Wallet system error".into(),
-            },
-        }
+        crate::pending::remember(&self.store, PENDING_RECORD, now, &t.reference, after, fails).await
     }
 }
 
@@ -128,10 +103,8 @@ impl BankNetwork for SimulatedWallets {
             return failed("14", "Unknown wallet");
         }
         if t.attempt > 0 {
-            let fails = matches!(
-                self.store.record(PENDING_RECORD, &t.reference).await,
-                Ok(Some(r)) if r.state == "fails"
-            );
+            let fails =
+                crate::pending::ends_in_failure(&self.store, PENDING_RECORD, &t.reference).await;
             return if fails {
                 failed("05", "Top-up failed")
             } else {

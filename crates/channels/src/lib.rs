@@ -5,3 +5,4 @@
 
 pub mod bank;
 pub mod ewallet;
+pub mod pending;

@@ -151,29 +151,7 @@ impl SimulatedBanks {
 
     /// Accepts a transfer without a final answer and remembers how it will end.
     async fn pend(&self, now: Timestamp, t: &BankTransfer, after: i64, fails: bool) -> BankOutcome {
-        let remembered = self
-            .store
-            .commit(
-                now,
-                Step {
-                    records: vec![RecordWrite {
-                        kind: PENDING_RECORD.into(),
-                        key: t.reference.clone(),
-                        owner: "sandbox".into(),
-                        state: if fails { "fails" } else { "succeeds" }.into(),
-                        data: serde_json::Value::Null,
-                        expect: Expect::Any,
-                    }],
-                    ..Step::default()
-                },
-            )
-            .await;
-        match remembered {
-            Ok(_) => BankOutcome::Pending {
-                check_after_seconds: after,
-            },
-            Err(_) => failed("91", "Bank system error"),
-        }
+        crate::pending::remember(&self.store, PENDING_RECORD, now, &t.reference, after, fails).await
     }
 
     async fn added(&self, bank_code: &str, account: &str) -> Option<SimAccount> {
@@ -258,10 +236,8 @@ impl BankNetwork for SimulatedBanks {
         };
         // A transfer that was pending: its fate was decided when it was accepted.
         if t.attempt > 0 {
-            let fails_later = match self.store.record(PENDING_RECORD, &t.reference).await {
-                Ok(Some(record)) => record.state == "fails",
-                _ => false,
-            };
+            let fails_later =
+                crate::pending::ends_in_failure(&self.store, PENDING_RECORD, &t.reference).await;
             return if fails_later {
                 failed("05", "Transaction failed")
             } else {
