@@ -92,33 +92,66 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
         return Err(SendmeError::NAME_NOT_MATCH);
     }
     let when = When::read(f)?;
-    let print = fingerprint(&[
-        &va,
-        &beneficiary_va,
-        &account,
-        &name,
-        bank.code,
-        &amount.to_string(),
-        &description,
-        &when.trx_date,
-        when.instruct.as_deref().unwrap_or(""),
-        &when.callback_url,
-    ]);
-    Ok(NewDisbursement {
-        reference: when.reference,
-        fingerprint: print,
-        bank_code: bank.code.to_string(),
-        bank_name: registered.bank_name.clone(),
+    let payee = Payee {
+        code: bank.code,
+        network_name: registered.bank_name.clone(),
         account,
-        account_name: registered.bank_account_name.clone(),
+        name,
+        holder: registered.bank_account_name.clone(),
         beneficiary_va: Some(beneficiary_va),
-        amount_minor: amount,
-        description,
-        callback_url: Some(when.callback_url),
-        origin: ORIGIN.into(),
-        request: echo(f, &va),
-        instruct_at: when.instruct_at,
-    })
+    };
+    Ok(payee.disbursement(f, &va, amount, description, when))
+}
+
+/// Who is paid: the network (bank or wallet), the account, the names.
+struct Payee {
+    code: &'static str,
+    network_name: String,
+    account: String,
+    /// The name the partner gave.
+    name: String,
+    /// The holder's name as the network has it.
+    holder: String,
+    beneficiary_va: Option<String>,
+}
+
+impl Payee {
+    fn disbursement(
+        self,
+        f: &Fields,
+        va: &str,
+        amount: i64,
+        description: String,
+        when: When,
+    ) -> NewDisbursement {
+        let print = fingerprint(&[
+            va,
+            self.beneficiary_va.as_deref().unwrap_or(""),
+            &self.account,
+            &self.name,
+            self.code,
+            &amount.to_string(),
+            &description,
+            &when.trx_date,
+            when.instruct.as_deref().unwrap_or(""),
+            &when.callback_url,
+        ]);
+        NewDisbursement {
+            reference: when.reference,
+            fingerprint: print,
+            bank_code: self.code.to_string(),
+            bank_name: self.network_name,
+            account: self.account,
+            account_name: self.holder,
+            beneficiary_va: self.beneficiary_va,
+            amount_minor: amount,
+            description,
+            callback_url: Some(when.callback_url),
+            origin: ORIGIN.into(),
+            request: echo(f, va),
+            instruct_at: when.instruct_at,
+        }
+    }
 }
 
 /// The request's fields as the answer echoes them.
@@ -182,33 +215,15 @@ fn prepare_wallet(
     }
     let name = f.required("beneficiary_name", 255)?;
     let when = When::read(f)?;
-    let print = fingerprint(&[
-        &va,
-        "",
-        &account,
-        &name,
-        wallet.code,
-        &amount.to_string(),
-        &description,
-        &when.trx_date,
-        when.instruct.as_deref().unwrap_or(""),
-        &when.callback_url,
-    ]);
-    Ok(NewDisbursement {
-        reference: when.reference,
-        fingerprint: print,
-        bank_code: wallet.code.to_string(),
-        bank_name: wallet.name.to_string(),
+    let payee = Payee {
+        code: wallet.code,
+        network_name: wallet.name.to_string(),
+        holder: name.to_uppercase(),
         account,
-        account_name: name.to_uppercase(),
+        name,
         beneficiary_va: None,
-        amount_minor: amount,
-        description,
-        callback_url: Some(when.callback_url),
-        origin: ORIGIN.into(),
-        request: echo(f, &va),
-        instruct_at: when.instruct_at,
-    })
+    };
+    Ok(payee.disbursement(f, &va, amount, description, when))
 }
 
 pub async fn transfer(
