@@ -21,6 +21,8 @@ struct AccountState {
     may_go_negative: bool,
     balance: i64,
     pending: i64,
+    /// Changed since the last flush (and listed in `WriterLedger::dirty`).
+    dirty: bool,
 }
 
 impl AccountState {
@@ -85,12 +87,16 @@ pub(super) fn flush(conn: &Connection) -> Result<(), String> {
         let mut update = conn
             .prepare_cached("UPDATE accounts SET balance = ?2, pending = ?3 WHERE id = ?1")
             .map_err(|e| e.to_string())?;
-        let dirty = std::mem::take(&mut l.dirty);
-        for code in &dirty {
-            let a = &l.accounts[code];
-            update
-                .execute(params![a.id, a.balance, a.pending])
-                .map_err(|e| e.to_string())?;
+        let WriterLedger {
+            accounts, dirty, ..
+        } = &mut *l;
+        for code in dirty.drain(..) {
+            if let Some(a) = accounts.get_mut(&code) {
+                update
+                    .execute(params![a.id, a.balance, a.pending])
+                    .map_err(|e| e.to_string())?;
+                a.dirty = false;
+            }
         }
         Ok(())
     })
@@ -119,6 +125,7 @@ fn load(conn: &Connection, code: &str) -> Result<AccountState, StepError> {
         may_go_negative,
         balance,
         pending,
+        dirty: false,
     };
     LEDGER.with(|l| {
         l.borrow_mut()
@@ -129,12 +136,24 @@ fn load(conn: &Connection, code: &str) -> Result<AccountState, StepError> {
 }
 
 /// Replaces the cached state of an account and marks it for the next flush.
-fn store(code: &str, state: AccountState) {
+fn store(code: &str, mut state: AccountState) {
     LEDGER.with(|l| {
         let mut l = l.borrow_mut();
-        l.accounts.insert(code.to_string(), state);
-        if !l.dirty.iter().any(|c| c == code) {
-            l.dirty.push(code.to_string());
+        let WriterLedger {
+            accounts, dirty, ..
+        } = &mut *l;
+        state.dirty = true;
+        match accounts.get_mut(code) {
+            Some(cached) => {
+                if !cached.dirty {
+                    dirty.push(code.to_string());
+                }
+                *cached = state;
+            }
+            None => {
+                accounts.insert(code.to_string(), state);
+                dirty.push(code.to_string());
+            }
         }
     });
 }
