@@ -1,8 +1,9 @@
 //! Payout approval. A partner that requires approval has its disbursements held in
 //! "waiting for approval" (funds held, status on process) until it approves or
-//! rejects them. Approved disbursements to one bank go to that bank as one batch;
-//! each line still gets its own outcome and notification. Rejection releases the
-//! funds and tells the partner the transfer failed.
+//! rejects them. Approved disbursements to one bank that are due at the same time
+//! go to that bank as one batch (a scheduled one keeps its instructed time and
+//! holds back no other); each line still gets its own outcome and notification.
+//! Rejection releases the funds and tells the partner the transfer failed.
 
 use crate::disbursement::{self, record_write, Disbursement, Dispatcher, Status};
 use crate::principals::{self, SendmePartner};
@@ -64,7 +65,8 @@ fn conflict_or_store(e: StepError, ids: &[String]) -> ApprovalError {
     }
 }
 
-/// Approves disbursements (all or none): each bank's share goes out as one batch.
+/// Approves disbursements (all or none): each bank's share that is due at one
+/// instant goes out as one batch.
 pub async fn approve(
     app: &App,
     partner_va: &str,
@@ -74,23 +76,22 @@ pub async fn approve(
     let now = app.now();
     let latency = app.config.simulator.bank_latency_seconds as i64;
     let mut step = Step::default();
-    let mut by_bank: BTreeMap<String, (Vec<String>, Timestamp)> = BTreeMap::new();
+    let mut batches: BTreeMap<(String, Timestamp), Vec<String>> = BTreeMap::new();
     let mut approved = Vec::with_capacity(found.len());
     for (d, version) in found {
         let mut next = d.clone();
         next.status = Status::Processing;
         next.status_at = now;
         next.dispatch_at = next.dispatch_at.max(now.plus_seconds(latency));
-        let batch = by_bank
-            .entry(d.bank_code.clone())
-            .or_insert_with(|| (Vec::new(), now));
-        batch.0.push(d.id.clone());
-        batch.1 = batch.1.max(next.dispatch_at);
+        batches
+            .entry((d.bank_code.clone(), next.dispatch_at))
+            .or_default()
+            .push(d.id.clone());
         step.records
             .push(record_write(&next, Expect::Version(version)));
         approved.push(next);
     }
-    for (bank, (ids, due)) in by_bank {
+    for ((bank, due), ids) in batches {
         step.timers.push(TimerOp::Schedule(NewTimer {
             key: format!("{BATCH_TIMER}:{bank}:{}", ids[0]),
             kind: BATCH_TIMER.into(),

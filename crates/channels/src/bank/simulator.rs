@@ -113,6 +113,9 @@ impl SimulatedBanks {
         outcome: ForcedOutcome,
     ) -> Result<(), String> {
         let bank = directory::by_code(bank_code).ok_or("unknown bank code")?;
+        if !well_formed(account) {
+            return Err("account: 5 to 20 digits".into());
+        }
         self.put(
             now,
             FORCED_RECORD,

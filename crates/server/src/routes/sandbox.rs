@@ -412,7 +412,7 @@ struct ForceOutcomeRequest {
     bank_code: String,
     account: String,
     /// success, reject, pending or fail_later.
-    outcome: gerbang_channels::bank::simulator::ForcedOutcome,
+    outcome: String,
 }
 
 /// Makes the next transfer to an account end as asked.
@@ -420,13 +420,18 @@ async fn force_bank_outcome(
     State(app): State<Arc<App>>,
     JsonBody(req): JsonBody<ForceOutcomeRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    // An unknown outcome is a bad value, like an unknown bank code: 400.
+    let outcome: gerbang_channels::bank::simulator::ForcedOutcome =
+        serde_json::from_value(Value::String(req.outcome.clone())).map_err(|_| {
+            ApiError::bad_request("outcome: one of success, reject, pending, fail_later")
+        })?;
     app.simulated_banks
-        .force_next(app.now(), &req.bank_code, &req.account, req.outcome)
+        .force_next(app.now(), &req.bank_code, &req.account, outcome)
         .await
         .map_err(ApiError::bad_request)?;
     Ok(Json(json!({
         "bank_code": req.bank_code,
         "account": req.account,
-        "outcome": req.outcome,
+        "outcome": outcome,
     })))
 }

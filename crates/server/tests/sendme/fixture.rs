@@ -1,6 +1,7 @@
 //! A gateway with two SendMe partners provisioned from a file: one with the
 //! public development credentials of the spec (§3.6), one with others; the first
-//! is funded through the sandbox top-up.
+//! is funded through the sandbox top-up. A variant has the first partner's
+//! transfers wait for approval.
 
 use crate::client::{gateway_now, jakarta, Body, Client, Credentials, CONFIRM, REGISTER};
 use crate::common::*;
@@ -43,13 +44,14 @@ pub fn other_credentials() -> Credentials {
     }
 }
 
-fn provisioning_file() -> String {
-    let partner = |c: &Credentials, name: &str| {
+fn provisioning_file(require_approval: bool) -> String {
+    let partner = |c: &Credentials, name: &str, require_approval: bool| {
         format!(
             r#"
 [[sendme_partner]]
 virtual_account = "{}"
 name = "{name}"
+require_approval = {require_approval}
 faspay_key = "{}"
 faspay_secret = "{}"
 iv = "{}"
@@ -68,7 +70,8 @@ client_secret = "{}"
             c.client_secret
         )
     };
-    partner(&dev_credentials(), PARTNER_NAME) + &partner(&other_credentials(), "Other Partner")
+    partner(&dev_credentials(), PARTNER_NAME, require_approval)
+        + &partner(&other_credentials(), "Other Partner", false)
 }
 
 pub struct Sandbox {
@@ -89,10 +92,20 @@ impl std::ops::Deref for Sandbox {
 
 /// Starts a gateway, provisions both partners and funds the first.
 pub async fn start(db: TestDatabase) -> Sandbox {
+    start_with(db, false).await
+}
+
+/// Like [`start`], but the partner under test (not the other one) has its
+/// transfers wait for approval.
+pub async fn start_requiring_approval(db: TestDatabase) -> Sandbox {
+    start_with(db, true).await
+}
+
+async fn start_with(db: TestDatabase, require_approval: bool) -> Sandbox {
     let mut config = test_config(&db);
     config.simulator.bank_latency_seconds = LATENCY as u64;
     let gw = Gateway::start(config).await;
-    let plan = gerbang_app::provision::plan(&provisioning_file(), Path::new("."))
+    let plan = gerbang_app::provision::plan(&provisioning_file(require_approval), Path::new("."))
         .expect("the provisioning file is valid");
     let report = gerbang_app::provision::apply(&*gw.app().store, gw.app().now(), plan)
         .await
@@ -126,16 +139,7 @@ impl Sandbox {
 
     /// Waits until `inquiry_status` of `trx_no` answers `status`.
     pub async fn wait_status(&self, trx_no: &str, status: &str) -> Value {
-        let client = &self.client;
-        eventually(
-            &format!("{trx_no} to reach status {status}"),
-            Duration::from_secs(10),
-            || async move {
-                let answer = client.status(trx_no, None).await;
-                (answer["status"] == status).then_some(answer)
-            },
-        )
-        .await
+        wait_status_of(&self.client, trx_no, status).await
     }
 
     /// `(balance, available_balance)` in minor units, through SendMe.
@@ -146,12 +150,17 @@ impl Sandbox {
 
     /// Registers and confirms a beneficiary.
     pub async fn beneficiary(&self, account: &str, name: &str) -> Beneficiary {
-        let registered = self
-            .client
-            .post(REGISTER, &register_body(VA, account, name, "014"))
+        self.beneficiary_of(&self.client, account, name).await
+    }
+
+    /// Registers and confirms a beneficiary of `client`'s partner at BCA.
+    pub async fn beneficiary_of(&self, client: &Client, account: &str, name: &str) -> Beneficiary {
+        let va = client.creds.virtual_account.as_str();
+        let registered = client
+            .post(REGISTER, &register_body(va, account, name, "014"))
             .await;
         assert_eq!(registered["status"], "1", "{registered}");
-        let confirmed = self.client.post(CONFIRM, &confirm_body(&registered)).await;
+        let confirmed = client.post(CONFIRM, &confirm_body(&registered)).await;
         assert_eq!(confirmed["status"], "2", "{confirmed}");
         Beneficiary {
             virtual_account: confirmed["beneficiary_virtual_account"]
@@ -254,4 +263,54 @@ pub async fn assert_ledger_clean(api: &Api) {
     let check = api.ledger_check().await;
     assert_eq!(check["clean"], true, "{check}");
     assert_eq!(check["holds_pending"], 0, "{check}");
+}
+
+/// Waits until `inquiry_status` of `trx_no` (asked by `client`) answers `status`.
+pub async fn wait_status_of(client: &Client, trx_no: &str, status: &str) -> Value {
+    eventually(
+        &format!("{trx_no} to reach status {status}"),
+        Duration::from_secs(10),
+        || async move {
+            let answer = client.status(trx_no, None).await;
+            (answer["status"] == status).then_some(answer)
+        },
+    )
+    .await
+}
+
+/// The callbacks `receiver` got for `trx_no` of `client`'s partner, each checked
+/// with that partner's credentials.
+pub fn callbacks_for(client: &Client, receiver: &Receiver, trx_no: &str) -> Vec<Value> {
+    receiver
+        .received()
+        .iter()
+        .filter(|r| {
+            let body = r.json();
+            body["trx_no"] == trx_no
+                && body["virtual_account"] == client.creds.virtual_account.as_str()
+        })
+        .map(|r| {
+            assert_eq!(r.method, "POST");
+            assert!(
+                r.header("content-type")
+                    .is_some_and(|c| c.starts_with("application/json")),
+                "{:?}",
+                r.headers
+            );
+            client
+                .creds
+                .verify_callback(&r.body)
+                .unwrap_or_else(|e| panic!("callback signature: {e}: {}", r.body))
+        })
+        .collect()
+}
+
+/// Waits for a callback of `trx_no`; returns the last one.
+pub async fn callback_for(client: &Client, receiver: &Receiver, trx_no: &str) -> Value {
+    eventually(
+        &format!("the callback of {trx_no}"),
+        Duration::from_secs(10),
+        || async { callbacks_for(client, receiver, trx_no).pop() },
+    )
+    .await
 }

@@ -9,9 +9,12 @@ mod common;
 mod client;
 mod fixture;
 
+mod approval;
 mod auth;
+mod ewallet;
 mod processing;
 mod queries;
 mod register;
+mod sandbox_bank;
 mod transfer;
 mod vectors;

@@ -92,7 +92,7 @@ async fn decide(
 fn line(d: &Disbursement) -> Value {
     let (code, word) = status_of(d.status);
     json!({
-        "trx_id": d.id,
+        "trx_id": d.id.parse::<i64>().map(Value::from).unwrap_or_else(|_| d.id.clone().into()),
         "trx_no": d.reference,
         "trx_status": code,
         "message": word,
