@@ -1,15 +1,23 @@
 //! Black-box tests of the `gerbang` binary: provisioning, the ledger check,
-//! serving and stopping, notifications across a crash, and several processes on
-//! one PostgreSQL database.
+//! serving and stopping, notifications across a crash, a SendMe transfer burst
+//! cut by a crash, payouts approved or rejected on a stopped gateway's database,
+//! and several processes on one PostgreSQL database.
 
 #[macro_use]
 #[path = "../../../server/tests/common/mod.rs"]
 mod common;
 mod support;
 
+// The SendMe suite's client, written from the wire spec alone.
+#[allow(dead_code)]
+#[path = "../../../server/tests/sendme/client.rs"]
+mod client;
+
 mod crash;
 mod ledger_check;
 mod notifications;
+mod payout;
 mod provision;
+mod sendme_crash;
 mod serve;
 mod shared_postgres;

@@ -1,0 +1,644 @@
+//! A burst of SendMe transfers cut short by kill -9. After a restart on the same
+//! database, exact retries of every transfer whose answer was lost (and of some
+//! that were answered) give each trx_no exactly one transfer: the one committed
+//! before the crash if there was one. Every transfer then settles once, the
+//! balance shows each success exactly once and nothing held, the ledger is sound,
+//! and every final status reaches the partner's callback.
+
+use crate::client::{
+    Body, Client, Credentials, Query, Request, Style, CONFIRM, REGISTER, TRANSFER,
+};
+use crate::common::*;
+use crate::support::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+
+/// Transfers in the burst.
+const TRANSFERS: usize = 300;
+/// Accepted answers to see before the kill.
+const KILL_AFTER: usize = 60;
+/// Rp 1.000.000.000,00: far more than the burst needs.
+const OPENING_MINOR: i64 = 100_000_000_000;
+/// Every fifth transfer goes to an account the bank rejects.
+const REJECTED_EVERY: usize = 5;
+/// Requests in flight at once outside the burst.
+const PARALLEL: usize = 32;
+
+const GOOD_ACCOUNT: &str = "10000006";
+const GOOD_NAME: &str = "PT. Florist Lentera Abadi";
+const REJECTED_ACCOUNT: &str = "5550009904";
+const REJECTED_NAME: &str = "CV Sumber Tolak";
+
+/// The partner's virtual account.
+const VA: &str = "9920017777";
+
+/// The public development credentials of the SendMe spec (§3.6).
+fn dev_credentials() -> Credentials {
+    Credentials {
+        virtual_account: VA.into(),
+        faspay_key: "7a1c54f2-0b8e-4d3a-9c61-2f5e8d9b0a17".into(),
+        faspay_secret: "19c887a3-49af-4087-8e82-58a1875b1452".into(),
+        iv: "faspay2018xAuth".into(),
+        app_key: "8e734017-d7c1-49f2-8202-377faaff6a1c".into(),
+        app_secret: "f26a4e84-cbba-4023-b3d9-40892c5638d4".into(),
+        client_key: "e5d7e3be-3f44-4da2-918d-3b98db499ed3".into(),
+        client_secret: "0afd3f5b-b20e-4dc2-8222-d7a571a31c4c".into(),
+    }
+}
+
+/// Rupiah with two decimals from minor units.
+fn rupiah(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+/// Minor units from a rupiah string with exactly two decimals.
+#[track_caller]
+fn minor(rupiah: &str) -> i64 {
+    let (whole, cents) = rupiah
+        .split_once('.')
+        .unwrap_or_else(|| panic!("{rupiah:?} has no decimals"));
+    assert_eq!(cents.len(), 2, "{rupiah:?} does not have two decimals");
+    whole.parse::<i64>().expect("rupiah") * 100 + cents.parse::<i64>().expect("cents")
+}
+
+fn provisioning_file() -> String {
+    let c = dev_credentials();
+    format!(
+        "[[sendme_partner]]\nvirtual_account = \"{}\"\nname = \"Lentera Payouts\"\n\
+         faspay_key = \"{}\"\nfaspay_secret = \"{}\"\niv = \"{}\"\napp_key = \"{}\"\n\
+         app_secret = \"{}\"\nclient_key = \"{}\"\nclient_secret = \"{}\"\n\
+         opening_balance = \"{}\"\n",
+        c.virtual_account,
+        c.faspay_key,
+        c.faspay_secret,
+        c.iv,
+        c.app_key,
+        c.app_secret,
+        c.client_key,
+        c.client_secret,
+        rupiah(OPENING_MINOR)
+    )
+}
+
+/// The bank answers as soon as a transfer is accepted, so settlements and
+/// callbacks are under way when the process dies too; a callback that was not
+/// acknowledged is sent again a second later.
+const CONFIG: &str = "[notifier]\ntimeout_seconds = 5\nfirst_retry_seconds = 1\n\
+                      concurrency = 32\npoll_millis = 50\n\n\
+                      [scheduler]\npoll_millis = 50\n\n\
+                      [simulator]\nbank_latency_seconds = 0\n";
+
+/// One transfer of the burst.
+struct Transfer {
+    trx_no: String,
+    amount_minor: i64,
+    rejected: bool,
+    body: Body,
+}
+
+impl Transfer {
+    /// The trx_status its callback and inquiry end with.
+    fn final_status(&self) -> &'static str {
+        if self.rejected {
+            "4"
+        } else {
+            "2"
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Token,
+    Transfer,
+}
+
+/// What the burst got for one transfer.
+enum Outcome {
+    /// Status "1" and this trx_id.
+    Accepted(String),
+    /// The process died before the answer came, in the token exchange or the
+    /// transfer exchange.
+    Lost(Stage),
+    /// Anything else: a failure of the test.
+    Unexpected(String),
+}
+
+#[track_caller]
+fn trx_id_of(answer: &Value) -> String {
+    answer["trx_id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("trx_id is not a JSON number: {answer}"))
+        .to_string()
+}
+
+/// Sends `r`: the status and body, or `None` when the exchange broke off.
+async fn try_send(client: &Client, r: &Request) -> Option<(u16, String)> {
+    let mut builder = client
+        .api
+        .http
+        .request(r.method.clone(), client.api.url(&r.path));
+    for (name, value) in &r.headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = &r.body {
+        builder = builder.body(body.clone());
+    }
+    let response = builder.send().await.ok()?;
+    let status = response.status().as_u16();
+    let text = response.text().await.ok()?;
+    Some((status, text))
+}
+
+/// A token and a transfer as an SDK sends them, tolerating the process dying.
+async fn burst_transfer(client: &Client, timestamp: &str, body: &Body) -> Outcome {
+    let json = body.to_json();
+    let token = client.token_request(Style::Python, timestamp, TRANSFER, Some(&json));
+    let token = match try_send(client, &token).await {
+        None => return Outcome::Lost(Stage::Token),
+        Some((200, text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(answer) if answer["access_token"].is_string() => {
+                answer["access_token"].as_str().unwrap().to_string()
+            }
+            _ => return Outcome::Unexpected(format!("token answer: {text}")),
+        },
+        Some((status, text)) => {
+            return Outcome::Unexpected(format!("token: HTTP {status}: {text}"))
+        }
+    };
+    let request = client.service_request(
+        reqwest::Method::POST,
+        TRANSFER,
+        "POST",
+        TRANSFER,
+        timestamp,
+        &token,
+        Some(json),
+    );
+    match try_send(client, &request).await {
+        None => Outcome::Lost(Stage::Transfer),
+        Some((200, text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(answer) if answer["status"] == "1" && answer["trx_id"].is_u64() => {
+                Outcome::Accepted(trx_id_of(&answer))
+            }
+            _ => Outcome::Unexpected(format!("transfer answer: {text}")),
+        },
+        Some((status, text)) => Outcome::Unexpected(format!("transfer: HTTP {status}: {text}")),
+    }
+}
+
+/// Runs `f` on every item, at most [`PARALLEL`] at once; the results in order.
+async fn in_parallel<T, R, F, Fut>(items: Vec<T>, f: F) -> Vec<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(PARALLEL));
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let permits = permits.clone();
+            let work = f(item);
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("semaphore open");
+                work.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.expect("task completes"));
+    }
+    out
+}
+
+/// Registers and confirms a beneficiary at BCA; its virtual account.
+async fn beneficiary(client: &Client, account: &str, name: &str) -> String {
+    let register = Body::new()
+        .with("virtual_account", VA)
+        .with("beneficiary_account", account)
+        .with("beneficiary_account_name", name)
+        .with("beneficiary_va_name", name)
+        .with("beneficiary_bank_code", "014")
+        .with("beneficiary_bank_branch", "KCP Pasar Baru")
+        .with("beneficiary_region_code", "0102")
+        .with("beneficiary_country_code", "ID")
+        .with("beneficiary_purpose_code", "1");
+    let registered = client.post(REGISTER, &register).await;
+    assert_eq!(registered["status"], "1", "{registered}");
+    // The confirmation repeats what the register answer says.
+    let mut confirm = Body::new();
+    for name in [
+        "virtual_account",
+        "beneficiary_account",
+        "beneficiary_account_name",
+        "beneficiary_va_name",
+        "beneficiary_bank_code",
+        "beneficiary_bank_branch",
+        "beneficiary_region_code",
+        "beneficiary_country_code",
+        "beneficiary_purpose_code",
+        "bank_account_number",
+        "bank_account_name",
+    ] {
+        confirm = confirm.with(name, registered[name].clone());
+    }
+    let confirmed = client.post(CONFIRM, &confirm.with("confirm", "2")).await;
+    assert_eq!(confirmed["status"], "2", "{confirmed}");
+    confirmed["beneficiary_virtual_account"]
+        .as_str()
+        .expect("beneficiary_virtual_account")
+        .to_string()
+}
+
+/// `inquiry_status` of `trx_no` as the Java SDK asks (a token, then a bodiless
+/// GET), stamped `timestamp`: its trx_id and status, or `None` when the gateway
+/// does not know it.
+async fn inquiry(client: &Client, timestamp: &str, trx_no: &str) -> Option<(String, String)> {
+    let values = [("trx_no", trx_no)];
+    let query = Query::InquiryStatus;
+    let token = client
+        .token(Style::Java, timestamp, query.path(), None)
+        .await;
+    let request = client.query_request(Style::Java, query, timestamp, &token, VA, &values);
+    let answer = client.exchange(&request).await;
+    if answer["status"] == "9" {
+        assert_eq!(answer["message"], "Transaction not found", "{answer}");
+        return None;
+    }
+    assert_eq!(answer["trx_no"], trx_no, "{answer}");
+    let id = match &answer["trx_id"] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("trx_id {other} in {answer}"),
+    };
+    let status = answer["status"].as_str().expect("status").to_string();
+    Some((id, status))
+}
+
+async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
+    let began = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gerbang.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let provision = dir.path().join("provision.toml");
+    std::fs::write(&provision, provisioning_file()).unwrap();
+    let (config, provision) = (
+        config.display().to_string(),
+        provision.display().to_string(),
+    );
+    let start = || {
+        let mut command = gerbang(dir.path());
+        command.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            &config,
+            "--database-url",
+            &db.url,
+            "--provision",
+            &provision,
+        ]);
+        command
+    };
+    let receiver = Receiver::start(Behaviour::Answer(200)).await;
+
+    // First process: a partner with a large balance and two beneficiaries.
+    let first = Serving::start(start()).await;
+    let client = Client::new(first.api.clone(), dev_credentials());
+    let (balance, available) = client.balance().await;
+    assert_eq!(minor(&balance), OPENING_MINOR);
+    assert_eq!(minor(&available), OPENING_MINOR);
+    let good_va = beneficiary(&client, GOOD_ACCOUNT, GOOD_NAME).await;
+    let rejected_va = beneficiary(&client, REJECTED_ACCOUNT, REJECTED_NAME).await;
+
+    let trx_date = client.timestamp().await;
+    let transfers: Arc<Vec<Transfer>> = Arc::new(
+        (0..TRANSFERS)
+            .map(|i| {
+                let rejected = i % REJECTED_EVERY == REJECTED_EVERY - 1;
+                let (va, account, name) = if rejected {
+                    (&rejected_va, REJECTED_ACCOUNT, REJECTED_NAME)
+                } else {
+                    (&good_va, GOOD_ACCOUNT, GOOD_NAME)
+                };
+                let trx_no = format!("KILL9-{i:04}");
+                // Rp 10.000 plus i rupiah: every amount is different.
+                let amount_minor = 1_000_000 + 100 * i as i64;
+                let body = Body::new()
+                    .with("virtual_account", VA)
+                    .with("beneficiary_virtual_account", va.as_str())
+                    .with("beneficiary_account", account)
+                    .with("beneficiary_name", name)
+                    .with("beneficiary_bank_code", "014")
+                    .with("beneficiary_region_code", "0391")
+                    .with("beneficiary_country_code", "ID")
+                    .with("beneficiary_purpose_code", "1")
+                    .with("beneficiary_email", "finance@example.com")
+                    .with("trx_no", trx_no.as_str())
+                    .with("trx_date", trx_date.as_str())
+                    .with("instruct_date", "")
+                    .with("trx_amount", amount_minor.to_string())
+                    .with("trx_desc", "Payout")
+                    .with("callback_url", receiver.url());
+                Transfer {
+                    trx_no,
+                    amount_minor,
+                    rejected,
+                    body,
+                }
+            })
+            .collect(),
+    );
+
+    // The burst: every transfer at once; kill -9 once enough were answered.
+    let burst_began = Instant::now();
+    let accepted_so_far = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(Notify::new());
+    let burst: Vec<_> = (0..TRANSFERS)
+        .map(|i| {
+            let (client, transfers) = (client.clone(), transfers.clone());
+            let (accepted_so_far, answered) = (accepted_so_far.clone(), answered.clone());
+            let timestamp = trx_date.clone();
+            tokio::spawn(async move {
+                let outcome = burst_transfer(&client, &timestamp, &transfers[i].body).await;
+                if let Outcome::Accepted(_) = outcome {
+                    accepted_so_far.fetch_add(1, Ordering::SeqCst);
+                    answered.notify_one();
+                }
+                outcome
+            })
+        })
+        .collect();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while accepted_so_far.load(Ordering::SeqCst) < KILL_AFTER {
+            answered.notified().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "only {} transfers accepted in 20 s\nstderr:\n{}",
+            accepted_so_far.load(Ordering::SeqCst),
+            first.stderr()
+        )
+    });
+    let (burst_ran, callbacks_before) = (burst_began.elapsed(), receiver.received().len());
+    first.kill9().await;
+    let mut accepted: BTreeMap<usize, String> = BTreeMap::new();
+    let mut lost: Vec<usize> = Vec::new();
+    let mut lost_in_transfer = 0;
+    for (i, task) in burst.into_iter().enumerate() {
+        match task.await.expect("burst task") {
+            Outcome::Accepted(id) => {
+                accepted.insert(i, id);
+            }
+            Outcome::Lost(stage) => {
+                lost.push(i);
+                lost_in_transfer += usize::from(stage == Stage::Transfer);
+            }
+            Outcome::Unexpected(what) => panic!("{}: {what}", transfers[i].trx_no),
+        }
+    }
+    assert!(accepted.len() >= KILL_AFTER, "{} accepted", accepted.len());
+    assert!(
+        !lost.is_empty(),
+        "every transfer was answered before the kill"
+    );
+    let distinct: BTreeSet<&String> = accepted.values().collect();
+    assert_eq!(distinct.len(), accepted.len(), "a trx_id was given twice");
+
+    // Second process on the same database.
+    let second = Serving::start(start()).await;
+    let client = Client::new(second.api.clone(), dev_credentials());
+    // Settled by the first process (each settlement queues one notification).
+    let settled_before = second
+        .api
+        .get(&format!("/sandbox/notifications?owner={VA}&limit=1000"))
+        .await
+        .expect(200)["notifications"]
+        .as_array()
+        .expect("notifications")
+        .len();
+
+    // Which lost answers were committed before the kill (for the record; the
+    // partner retries blindly).
+    let timestamp = client.timestamp().await;
+    let committed_before: Vec<Option<(String, String)>> = in_parallel(lost.clone(), |i| {
+        let (client, transfers, timestamp) = (client.clone(), transfers.clone(), timestamp.clone());
+        async move { inquiry(&client, &timestamp, &transfers[i].trx_no).await }
+    })
+    .await;
+    for (known, i) in committed_before.iter().zip(&lost) {
+        if let Some((id, _)) = known {
+            assert!(
+                !distinct.contains(id),
+                "{}: trx_id {id} belongs to another transfer",
+                transfers[*i].trx_no
+            );
+        }
+    }
+
+    // Exact retries of every lost answer and of every fourth accepted one.
+    let retried: Vec<usize> = lost
+        .iter()
+        .copied()
+        .chain(accepted.keys().copied().step_by(4))
+        .collect();
+    let answers: Vec<Value> = in_parallel(retried.clone(), |i| {
+        let (client, transfers, timestamp) = (client.clone(), transfers.clone(), timestamp.clone());
+        async move {
+            let body = &transfers[i].body;
+            let json = body.to_json();
+            let token = client
+                .token(Style::Python, &timestamp, TRANSFER, Some(&json))
+                .await;
+            let request = client.service_request(
+                reqwest::Method::POST,
+                TRANSFER,
+                "POST",
+                TRANSFER,
+                &timestamp,
+                &token,
+                Some(json),
+            );
+            client.exchange(&request).await
+        }
+    })
+    .await;
+    let mut ids: HashMap<usize, String> = accepted.clone().into_iter().collect();
+    let committed_before: HashMap<usize, String> = lost
+        .iter()
+        .zip(&committed_before)
+        .filter_map(|(i, known)| known.as_ref().map(|(id, _)| (*i, id.clone())))
+        .collect();
+    for (i, answer) in retried.iter().zip(&answers) {
+        let t = &transfers[*i];
+        assert!(
+            ["1", t.final_status()].contains(&answer["status"].as_str().unwrap_or_default()),
+            "retry of {}: {answer}",
+            t.trx_no
+        );
+        assert_eq!(answer["trx_no"], t.trx_no.as_str(), "{answer}");
+        assert_eq!(answer["trx_amount"], t.amount_minor, "{answer}");
+        let id = trx_id_of(answer);
+        if let Some(first_id) = accepted.get(i).or(committed_before.get(i)) {
+            assert_eq!(
+                &id, first_id,
+                "a retry of {} got another transfer",
+                t.trx_no
+            );
+        }
+        ids.insert(*i, id);
+    }
+    assert_eq!(ids.len(), TRANSFERS);
+    let all_ids: BTreeSet<&String> = ids.values().collect();
+    assert_eq!(all_ids.len(), TRANSFERS, "a trx_id serves two trx_no");
+
+    // Everything falls due (also what the dead process had claimed).
+    second.api.advance_clock(120).await;
+    eventually(
+        "every transfer to settle",
+        Duration::from_secs(15),
+        || async {
+            let b = second.api.balance(VA).await;
+            (b["pending"] == "0.00").then_some(())
+        },
+    )
+    .await;
+    let timestamp = client.timestamp().await;
+    let statuses: Vec<Option<(String, String)>> = in_parallel((0..TRANSFERS).collect(), |i| {
+        let (client, transfers, timestamp) = (client.clone(), transfers.clone(), timestamp.clone());
+        async move { inquiry(&client, &timestamp, &transfers[i].trx_no).await }
+    })
+    .await;
+    for (i, status) in statuses.iter().enumerate() {
+        let t = &transfers[i];
+        let (id, status) = status
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} is unknown", t.trx_no));
+        assert_eq!(id, &ids[&i], "{}", t.trx_no);
+        assert_eq!(status, t.final_status(), "{}", t.trx_no);
+    }
+
+    // Each success debited exactly once, nothing left held.
+    let debited: i64 = transfers
+        .iter()
+        .filter(|t| !t.rejected)
+        .map(|t| t.amount_minor)
+        .sum();
+    let (balance, available) = client.balance().await;
+    assert_eq!(minor(&balance), OPENING_MINOR - debited, "balance");
+    assert_eq!(minor(&available), minor(&balance), "available balance");
+    let statement = second
+        .api
+        .get(&format!(
+            "/sandbox/accounts/partner:{VA}/statement?limit=1000"
+        ))
+        .await
+        .expect(200);
+    let mut debits: HashMap<String, Vec<i64>> = HashMap::new();
+    for line in statement["lines"].as_array().expect("statement lines") {
+        if line["kind"] == "transfer" {
+            let amount = line["amount"].as_str().expect("amount");
+            let debit = amount
+                .strip_prefix('-')
+                .map(minor)
+                .unwrap_or_else(|| panic!("a transfer credited the partner: {line}"));
+            let reference = line["reference"].as_str().expect("reference");
+            debits.entry(reference.to_string()).or_default().push(debit);
+        }
+    }
+    for t in transfers.iter() {
+        let expected = (!t.rejected).then(|| vec![t.amount_minor]);
+        assert_eq!(debits.remove(&t.trx_no), expected, "debits of {}", t.trx_no);
+    }
+    assert!(debits.is_empty(), "debits of no transfer: {debits:?}");
+    let check = second.api.ledger_check().await;
+    assert_eq!(check["clean"], true, "{check}");
+    assert_eq!(check["holds_pending"], 0, "{check}");
+
+    // Exactly one notification per transfer, and each final status reached the
+    // callback (more than once is allowed).
+    let by_id: HashMap<&str, usize> = ids.iter().map(|(i, id)| (id.as_str(), *i)).collect();
+    let listed = second
+        .api
+        .get(&format!("/sandbox/notifications?owner={VA}&limit=1000"))
+        .await
+        .expect(200);
+    let listed = listed["notifications"].as_array().expect("notifications");
+    let mut sources = BTreeSet::new();
+    for n in listed {
+        let source = n["source"].as_str().expect("source");
+        let id = source
+            .strip_prefix("disbursement:")
+            .unwrap_or_else(|| panic!("unexpected notification {n}"));
+        assert!(
+            by_id.contains_key(id),
+            "a notification for trx_id {id}: {n}"
+        );
+        assert!(
+            sources.insert(source.to_string()),
+            "{source} notified twice"
+        );
+    }
+    assert_eq!(sources.len(), TRANSFERS, "transfers without a notification");
+    let callbacks = eventually(
+        "a callback for every transfer",
+        Duration::from_secs(15),
+        || async {
+            let got = receiver.received();
+            let seen: BTreeSet<String> = got
+                .iter()
+                .map(|r| r.json()["trx_no"].as_str().unwrap_or_default().to_string())
+                .collect();
+            (seen.len() == TRANSFERS).then_some(got)
+        },
+    )
+    .await;
+    let credentials = dev_credentials();
+    for r in &callbacks {
+        let body = credentials
+            .verify_callback(&r.body)
+            .unwrap_or_else(|e| panic!("callback signature: {e}: {}", r.body));
+        let id = body["trx_id"].as_str().expect("trx_id");
+        let i = *by_id
+            .get(id)
+            .unwrap_or_else(|| panic!("a callback for an unknown trx_id: {body}"));
+        let t = &transfers[i];
+        assert_eq!(body["trx_no"], t.trx_no.as_str(), "{body}");
+        assert_eq!(body["trx_status"], t.final_status(), "{body}");
+        assert_eq!(body["trx_amount"], t.amount_minor.to_string(), "{body}");
+    }
+    second.stop().await;
+
+    let checked = run(dir.path(), &["ledger", "check", "--database-url", &db.url]).await;
+    checked.expect_code(0);
+    assert!(
+        checked.stdout.contains("ledger is clean"),
+        "{}",
+        checked.stdout
+    );
+    eprintln!(
+        "{TRANSFERS} transfers, kill -9 after {:.2} s: {} answered, {} lost ({} in the \
+         transfer exchange, {} of them committed), {settled_before} settled and \
+         {callbacks_before} called back before the kill; {} callbacks in all; {:.1} s",
+        burst_ran.as_secs_f64(),
+        accepted.len(),
+        lost.len(),
+        lost_in_transfer,
+        committed_before.len(),
+        callbacks.len(),
+        began.elapsed().as_secs_f64()
+    );
+}
+
+on_both_backends!(sendme_transfer_burst_survives_kill_9);
