@@ -26,12 +26,15 @@ pub use writer::MAX_BATCH;
 /// Jobs that may wait for the writer before callers are made to wait.
 const QUEUE_DEPTH: usize = 16 * 1024;
 /// Read connections kept open.
-const MAX_IDLE_READERS: usize = 8;
+/// Reads running at once; each has its own connection, kept open for the next read
+/// (opening a connection reads the schema, which costs more than most reads).
+const MAX_READERS: usize = 16;
 
 struct Inner {
     path: PathBuf,
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<Connection>>,
+    reading: tokio::sync::Semaphore,
 }
 
 #[derive(Clone)]
@@ -146,6 +149,7 @@ impl SqliteStore {
                 path,
                 jobs: tx,
                 readers: Mutex::new(Vec::new()),
+                reading: tokio::sync::Semaphore::new(MAX_READERS),
             }),
         })
     }
@@ -175,6 +179,12 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        let _permit = self
+            .inner
+            .reading
+            .acquire()
+            .await
+            .map_err(|_| StoreError("the reader pool is closed".into()))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let conn = match inner.readers.lock().expect("reader pool").pop() {
@@ -183,7 +193,7 @@ impl SqliteStore {
             };
             let result = f(&conn).map_err(backend_err);
             let mut pool = inner.readers.lock().expect("reader pool");
-            if pool.len() < MAX_IDLE_READERS {
+            if pool.len() < MAX_READERS {
                 pool.push(conn);
             }
             result
