@@ -6,7 +6,7 @@
 //! and every final status reaches the partner's callback.
 
 use crate::client::{
-    Body, Client, Credentials, Query, Request, Style, CONFIRM, REGISTER, TRANSFER,
+    confirm_body, Body, Client, Credentials, Query, Request, Style, CONFIRM, REGISTER, TRANSFER,
 };
 use crate::common::*;
 use crate::support::*;
@@ -233,24 +233,7 @@ async fn beneficiary(client: &Client, account: &str, name: &str) -> String {
         .with("beneficiary_purpose_code", "1");
     let registered = client.post(REGISTER, &register).await;
     assert_eq!(registered["status"], "1", "{registered}");
-    // The confirmation repeats what the register answer says.
-    let mut confirm = Body::new();
-    for name in [
-        "virtual_account",
-        "beneficiary_account",
-        "beneficiary_account_name",
-        "beneficiary_va_name",
-        "beneficiary_bank_code",
-        "beneficiary_bank_branch",
-        "beneficiary_region_code",
-        "beneficiary_country_code",
-        "beneficiary_purpose_code",
-        "bank_account_number",
-        "bank_account_name",
-    ] {
-        confirm = confirm.with(name, registered[name].clone());
-    }
-    let confirmed = client.post(CONFIRM, &confirm.with("confirm", "2")).await;
+    let confirmed = client.post(CONFIRM, &confirm_body(&registered)).await;
     assert_eq!(confirmed["status"], "2", "{confirmed}");
     confirmed["beneficiary_virtual_account"]
         .as_str()

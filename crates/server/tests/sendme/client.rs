@@ -583,3 +583,24 @@ pub fn assert_error(answer: &Value, message: &str) -> String {
 pub fn assert_unauthorized(answer: &Value) {
     assert_eq!(assert_error(answer, "Unauthorized"), "00", "{answer}");
 }
+
+/// The confirm request an integrator builds from the register answer.
+pub fn confirm_body(registered: &Value) -> Body {
+    let mut body = Body::new();
+    for name in [
+        "virtual_account",
+        "beneficiary_account",
+        "beneficiary_account_name",
+        "beneficiary_va_name",
+        "beneficiary_bank_code",
+        "beneficiary_bank_branch",
+        "beneficiary_region_code",
+        "beneficiary_country_code",
+        "beneficiary_purpose_code",
+        "bank_account_number",
+        "bank_account_name",
+    ] {
+        body = body.with(name, registered[name].clone());
+    }
+    body.with("confirm", "2")
+}

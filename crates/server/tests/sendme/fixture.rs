@@ -3,6 +3,7 @@
 //! is funded through the sandbox top-up. A variant has the first partner's
 //! transfers wait for approval.
 
+pub use crate::client::confirm_body;
 use crate::client::{gateway_now, jakarta, Body, Client, Credentials, CONFIRM, REGISTER};
 use crate::common::*;
 use serde_json::Value;
@@ -220,27 +221,6 @@ pub fn register_body(va: &str, account: &str, name: &str, bank_code: &str) -> Bo
         .with("beneficiary_region_code", "0102")
         .with("beneficiary_country_code", "ID")
         .with("beneficiary_purpose_code", "1")
-}
-
-/// The confirm request an integrator builds from the register answer.
-pub fn confirm_body(registered: &Value) -> Body {
-    let mut body = Body::new();
-    for name in [
-        "virtual_account",
-        "beneficiary_account",
-        "beneficiary_account_name",
-        "beneficiary_va_name",
-        "beneficiary_bank_code",
-        "beneficiary_bank_branch",
-        "beneficiary_region_code",
-        "beneficiary_country_code",
-        "beneficiary_purpose_code",
-        "bank_account_number",
-        "bank_account_name",
-    ] {
-        body = body.with(name, registered[name].clone());
-    }
-    body.with("confirm", "2")
 }
 
 /// Rupiah with two decimals from minor units.
