@@ -942,16 +942,24 @@ conformance!(
 /// Steps handed over together, which a store that groups commits runs in one
 /// transaction: each still commits or fails on its own, in the order they came,
 /// seeing the ones before it as committed. `hold_writers` keeps the store's
-/// writers busy until every step is queued; `release` lets them go.
+/// writers busy and gives back what lets them go again, once every step is queued.
 async fn steps_handed_over_together_stay_apart(
     store: Arc<dyn Store>,
     hold_writers: impl std::future::Future<Output = Box<dyn FnOnce() + Send>>,
 ) {
-    use std::future::Future;
-    use std::pin::Pin;
     use std::task::Poll;
 
     setup(&*store, 1_000).await;
+    store
+        .commit(
+            T0,
+            Step {
+                ledger: vec![hold("h0", "partner", 100, None)],
+                ..Step::default()
+            },
+        )
+        .await
+        .unwrap();
     let keyed = |key: &str, fingerprint: &str, ledger: Vec<LedgerOp>| Step {
         idempotency: Some(NewIdempotency {
             scope: "s".into(),
@@ -1012,15 +1020,31 @@ async fn steps_handed_over_together_stay_apart(
             records: vec![record("r2", "o")],
             ..Step::default()
         },
+        // Posts a hold placed before, then fails: the hold is still pending for
+        // the next step, which voids it.
+        Step {
+            ledger: vec![
+                post("h0", "bank", 100),
+                transfer("partner", "bank", 1_000_000),
+            ],
+            ..Step::default()
+        },
+        Step {
+            ledger: vec![LedgerOp::Void { key: "h0".into() }],
+            ..Step::default()
+        },
+        Step {
+            ledger: vec![post("h0", "bank", 100)],
+            ..Step::default()
+        },
     ];
 
     let release = hold_writers.await;
-    let mut pending: Vec<Pin<Box<dyn Future<Output = Result<StepOutcome, StepError>> + Send>>> =
-        steps
-            .into_iter()
-            .enumerate()
-            .map(|(i, step)| store.commit(T0.plus_seconds(i as i64), step))
-            .collect();
+    let mut pending: Vec<_> = steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, step)| store.commit(T0.plus_seconds(i as i64), step))
+        .collect();
     let mut results: Vec<Option<Result<StepOutcome, StepError>>> = vec![None; pending.len()];
     // Polls every commit not done yet; true once all are.
     let mut poll_all = |cx: &mut std::task::Context<'_>| {
@@ -1087,6 +1111,20 @@ async fn steps_handed_over_together_stay_apart(
         (_, other) => assert!(other.is_ok(), "{other:?}"),
     }
     assert!(results[10].is_ok(), "{:?}", results[10]);
+    assert_eq!(
+        results[11],
+        Err(StepError::Ledger(LedgerError::InsufficientFunds(
+            "partner".into()
+        )))
+    );
+    assert!(results[12].is_ok(), "{:?}", results[12]);
+    assert_eq!(
+        results[13],
+        Err(StepError::Ledger(LedgerError::HoldNotPending {
+            key: "h0".into(),
+            state: HoldState::Voided
+        }))
+    );
 
     assert_eq!(balances(&*store, "partner").await, (750, 0));
     assert_eq!(balances(&*store, "bank").await, (250, 0));
@@ -1114,6 +1152,10 @@ async fn steps_handed_over_together_stay_apart(
     assert_eq!(
         store.hold("h").await.unwrap().unwrap().state,
         HoldState::Posted
+    );
+    assert_eq!(
+        store.hold("h0").await.unwrap().unwrap().state,
+        HoldState::Voided
     );
     assert_clean(&*store).await;
 }

@@ -1,9 +1,9 @@
 //! The PostgreSQL store: several gerbang processes may share one database.
 //!
-//! Steps are committed in groups (see [`committer`]): a few committer tasks, each on
+//! Steps are committed in groups (see `committer.rs`): a few committer tasks, each on
 //! a connection of its own, run every step waiting in one READ COMMITTED
 //! transaction, each step inside a savepoint, and commit once. How a step keeps the
-//! ledger rules under concurrency is told in [`step`].
+//! ledger rules under concurrency is told in `step.rs`.
 //!
 //! Reads, and the writes that are not steps (claims, attempts, timer retries), run
 //! on a pool of connections, each write in a transaction of its own; one that loses
