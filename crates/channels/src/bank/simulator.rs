@@ -247,34 +247,63 @@ impl BankNetwork for SimulatedBanks {
                 succeeded()
             };
         }
-        let first_answer = match self.take_forced(now, bank.code, &t.account).await {
-            Some(ForcedOutcome::Success) => succeeded(),
-            Some(ForcedOutcome::Reject) => failed("05", "Transaction rejected by the bank"),
-            Some(ForcedOutcome::Pending) => return self.pend(now, t, PENDING_SECONDS, false).await,
-            Some(ForcedOutcome::FailLater) => {
-                return self.pend(now, t, LATE_FAILURE_SECONDS, true).await
-            }
+        let fate = match self.take_forced(now, bank.code, &t.account).await {
+            Some(forced) => Fate::forced(forced),
             None => match self.added(bank.code, &t.account).await {
-                Some(added) if added.closed => failed("52", "Account closed"),
-                Some(_) => succeeded(),
-                None => {
-                    let a = t.account.as_str();
-                    if !well_formed(a) || a.ends_with("9901") {
-                        failed("76", "Account not found")
-                    } else if a.ends_with("9902") {
-                        failed("52", "Account closed")
-                    } else if a.ends_with("9904") {
-                        failed("05", "Transaction rejected by the bank")
-                    } else if a.ends_with("9905") {
-                        return self.pend(now, t, PENDING_SECONDS, false).await;
-                    } else if a.ends_with("9906") {
-                        return self.pend(now, t, LATE_FAILURE_SECONDS, true).await;
-                    } else {
-                        succeeded()
-                    }
-                }
+                Some(added) if added.closed => Fate::Fail("52", "Account closed"),
+                Some(_) => Fate::Succeed,
+                None => Fate::by_number(&t.account),
             },
         };
-        first_answer
+        match fate {
+            Fate::Succeed => succeeded(),
+            Fate::Fail(code, message) => failed(code, message),
+            Fate::Pend { after, fails } => self.pend(now, t, after, fails).await,
+        }
+    }
+}
+
+/// How a transfer's first answer goes.
+enum Fate {
+    Succeed,
+    Fail(&'static str, &'static str),
+    /// Pending for `after` seconds, then succeeds or (`fails`) fails.
+    Pend {
+        after: i64,
+        fails: bool,
+    },
+}
+
+impl Fate {
+    fn forced(outcome: ForcedOutcome) -> Self {
+        match outcome {
+            ForcedOutcome::Success => Fate::Succeed,
+            ForcedOutcome::Reject => Fate::Fail("05", "Transaction rejected by the bank"),
+            ForcedOutcome::Pending => Fate::Pend {
+                after: PENDING_SECONDS,
+                fails: false,
+            },
+            ForcedOutcome::FailLater => Fate::Pend {
+                after: LATE_FAILURE_SECONDS,
+                fails: true,
+            },
+        }
+    }
+
+    /// The magic account numbers of the table at the top of this file.
+    fn by_number(account: &str) -> Self {
+        if !well_formed(account) || account.ends_with("9901") {
+            Fate::Fail("76", "Account not found")
+        } else if account.ends_with("9902") {
+            Fate::Fail("52", "Account closed")
+        } else if account.ends_with("9904") {
+            Fate::forced(ForcedOutcome::Reject)
+        } else if account.ends_with("9905") {
+            Fate::forced(ForcedOutcome::Pending)
+        } else if account.ends_with("9906") {
+            Fate::forced(ForcedOutcome::FailLater)
+        } else {
+            Fate::Succeed
+        }
     }
 }
