@@ -3,8 +3,10 @@
 //! rejects them. Approved disbursements to one bank that are due at the same time
 //! go to that bank as one batch (a scheduled one keeps its instructed time and
 //! holds back no other); each line still gets its own outcome and notification.
-//! Rejection releases the funds and tells the partner the transfer failed.
+//! A cash-out gets its code only when approved. Rejection releases the funds and
+//! tells the partner the transfer failed.
 
+use crate::cashout;
 use crate::disbursement::{self, record_write, Disbursement, Dispatcher, Status};
 use crate::principals::{self, SendmePartner};
 use crate::scheduler::TimerHandler;
@@ -66,13 +68,28 @@ fn conflict_or_store(e: StepError, ids: &[String]) -> ApprovalError {
 }
 
 /// Approves disbursements (all or none): each bank's share that is due at one
-/// instant goes out as one batch.
+/// instant goes out as one batch; each cash-out gets its code.
 pub async fn approve(
     app: &App,
     partner_va: &str,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
-    let found = waiting(app, partner_va, ids).await?;
+    // A freshly drawn cash-out code may already exist: draw again.
+    for _ in 0..8 {
+        let found = waiting(app, partner_va, ids).await?;
+        let (step, approved) = approval_step(app, found);
+        match app.commit(step).await {
+            Ok(_) => return Ok(approved),
+            Err(StepError::RecordConflict { kind, .. }) if kind == cashout::CODE_RECORD => continue,
+            Err(e) => return Err(conflict_or_store(e, ids)),
+        }
+    }
+    Err(ApprovalError::Store(
+        "could not draw unique cash-out codes".into(),
+    ))
+}
+
+fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbursement>) {
     let now = app.now();
     let latency = app.config.simulator.bank_latency_seconds as i64;
     let mut step = Step::default();
@@ -82,11 +99,18 @@ pub async fn approve(
         let mut next = d.clone();
         next.status = Status::Processing;
         next.status_at = now;
-        next.dispatch_at = next.dispatch_at.max(now.plus_seconds(latency));
-        batches
-            .entry((d.bank_code.clone(), next.dispatch_at))
-            .or_default()
-            .push(d.id.clone());
+        if let Some(c) = next.cashout.as_mut() {
+            let code = cashout::draw_code();
+            step.records
+                .push(cashout::issue_code(&code, &d.id, &d.partner_va, c.network));
+            c.code = Some(gerbang_core::mask::Secret::new(code));
+        } else {
+            next.dispatch_at = next.dispatch_at.max(now.plus_seconds(latency));
+            batches
+                .entry((d.bank_code.clone(), next.dispatch_at))
+                .or_default()
+                .push(d.id.clone());
+        }
         step.records
             .push(record_write(&next, Expect::Version(version)));
         approved.push(next);
@@ -99,10 +123,7 @@ pub async fn approve(
             payload: serde_json::json!({ "bank": bank, "ids": ids }),
         }));
     }
-    app.commit(step)
-        .await
-        .map_err(|e| conflict_or_store(e, ids))?;
-    Ok(approved)
+    (step, approved)
 }
 
 /// Rejects disbursements (all or none): releases their funds and notifies.
@@ -124,6 +145,10 @@ pub async fn reject(
         next.status_at = now;
         next.bank_response_message = Some("Rejected by the approver".into());
         step.ledger.push(LedgerOp::Void { key: d.hold_key() });
+        if d.cashout.is_some() {
+            step.timers
+                .push(TimerOp::Remove(cashout::expiry_timer_key(&d.id)));
+        }
         step.records
             .push(record_write(&next, Expect::Version(version)));
         if let Some(n) = partner.as_ref().and_then(|p| app.render_notice(&next, p)) {

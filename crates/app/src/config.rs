@@ -110,6 +110,53 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub simulator: SimulatorConfig,
     pub sendme: SendmeConfig,
+    pub cashout: CashoutConfig,
+}
+
+/// Cash-out at stores and ATMs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CashoutConfig {
+    /// How long a code lives when neither the request nor the partner says.
+    pub default_expiry_seconds: u64,
+    /// Longest life a request may ask for.
+    pub max_expiry_seconds: u64,
+    pub alfamart: CashoutNetworkConfig,
+    pub indomaret: CashoutNetworkConfig,
+    pub permata: CashoutNetworkConfig,
+}
+
+/// One cash-out network's settings; what is left out takes the network's default
+/// (see `cashout::network`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CashoutNetworkConfig {
+    pub min_rupiah: Option<i64>,
+    pub max_rupiah: Option<i64>,
+    /// Amounts must be a multiple of this.
+    pub multiple_rupiah: Option<i64>,
+    /// `trx_desc` is cut to this many characters.
+    pub description_chars: Option<usize>,
+    /// The key the network sends in `X-Gerbang-Key`; default: the network's name.
+    pub key: Option<String>,
+    /// The network's HMAC secret; in sandbox mode a built-in one when unset.
+    pub secret: Option<String>,
+    /// How long after a payment a reversal is still accepted.
+    pub reversal_window_seconds: Option<u64>,
+    /// Whether a reversal is accepted after the payment's advice.
+    pub reversal_after_advice: Option<bool>,
+}
+
+impl Default for CashoutConfig {
+    fn default() -> Self {
+        CashoutConfig {
+            default_expiry_seconds: 24 * 3600,
+            max_expiry_seconds: 30 * 24 * 3600,
+            alfamart: CashoutNetworkConfig::default(),
+            indomaret: CashoutNetworkConfig::default(),
+            permata: CashoutNetworkConfig::default(),
+        }
+    }
 }
 
 /// SendMe v1 settings.
@@ -141,6 +188,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             simulator: SimulatorConfig::default(),
             sendme: SendmeConfig::default(),
+            cashout: CashoutConfig::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! state, postings and notification in one step. A pending answer is asked about
 //! again later. Every step is driven by a durable timer, so a restart loses nothing.
 
+use crate::cashout::{self, CashoutState, NewCashout};
 use crate::principals::SendmePartner;
 use crate::scheduler::TimerHandler;
 use crate::App;
@@ -86,6 +87,9 @@ pub struct Disbursement {
     pub created_at: Timestamp,
     pub dispatch_at: Timestamp,
     pub status_at: Timestamp,
+    /// Set when this is a cash-out rather than a transfer to an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cashout: Option<CashoutState>,
 }
 
 impl Disbursement {
@@ -117,6 +121,8 @@ pub struct NewDisbursement {
     pub request: serde_json::Value,
     /// When to send it; `None` or a past instant: now.
     pub instruct_at: Option<Timestamp>,
+    /// A cash-out: no bank; a code the network claims.
+    pub cashout: Option<NewCashout>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +225,7 @@ pub async fn accept(
             Some(at) if at > now => at,
             _ => now.plus_seconds(latency),
         };
-        let d = Disbursement {
+        let mut d = Disbursement {
             gateway_reference: new_gateway_reference(&id),
             id,
             partner_va: partner.virtual_account.clone(),
@@ -245,7 +251,31 @@ pub async fn accept(
             created_at: now,
             dispatch_at,
             status_at: now,
+            cashout: None,
         };
+        let waits = partner.require_approval;
+        let mut records = Vec::with_capacity(2);
+        let timers = match &req.cashout {
+            Some(c) => {
+                let code = (!waits).then(cashout::draw_code);
+                if let Some(code) = &code {
+                    records.push(cashout::issue_code(code, &d.id, &d.partner_va, c.network));
+                }
+                d.cashout = Some(CashoutState {
+                    network: c.network,
+                    phone: gerbang_core::mask::Masked(c.phone.clone()),
+                    code: code.map(gerbang_core::mask::Secret::new),
+                    expires_at: c.expires_at,
+                    payment: None,
+                    advised_at: None,
+                    reversed_at: None,
+                });
+                vec![cashout::expiry_timer(&d.id, c.expires_at)]
+            }
+            None if d.status == Status::Processing => vec![dispatch_timer(&d, dispatch_at)],
+            None => vec![],
+        };
+        records.insert(0, record_write(&d, Expect::Absent));
         let step = Step {
             idempotency: Some(NewIdempotency {
                 scope: scope.clone(),
@@ -260,12 +290,8 @@ pub async fn accept(
                 currency: Currency::Idr,
                 expires_at: None,
             })],
-            records: vec![record_write(&d, Expect::Absent)],
-            timers: if d.status == Status::Processing {
-                vec![dispatch_timer(&d, dispatch_at)]
-            } else {
-                vec![]
-            },
+            records,
+            timers,
             ..Step::default()
         };
         match app.commit(step).await {
@@ -283,7 +309,7 @@ pub async fn accept(
             Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
                 return Err(AcceptError::InsufficientBalance)
             }
-            // The random id was taken: draw another.
+            // The random id (or code) was taken: draw another.
             Err(StepError::RecordConflict { .. }) => continue,
             Err(e) => return Err(AcceptError::Store(e.to_string())),
         }
@@ -439,7 +465,7 @@ impl TimerHandler for Dispatcher {
                 .map(|_| ())
                 .map_err(|e| e.to_string());
         };
-        if d.status != Status::Processing {
+        if d.status != Status::Processing || d.cashout.is_some() {
             return store
                 .commit(now, remove_only())
                 .await

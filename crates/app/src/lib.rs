@@ -5,6 +5,7 @@
 
 pub mod approval;
 pub mod beneficiary;
+pub mod cashout;
 pub mod config;
 pub mod demo;
 pub mod disbursement;
@@ -45,6 +46,10 @@ pub struct App {
     pub partners: principals::PartnerCache,
     /// The built-in bank simulator (the sandbox API scripts it).
     pub simulated_banks: Arc<SimulatedBanks>,
+    /// The RSA key pair that encrypts Permata cash-out codes.
+    pub code_keys: cashout::keys::CodeKeys,
+    /// Sandbox faults armed on the cash-out networks' answers.
+    pub cashout_faults: cashout::faults::Faults,
     /// How each protocol tells its partners about a disbursement, by origin.
     notice_renderers: RwLock<HashMap<String, Arc<dyn disbursement::NoticeRenderer>>>,
 }
@@ -76,6 +81,8 @@ impl App {
             }),
             simulated_banks,
             partners: principals::PartnerCache::default(),
+            code_keys: cashout::keys::CodeKeys::default(),
+            cashout_faults: cashout::faults::Faults::default(),
             notice_renderers: RwLock::new(HashMap::new()),
             store,
         };
@@ -167,6 +174,10 @@ impl App {
                 handlers.register(
                     disbursement::DISPATCH_TIMER,
                     Arc::new(disbursement::Dispatcher { app: self.clone() }),
+                );
+                handlers.register(
+                    cashout::EXPIRY_TIMER,
+                    Arc::new(cashout::expiry::Expirer { app: self.clone() }),
                 );
                 handlers.register(
                     approval::BATCH_TIMER,

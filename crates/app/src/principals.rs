@@ -38,6 +38,9 @@ pub struct SendmePartner {
     pub client_secret: Secret,
     pub iv: Secret,
     pub require_approval: bool,
+    /// How long this partner's cash-out codes live unless a request says.
+    #[serde(default)]
+    pub cashout_expiry_seconds: Option<u64>,
 }
 
 impl SendmePartner {

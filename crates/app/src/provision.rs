@@ -114,6 +114,7 @@ struct SendmeSpec {
     iv: Option<Text>,
     opening_balance: Option<Rupiah>,
     require_approval: Option<bool>,
+    cashout_expiry_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -513,6 +514,10 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                 .require_approval
                 .or(s.map(|p| p.require_approval))
                 .unwrap_or(false),
+            cashout_expiry_seconds: spec
+                .cashout_expiry_seconds
+                .filter(|s| *s > 0)
+                .or(s.and_then(|p| p.cashout_expiry_seconds)),
             virtual_account: va.clone(),
         };
         // The faspay_key must point at this partner and no other.

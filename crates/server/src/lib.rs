@@ -31,6 +31,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(routes::health::metrics))
         .merge(sandbox)
         .with_state(app.clone())
+        .merge(routes::h2h::router(app.clone()))
         .merge(routes::sendme::router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { error::ApiError::not_found("no such route") })

@@ -76,7 +76,14 @@ async fn decide(
         Ok(list) => {
             let mut m = Map::new();
             m.insert("virtual_account".into(), va.into());
-            m.insert("data".into(), Value::Array(list.iter().map(line).collect()));
+            let mut lines = Vec::with_capacity(list.len());
+            for d in &list {
+                match line(&sendme, d).await {
+                    Ok(l) => lines.push(l),
+                    Err(e) => return error(e),
+                }
+            }
+            m.insert("data".into(), Value::Array(lines));
             Json(envelope::success(m, status::SUCCESS, "Success"))
         }
         Err(ApprovalError::NotFound(id)) => {
@@ -89,14 +96,20 @@ async fn decide(
     }
 }
 
-fn line(d: &Disbursement) -> Value {
+/// One decided transfer; a cash-out's line carries its code (issued on approval).
+async fn line(sendme: &Shared, d: &Disbursement) -> Result<Value, SendmeError> {
     let (code, word) = status_of(d.status);
-    json!({
+    let mut line = json!({
         "trx_id": d.id.parse::<i64>().map(Value::from).unwrap_or_else(|_| d.id.clone().into()),
         "trx_no": d.reference,
         "trx_status": code,
         "message": word,
-    })
+    });
+    if let Some(c) = &d.cashout {
+        line["cashout_code"] = super::cashout::code_for_partner(sendme, d).await?.into();
+        line["trx_expired"] = super::queries::wib(c.expires_at).into();
+    }
+    Ok(line)
 }
 
 pub async fn approve(

@@ -5,6 +5,7 @@
 //! Every answer is HTTP 200 with the SendMe envelope, errors included.
 
 mod approval;
+mod cashout;
 mod notices;
 mod queries;
 mod register;

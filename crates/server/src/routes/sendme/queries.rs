@@ -382,7 +382,9 @@ pub async fn inquiry_status(
                 }
             }
             let (code, word) = status_of(d.status);
-            Ok(envelope::success(status_fields(&d), code, word))
+            let mut m = status_fields(&d);
+            super::cashout::add_fields(&s, &d, &mut m).await?;
+            Ok(envelope::success(m, code, word))
         },
     )
     .await

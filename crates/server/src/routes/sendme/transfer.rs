@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use gerbang_app::beneficiary;
+use gerbang_app::cashout::Network;
 use gerbang_app::disbursement::{self, AcceptError, Disbursement, NewDisbursement};
 use gerbang_channels::bank::directory;
 use gerbang_channels::ewallet;
@@ -26,7 +27,7 @@ const MAX_AMOUNT: i64 = 100_000_000_000_000;
 
 /// The transfer answer: the request echoed, amounts as numbers, the ids, and the
 /// transaction's status as it is now (a retry of a settled transfer says so).
-pub fn answer(d: &Disbursement) -> Value {
+pub async fn answer(sendme: &Shared, d: &Disbursement) -> Result<Value, SendmeError> {
     let mut m: Map<String, Value> = d.request.as_object().cloned().unwrap_or_default();
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
@@ -37,11 +38,12 @@ pub fn answer(d: &Disbursement) -> Value {
             .unwrap_or_else(|_| d.id.clone().into()),
     );
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
+    super::cashout::add_fields(sendme, d, &mut m).await?;
     let (code, word) = super::queries::status_of(d.status);
-    envelope::success(m, code, word)
+    Ok(envelope::success(m, code, word))
 }
 
-fn is_url(text: &str) -> bool {
+pub(super) fn is_url(text: &str) -> bool {
     (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8
 }
 
@@ -61,12 +63,22 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
                 .with_detail("trx_amount: a positive whole number of cents (Rp 10.000 = 1000000)"))
         }
     };
-    let description: String = f.required("trx_desc", 255)?;
-    if description.trim().eq_ignore_ascii_case("fee") {
+    let description = f.optional("trx_desc", 255)?;
+    if description
+        .as_deref()
+        .is_some_and(|d| d.trim().eq_ignore_ascii_case("fee"))
+    {
         return Err(SendmeError::FEE_DESCRIPTION);
     }
-    let description: String = description.chars().take(DESCRIPTION_CHARS).collect();
     let bank_code = f.required("beneficiary_bank_code", 10)?;
+    if let Some(network) = Network::by_bank_code(&bank_code) {
+        return super::cashout::prepare(sendme, c, va, amount, description, network);
+    }
+    let description: String = f
+        .required("trx_desc", 255)?
+        .chars()
+        .take(DESCRIPTION_CHARS)
+        .collect();
     if let Some(wallet) = ewallet::by_code(&bank_code) {
         return prepare_wallet(f, va, amount, description, wallet);
     }
@@ -150,6 +162,7 @@ impl Payee {
             origin: ORIGIN.into(),
             request: echo(f, va),
             instruct_at: when.instruct_at,
+            cashout: None,
         }
     }
 }
@@ -242,7 +255,10 @@ pub async fn transfer(
         Err(e) => return error(e),
     };
     match disbursement::accept(&sendme.app, &c.partner, request).await {
-        Ok(d) => Json(answer(&d)),
+        Ok(d) => match answer(&sendme, &d).await {
+            Ok(body) => Json(body),
+            Err(e) => error(e),
+        },
         Err(AcceptError::DuplicateReference) => error(SendmeError::DUPLICATE_TRX_NO),
         Err(AcceptError::InsufficientBalance) => error(SendmeError::INSUFFICIENT_BALANCE),
         Err(AcceptError::Store(e)) => error(super::internal(e)),

@@ -1,0 +1,87 @@
+//! The end of an unclaimed code: at `trx_expired` the hold is released, the code
+//! dies for every network, and the partner is told the cash-out failed.
+
+use super::end_code;
+use crate::disbursement::{self, record_write, Status};
+use crate::principals::{self, SendmePartner};
+use crate::scheduler::TimerHandler;
+use crate::App;
+use async_trait::async_trait;
+use gerbang_core::ledger::LedgerOp;
+use gerbang_core::Timestamp;
+use gerbang_store::{Expect, SharedStore, Step, StepError, Timer, TimerOp};
+use std::sync::Arc;
+
+pub struct Expirer {
+    pub app: Arc<App>,
+}
+
+#[async_trait]
+impl TimerHandler for Expirer {
+    async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
+        let remove_only = Step {
+            timers: vec![TimerOp::Remove(timer.key.clone())],
+            ..Step::default()
+        };
+        let found = match timer.payload["id"].as_str() {
+            Some(id) => disbursement::load(store, id)
+                .await
+                .map_err(|e| e.to_string())?,
+            None => None,
+        };
+        let Some((d, version)) = found else {
+            return store
+                .commit(now, remove_only)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        };
+        let live = matches!(d.status, Status::Processing | Status::WaitingApproval);
+        let Some(c) = d.cashout.clone().filter(|c| live && c.payment.is_none()) else {
+            return store
+                .commit(now, remove_only)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        };
+        if now < c.expires_at {
+            // Not yet (the clock of another process was behind): the timer stays.
+            return Err("the code has not expired yet".into());
+        }
+        let partner: Option<SendmePartner> = principals::load(&**store, &d.partner_va)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut next = d.clone();
+        next.status = Status::Failed;
+        next.status_at = now;
+        next.bank_response_code = Some("54".into());
+        next.bank_response_message = Some("Cash-out code expired".into());
+        let mut step = Step {
+            ledger: vec![LedgerOp::Void { key: d.hold_key() }],
+            records: vec![record_write(&next, Expect::Version(version))],
+            timers: vec![TimerOp::Remove(timer.key.clone())],
+            ..Step::default()
+        };
+        if let Some(code) = &c.code {
+            step.records.push(end_code(
+                code.expose(),
+                &d.id,
+                &d.partner_va,
+                c.network,
+                "expired",
+            ));
+        }
+        if let Some(n) = partner
+            .as_ref()
+            .and_then(|p| self.app.render_notice(&next, p))
+        {
+            step.notifications.push(n);
+        }
+        match self.app.commit(step).await {
+            Ok(_) => Ok(()),
+            // Claimed (or approved, or rejected) meanwhile: look again.
+            Err(StepError::RecordConflict { .. }) => Err("cash-out changed meanwhile".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! What a cash-out network does to a code over the host-to-host API: inquiry,
+//! payment (claim), reversal and advice. Idempotent by the network's reference:
+//! a payment's reference is an idempotency key in the scope of its network, so
+//! a repeated payment answers the first one again, and a reversal of a payment
+//! that never arrived takes the key first (voided) so that the payment, should
+//! it come late, is refused.
+
+use super::{end_code, same_phone, CashoutState, Network, Payment, CODE_DIGITS, CODE_RECORD};
+use crate::disbursement::{self, record_write, Disbursement, Status};
+use crate::principals::{self, SendmePartner};
+use crate::App;
+use gerbang_core::ledger::{AccountKind, LedgerOp, NewAccount, NewEntry, PostHold, Posting};
+use gerbang_core::{Currency, Timestamp};
+use gerbang_store::{Expect, NewIdempotency, Step, StepError, TimerOp};
+
+/// The fingerprint of a reference taken by a reversal before any payment.
+const VOIDED: &str = "voided-by-reversal";
+/// Longest network reference.
+pub const MAX_REFERENCE_CHARS: usize = 64;
+/// Attempts at a step that lost a race before giving up.
+const ATTEMPTS: usize = 8;
+
+/// Why a network's request is refused; each has its response code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    UnknownCode,
+    Expired,
+    WrongAmount,
+    AlreadyUsed,
+    /// The reference was used with other content, or voided by a reversal.
+    DuplicateReference,
+    NoSuchPayment,
+    /// A reversal after settlement or past the window; an advice after a reversal.
+    NotAllowed,
+}
+
+impl Refusal {
+    pub fn response_code(self) -> &'static str {
+        match self {
+            Refusal::UnknownCode => "14",
+            Refusal::Expired => "54",
+            Refusal::WrongAmount => "13",
+            Refusal::AlreadyUsed => "88",
+            Refusal::DuplicateReference => "94",
+            Refusal::NoSuchPayment => "25",
+            Refusal::NotAllowed => "12",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::UnknownCode => "Unknown code",
+            Refusal::Expired => "Code expired",
+            Refusal::WrongAmount => "Amount does not match the code",
+            Refusal::AlreadyUsed => "Code already used",
+            Refusal::DuplicateReference => "Reference already used",
+            Refusal::NoSuchPayment => "No such payment",
+            Refusal::NotAllowed => "Not allowed in the payment's state",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum H2hError {
+    Refused(Refusal),
+    Store(String),
+}
+
+impl From<Refusal> for H2hError {
+    fn from(r: Refusal) -> Self {
+        H2hError::Refused(r)
+    }
+}
+
+fn store_error(e: impl std::fmt::Display) -> H2hError {
+    H2hError::Store(e.to_string())
+}
+
+/// A live code as inquiry shows it.
+#[derive(Clone, Debug)]
+pub struct Claimable {
+    pub id: String,
+    pub amount_minor: i64,
+    pub beneficiary_name: String,
+    pub expires_at: Timestamp,
+}
+
+/// A payment as the network is told about it (again, on a repeat).
+#[derive(Clone, Debug)]
+pub struct Paid {
+    pub id: String,
+    pub reference: String,
+    pub amount_minor: i64,
+    pub paid_at: Timestamp,
+    pub repeated: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentRequest {
+    pub reference: String,
+    pub code: String,
+    pub phone: String,
+    pub amount_minor: i64,
+    pub terminal: String,
+}
+
+/// How a reversal ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reversal {
+    /// The payment was undone: funds back to the partner.
+    Reversed { repeated: bool },
+    /// No payment had arrived under that reference; it is void now.
+    Voided { repeated: bool },
+}
+
+fn scope(network: Network) -> String {
+    format!("cashout.payment:{}", network.slug())
+}
+
+/// The disbursement behind a live code of `network` issued for `phone`.
+async fn live_code(
+    app: &App,
+    network: Network,
+    code: &str,
+    phone: &str,
+) -> Result<(Disbursement, i64, CashoutState), H2hError> {
+    if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Refusal::UnknownCode.into());
+    }
+    let record = app
+        .store
+        .record(CODE_RECORD, code)
+        .await
+        .map_err(store_error)?
+        .ok_or(Refusal::UnknownCode)?;
+    let of_network = serde_json::from_value::<Network>(record.data["network"].clone())
+        .map(|n| n == network)
+        .unwrap_or(false);
+    let id = record.data["id"].as_str().unwrap_or_default();
+    let (d, version) = disbursement::load(&app.store, id)
+        .await
+        .map_err(store_error)?
+        .ok_or(Refusal::UnknownCode)?;
+    let c = d.cashout.clone().ok_or(Refusal::UnknownCode)?;
+    if !of_network || !same_phone(c.phone.expose(), phone) {
+        return Err(Refusal::UnknownCode.into());
+    }
+    match record.state.as_str() {
+        "live" => {}
+        "expired" => return Err(Refusal::Expired.into()),
+        _ => return Err(Refusal::AlreadyUsed.into()),
+    }
+    if d.status != Status::Processing || c.payment.is_some() {
+        return Err(Refusal::AlreadyUsed.into());
+    }
+    if app.now() >= c.expires_at {
+        return Err(Refusal::Expired.into());
+    }
+    Ok((d, version, c))
+}
+
+/// Inquiry: is this code claimable here, for how much, by whom.
+pub async fn inquire(
+    app: &App,
+    network: Network,
+    code: &str,
+    phone: &str,
+) -> Result<Claimable, H2hError> {
+    let (d, _, c) = live_code(app, network, code, phone).await?;
+    Ok(Claimable {
+        id: d.id,
+        amount_minor: d.amount_minor,
+        beneficiary_name: d.account_name,
+        expires_at: c.expires_at,
+    })
+}
+
+fn payment_fingerprint(req: &PaymentRequest) -> String {
+    use sha2::{Digest, Sha256};
+    let digits: String = req.phone.chars().filter(char::is_ascii_digit).collect();
+    let text = format!("{}|{}|{}", req.code, digits, req.amount_minor);
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// What a network's reference already stands for.
+enum Taken {
+    /// A reversal came before any payment.
+    Voided,
+    /// A payment: its fingerprint, the disbursement and its version.
+    Payment(String, Box<Disbursement>, i64),
+}
+
+async fn taken(app: &App, network: Network, reference: &str) -> Result<Option<Taken>, H2hError> {
+    let Some(idem) = app
+        .store
+        .idempotency(&scope(network), reference)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    if idem.fingerprint == VOIDED {
+        return Ok(Some(Taken::Voided));
+    }
+    let (d, version) = disbursement::load(&app.store, &idem.response)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| H2hError::Store(format!("payment {reference} names no disbursement")))?;
+    Ok(Some(Taken::Payment(idem.fingerprint, Box::new(d), version)))
+}
+
+fn paid_view(d: &Disbursement, repeated: bool) -> Result<Paid, H2hError> {
+    let p = d
+        .cashout
+        .as_ref()
+        .and_then(|c| c.payment.clone())
+        .ok_or_else(|| H2hError::Store(format!("disbursement {} has no payment", d.id)))?;
+    Ok(Paid {
+        id: d.id.clone(),
+        reference: p.reference,
+        amount_minor: d.amount_minor,
+        paid_at: p.paid_at,
+        repeated,
+    })
+}
+
+async fn partner_of(app: &App, d: &Disbursement) -> Result<Option<SendmePartner>, H2hError> {
+    principals::load(&*app.store, &d.partner_va)
+        .await
+        .map_err(store_error)
+}
+
+/// Payment: claims the code. The held amount is posted to the network's clearing
+/// account and the partner is told (status 2).
+pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Paid, H2hError> {
+    let print = payment_fingerprint(&req);
+    for _ in 0..ATTEMPTS {
+        match taken(app, network, &req.reference).await? {
+            Some(Taken::Payment(fingerprint, d, _)) if fingerprint == print => {
+                return paid_view(&d, true)
+            }
+            Some(_) => return Err(Refusal::DuplicateReference.into()),
+            None => {}
+        }
+        let (d, version, c) = live_code(app, network, &req.code, &req.phone).await?;
+        if d.amount_minor != req.amount_minor {
+            return Err(Refusal::WrongAmount.into());
+        }
+        let now = app.now();
+        let mut next = d.clone();
+        next.status = Status::Succeeded;
+        next.status_at = now;
+        next.bank_attempts += 1;
+        next.bank_response_code = Some("00".into());
+        next.bank_response_message = Some(format!("Paid out at {}", network.display_name()));
+        let mut state = c.clone();
+        state.payment = Some(Payment {
+            reference: req.reference.clone(),
+            terminal: req.terminal.clone(),
+            paid_at: now,
+        });
+        next.cashout = Some(state);
+        let clearing = network.clearing_account();
+        let mut step = Step {
+            idempotency: Some(NewIdempotency {
+                scope: scope(network),
+                key: req.reference.clone(),
+                fingerprint: print.clone(),
+                response: d.id.clone(),
+            }),
+            accounts: vec![NewAccount {
+                code: clearing.clone(),
+                kind: AccountKind::ChannelClearing,
+                currency: Currency::Idr,
+            }],
+            ledger: vec![LedgerOp::Post(PostHold {
+                key: d.hold_key(),
+                kind: "cashout".into(),
+                reference: d.reference.clone(),
+                description: format!(
+                    "{} {} {}",
+                    d.description,
+                    network.display_name(),
+                    d.gateway_reference
+                ),
+                credits: vec![Posting {
+                    account: clearing,
+                    amount: d.amount_minor,
+                }],
+            })],
+            records: vec![
+                record_write(&next, Expect::Version(version)),
+                end_code(&req.code, &d.id, &d.partner_va, network, "paid"),
+            ],
+            timers: vec![TimerOp::Remove(super::expiry_timer_key(&d.id))],
+            ..Step::default()
+        };
+        if let Some(n) = partner_of(app, &d)
+            .await?
+            .and_then(|p| app.render_notice(&next, &p))
+        {
+            step.notifications.push(n);
+        }
+        match app.commit(step).await {
+            Ok(_) => return paid_view(&next, false),
+            // Another request took this reference or this code first: look again.
+            Err(StepError::Duplicate(_)) | Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(H2hError::Store(
+        "the payment kept losing races; try again".into(),
+    ))
+}
+
+/// Reversal: undoes the payment `reference` names (funds back to the partner,
+/// partner told with status 5), or voids the reference if no payment came.
+pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Reversal, H2hError> {
+    let rules = network.rules(&app.config.cashout, app.config.mode);
+    for _ in 0..ATTEMPTS {
+        let (d, version) = match taken(app, network, reference).await? {
+            Some(Taken::Payment(_, d, version)) => (d, version),
+            Some(Taken::Voided) => return Ok(Reversal::Voided { repeated: true }),
+            None => {
+                let void = Step {
+                    idempotency: Some(NewIdempotency {
+                        scope: scope(network),
+                        key: reference.to_string(),
+                        fingerprint: VOIDED.into(),
+                        response: String::new(),
+                    }),
+                    ..Step::default()
+                };
+                match app.commit(void).await {
+                    Ok(_) => return Ok(Reversal::Voided { repeated: false }),
+                    Err(StepError::Duplicate(_)) => continue,
+                    Err(e) => return Err(store_error(e)),
+                }
+            }
+        };
+        let c = d
+            .cashout
+            .clone()
+            .ok_or_else(|| H2hError::Store(format!("disbursement {} is no cash-out", d.id)))?;
+        let paid = c
+            .payment
+            .clone()
+            .ok_or_else(|| H2hError::Store(format!("disbursement {} has no payment", d.id)))?;
+        if d.status == Status::Reversed {
+            return Ok(Reversal::Reversed { repeated: true });
+        }
+        let now = app.now();
+        let window_over = now
+            > paid
+                .paid_at
+                .plus_seconds(rules.reversal_window_seconds as i64);
+        if (c.advised_at.is_some() && !rules.reversal_after_advice) || window_over {
+            return Err(Refusal::NotAllowed.into());
+        }
+        let mut next = d.clone();
+        next.status = Status::Reversed;
+        next.status_at = now;
+        next.bank_response_code = Some("00".into());
+        next.bank_response_message = Some(format!("Reversed by {}", network.display_name()));
+        let mut state = c.clone();
+        state.reversed_at = Some(now);
+        next.cashout = Some(state);
+        let mut step = Step {
+            ledger: vec![LedgerOp::Transfer(NewEntry {
+                kind: "cashout_reversal".into(),
+                reference: d.reference.clone(),
+                description: format!(
+                    "Reversal {} {} {}",
+                    network.display_name(),
+                    reference,
+                    d.gateway_reference
+                ),
+                currency: Currency::Idr,
+                postings: vec![
+                    Posting {
+                        account: network.clearing_account(),
+                        amount: -d.amount_minor,
+                    },
+                    Posting {
+                        account: gerbang_core::ledger::codes::partner_balance(&d.partner_va),
+                        amount: d.amount_minor,
+                    },
+                ],
+            })],
+            records: vec![record_write(&next, Expect::Version(version))],
+            ..Step::default()
+        };
+        if let Some(code) = &c.code {
+            step.records.push(end_code(
+                code.expose(),
+                &d.id,
+                &d.partner_va,
+                network,
+                "reversed",
+            ));
+        }
+        if let Some(n) = partner_of(app, &d)
+            .await?
+            .and_then(|p| app.render_notice(&next, &p))
+        {
+            step.notifications.push(n);
+        }
+        match app.commit(step).await {
+            Ok(_) => return Ok(Reversal::Reversed { repeated: false }),
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(H2hError::Store(
+        "the reversal kept losing races; try again".into(),
+    ))
+}
+
+/// Advice: the network confirms the payment is final (cash handed out). Returns
+/// whether it had been advised before.
+pub async fn advise(app: &App, network: Network, reference: &str) -> Result<bool, H2hError> {
+    for _ in 0..ATTEMPTS {
+        let Some(Taken::Payment(_, d, version)) = taken(app, network, reference).await? else {
+            return Err(Refusal::NoSuchPayment.into());
+        };
+        if d.status == Status::Reversed {
+            return Err(Refusal::NotAllowed.into());
+        }
+        let Some(c) = d.cashout.clone() else {
+            return Err(H2hError::Store(format!(
+                "disbursement {} is no cash-out",
+                d.id
+            )));
+        };
+        if c.advised_at.is_some() {
+            return Ok(true);
+        }
+        let mut next = d.clone();
+        let mut state = c;
+        state.advised_at = Some(app.now());
+        next.cashout = Some(state);
+        let step = Step {
+            records: vec![record_write(&next, Expect::Version(version))],
+            ..Step::default()
+        };
+        match app.commit(step).await {
+            Ok(_) => return Ok(false),
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(H2hError::Store(
+        "the advice kept losing races; try again".into(),
+    ))
+}

@@ -1,0 +1,181 @@
+//! Cash-out transfers (`beneficiary_bank_code` `alf`, `imr`, `C013`): what such a
+//! request must carry, and the code in the answers. Permata's code is handed out
+//! encrypted with the gateway's private key; the stores' codes in plain digits.
+
+use super::queries::wib;
+use super::{Shared, ORIGIN};
+use gerbang_app::cashout::{Network, NewCashout};
+use gerbang_app::disbursement::{Disbursement, NewDisbursement};
+use gerbang_protocol::sendme::auth::parse_timestamp;
+use gerbang_protocol::sendme::envelope::SendmeError;
+use gerbang_protocol::sendme::fields::{fingerprint, Fields};
+use serde_json::{Map, Value};
+
+/// Checks a cash-out request against its network's rules.
+pub(super) fn prepare(
+    sendme: &Shared,
+    c: &super::Call,
+    va: String,
+    amount: i64,
+    description: Option<String>,
+    network: Network,
+) -> Result<NewDisbursement, SendmeError> {
+    let f: &Fields = &c.fields;
+    let app = &sendme.app;
+    let rules = network.rules(&app.config.cashout, app.config.mode);
+    rules
+        .check_amount(amount)
+        .map_err(|why| SendmeError::INVALID_BODY.with_detail(why))?;
+    let description: String = description
+        .unwrap_or_default()
+        .chars()
+        .take(rules.description_chars)
+        .collect();
+    let phone = f.required("beneficiary_phone", 15)?;
+    if !phone
+        .trim_start_matches('+')
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        || phone.len() < 8
+    {
+        return Err(SendmeError::INVALID_BODY.with_detail("beneficiary_phone: a phone number"));
+    }
+    let name = match f.optional("beneficiary_name", 255)? {
+        Some(name) => name,
+        None => f.required("beneficiary_account_name", 255)?,
+    };
+    let reference = f.required("trx_no", 255)?;
+    let trx_date = timestamp_field(f, "trx_date")?;
+    let instruct = timestamp_field(f, "instruct_date")?;
+    let callback_url = if network == Network::Permata {
+        Some(f.required("callback_url", 255)?)
+    } else {
+        f.optional("callback_url", 255)?
+    };
+    if let Some(url) = &callback_url {
+        if !super::transfer::is_url(url) {
+            return Err(
+                SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
+            );
+        }
+    }
+    let now = app.now();
+    let expired_text = timestamp_field(f, "trx_expired")?;
+    let expires_at = match &expired_text {
+        Some((_, at)) => {
+            let latest = now.plus_seconds(app.config.cashout.max_expiry_seconds as i64);
+            if *at <= now || *at > latest {
+                return Err(SendmeError::INVALID_BODY.with_detail(format!(
+                    "trx_expired: after now and at most {} s ahead",
+                    app.config.cashout.max_expiry_seconds
+                )));
+            }
+            *at
+        }
+        None => now.plus_seconds(
+            c.partner
+                .cashout_expiry_seconds
+                .unwrap_or(app.config.cashout.default_expiry_seconds) as i64,
+        ),
+    };
+    let text = |t: &Option<(String, gerbang_core::Timestamp)>| {
+        t.as_ref().map(|(s, _)| s.clone()).unwrap_or_default()
+    };
+    let print = fingerprint(&[
+        &va,
+        network.bank_code(),
+        &phone,
+        &name,
+        &amount.to_string(),
+        &description,
+        &text(&trx_date),
+        &text(&instruct),
+        &text(&expired_text),
+        callback_url.as_deref().unwrap_or(""),
+    ]);
+    let mut echo = f.raw().clone();
+    echo.insert("virtual_account".into(), va.into());
+    Ok(NewDisbursement {
+        reference,
+        fingerprint: print,
+        bank_code: network.bank_code().into(),
+        bank_name: network.display_name().into(),
+        account: phone.clone(),
+        account_name: name,
+        beneficiary_va: None,
+        amount_minor: amount,
+        description,
+        callback_url,
+        origin: ORIGIN.into(),
+        request: Value::Object(echo),
+        instruct_at: None,
+        cashout: Some(NewCashout {
+            network,
+            phone,
+            expires_at,
+        }),
+    })
+}
+
+/// An optional `Y-m-d H:i:s` field (Jakarta time); empty counts as absent.
+fn timestamp_field(
+    f: &Fields,
+    name: &str,
+) -> Result<Option<(String, gerbang_core::Timestamp)>, SendmeError> {
+    match f.optional(name, 19)? {
+        None => Ok(None),
+        Some(text) => match parse_timestamp(&text) {
+            Some(at) => Ok(Some((text, at))),
+            None => Err(SendmeError::INVALID_BODY.with_detail(format!("{name}: Y-m-d H:i:s"))),
+        },
+    }
+}
+
+/// The code as the partner gets it: Permata's encrypted, the stores' plain;
+/// empty while the transfer waits for approval.
+pub(super) async fn code_for_partner(
+    sendme: &Shared,
+    d: &Disbursement,
+) -> Result<String, SendmeError> {
+    let Some(c) = &d.cashout else {
+        return Ok(String::new());
+    };
+    let Some(code) = &c.code else {
+        return Ok(String::new());
+    };
+    if !c.network.encrypts_code() {
+        return Ok(code.expose().to_string());
+    }
+    let app = &sendme.app;
+    let key = app
+        .code_keys
+        .current(&app.store, app.now())
+        .await
+        .map_err(super::internal)?;
+    Ok(key.encrypt_code(code.expose()))
+}
+
+/// Adds what a cash-out answer carries to `m`: dates, expiry and the code.
+pub(super) async fn add_fields(
+    sendme: &Shared,
+    d: &Disbursement,
+    m: &mut Map<String, Value>,
+) -> Result<(), SendmeError> {
+    let Some(c) = &d.cashout else {
+        return Ok(());
+    };
+    for name in ["trx_date", "instruct_date"] {
+        let given = m.get(name).and_then(Value::as_str).unwrap_or("").trim();
+        if given.is_empty() {
+            m.insert(name.into(), wib(d.created_at).into());
+        }
+    }
+    m.insert("trx_expired".into(), wib(c.expires_at).into());
+    m.entry("beneficiary_account_name")
+        .or_insert_with(|| d.account_name.clone().into());
+    m.insert(
+        "cashout_code".into(),
+        code_for_partner(sendme, d).await?.into(),
+    );
+    Ok(())
+}
