@@ -48,6 +48,8 @@ pub struct App {
     pub simulated_banks: Arc<SimulatedBanks>,
     /// The RSA key pair that encrypts Permata cash-out codes.
     pub code_keys: cashout::keys::CodeKeys,
+    /// Where this gateway's HTTP server listens (`http://addr`), once it does.
+    pub self_url: std::sync::OnceLock<String>,
     /// Sandbox faults armed on the cash-out networks' answers.
     pub cashout_faults: cashout::faults::Faults,
     /// How each protocol tells its partners about a disbursement, by origin.
@@ -83,6 +85,7 @@ impl App {
             partners: principals::PartnerCache::default(),
             code_keys: cashout::keys::CodeKeys::default(),
             cashout_faults: cashout::faults::Faults::default(),
+            self_url: std::sync::OnceLock::new(),
             notice_renderers: RwLock::new(HashMap::new()),
             store,
         };

@@ -25,12 +25,18 @@ pub fn router(app: Arc<App>) -> Router {
     } else {
         routes::sandbox::disabled()
     };
+    let sandbox_cashout = if app.is_sandbox() {
+        routes::sandbox_cashout::router(app.clone())
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
         .merge(sandbox)
         .with_state(app.clone())
+        .merge(sandbox_cashout)
         .merge(routes::h2h::router(app.clone()))
         .merge(routes::sendme::router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
@@ -85,6 +91,12 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    let reachable = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let _ = app.self_url.set(format!("http://{reachable}"));
     let stop = CancellationToken::new();
     app.register_notices(
         routes::sendme::ORIGIN,

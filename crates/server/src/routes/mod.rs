@@ -1,4 +1,5 @@
 pub mod h2h;
 pub mod health;
 pub mod sandbox;
+pub mod sandbox_cashout;
 pub mod sendme;
