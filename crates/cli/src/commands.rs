@@ -2,6 +2,7 @@
 
 use crate::Common;
 use anyhow::{bail, Context};
+use gerbang_app::cashout::keys::CodeKeys;
 use gerbang_app::config::Config;
 use gerbang_app::{demo, provision, App};
 use gerbang_core::Clock;
@@ -212,6 +213,32 @@ pub async fn notifications_resend(common: Common, id: i64) -> anyhow::Result<Exi
         eprintln!("no notification {id}");
         Ok(ExitCode::from(1))
     }
+}
+
+/// Prints the public key of the cash-out code pair (made now if there is none),
+/// or of a new pair with `rotate`. Only the PEM goes to stdout.
+pub async fn keys(common: Common, rotate: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(&common).await?;
+    let now = gerbang_core::SystemClock.now();
+    let keys = CodeKeys::default();
+    let key = if rotate {
+        let key = keys.rotate(&store, now).await?;
+        eprintln!(
+            "new cash-out code key pair made at {}; codes issued before were encrypted with the previous key",
+            key.created_at()
+        );
+        key
+    } else {
+        let key = keys.current(&store, now).await?;
+        eprintln!(
+            "cash-out code public key (RSA {} bits, pair made at {})",
+            gerbang_app::cashout::keys::BITS,
+            key.created_at()
+        );
+        key
+    };
+    print!("{}", key.public_pem());
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn payout(

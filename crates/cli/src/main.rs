@@ -74,6 +74,14 @@ enum Command {
         #[command(subcommand)]
         command: PayoutCommand,
     },
+    /// Print the public key that decrypts Permata cash-out codes (PEM, on stdout).
+    Keys {
+        /// Make a new key pair first; codes issued before were encrypted with the old one.
+        #[arg(long)]
+        rotate: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Benchmarks; each ends with one JSON line of its figures.
     Bench {
         #[command(subcommand)]
@@ -194,6 +202,7 @@ fn main() -> std::process::ExitCode {
                     common,
                 } => commands::payout(common, &virtual_account, &ids, false).await,
             },
+            Command::Keys { rotate, common } => commands::keys(common, rotate).await,
             Command::Bench { command } => bench::run(command).await,
         }
     });

@@ -1,6 +1,6 @@
-//! Black-box tests of the `gerbang` binary: provisioning, the ledger check,
-//! serving and stopping, notifications across a crash, a SendMe transfer burst
-//! cut by a crash, payouts approved or rejected on a stopped gateway's database,
+//! Black-box tests of the `gerbang` binary: provisioning, the ledger check, the
+//! cash-out code key, serving and stopping, notifications across a crash, a SendMe
+//! transfer burst cut by a crash, payouts approved or rejected on a stopped gateway's database,
 //! and several processes on one PostgreSQL database.
 
 #[macro_use]
@@ -14,6 +14,7 @@ mod support;
 mod client;
 
 mod crash;
+mod keys;
 mod ledger_check;
 mod notifications;
 mod payout;
