@@ -88,16 +88,16 @@ struct ReferenceBody {
     reference: String,
 }
 
-fn check_reference(reference: &str) -> Result<(), Response> {
+fn check_reference(reference: &str) -> Result<(), String> {
     let ok = !reference.is_empty()
         && reference.chars().count() <= MAX_REFERENCE_CHARS
         && reference.chars().all(|c| c.is_ascii_graphic());
     if ok {
         Ok(())
     } else {
-        Err(format_error(format!(
+        Err(format!(
             "reference: 1 to {MAX_REFERENCE_CHARS} printable ASCII characters"
-        )))
+        ))
     }
 }
 
@@ -202,8 +202,8 @@ fn lost() -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| format_error(e.to_string()))
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 fn refused(e: H2hError, network: Network) -> Response {
@@ -224,11 +224,11 @@ fn refused(e: H2hError, network: Network) -> Response {
 async fn inquiry(app: &App, network: Network, body: &[u8]) -> Response {
     let req: InquiryBody = match parse(body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return format_error(e),
     };
     if let Some(reference) = &req.reference {
         if let Err(e) = check_reference(reference) {
-            return e;
+            return format_error(e);
         }
     }
     match h2h::inquire(app, network, req.code.trim(), &req.phone).await {
@@ -255,10 +255,10 @@ async fn inquiry(app: &App, network: Network, body: &[u8]) -> Response {
 async fn payment(app: &App, network: Network, body: &[u8]) -> Response {
     let req: PaymentBody = match parse(body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return format_error(e),
     };
     if let Err(e) = check_reference(&req.reference) {
-        return e;
+        return format_error(e);
     }
     if req.amount <= 0 || req.amount > i64::MAX / 100 {
         return format_error("amount: a positive number of rupiah");
@@ -296,10 +296,10 @@ async fn payment(app: &App, network: Network, body: &[u8]) -> Response {
 async fn reversal(app: &App, network: Network, body: &[u8]) -> Response {
     let req: ReferenceBody = match parse(body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return format_error(e),
     };
     if let Err(e) = check_reference(&req.reference) {
-        return e;
+        return format_error(e);
     }
     match h2h::reverse(app, network, &req.reference).await {
         Ok(r) => {
@@ -321,10 +321,10 @@ async fn reversal(app: &App, network: Network, body: &[u8]) -> Response {
 async fn advice(app: &App, network: Network, body: &[u8]) -> Response {
     let req: ReferenceBody = match parse(body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return format_error(e),
     };
     if let Err(e) = check_reference(&req.reference) {
-        return e;
+        return format_error(e);
     }
     match h2h::advise(app, network, &req.reference).await {
         Ok(repeated) => answer(

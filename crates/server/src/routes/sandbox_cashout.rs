@@ -24,7 +24,14 @@ const MAX_FAULT_COUNT: u32 = 100;
 
 pub struct SandboxCashout {
     app: Arc<App>,
-    sessions: Mutex<(VecDeque<String>, HashMap<String, Arc<Mutex<SessionView>>>)>,
+    sessions: Mutex<Sessions>,
+}
+
+/// Sessions by id, and their ids oldest first.
+#[derive(Default)]
+struct Sessions {
+    order: VecDeque<String>,
+    by_id: HashMap<String, Arc<Mutex<SessionView>>>,
 }
 
 type Shared = Arc<SandboxCashout>;
@@ -46,7 +53,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sandbox/cashout/sessions/:id", get(show_session))
         .with_state(Arc::new(SandboxCashout {
             app,
-            sessions: Mutex::new((VecDeque::new(), HashMap::new())),
+            sessions: Mutex::new(Sessions::default()),
         }))
 }
 
@@ -189,13 +196,13 @@ async fn start_session(
     }));
     {
         let mut sessions = s.sessions.lock().expect("sessions");
-        if sessions.0.len() >= MAX_SESSIONS {
-            if let Some(old) = sessions.0.pop_front() {
-                sessions.1.remove(&old);
+        if sessions.order.len() >= MAX_SESSIONS {
+            if let Some(old) = sessions.order.pop_front() {
+                sessions.by_id.remove(&old);
             }
         }
-        sessions.0.push_back(id.clone());
-        sessions.1.insert(id.clone(), view.clone());
+        sessions.order.push_back(id.clone());
+        sessions.by_id.insert(id.clone(), view.clone());
     }
     let pace = SandboxPace(s.app.clone());
     tokio::spawn(async move {
@@ -231,7 +238,7 @@ async fn show_session(
         .sessions
         .lock()
         .expect("sessions")
-        .1
+        .by_id
         .get(&id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("no such session"))?;
