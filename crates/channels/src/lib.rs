@@ -4,5 +4,6 @@
 //! This crate must never touch the ledger or decide what a protocol answers.
 
 pub mod bank;
+pub mod cashout_sim;
 pub mod ewallet;
 pub mod pending;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod commands;
+mod sim;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -81,6 +82,11 @@ enum Command {
         rotate: bool,
         #[command(flatten)]
         common: Common,
+    },
+    /// Act as a cash-out network against a running gateway: a store cashier or an ATM.
+    Sim {
+        #[command(subcommand)]
+        command: sim::SimCommand,
     },
     /// Benchmarks; each ends with one JSON line of its figures.
     Bench {
@@ -203,6 +209,7 @@ fn main() -> std::process::ExitCode {
                 } => commands::payout(common, &virtual_account, &ids, false).await,
             },
             Command::Keys { rotate, common } => commands::keys(common, rotate).await,
+            Command::Sim { command } => sim::run(command).await,
             Command::Bench { command } => bench::run(command).await,
         }
     });

@@ -22,3 +22,4 @@ mod provision;
 mod sendme_crash;
 mod serve;
 mod shared_postgres;
+mod sim;
