@@ -61,7 +61,8 @@ fn rupiah(minor: i64) -> i64 {
 }
 
 fn rfc3339(at: Timestamp) -> String {
-    at.jakarta()
+    let whole_seconds = at.jakarta().replace_nanosecond(0).unwrap_or(at.jakarta());
+    whole_seconds
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -189,8 +190,8 @@ async fn handle(
     }
 }
 
-/// An answer that never completes: the status line goes out, then the connection
-/// is cut, so the client gets no usable answer.
+/// An answer that never comes: the body fails before anything is written, so the
+/// connection is closed without a response.
 fn lost() -> Response {
     let stream = futures_util::stream::once(async {
         Err::<Bytes, std::io::Error>(std::io::Error::other("answer lost (sandbox fault)"))
