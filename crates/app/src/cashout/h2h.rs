@@ -236,7 +236,10 @@ pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Pai
     let print = payment_fingerprint(&req);
     for _ in 0..ATTEMPTS {
         match taken(app, network, &req.reference).await? {
-            Some(Taken::Payment(fingerprint, d, _)) if fingerprint == print => {
+            // A reversed payment is not paid, whatever its repeat says.
+            Some(Taken::Payment(fingerprint, d, _))
+                if fingerprint == print && d.status != Status::Reversed =>
+            {
                 return paid_view(&d, true)
             }
             Some(_) => return Err(Refusal::DuplicateReference.into()),
@@ -303,8 +306,11 @@ pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Pai
         }
         match app.commit(step).await {
             Ok(_) => return paid_view(&next, false),
-            // Another request took this reference or this code first: look again.
-            Err(StepError::Duplicate(_)) | Err(StepError::RecordConflict { .. }) => continue,
+            // Another request took this reference or this code first (its post of
+            // the hold may be what failed ours): look again.
+            Err(StepError::Duplicate(_))
+            | Err(StepError::RecordConflict { .. })
+            | Err(StepError::Ledger(_)) => continue,
             Err(e) => return Err(store_error(e)),
         }
     }
@@ -407,7 +413,8 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
         }
         match app.commit(step).await {
             Ok(_) => return Ok(Reversal::Reversed { repeated: false }),
-            Err(StepError::RecordConflict { .. }) => continue,
+            // A concurrent reversal moved it (or emptied the clearing first): look again.
+            Err(StepError::RecordConflict { .. }) | Err(StepError::Ledger(_)) => continue,
             Err(e) => return Err(store_error(e)),
         }
     }

@@ -27,3 +27,4 @@ mod issue;
 mod permata;
 mod refusals;
 mod reversal;
+mod sessions;

@@ -36,7 +36,7 @@ impl Drop for Scratch {
 }
 
 /// The public key (PEM) that decrypts Permata codes, from the sandbox API.
-async fn public_key(api: &Api) -> String {
+pub(crate) async fn public_key(api: &Api) -> String {
     let reply = api.get("/sandbox/cashout/public-key").await;
     assert_eq!(
         reply.status, 200,
@@ -61,7 +61,7 @@ async fn public_key(api: &Api) -> String {
 }
 
 /// `base64 -d | openssl pkeyutl -verifyrecover -pubin -inkey pub.pem`.
-async fn decrypt(pem: &str, code: &str) -> String {
+pub(crate) async fn decrypt(pem: &str, code: &str) -> String {
     let ciphertext = STANDARD
         .decode(code)
         .unwrap_or_else(|e| panic!("cashout_code {code:?} is not Base64: {e}"));

@@ -84,6 +84,13 @@ async fn a_payment_whose_answer_was_lost_is_reversed(db: TestDatabase) {
     );
     // An advice of a reversed payment is not allowed.
     assert_code(&alfamart.advice("ALF-5001-PAY").await, "12");
+    // The reversed payment sent again is refused: no cash for a reversed claim.
+    assert_code(
+        &alfamart
+            .payment("ALF-5001-PAY", &issued.code, PHONE, 100_000)
+            .await,
+        "94",
+    );
 
     assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
     assert_eq!(wait_status(&s, "ALF-5001", "5").await["status"], "5");

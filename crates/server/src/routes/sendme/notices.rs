@@ -1,11 +1,11 @@
 //! The callback a SendMe partner gets when a disbursement reaches a final status.
 
-use super::queries::{status_of, wib};
+use super::queries::{beneficiary_name, status_of, trx_date, wib};
 use gerbang_app::disbursement::{Disbursement, NoticeRenderer};
 use gerbang_app::principals::SendmePartner;
 use gerbang_protocol::sendme::callback;
 use gerbang_store::NewNotification;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 pub struct SendmeNotices;
 
@@ -15,12 +15,6 @@ impl NoticeRenderer for SendmeNotices {
             return None;
         }
         let url = d.callback_url.clone()?;
-        let field = |name: &str| {
-            d.request
-                .get(name)
-                .cloned()
-                .unwrap_or(Value::String(String::new()))
-        };
         let (trx_status, _) = status_of(d.status);
         let mut m = Map::new();
         m.insert("request".into(), "Transfer Notification".into());
@@ -31,9 +25,9 @@ impl NoticeRenderer for SendmeNotices {
             d.beneficiary_va.clone().unwrap_or_default().into(),
         );
         m.insert("beneficiary_account".into(), d.account.clone().into());
-        m.insert("beneficiary_name".into(), field("beneficiary_name"));
+        m.insert("beneficiary_name".into(), beneficiary_name(d));
         m.insert("trx_id".into(), d.id.clone().into());
-        m.insert("trx_date".into(), field("trx_date"));
+        m.insert("trx_date".into(), trx_date(d));
         m.insert("trx_amount".into(), d.amount_minor.to_string().into());
         m.insert("trx_desc".into(), d.description.clone().into());
         m.insert("trx_status".into(), trx_status.into());

@@ -298,13 +298,24 @@ pub fn status_of(s: Status) -> (&'static str, &'static str) {
     }
 }
 
+/// The beneficiary's name as the partner gave it (cash-out requests may carry only
+/// `beneficiary_account_name`).
+pub fn beneficiary_name(d: &Disbursement) -> Value {
+    match d.request.get("beneficiary_name") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Value::String(s.clone()),
+        _ => d.account_name.clone().into(),
+    }
+}
+
+/// The request's `trx_date`, else when the transfer was accepted.
+pub fn trx_date(d: &Disbursement) -> Value {
+    match d.request.get("trx_date") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Value::String(s.clone()),
+        _ => wib(d.created_at).into(),
+    }
+}
+
 fn status_fields(d: &Disbursement) -> Map<String, Value> {
-    let field = |name: &str| {
-        d.request
-            .get(name)
-            .cloned()
-            .unwrap_or(Value::String(String::new()))
-    };
     let mut m = Map::new();
     m.insert("virtual_account".into(), d.partner_va.clone().into());
     m.insert(
@@ -312,7 +323,7 @@ fn status_fields(d: &Disbursement) -> Map<String, Value> {
         d.beneficiary_va.clone().unwrap_or_default().into(),
     );
     m.insert("beneficiary_account".into(), d.account.clone().into());
-    m.insert("beneficiary_name".into(), field("beneficiary_name"));
+    m.insert("beneficiary_name".into(), beneficiary_name(d));
     m.insert("beneficiary_bank_code".into(), d.bank_code.clone().into());
     m.insert("beneficiary_bank_name".into(), d.bank_name.clone().into());
     m.insert(
@@ -322,7 +333,7 @@ fn status_fields(d: &Disbursement) -> Map<String, Value> {
             .unwrap_or_else(|_| d.id.clone().into()),
     );
     m.insert("trx_no".into(), d.reference.clone().into());
-    m.insert("trx_date".into(), field("trx_date"));
+    m.insert("trx_date".into(), trx_date(d));
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
