@@ -17,6 +17,7 @@ mod crash;
 mod keys;
 mod ledger_check;
 mod notifications;
+mod partners;
 mod payout;
 mod provision;
 mod sendme_crash;

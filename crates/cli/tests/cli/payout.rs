@@ -6,6 +6,7 @@
 
 use crate::client::{Body, Client, Credentials, CONFIRM, REGISTER, TRANSFER};
 use crate::common::*;
+use crate::partners::*;
 use crate::support::*;
 use serde_json::Value;
 use std::time::Duration;
@@ -29,38 +30,6 @@ fn credentials(virtual_account: &str, seed: char) -> Credentials {
         client_key: uuid('5'),
         client_secret: uuid('6'),
     }
-}
-
-fn partner(c: &Credentials, require_approval: bool) -> String {
-    format!(
-        "[[sendme_partner]]\nvirtual_account = \"{}\"\nname = \"Partner {}\"\n\
-         faspay_key = \"{}\"\nfaspay_secret = \"{}\"\niv = \"{}\"\napp_key = \"{}\"\n\
-         app_secret = \"{}\"\nclient_key = \"{}\"\nclient_secret = \"{}\"\n\
-         opening_balance = \"1000000.00\"\nrequire_approval = {require_approval}\n\n",
-        c.virtual_account,
-        c.virtual_account,
-        c.faspay_key,
-        c.faspay_secret,
-        c.iv,
-        c.app_key,
-        c.app_secret,
-        c.client_key,
-        c.client_secret,
-    )
-}
-
-/// Minor units from a rupiah string with exactly two decimals.
-#[track_caller]
-fn minor(rupiah: &str) -> i64 {
-    let (whole, cents) = rupiah
-        .split_once('.')
-        .unwrap_or_else(|| panic!("{rupiah:?} has no decimals"));
-    whole.parse::<i64>().expect("rupiah") * 100 + cents.parse::<i64>().expect("cents")
-}
-
-async fn balances(client: &Client) -> (i64, i64) {
-    let (balance, available) = client.balance().await;
-    (minor(&balance), minor(&available))
 }
 
 async fn start(db: &TestDatabase) -> Gateway {
@@ -123,19 +92,6 @@ async fn transfer(client: &Client, to_va: &str, trx_no: &str, amount: i64, url: 
         .to_string()
 }
 
-/// Waits until `inquiry_status` of `trx_no` answers `status`.
-async fn wait_status(client: &Client, trx_no: &str, status: &str) -> Value {
-    eventually(
-        &format!("{trx_no} to reach status {status}"),
-        Duration::from_secs(10),
-        || async move {
-            let answer = client.status(trx_no, None).await;
-            (answer["status"] == status).then_some(answer)
-        },
-    )
-    .await
-}
-
 /// The callbacks of `trx_no`, each checked with `client`'s credentials.
 fn callbacks_for(client: &Client, receiver: &Receiver, trx_no: &str) -> Vec<Value> {
     receiver
@@ -165,7 +121,17 @@ async fn cli_decides_waiting_payouts_of_a_stopped_gateway(db: TestDatabase) {
     let (ours, theirs) = (credentials(VA, 'a'), credentials(OTHER_VA, 'b'));
     std::fs::write(
         dir.path().join("partners.toml"),
-        partner(&ours, true) + &partner(&theirs, false),
+        partner_toml(
+            &ours,
+            &format!("Partner {}", ours.virtual_account),
+            "1000000.00",
+            true,
+        ) + &partner_toml(
+            &theirs,
+            &format!("Partner {}", theirs.virtual_account),
+            "1000000.00",
+            false,
+        ),
     )
     .unwrap();
     let provisioned = run(

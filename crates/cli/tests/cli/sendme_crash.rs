@@ -9,6 +9,7 @@ use crate::client::{
     confirm_body, Body, Client, Credentials, Query, Request, Style, CONFIRM, REGISTER, TRANSFER,
 };
 use crate::common::*;
+use crate::partners::*;
 use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -54,35 +55,6 @@ fn dev_credentials() -> Credentials {
 /// Rupiah with two decimals from minor units.
 fn rupiah(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
-}
-
-/// Minor units from a rupiah string with exactly two decimals.
-#[track_caller]
-fn minor(rupiah: &str) -> i64 {
-    let (whole, cents) = rupiah
-        .split_once('.')
-        .unwrap_or_else(|| panic!("{rupiah:?} has no decimals"));
-    assert_eq!(cents.len(), 2, "{rupiah:?} does not have two decimals");
-    whole.parse::<i64>().expect("rupiah") * 100 + cents.parse::<i64>().expect("cents")
-}
-
-fn provisioning_file() -> String {
-    let c = dev_credentials();
-    format!(
-        "[[sendme_partner]]\nvirtual_account = \"{}\"\nname = \"Lentera Payouts\"\n\
-         faspay_key = \"{}\"\nfaspay_secret = \"{}\"\niv = \"{}\"\napp_key = \"{}\"\n\
-         app_secret = \"{}\"\nclient_key = \"{}\"\nclient_secret = \"{}\"\n\
-         opening_balance = \"{}\"\n",
-        c.virtual_account,
-        c.faspay_key,
-        c.faspay_secret,
-        c.iv,
-        c.app_key,
-        c.app_secret,
-        c.client_key,
-        c.client_secret,
-        rupiah(OPENING_MINOR)
-    )
 }
 
 /// The bank answers as soon as a transfer is accepted, so settlements and
@@ -272,7 +244,16 @@ async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
     let config = dir.path().join("gerbang.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let provision = dir.path().join("provision.toml");
-    std::fs::write(&provision, provisioning_file()).unwrap();
+    std::fs::write(
+        &provision,
+        partner_toml(
+            &dev_credentials(),
+            "Lentera Payouts",
+            &rupiah(OPENING_MINOR),
+            false,
+        ),
+    )
+    .unwrap();
     let (config, provision) = (
         config.display().to_string(),
         provision.display().to_string(),

@@ -6,6 +6,7 @@
 
 use crate::client::{Body, Client, Credentials, TRANSFER};
 use crate::common::*;
+use crate::partners::*;
 use crate::support::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -33,24 +34,6 @@ fn credentials() -> Credentials {
     }
 }
 
-fn provisioning_file() -> String {
-    let c = credentials();
-    format!(
-        "[[sendme_partner]]\nvirtual_account = \"{}\"\nname = \"Kasir Payouts\"\n\
-         faspay_key = \"{}\"\nfaspay_secret = \"{}\"\niv = \"{}\"\napp_key = \"{}\"\n\
-         app_secret = \"{}\"\nclient_key = \"{}\"\nclient_secret = \"{}\"\n\
-         opening_balance = \"1000000.00\"\n",
-        c.virtual_account,
-        c.faspay_key,
-        c.faspay_secret,
-        c.iv,
-        c.app_key,
-        c.app_secret,
-        c.client_key,
-        c.client_secret,
-    )
-}
-
 /// A gateway serving `db` with the partner provisioned, and its scratch directory.
 struct Setup {
     dir: tempfile::TempDir,
@@ -62,7 +45,11 @@ async fn setup(db: &TestDatabase) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), 5);
     let provision = dir.path().join("provision.toml");
-    std::fs::write(&provision, provisioning_file()).unwrap();
+    std::fs::write(
+        &provision,
+        partner_toml(&credentials(), "Kasir Payouts", "1000000.00", false),
+    )
+    .unwrap();
     let mut command = gerbang(dir.path());
     command.args([
         "serve",
@@ -82,21 +69,6 @@ async fn setup(db: &TestDatabase) -> Setup {
         serving,
         client,
     }
-}
-
-/// Minor units from a rupiah string with two decimals.
-#[track_caller]
-fn minor(rupiah: &str) -> i64 {
-    let (whole, cents) = rupiah
-        .split_once('.')
-        .unwrap_or_else(|| panic!("{rupiah:?} has no decimals"));
-    whole.parse::<i64>().expect("rupiah") * 100 + cents.parse::<i64>().expect("cents")
-}
-
-/// (balance, available) of the partner, in minor units.
-async fn balances(client: &Client) -> (i64, i64) {
-    let (balance, available) = client.balance().await;
-    (minor(&balance), minor(&available))
 }
 
 /// A transfer to Alfamart; its cash-out code.
@@ -186,19 +158,6 @@ async fn sim(dir: &Path, url: &str, code: &str, args: &[&str]) -> Sim {
         calls: lines,
         summary,
     }
-}
-
-/// `inquiry_status` of `trx_no` until it answers `status`.
-async fn wait_status(client: &Client, trx_no: &str, status: &str) -> Value {
-    eventually(
-        &format!("{trx_no} to reach status {status}"),
-        Duration::from_secs(10),
-        || async move {
-            let answer = client.status(trx_no, None).await;
-            (answer["status"] == status).then_some(answer)
-        },
-    )
-    .await
 }
 
 /// Stops the gateway and checks its database's ledger.
