@@ -50,7 +50,11 @@ async fn waiting(
             .map_err(|e| ApprovalError::Store(e.to_string()))?
             .filter(|(d, _)| d.partner_va == partner_va)
             .ok_or_else(|| ApprovalError::NotFound(id.clone()))?;
-        if d.status != Status::WaitingApproval {
+        let expired = d
+            .cashout
+            .as_ref()
+            .is_some_and(|c| c.lifetime_seconds.is_none() && app.now() >= c.expires_at);
+        if d.status != Status::WaitingApproval || expired {
             return Err(ApprovalError::NotWaiting(id.clone()));
         }
         if !out.iter().any(|(o, _): &(Disbursement, i64)| o.id == d.id) {
@@ -100,6 +104,12 @@ fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbu
         next.status = Status::Processing;
         next.status_at = now;
         if let Some(c) = next.cashout.as_mut() {
+            // A default life starts when the code is issued.
+            if let Some(life) = c.lifetime_seconds {
+                c.expires_at = now.plus_seconds(life);
+                step.timers
+                    .push(cashout::expiry_timer(&d.id, c.expires_at));
+            }
             let code = cashout::draw_code();
             step.records
                 .push(cashout::issue_code(&code, &d.id, &d.partner_va, c.network));

@@ -266,6 +266,7 @@ pub async fn accept(
                     phone: gerbang_core::mask::Masked(c.phone.clone()),
                     code: code.map(gerbang_core::mask::Secret::new),
                     expires_at: c.expires_at,
+                    lifetime_seconds: c.lifetime_seconds,
                     payment: None,
                     advised_at: None,
                     reversed_at: None,

@@ -5,6 +5,7 @@
 use crate::config::SchedulerConfig;
 use crate::sandbox_clock::PersistedClock;
 use async_trait::async_trait;
+use futures::StreamExt;
 use gerbang_core::ledger::{LedgerError, LedgerOp};
 use gerbang_core::{Clock, Timestamp};
 use gerbang_store::{SharedStore, Step, StepError, Timer, TimerOp, HOLD_EXPIRY_TIMER};
@@ -22,6 +23,8 @@ pub trait TimerHandler: Send + Sync {
     async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String>;
 }
 
+/// Timers of one round fired at once.
+const FIRE_CONCURRENCY: usize = 32;
 /// Longest wait between two tries of a failing timer.
 const MAX_RETRY_SECONDS: i64 = 300;
 /// How long a claimed timer is held before another worker may take it.
@@ -75,6 +78,22 @@ impl Scheduler {
         crate::worker::run_rounds("scheduler", poll, &self.wake, &cancel, || self.fire_due()).await
     }
 
+    /// Runs one timer's handler; a failure schedules another try.
+    async fn fire(&self, timer: Timer, now: Timestamp) {
+        let outcome = match self.handlers.by_kind.get(&timer.kind) {
+            Some(handler) => handler.fire(&self.store, &timer, now).await,
+            None => Err(format!("no handler for timer kind {}", timer.kind)),
+        };
+        if let Err(e) = outcome {
+            let wait = 1i64 << timer.attempts.clamp(0, 16);
+            let retry_at = now.plus_seconds(wait.min(MAX_RETRY_SECONDS));
+            tracing::warn!(timer = %timer.key, error = %e, "timer failed; will retry");
+            if let Err(e) = self.store.retry_timer(&timer.key, retry_at).await {
+                tracing::error!(timer = %timer.key, error = %e, "could not reschedule a timer");
+            }
+        }
+    }
+
     /// One round: fires every timer due now. Returns how many were taken.
     pub async fn fire_due(&self) -> Result<usize, String> {
         // Another process may have moved the sandbox clock.
@@ -90,20 +109,11 @@ impl Scheduler {
             .await
             .map_err(|e| e.to_string())?;
         let count = due.len();
-        for timer in due {
-            let outcome = match self.handlers.by_kind.get(&timer.kind) {
-                Some(handler) => handler.fire(&self.store, &timer, now).await,
-                None => Err(format!("no handler for timer kind {}", timer.kind)),
-            };
-            if let Err(e) = outcome {
-                let wait = 1i64 << timer.attempts.clamp(0, 16);
-                let retry_at = now.plus_seconds(wait.min(MAX_RETRY_SECONDS));
-                tracing::warn!(timer = %timer.key, error = %e, "timer failed; will retry");
-                if let Err(e) = self.store.retry_timer(&timer.key, retry_at).await {
-                    tracing::error!(timer = %timer.key, error = %e, "could not reschedule a timer");
-                }
-            }
-        }
+        // Timers are independent steps: fired side by side, their commits share the
+        // store's group commits instead of waiting for one each.
+        futures::stream::iter(due)
+            .for_each_concurrent(FIRE_CONCURRENCY, |timer| self.fire(timer, now))
+            .await;
         Ok(count)
     }
 }

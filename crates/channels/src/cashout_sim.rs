@@ -320,8 +320,9 @@ impl Run<'_> {
                 self.advise(&reference).await;
                 Outcome::CashHandedOut
             }
+            // A malfunction leaves the payment's fate unknown: undo it to be sure.
+            Some(h2h::codes::SYSTEM_MALFUNCTION) | None => self.reverse(&reference).await,
             Some(_) => Outcome::Refused,
-            None => self.reverse(&reference).await,
         }
     }
 

@@ -178,7 +178,10 @@ pub async fn inquire(
 fn payment_fingerprint(req: &PaymentRequest) -> String {
     use sha2::{Digest, Sha256};
     let digits: String = req.phone.chars().filter(char::is_ascii_digit).collect();
-    let text = format!("{}|{}|{}", req.code, digits, req.amount_minor);
+    let text = format!(
+        "{}|{}|{}|{}",
+        req.code, digits, req.amount_minor, req.terminal
+    );
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -359,7 +362,7 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
         let window_over = now
             > paid
                 .paid_at
-                .plus_seconds(rules.reversal_window_seconds as i64);
+                .plus_seconds(rules.reversal_window_seconds.min(i64::MAX as u64) as i64);
         if (c.advised_at.is_some() && !rules.reversal_after_advice) || window_over {
             return Err(Refusal::NotAllowed.into());
         }

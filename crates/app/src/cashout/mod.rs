@@ -36,6 +36,10 @@ pub struct CashoutState {
     /// The plain code; absent until issued.
     pub code: Option<Secret>,
     pub expires_at: Timestamp,
+    /// When the request named no expiry: the code's life, counted from its issue
+    /// (which approval may delay).
+    #[serde(default)]
+    pub lifetime_seconds: Option<i64>,
     pub payment: Option<Payment>,
     pub advised_at: Option<Timestamp>,
     pub reversed_at: Option<Timestamp>,
@@ -56,6 +60,8 @@ pub struct NewCashout {
     pub network: Network,
     pub phone: String,
     pub expires_at: Timestamp,
+    /// Set when `expires_at` is the default life rather than the request's instant.
+    pub lifetime_seconds: Option<i64>,
 }
 
 /// Draws a code: 10 decimal digits from the thread's CSPRNG (ChaCha, seeded from

@@ -15,7 +15,6 @@ use gerbang_app::cashout::faults::{Fault, Operation};
 use gerbang_app::cashout::h2h::{self, H2hError, PaymentRequest, Reversal, MAX_REFERENCE_CHARS};
 use gerbang_app::cashout::Network;
 use gerbang_app::App;
-use gerbang_core::mask::mask_tail;
 use gerbang_core::Timestamp;
 use gerbang_protocol::h2h::{
     codes, KEY_HEADER, MAX_SKEW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER,
@@ -247,7 +246,7 @@ async fn inquiry(app: &App, network: Network, body: &[u8]) -> Response {
             }),
         ),
         Err(e) => {
-            tracing::info!(network = network.slug(), code = %mask_tail(&req.code), ?e, "inquiry refused");
+            tracing::info!(network = network.slug(), ?e, "inquiry refused");
             refused(e, network)
         }
     }
@@ -288,7 +287,7 @@ async fn payment(app: &App, network: Network, body: &[u8]) -> Response {
             }),
         ),
         Err(e) => {
-            tracing::info!(network = network.slug(), reference = %req.reference, code = %mask_tail(&req.code), ?e, "payment refused");
+            tracing::info!(network = network.slug(), reference = %req.reference, ?e, "payment refused");
             refused(e, network)
         }
     }

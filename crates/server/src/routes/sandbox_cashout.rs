@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 
 /// Sessions remembered; the oldest are forgotten past this.
 const MAX_SESSIONS: usize = 1000;
+/// Sessions running at once.
+const MAX_RUNNING: usize = 100;
 /// Longest answer delay a fault may ask for: a day.
 const MAX_DELAY_SECONDS: u64 = 24 * 3600;
 const MAX_FAULT_COUNT: u32 = 100;
@@ -159,6 +161,22 @@ async fn start_session(
     JsonBody(req): JsonBody<PayRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let network = network(&slug)?;
+    if req.code.len() > 32 || req.phone.len() > 20 {
+        return Err(ApiError::bad_request(
+            "code: at most 32 characters; phone: at most 20",
+        ));
+    }
+    if req
+        .timeout_seconds
+        .is_some_and(|t| !(1..=3600).contains(&t))
+        || req
+            .amount
+            .is_some_and(|a| !(1..=1_000_000_000_000).contains(&a))
+    {
+        return Err(ApiError::bad_request(
+            "timeout_seconds: 1 to 3600; amount: a positive number of rupiah",
+        ));
+    }
     let expected = if network == Network::Permata {
         "withdraw"
     } else {
@@ -196,6 +214,17 @@ async fn start_session(
     }));
     {
         let mut sessions = s.sessions.lock().expect("sessions");
+        let running = sessions
+            .by_id
+            .values()
+            .filter(|v| v.lock().expect("session").state == "running")
+            .count();
+        if running >= MAX_RUNNING {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("at most {MAX_RUNNING} simulator sessions at once"),
+            ));
+        }
         if sessions.order.len() >= MAX_SESSIONS {
             if let Some(old) = sessions.order.pop_front() {
                 sessions.by_id.remove(&old);

@@ -151,4 +151,64 @@ async fn approval_issues_the_code_and_rejection_releases_the_funds(db: TestDatab
     s.stop().await;
 }
 
-on_both_backends!(approval_issues_the_code_and_rejection_releases_the_funds);
+/// A code's default life starts when approval issues it; a transfer whose own
+/// `trx_expired` passed while it waited cannot be approved, and expires.
+async fn a_code_lives_from_its_approval(db: TestDatabase) {
+    let s = fixture::start_requiring_approval(db).await;
+    let body = store_body(&s, "alf", "ALF-10101", RP_100K, "http://127.0.0.1:9/unused").await;
+    let answer = s.client.post(TRANSFER, &body).await;
+    assert_on_process(&answer);
+    let waited = parse_wib(answer["trx_expired"].as_str().unwrap());
+    // Approved 23 hours later: the code still gets its full 24 hours from now.
+    s.advance_clock(23 * 3600).await;
+    let approved = s
+        .client
+        .post(
+            APPROVE,
+            &Body::new()
+                .with("virtual_account", VA)
+                .with("trx_no", "ALF-10101"),
+        )
+        .await;
+    let line = only_line(&approved);
+    let code = assert_code_digits(&line["cashout_code"]);
+    let expires = parse_wib(line["trx_expired"].as_str().unwrap());
+    assert!(
+        expires >= waited + time::Duration::hours(23),
+        "the life starts at approval: {waited} then {expires}"
+    );
+    // Two more hours (past the first expiry) and the code still pays.
+    s.advance_clock(2 * 3600).await;
+    let alfamart = H2h::sandbox(&s.api, "alfamart");
+    assert_code(
+        &alfamart.payment("ALF-10101-P", &code, PHONE, 100_000).await,
+        "00",
+    );
+
+    // A transfer with its own trx_expired an hour ahead, not approved in time.
+    let late = store_body(&s, "alf", "ALF-10102", RP_100K, "http://127.0.0.1:9/unused")
+        .await
+        .with("trx_expired", s.jakarta_in(3600).await);
+    assert_on_process(&s.client.post(TRANSFER, &late).await);
+    s.advance_clock(3601).await;
+    let refused = s
+        .client
+        .post(
+            APPROVE,
+            &Body::new()
+                .with("virtual_account", VA)
+                .with("trx_no", "ALF-10102"),
+        )
+        .await;
+    assert_eq!(refused["status"], "9", "{refused}");
+    let failed = s.wait_status("ALF-10102", "4").await;
+    assert_eq!(failed["cashout_code"], "", "{failed}");
+    assert_eq!(s.balances().await.1, FUNDING_MINOR - RP_100K);
+    assert_ledger(&s.api, 0).await;
+    s.stop().await;
+}
+
+on_both_backends!(
+    approval_issues_the_code_and_rejection_releases_the_funds,
+    a_code_lives_from_its_approval,
+);

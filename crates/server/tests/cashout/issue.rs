@@ -106,4 +106,34 @@ async fn alfamart_transfer_answers_with_a_code(db: TestDatabase) {
     s.stop().await;
 }
 
-on_both_backends!(alfamart_transfer_answers_with_a_code);
+/// A retry answers as the first request did even when its `trx_expired` has passed
+/// since (a new request with that instant would be refused).
+async fn a_retry_after_its_expiry_instant_gets_the_first_answer(db: TestDatabase) {
+    let s = fixture::start(db).await;
+    let body = store_body(&s, "alf", "ALF-1101", RP_100K, "http://127.0.0.1:9/unused")
+        .await
+        .with("trx_expired", s.jakarta_in(600).await);
+    let first = issue(&s, &body).await;
+    s.advance_clock(700).await;
+    s.wait_status("ALF-1101", "4").await;
+    let again = s.client.post(TRANSFER, &body).await;
+    assert_eq!(
+        again["status"], "4",
+        "the first request's current state: {again}"
+    );
+    assert_eq!(trx_id_of(&again), first.trx_id);
+    let new = store_body(&s, "alf", "ALF-1102", RP_100K, "http://127.0.0.1:9/unused")
+        .await
+        .with("trx_expired", body.text("trx_expired"));
+    let refused = s.client.post(TRANSFER, &new).await;
+    assert_eq!(refused["status"], "9", "{refused}");
+    assert_eq!(refused["message"], "Invalid Request body", "{refused}");
+    assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
+    assert_ledger(&s.api, 0).await;
+    s.stop().await;
+}
+
+on_both_backends!(
+    alfamart_transfer_answers_with_a_code,
+    a_retry_after_its_expiry_instant_gets_the_first_answer,
+);

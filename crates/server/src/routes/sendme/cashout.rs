@@ -5,14 +5,14 @@
 use super::queries::wib;
 use super::{Shared, ORIGIN};
 use gerbang_app::cashout::{Network, NewCashout};
-use gerbang_app::disbursement::{Disbursement, NewDisbursement};
+use gerbang_app::disbursement::{self, Disbursement, NewDisbursement};
 use gerbang_protocol::sendme::auth::parse_timestamp;
 use gerbang_protocol::sendme::envelope::SendmeError;
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
 use serde_json::{Map, Value};
 
 /// Checks a cash-out request against its network's rules.
-pub(super) fn prepare(
+pub(super) async fn prepare(
     sendme: &Shared,
     c: &super::Call,
     va: String,
@@ -23,9 +23,12 @@ pub(super) fn prepare(
     let f: &Fields = &c.fields;
     let app = &sendme.app;
     let rules = network.rules(&app.config.cashout, app.config.mode);
-    rules
+    // Checks that depend on the time or the configuration: a retry of a request
+    // accepted before must still get its first answer, so they only refuse a new one.
+    let mut refusal = rules
         .check_amount(amount)
-        .map_err(|why| SendmeError::INVALID_BODY.with_detail(why))?;
+        .err()
+        .map(|why| SendmeError::INVALID_BODY.with_detail(why));
     let description: String = description
         .unwrap_or_default()
         .chars()
@@ -60,24 +63,33 @@ pub(super) fn prepare(
         }
     }
     let now = app.now();
+    let max_life = app.config.cashout.max_expiry_seconds.min(i64::MAX as u64) as i64;
+    let default_life = (c
+        .partner
+        .cashout_expiry_seconds
+        .unwrap_or(app.config.cashout.default_expiry_seconds)
+        .min(i64::MAX as u64) as i64)
+        .clamp(1, max_life.max(1));
     let expired_text = timestamp_field(f, "trx_expired")?;
-    let expires_at = match &expired_text {
+    let (expires_at, lifetime_seconds) = match &expired_text {
         Some((_, at)) => {
-            let latest = now.plus_seconds(app.config.cashout.max_expiry_seconds as i64);
-            if *at <= now || *at > latest {
-                return Err(SendmeError::INVALID_BODY.with_detail(format!(
-                    "trx_expired: after now and at most {} s ahead",
-                    app.config.cashout.max_expiry_seconds
-                )));
+            if *at <= now || *at > now.plus_seconds(max_life) {
+                refusal = refusal.or(Some(SendmeError::INVALID_BODY.with_detail(format!(
+                    "trx_expired: after now and at most {max_life} s ahead"
+                ))));
             }
-            *at
+            (*at, None)
         }
-        None => now.plus_seconds(
-            c.partner
-                .cashout_expiry_seconds
-                .unwrap_or(app.config.cashout.default_expiry_seconds) as i64,
-        ),
+        None => (now.plus_seconds(default_life), Some(default_life)),
     };
+    if let Some(refusal) = refusal {
+        let accepted = disbursement::by_reference(&app.store, &va, &reference)
+            .await
+            .map_err(super::internal)?;
+        if accepted.is_none() {
+            return Err(refusal);
+        }
+    }
     let text = |t: &Option<(String, gerbang_core::Timestamp)>| {
         t.as_ref().map(|(s, _)| s.clone()).unwrap_or_default()
     };
@@ -113,6 +125,7 @@ pub(super) fn prepare(
             network,
             phone,
             expires_at,
+            lifetime_seconds,
         }),
     })
 }

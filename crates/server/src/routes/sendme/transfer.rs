@@ -72,7 +72,7 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
     }
     let bank_code = f.required("beneficiary_bank_code", 10)?;
     if let Some(network) = Network::by_bank_code(&bank_code) {
-        return super::cashout::prepare(sendme, c, va, amount, description, network);
+        return super::cashout::prepare(sendme, c, va, amount, description, network).await;
     }
     let description: String = f
         .required("trx_desc", 255)?
@@ -254,6 +254,17 @@ pub async fn transfer(
         Ok(r) => r,
         Err(e) => return error(e),
     };
+    // An encrypted code needs the key: have it before anything is held.
+    if request
+        .cashout
+        .as_ref()
+        .is_some_and(|co| co.network.encrypts_code())
+    {
+        let app = &sendme.app;
+        if let Err(e) = app.code_keys.current(&app.store, app.now()).await {
+            return error(super::internal(e));
+        }
+    }
     match disbursement::accept(&sendme.app, &c.partner, request).await {
         Ok(d) => match answer(&sendme, &d).await {
             Ok(body) => Json(body),
