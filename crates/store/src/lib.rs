@@ -66,7 +66,8 @@ pub trait Store: Send + Sync + 'static {
     async fn statement(&self, query: StatementQuery) -> Result<Vec<StatementLine>, StoreError>;
 
     /// Takes up to `limit` pending notifications due at `now` that nobody holds, and
-    /// holds them until `lease_until`.
+    /// holds them until `lease_until`. Notifications of one source go out in order:
+    /// one is not taken while an earlier one of its source is still pending.
     async fn claim_notifications(
         &self,
         now: Timestamp,

@@ -342,7 +342,8 @@ async fn test_notification(
             notifications: vec![NewNotification {
                 protocol: "test".into(),
                 owner: req.owner.unwrap_or_else(|| "sandbox".into()),
-                source: "sandbox:test".into(),
+                // Each its own source: test notifications do not wait for each other.
+                source: format!("sandbox:test:{:016x}", rand::random::<u64>()),
                 url: req.url,
                 body,
             }],

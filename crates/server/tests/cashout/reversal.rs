@@ -165,7 +165,51 @@ async fn a_reversal_past_the_window_is_refused(db: TestDatabase) {
     s.stop().await;
 }
 
+/// The partner learns "success" and then "reversed", in that order, even when the
+/// first callback has to be retried: the later one waits for it.
+async fn callbacks_of_one_transfer_arrive_in_order(db: TestDatabase) {
+    let s = fixture::start(db).await;
+    let receiver = Receiver::start(Behaviour::Answer(500)).await;
+    let issued = issue_alfamart(&s, "ALF-7001", RP_100K, &receiver.url()).await;
+    let alfamart = H2h::sandbox(&s.api, "alfamart");
+    assert_code(
+        &alfamart
+            .payment("ALF-7001-PAY", &issued.code, PHONE, 100_000)
+            .await,
+        "00",
+    );
+    // The status-2 callback is refused by the partner; meanwhile the payment is reversed.
+    receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    assert_code(&alfamart.reversal("ALF-7001-PAY").await, "00");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let statuses = |r: &Receiver| -> Vec<String> {
+        r.received()
+            .iter()
+            .filter_map(|c| serde_json::from_str::<serde_json::Value>(&c.body).ok())
+            .map(|c| c["trx_status"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(
+        statuses(&receiver).iter().all(|st| st == "2"),
+        "the reversal's callback waits for the success callback: {:?}",
+        statuses(&receiver)
+    );
+    // The partner is back; the retry delivers 2, then 5 follows.
+    receiver.set(Behaviour::Answer(200));
+    s.advance_clock(61).await;
+    wait_callback(&s, &receiver, "ALF-7001", "5").await;
+    let seen = statuses(&receiver);
+    let last_two = seen.iter().rposition(|st| st == "2").unwrap();
+    let first_five = seen.iter().position(|st| st == "5").unwrap();
+    assert!(last_two < first_five, "in order: {seen:?}");
+    assert_ledger(&s.api, 0).await;
+    s.stop().await;
+}
+
 on_both_backends!(
+    callbacks_of_one_transfer_arrive_in_order,
     a_payment_whose_answer_was_lost_is_reversed,
     a_reversal_before_its_payment_voids_the_reference,
     a_reversal_past_the_window_is_refused,

@@ -579,9 +579,13 @@ impl Store for SqliteStore {
             let mut stmt = conn
                 .prepare_cached(&format!(
                     "UPDATE notifications SET lease_until = ?2 WHERE id IN (
-                         SELECT id FROM notifications
+                         SELECT id FROM notifications n
                          WHERE status = 'pending' AND next_attempt_at <= ?1
                            AND (lease_until IS NULL OR lease_until <= ?1)
+                           AND NOT EXISTS (
+                               SELECT 1 FROM notifications e
+                               WHERE e.source = n.source AND e.id < n.id
+                                 AND e.status = 'pending')
                          ORDER BY next_attempt_at, id LIMIT ?3)
                      RETURNING {NOTIFICATION_COLUMNS}"
                 ))
