@@ -151,7 +151,41 @@ async fn the_permata_atm_withdraws(db: TestDatabase) {
     s.stop().await;
 }
 
+/// Indomaret waits 30 s for the payment answer, then reverses.
+async fn indomaret_reverses_after_thirty_seconds(db: TestDatabase) {
+    let s = fixture::start(db).await;
+    let body = store_body(&s, "imr", "IMR-SIM-1", RP_100K, "http://127.0.0.1:9/unused").await;
+    let issued = issue(&s, &body).await;
+    s.post_json(
+        "/sandbox/cashout/faults",
+        &json!({"network": "indomaret", "operation": "payment", "mode": "slow", "delay_seconds": 120}),
+    )
+    .await
+    .expect(200);
+    let id = start_session(&s, "/sandbox/cashout/indomaret/pay", &issued.code).await;
+    s.wait_status("IMR-SIM-1", "2").await;
+    // 25 s is not enough for Indomaret to give up ...
+    s.advance_clock(25).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(operations(&session(&s, &id).await), ["inquiry"]);
+    // ... 31 s is.
+    s.advance_clock(6).await;
+    let done = wait_session(&s, &id, "the session ends", |v| v["state"] == "done").await;
+    assert_eq!(done["outcome"], "reversed", "{done}");
+    assert_eq!(
+        operations(&done),
+        ["inquiry", "payment", "reversal"],
+        "{done}"
+    );
+    s.wait_status("IMR-SIM-1", "5").await;
+    assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
+    s.advance_clock(120).await;
+    assert_ledger(&s.api, 0).await;
+    s.stop().await;
+}
+
 on_both_backends!(
+    indomaret_reverses_after_thirty_seconds,
     the_alfamart_simulator_hands_out_cash,
     a_slow_payment_answer_makes_the_store_reverse_and_repeat_the_reversal,
     the_permata_atm_withdraws,
