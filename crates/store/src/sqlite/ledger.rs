@@ -305,6 +305,8 @@ pub(super) fn place_hold(
         )
     });
     if let Some(expires_at) = hold.expires_at {
+        let payload = serde_json::json!({ "hold": hold.key });
+        let text = payload.to_string();
         super::schedule_timer(
             conn,
             now,
@@ -312,8 +314,9 @@ pub(super) fn place_hold(
                 key: hold_expiry_timer_key(&hold.key),
                 kind: HOLD_EXPIRY_TIMER.to_string(),
                 due_at: expires_at,
-                payload: serde_json::json!({ "hold": hold.key }),
+                payload,
             },
+            &text,
         )?;
     }
     Ok(())

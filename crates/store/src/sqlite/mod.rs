@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
+mod checkpoint;
 mod ledger;
 mod writer;
 
@@ -52,8 +53,7 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA synchronous = FULL;
          PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;
-         PRAGMA wal_autocheckpoint = 16000;",
+         PRAGMA cache_size = -32000;",
     )?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())
@@ -129,8 +129,16 @@ impl SqliteStore {
                 });
                 match opened {
                     Ok(conn) => {
+                        // Checkpoints run beside the writer, not inside its commits.
+                        // `signal` outlives `conn`, which `writer_loop` drops.
+                        let signal = Arc::new(checkpoint::Signal::default());
+                        let checkpointer = checkpoint::start(&conn, &writer_path, &signal);
                         let _ = ready_tx.send(Ok(()));
-                        writer::writer_loop(conn, rx);
+                        writer::writer_loop(conn, rx, checkpointer.as_ref().map(|_| &*signal));
+                        signal.stop();
+                        if let Some(checkpointer) = checkpointer {
+                            let _ = checkpointer.join();
+                        }
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(backend_err(format!(
@@ -201,6 +209,27 @@ impl SqliteStore {
         .await
         .map_err(backend_err)?
     }
+
+    /// A lookup by key, run right here on the caller's thread: it reads a handful
+    /// of cached pages in microseconds, less than handing it to another thread and
+    /// waking the caller again would cost. Longer reads go through [`Self::read`].
+    fn lookup<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let inner = &self.inner;
+        let popped = inner.readers.lock().expect("reader pool").pop();
+        let conn = match popped {
+            Some(conn) => conn,
+            None => open_reader(&inner.path).map_err(backend_err)?,
+        };
+        let result = f(&conn).map_err(backend_err);
+        let mut pool = inner.readers.lock().expect("reader pool");
+        if pool.len() < MAX_READERS {
+            pool.push(conn);
+        }
+        result
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -251,8 +280,12 @@ fn idempotency_row(
     .optional()
 }
 
-fn write_record(conn: &Connection, now: Timestamp, w: &RecordWrite) -> Result<i64, StepError> {
-    let data = w.data.to_string();
+fn write_record(
+    conn: &Connection,
+    now: Timestamp,
+    w: &RecordWrite,
+    data: &str,
+) -> Result<i64, StepError> {
     let conflict = || StepError::RecordConflict {
         kind: w.kind.clone(),
         key: w.key.clone(),
@@ -316,7 +349,12 @@ fn enqueue(conn: &Connection, now: Timestamp, n: &NewNotification) -> Result<i64
     .map_err(sql_err)
 }
 
-fn schedule_timer(conn: &Connection, now: Timestamp, t: &crate::NewTimer) -> Result<(), StepError> {
+fn schedule_timer(
+    conn: &Connection,
+    now: Timestamp,
+    t: &crate::NewTimer,
+    payload: &str,
+) -> Result<(), StepError> {
     conn.prepare_cached(
         "INSERT INTO timers (key, kind, due_at, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
@@ -327,14 +365,48 @@ fn schedule_timer(conn: &Connection, now: Timestamp, t: &crate::NewTimer) -> Res
         t.key,
         t.kind,
         t.due_at.as_micros(),
-        t.payload.to_string(),
+        payload,
         now.as_micros()
     ])
     .map_err(sql_err)?;
     Ok(())
 }
 
-fn apply_step(conn: &Connection, now: Timestamp, step: &Step) -> Result<StepOutcome, StepError> {
+/// A step with its JSON documents already turned into text, so that the writer
+/// thread (which every step waits for) does not spend its time serialising.
+struct PreparedStep {
+    step: Step,
+    /// `step.records[i].data` as text.
+    record_data: Vec<String>,
+    /// The payload of each `TimerOp::Schedule` in `step.timers`, in order, as text.
+    timer_payloads: Vec<String>,
+}
+
+impl PreparedStep {
+    fn new(step: Step) -> Self {
+        let record_data = step.records.iter().map(|r| r.data.to_string()).collect();
+        let timer_payloads = step
+            .timers
+            .iter()
+            .filter_map(|op| match op {
+                TimerOp::Schedule(t) => Some(t.payload.to_string()),
+                TimerOp::Remove(_) => None,
+            })
+            .collect();
+        PreparedStep {
+            step,
+            record_data,
+            timer_payloads,
+        }
+    }
+}
+
+fn apply_step(
+    conn: &Connection,
+    now: Timestamp,
+    prepared: &PreparedStep,
+) -> Result<StepOutcome, StepError> {
+    let step = &prepared.step;
     let mut outcome = StepOutcome::default();
     if let Some(idem) = &step.idempotency {
         claim_key(conn, now, idem)?;
@@ -355,17 +427,23 @@ fn apply_step(conn: &Connection, now: Timestamp, step: &Step) -> Result<StepOutc
             LedgerOp::Expire { key } => ledger::release_hold(conn, now, key, HoldState::Expired)?,
         }
     }
-    for record in &step.records {
+    for (record, data) in step.records.iter().zip(&prepared.record_data) {
         outcome
             .record_versions
-            .push(write_record(conn, now, record)?);
+            .push(write_record(conn, now, record, data)?);
     }
     for n in &step.notifications {
         outcome.notification_ids.push(enqueue(conn, now, n)?);
     }
+    let mut payloads = prepared.timer_payloads.iter();
     for op in &step.timers {
         match op {
-            TimerOp::Schedule(t) => schedule_timer(conn, now, t)?,
+            TimerOp::Schedule(t) => {
+                let payload = payloads
+                    .next()
+                    .ok_or_else(|| StepError::Backend("timer payload missing".into()))?;
+                schedule_timer(conn, now, t, payload)?
+            }
             TimerOp::Remove(key) => {
                 conn.prepare_cached("DELETE FROM timers WHERE key = ?1")
                     .map_err(sql_err)?
@@ -395,6 +473,9 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<Record> {
 }
 
 const RECORD_COLUMNS: &str = "kind, key, owner, state, version, data, created_at, updated_at";
+const RECORD_BY_KEY: &str =
+    "SELECT kind, key, owner, state, version, data, created_at, updated_at \
+     FROM records WHERE kind = ?1 AND key = ?2";
 
 const NOTIFICATION_COLUMNS: &str = "id, protocol, owner, source, url, body, status, attempts, \
      next_attempt_at, created_at, delivered_at";
@@ -447,7 +528,9 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, now: Timestamp, step: Step) -> Result<StepOutcome, StepError> {
-        self.write(move |conn| apply_step(conn, now, &step)).await
+        let prepared = PreparedStep::new(step);
+        self.write(move |conn| apply_step(conn, now, &prepared))
+            .await
     }
 
     async fn idempotency(
@@ -455,21 +538,15 @@ impl Store for SqliteStore {
         scope: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let (scope, key) = (scope.to_string(), key.to_string());
-        self.read(move |conn| idempotency_row(conn, &scope, &key))
-            .await
+        self.lookup(|conn| idempotency_row(conn, scope, key))
     }
 
     async fn record(&self, kind: &str, key: &str) -> Result<Option<Record>, StoreError> {
-        let (kind, key) = (kind.to_string(), key.to_string());
-        self.read(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM records WHERE kind = ?1 AND key = ?2"
-            ))?
-            .query_row([kind, key], record_row)
-            .optional()
+        self.lookup(|conn| {
+            conn.prepare_cached(RECORD_BY_KEY)?
+                .query_row([kind, key], record_row)
+                .optional()
         })
-        .await
     }
 
     async fn records(
@@ -493,20 +570,17 @@ impl Store for SqliteStore {
     }
 
     async fn account(&self, code: &str) -> Result<Option<Account>, StoreError> {
-        let code = code.to_string();
-        self.read(move |conn| {
+        self.lookup(|conn| {
             conn.prepare_cached(
                 "SELECT id, code, kind, currency, balance, pending FROM accounts WHERE code = ?1",
             )?
             .query_row([code], account_row)
             .optional()
         })
-        .await
     }
 
     async fn hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {
-        let key = key.to_string();
-        self.read(move |conn| {
+        self.lookup(|conn| {
             conn.prepare_cached(
                 "SELECT h.key, a.code, h.amount, h.currency, h.state, h.expires_at, h.created_at, h.ended_at
                  FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.key = ?1",
@@ -527,7 +601,6 @@ impl Store for SqliteStore {
             })
             .optional()
         })
-        .await
     }
 
     async fn statement(&self, q: StatementQuery) -> Result<Vec<StatementLine>, StoreError> {
@@ -655,14 +728,13 @@ impl Store for SqliteStore {
     }
 
     async fn notification(&self, id: i64) -> Result<Option<Notification>, StoreError> {
-        self.read(move |conn| {
+        self.lookup(|conn| {
             conn.prepare_cached(&format!(
                 "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?1"
             ))?
             .query_row([id], notification_row)
             .optional()
         })
-        .await
     }
 
     async fn notifications(&self, q: NotificationQuery) -> Result<Vec<Notification>, StoreError> {

@@ -11,7 +11,7 @@
 //! state), records the failure, and runs the rest of that batch each inside its own
 //! savepoint.
 
-use super::ledger;
+use super::{checkpoint, ledger};
 use crate::StoreError;
 use rusqlite::Connection;
 use std::panic::AssertUnwindSafe;
@@ -137,7 +137,11 @@ fn run_batch(conn: &Connection, batch: &mut [Job]) -> Result<(), String> {
     exec(conn, "COMMIT").inspect_err(|_| rollback(conn))
 }
 
-pub(super) fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+pub(super) fn writer_loop(
+    conn: Connection,
+    mut jobs: mpsc::Receiver<Job>,
+    checkpoints: Option<&checkpoint::Signal>,
+) {
     // Answering thousands of callers takes time; a second thread does it while the
     // writer goes on with the next batch.
     let (answer_tx, answer_rx) = std::sync::mpsc::channel::<(Vec<Job>, Result<(), String>)>();
@@ -170,6 +174,9 @@ pub(super) fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
             for job in batch {
                 job.finish(committed.clone());
             }
+        }
+        if checkpoints.is_some_and(checkpoint::Signal::finish_wanted) {
+            checkpoint::finish(&conn);
         }
     }
     drop(answer_tx);
