@@ -2,6 +2,14 @@
 //! gateway process (SQLite, fsync on), reporting accepted transfers per second,
 //! p50/p99 latency and the gateway's peak RSS; and in the same run the bare-HTTP
 //! limit: the same client against a trivial handler on this machine.
+//!
+//! Client and gateway share this machine's cores, so the load generator is kept
+//! lean: a plain HTTP/1.1 keep-alive connection per request in flight, the body
+//! serialised once with only `trx_no` rewritten, and the SDK's per-request
+//! timestamp and signature computed once per second (they only change with the
+//! second). The gateway does exactly the work it does for an SDK; every answer is
+//! parsed and counted as accepted only if its `status` is `"1"`. The CPU time each
+//! side spent per request is printed, so a busy client shows up.
 
 use anyhow::{bail, Context};
 use base64::engine::general_purpose::STANDARD;
@@ -12,6 +20,8 @@ use serde_json::{json, Value};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[derive(Args, Debug)]
 pub struct SendmeBench {
@@ -114,6 +124,7 @@ impl Client {
 struct Gateway {
     child: std::process::Child,
     url: String,
+    addr: std::net::SocketAddr,
     _dir: tempfile::TempDir,
 }
 
@@ -161,6 +172,7 @@ impl Gateway {
                 return Ok(Gateway {
                     child,
                     url,
+                    addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
                     _dir: dir,
                 });
             }
@@ -197,28 +209,143 @@ struct Run {
     failures: u64,
 }
 
-/// Sends `requests` requests made by `make(n)` with `concurrency` in flight.
-async fn drive<F, Fut>(requests: u64, concurrency: u64, make: F) -> Run
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let make = Arc::new(make);
+/// One kind of request the load generator sends.
+trait Request: Send + Sync + 'static {
+    /// Appends the whole HTTP/1.1 request number `n` to `out`.
+    fn write(&self, n: u64, out: &mut Vec<u8>);
+    /// Whether this answer counts as a success.
+    fn accepted(&self, status: u16, body: &[u8]) -> bool;
+}
+
+/// A keep-alive HTTP/1.1 connection that sends one request at a time.
+struct Connection {
+    stream: TcpStream,
+    /// Bytes read and not yet consumed.
+    buf: Vec<u8>,
+}
+
+/// Largest answer head or body read.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+impl Connection {
+    async fn open(addr: std::net::SocketAddr) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            stream,
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Sends `request` and reads the answer: its status, its body (in `self.buf`,
+    /// at the returned range) and whether the connection may be used again.
+    async fn exchange(
+        &mut self,
+        request: &[u8],
+    ) -> std::io::Result<(u16, std::ops::Range<usize>, bool)> {
+        use std::io::{Error, ErrorKind};
+        self.stream.write_all(request).await?;
+        let head_end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if self.buf.len() > MAX_ANSWER_BYTES {
+                return Err(Error::new(ErrorKind::InvalidData, "answer head too long"));
+            }
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(ErrorKind::UnexpectedEof.into());
+            }
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end])
+            .map_err(|_| Error::new(ErrorKind::InvalidData, "answer head is not text"))?;
+        let mut lines = head.split("\r\n");
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.strip_prefix("HTTP/1.1 "))
+            .and_then(|l| l.get(..3))
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| Error::new(ErrorKind::InvalidData, "no HTTP/1.1 status line"))?;
+        let mut length = None;
+        let mut reusable = true;
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse::<usize>().ok();
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                return Err(Error::new(ErrorKind::Unsupported, "chunked answers"));
+            } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close")
+            {
+                reusable = false;
+            }
+        }
+        let length =
+            length.ok_or_else(|| Error::new(ErrorKind::InvalidData, "no content-length"))?;
+        if length > MAX_ANSWER_BYTES {
+            return Err(Error::new(ErrorKind::InvalidData, "answer too long"));
+        }
+        while self.buf.len() < head_end + length {
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(ErrorKind::UnexpectedEof.into());
+            }
+        }
+        Ok((status, head_end..head_end + length, reusable))
+    }
+
+    /// Forgets the answer just read.
+    fn consume(&mut self, up_to: usize) {
+        self.buf.drain(..up_to);
+    }
+}
+
+/// Sends `requests` requests to `addr` with `concurrency` in flight, each lane on
+/// its own keep-alive connection (reopened if the server closes it).
+async fn drive<R: Request>(
+    addr: std::net::SocketAddr,
+    requests: u64,
+    concurrency: u64,
+    request: Arc<R>,
+) -> Run {
+    let lanes = concurrency.max(1);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for worker in 0..concurrency.max(1) {
-        let make = make.clone();
+    for lane in 0..lanes {
+        let request = request.clone();
         tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
+            let mut latencies = Vec::with_capacity((requests / lanes + 1) as usize);
             let mut failures = 0u64;
-            let mut n = worker;
+            let mut connection: Option<Connection> = None;
+            let mut out = Vec::with_capacity(2048);
+            let mut n = lane;
             while n < requests {
                 let t = Instant::now();
-                if !make(n).await {
+                out.clear();
+                request.write(n, &mut out);
+                let conn = match connection.take() {
+                    Some(conn) => Ok(conn),
+                    None => Connection::open(addr).await,
+                };
+                let ok = match conn {
+                    Ok(mut conn) => match conn.exchange(&out).await {
+                        Ok((status, body, reusable)) => {
+                            let ok = request.accepted(status, &conn.buf[body.clone()]);
+                            conn.consume(body.end);
+                            if reusable {
+                                connection = Some(conn);
+                            }
+                            ok
+                        }
+                        Err(_) => false,
+                    },
+                    Err(_) => false,
+                };
+                if !ok {
                     failures += 1;
                 }
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                n += concurrency.max(1);
+                n += lanes;
             }
             (latencies, failures)
         }));
@@ -246,34 +373,156 @@ where
     }
 }
 
+/// Appends a POST with a JSON body and the given extra header lines.
+fn write_post(out: &mut Vec<u8>, host: &str, path: &str, headers: &str, body: &[u8]) {
+    use std::io::Write;
+    let _ = write!(
+        out,
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n{headers}\r\n",
+        body.len()
+    );
+    out.extend_from_slice(body);
+}
+
+/// A signed SendMe transfer, as the SDKs send it.
+struct Transfer {
+    host: String,
+    /// The body with `trx_no` = `BENCH0000000000`; its digits sit at `digits`.
+    body: Vec<u8>,
+    digits: std::ops::Range<usize>,
+    aes: AesKey,
+    authorization: String,
+    token: String,
+    /// The header lines for the current second: (unix second, lines).
+    signed: std::sync::Mutex<(i64, String)>,
+}
+
+const TRANSFER_PATH: &str = "/account/api/transfer";
+
+impl Transfer {
+    fn new(host: String, beneficiary_va: &str, token: String) -> Self {
+        let body = serde_json::to_vec(&json!({
+            "virtual_account": VA, "beneficiary_virtual_account": beneficiary_va,
+            "beneficiary_account": "1020006137", "beneficiary_name": "Bench Beneficiary",
+            "beneficiary_bank_code": "014", "beneficiary_region_code": "0102",
+            "beneficiary_country_code": "ID", "beneficiary_purpose_code": "1",
+            "trx_no": "BENCH0000000000", "trx_date": "2026-01-01 00:00:00",
+            "instruct_date": "", "trx_amount": "1000000", "trx_desc": "Bench",
+            "callback_url": "http://127.0.0.1:9/callback",
+        }))
+        .expect("serialises");
+        let at = body
+            .windows(17)
+            .position(|w| w == b"\"BENCH0000000000\"")
+            .expect("trx_no in the body")
+            + 6;
+        let aes = AesKey::derive(SECRET, IV);
+        Transfer {
+            host,
+            body,
+            digits: at..at + 10,
+            authorization: aes.encrypt_b64(&format!("{APP_KEY}:{APP_SECRET}")),
+            aes,
+            token,
+            signed: std::sync::Mutex::new((i64::MIN, String::new())),
+        }
+    }
+
+    /// The SDK's headers for a request sent now; timestamp and signature change
+    /// once a second.
+    fn headers(&self) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        let second = now.unix_timestamp();
+        let mut signed = self.signed.lock().expect("signed headers");
+        if signed.0 != second {
+            let f =
+                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+            let ts = now
+                .to_offset(gerbang_core::timestamp::JAKARTA)
+                .format(&f)
+                .unwrap_or_default();
+            let token_part =
+                STANDARD.encode(format!("{CLIENT_KEY}:{CLIENT_SECRET}:{}", self.token));
+            let signature = self
+                .aes
+                .encrypt_b64(&format!("POST:{TRANSFER_PATH}:{ts}:{token_part}:"));
+            *signed = (
+                second,
+                format!(
+                    "faspay-key: {FASPAY_KEY}\r\nfaspay-timestamp: {ts}\r\n\
+                     faspay-authorization: {}\r\nfaspay-signature: {signature}\r\n",
+                    self.authorization
+                ),
+            );
+        }
+        signed.1.clone()
+    }
+}
+
+impl Request for Transfer {
+    fn write(&self, n: u64, out: &mut Vec<u8>) {
+        let headers = self.headers();
+        write_post(out, &self.host, TRANSFER_PATH, &headers, &self.body);
+        let body_at = out.len() - self.body.len();
+        let digits = format!("{:010}", n % 10_000_000_000);
+        out[body_at + self.digits.start..body_at + self.digits.end]
+            .copy_from_slice(digits.as_bytes());
+    }
+
+    fn accepted(&self, status: u16, body: &[u8]) -> bool {
+        status == 200
+            && serde_json::from_slice::<Value>(body).is_ok_and(|answer| answer["status"] == "1")
+    }
+}
+
+/// The bare-HTTP request: a small JSON body to a trivial handler.
+struct Bare {
+    host: String,
+    body: Vec<u8>,
+}
+
+impl Request for Bare {
+    fn write(&self, _n: u64, out: &mut Vec<u8>) {
+        write_post(out, &self.host, TRANSFER_PATH, "", &self.body);
+    }
+
+    fn accepted(&self, status: u16, _body: &[u8]) -> bool {
+        (200..300).contains(&status)
+    }
+}
+
 /// A trivial handler on this machine: the ceiling of HTTP itself.
 async fn bare_http_limit(args: &SendmeBench) -> anyhow::Result<Run> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let router = axum::Router::new().route(
-        "/account/api/transfer",
+        TRANSFER_PATH,
         axum::routing::post(|| async { axum::Json(json!({"status": "1"})) }),
     );
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(1024)
-        .build()?;
-    let url = format!("http://{addr}/account/api/transfer");
-    let body = json!({"virtual_account": VA, "trx_amount": "1000000"});
-    let run = drive(args.requests, args.concurrency, move |_| {
-        let (http, url, body) = (http.clone(), url.clone(), body.clone());
-        async move {
-            http.post(url)
-                .json(&body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-    })
-    .await;
+    let bare = Arc::new(Bare {
+        host: addr.to_string(),
+        body: serde_json::to_vec(&json!({"virtual_account": VA, "trx_amount": "1000000"}))?,
+    });
+    let run = drive(addr, args.requests, args.concurrency, bare).await;
     server.abort();
     Ok(run)
+}
+
+/// CPU time (user + system) a process has used so far, in seconds.
+fn cpu_seconds(pid: &str) -> f64 {
+    // Fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = after_name.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
@@ -301,35 +550,19 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("confirm failed: {confirmed}"))?
         .to_string();
     // Tokens live ten hours: one serves the whole run, as a long-lived client would.
-    let token = Arc::new(client.token("/account/api/transfer").await?);
+    let token = client.token(TRANSFER_PATH).await?;
+    let transfer = Arc::new(Transfer::new(
+        gateway.addr.to_string(),
+        &beneficiary_va,
+        token,
+    ));
 
-    let transfer_client = client.clone();
-    let run = drive(args.requests, args.concurrency, move |n| {
-        let (client, token, beneficiary_va) = (
-            transfer_client.clone(),
-            token.clone(),
-            beneficiary_va.clone(),
-        );
-        async move {
-            let body = json!({
-                "virtual_account": VA, "beneficiary_virtual_account": beneficiary_va,
-                "beneficiary_account": "1020006137", "beneficiary_name": "Bench Beneficiary",
-                "beneficiary_bank_code": "014", "beneficiary_region_code": "0102",
-                "beneficiary_country_code": "ID", "beneficiary_purpose_code": "1",
-                "trx_no": format!("BENCH{n:010}"), "trx_date": "2026-01-01 00:00:00",
-                "instruct_date": "", "trx_amount": "1000000", "trx_desc": "Bench",
-                "callback_url": "http://127.0.0.1:9/callback",
-            });
-            match client
-                .call("POST", "/account/api/transfer", Some(&token), &body)
-                .await
-            {
-                Ok(answer) => answer["status"] == "1",
-                Err(_) => false,
-            }
-        }
-    })
-    .await;
+    let gateway_pid = gateway.child.id().to_string();
+    let (client_cpu, gateway_cpu) = (cpu_seconds("self"), cpu_seconds(&gateway_pid));
+    let run = drive(gateway.addr, args.requests, args.concurrency, transfer).await;
+    let client_cpu = cpu_seconds("self") - client_cpu;
+    let gateway_cpu = cpu_seconds(&gateway_pid) - gateway_cpu;
+    let per_request_us = |cpu: f64| (cpu / args.requests.max(1) as f64 * 1e6).round();
     let rss = gateway.peak_rss_mib();
     drop(gateway);
     let bare = bare_http_limit(&args).await?;
@@ -337,6 +570,11 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
     println!(
         "sendme transfers: {:>8.0} accepted/s  p50 {:.1} ms  p99 {:.1} ms  failures {}  gateway peak RSS {:.0} MiB",
         run.per_s, run.p50_ms, run.p99_ms, run.failures, rss
+    );
+    println!(
+        "CPU per transfer: gateway {:.0} µs, bench client {:.0} µs",
+        per_request_us(gateway_cpu),
+        per_request_us(client_cpu)
     );
     println!(
         "bare HTTP limit:  {:>8.0} requests/s  p50 {:.1} ms  p99 {:.1} ms  ({} requests, concurrency {})",
@@ -354,6 +592,8 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
             "p99_ms": (run.p99_ms * 10.0).round() / 10.0,
             "failures": run.failures,
             "peak_rss_mib": rss.round(),
+            "gateway_cpu_us_per_request": per_request_us(gateway_cpu),
+            "client_cpu_us_per_request": per_request_us(client_cpu),
             "bare_http_per_s": bare.per_s.round(),
             "ratio": ((run.per_s / bare.per_s) * 100.0).round() / 100.0,
         })
