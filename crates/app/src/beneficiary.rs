@@ -220,15 +220,54 @@ pub async fn beneficiary(
     partner_va: &str,
     beneficiary_va: &str,
 ) -> Result<Option<Registration>, StoreError> {
-    let Some(record) = app.store.record(BENEFICIARY, beneficiary_va).await? else {
-        return Ok(None);
+    let found = match app.beneficiaries.recall(beneficiary_va) {
+        Some(found) => found,
+        None => {
+            let Some(record) = app.store.record(BENEFICIARY, beneficiary_va).await? else {
+                return Ok(None);
+            };
+            let registration: Registration =
+                serde_json::from_value(record.data).map_err(|e| {
+                    StoreError(format!(
+                        "stored beneficiary {beneficiary_va} is unreadable: {e}"
+                    ))
+                })?;
+            app.beneficiaries
+                .remember(beneficiary_va, record.owner, registration)
+        }
     };
-    if record.owner != partner_va {
-        return Ok(None);
+    Ok((found.0 == partner_va).then(|| found.1.clone()))
+}
+
+/// Beneficiaries by virtual account, remembered: a beneficiary record is written
+/// once, at confirmation, and never changes, so what was read stays true.
+#[derive(Default)]
+pub struct BeneficiaryCache {
+    by_va: std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<(String, Registration)>>,
+    >,
+}
+
+impl BeneficiaryCache {
+    /// Most beneficiaries remembered; past that the cache starts over.
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn recall(&self, va: &str) -> Option<std::sync::Arc<(String, Registration)>> {
+        self.by_va.lock().expect("beneficiary cache").get(va).cloned()
     }
-    serde_json::from_value(record.data).map(Some).map_err(|e| {
-        StoreError(format!(
-            "stored beneficiary {beneficiary_va} is unreadable: {e}"
-        ))
-    })
+
+    fn remember(
+        &self,
+        va: &str,
+        owner: String,
+        registration: Registration,
+    ) -> std::sync::Arc<(String, Registration)> {
+        let entry = std::sync::Arc::new((owner, registration));
+        let mut cache = self.by_va.lock().expect("beneficiary cache");
+        if cache.len() >= Self::MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(va.to_string(), entry.clone());
+        entry
+    }
 }

@@ -140,14 +140,31 @@ pub trait NoticeRenderer: Send + Sync {
     fn render(&self, d: &Disbursement, partner: &SendmePartner) -> Option<NewNotification>;
 }
 
+/// A transaction id: 16 digits, a leading 1, then milliseconds since 2024 (12
+/// digits, good until 2055) and 3 random digits; each larger than the last in
+/// this process, so new rows land at the end of every index keyed by them (a
+/// random id would touch a scattered page of each index per transfer). Another
+/// process drawing the same id meets the "id taken, draw another" retry.
 fn new_id() -> String {
-    let mut rng = rand::thread_rng();
-    let mut id = String::with_capacity(16);
-    id.push(char::from(b'1' + rng.gen_range(0..9u8)));
-    while id.len() < 16 {
-        id.push(char::from(b'0' + rng.gen_range(0..10u8)));
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    const BASE: u64 = 1_000_000_000_000_000;
+    const EPOCH_MILLIS: u64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .saturating_sub(EPOCH_MILLIS);
+    let candidate =
+        BASE + (millis % 1_000_000_000_000) * 1000 + rand::thread_rng().gen_range(0..1000);
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let id = candidate.max(last + 1);
+        match LAST.compare_exchange_weak(last, id, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return id.to_string(),
+            Err(seen) => last = seen,
+        }
     }
-    id
 }
 
 fn new_gateway_reference(id: &str) -> String {
@@ -335,7 +352,10 @@ impl Dispatcher {
         version: i64,
         now: Timestamp,
     ) -> Result<Step, String> {
-        let partner: Option<SendmePartner> = crate::principals::load(&**store, &d.partner_va)
+        let partner: Option<SendmePartner> = self
+            .app
+            .partners
+            .sendme_by_va(&**store, &d.partner_va)
             .await
             .map_err(|e| e.to_string())?;
         let answer = self

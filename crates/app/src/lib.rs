@@ -46,6 +46,8 @@ pub struct App {
     pub partners: principals::PartnerCache,
     /// The built-in bank simulator (the sandbox API scripts it).
     pub simulated_banks: Arc<SimulatedBanks>,
+    /// Confirmed beneficiaries, which never change once written.
+    pub beneficiaries: beneficiary::BeneficiaryCache,
     /// The RSA key pair that encrypts Permata cash-out codes.
     pub code_keys: cashout::keys::CodeKeys,
     /// Where this gateway's HTTP server listens (`http://addr`), once it does.
@@ -83,6 +85,7 @@ impl App {
             }),
             simulated_banks,
             partners: principals::PartnerCache::default(),
+            beneficiaries: beneficiary::BeneficiaryCache::default(),
             code_keys: cashout::keys::CodeKeys::default(),
             cashout_faults: cashout::faults::Faults::default(),
             self_url: std::sync::OnceLock::new(),

@@ -114,8 +114,29 @@ pub async fn sendme_partner_by_key(
 /// the request. A provisioning change is seen within [`PartnerCache::TTL`].
 #[derive(Default)]
 pub struct PartnerCache {
-    by_key:
-        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, SendmePartner)>>,
+    by_key: Remembered,
+    by_va: Remembered,
+}
+
+type Remembered =
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, SendmePartner)>>;
+
+fn recall(cache: &Remembered, key: &str) -> Option<SendmePartner> {
+    match cache.lock().expect("partner cache").get(key) {
+        Some((at, partner)) if at.elapsed() < PartnerCache::TTL => Some(partner.clone()),
+        _ => None,
+    }
+}
+
+fn remember(cache: &Remembered, key: &str, partner: &SendmePartner) {
+    let mut cache = cache.lock().expect("partner cache");
+    if cache.len() >= PartnerCache::MAX_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(
+        key.to_string(),
+        (std::time::Instant::now(), partner.clone()),
+    );
 }
 
 impl PartnerCache {
@@ -128,21 +149,28 @@ impl PartnerCache {
         store: &dyn Store,
         faspay_key: &str,
     ) -> Result<Option<SendmePartner>, StoreError> {
-        if let Some((at, partner)) = self.by_key.lock().expect("partner cache").get(faspay_key) {
-            if at.elapsed() < Self::TTL {
-                return Ok(Some(partner.clone()));
-            }
+        if let Some(partner) = recall(&self.by_key, faspay_key) {
+            return Ok(Some(partner));
         }
         let found = sendme_partner_by_key(store, faspay_key).await?;
         if let Some(partner) = &found {
-            let mut cache = self.by_key.lock().expect("partner cache");
-            if cache.len() >= Self::MAX_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(
-                faspay_key.to_string(),
-                (std::time::Instant::now(), partner.clone()),
-            );
+            remember(&self.by_key, faspay_key, partner);
+        }
+        Ok(found)
+    }
+
+    /// The partner with this virtual account (workers settling its transfers ask).
+    pub async fn sendme_by_va(
+        &self,
+        store: &dyn Store,
+        virtual_account: &str,
+    ) -> Result<Option<SendmePartner>, StoreError> {
+        if let Some(partner) = recall(&self.by_va, virtual_account) {
+            return Ok(Some(partner));
+        }
+        let found: Option<SendmePartner> = load(store, virtual_account).await?;
+        if let Some(partner) = &found {
+            remember(&self.by_va, virtual_account, partner);
         }
         Ok(found)
     }
