@@ -1,7 +1,6 @@
 //! The end of an unclaimed code: at `trx_expired` the hold is released, the code
 //! dies for every network, and the partner is told the cash-out failed.
 
-use super::end_code;
 use crate::disbursement::{self, record_write, Status};
 use crate::principals::{self, SendmePartner};
 use crate::scheduler::TimerHandler;
@@ -62,15 +61,8 @@ impl TimerHandler for Expirer {
             timers: vec![TimerOp::Remove(timer.key.clone())],
             ..Step::default()
         };
-        if let Some(code) = &c.code {
-            step.records.push(end_code(
-                code.expose(),
-                &d.id,
-                &d.partner_va,
-                c.network,
-                "expired",
-            ));
-        }
+        step.records
+            .extend(c.end_code(&d.id, &d.partner_va, "expired"));
         if let Some(n) = partner
             .as_ref()
             .and_then(|p| self.app.render_notice(&next, p))

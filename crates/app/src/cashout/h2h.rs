@@ -399,15 +399,8 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
             records: vec![record_write(&next, Expect::Version(version))],
             ..Step::default()
         };
-        if let Some(code) = &c.code {
-            step.records.push(end_code(
-                code.expose(),
-                &d.id,
-                &d.partner_va,
-                network,
-                "reversed",
-            ));
-        }
+        step.records
+            .extend(c.end_code(&d.id, &d.partner_va, "reversed"));
         if let Some(n) = partner_of(app, &d)
             .await?
             .and_then(|p| app.render_notice(&next, &p))

@@ -98,6 +98,16 @@ pub(crate) fn issue_code(code: &str, id: &str, partner_va: &str, network: Networ
     }
 }
 
+impl CashoutState {
+    /// The write that ends this cash-out's code (of disbursement `id`) in `state`,
+    /// if a code was issued.
+    pub(crate) fn end_code(&self, id: &str, partner_va: &str, state: &str) -> Option<RecordWrite> {
+        self.code
+            .as_ref()
+            .map(|code| end_code(code.expose(), id, partner_va, self.network, state))
+    }
+}
+
 /// The write that ends a code's life in `state`.
 pub(crate) fn end_code(
     code: &str,

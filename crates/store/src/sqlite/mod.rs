@@ -194,20 +194,9 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError("the reader pool is closed".into()))?;
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = match inner.readers.lock().expect("reader pool").pop() {
-                Some(conn) => conn,
-                None => open_reader(&inner.path).map_err(backend_err)?,
-            };
-            let result = f(&conn).map_err(backend_err);
-            let mut pool = inner.readers.lock().expect("reader pool");
-            if pool.len() < MAX_READERS {
-                pool.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(backend_err)?
+        tokio::task::spawn_blocking(move || on_pooled_reader(&inner, f))
+            .await
+            .map_err(backend_err)?
     }
 
     /// A lookup by key, run right here on the caller's thread: it reads a handful
@@ -217,19 +206,27 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let inner = &self.inner;
-        let popped = inner.readers.lock().expect("reader pool").pop();
-        let conn = match popped {
-            Some(conn) => conn,
-            None => open_reader(&inner.path).map_err(backend_err)?,
-        };
-        let result = f(&conn).map_err(backend_err);
-        let mut pool = inner.readers.lock().expect("reader pool");
-        if pool.len() < MAX_READERS {
-            pool.push(conn);
-        }
-        result
+        on_pooled_reader(&self.inner, f)
     }
+}
+
+/// Runs `f` on a read-only connection from the pool (a new one if none is free),
+/// then gives the connection back.
+fn on_pooled_reader<T>(
+    inner: &Inner,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> Result<T, StoreError> {
+    let popped = inner.readers.lock().expect("reader pool").pop();
+    let conn = match popped {
+        Some(conn) => conn,
+        None => open_reader(&inner.path).map_err(backend_err)?,
+    };
+    let result = f(&conn).map_err(backend_err);
+    let mut pool = inner.readers.lock().expect("reader pool");
+    if pool.len() < MAX_READERS {
+        pool.push(conn);
+    }
+    result
 }
 
 // ---------------------------------------------------------------------------------
