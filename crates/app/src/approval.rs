@@ -107,8 +107,7 @@ fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbu
             // A default life starts when the code is issued.
             if let Some(life) = c.lifetime_seconds {
                 c.expires_at = now.plus_seconds(life);
-                step.timers
-                    .push(cashout::expiry_timer(&d.id, c.expires_at));
+                step.timers.push(cashout::expiry_timer(&d.id, c.expires_at));
             }
             let code = cashout::draw_code();
             step.records

@@ -226,12 +226,11 @@ pub async fn beneficiary(
             let Some(record) = app.store.record(BENEFICIARY, beneficiary_va).await? else {
                 return Ok(None);
             };
-            let registration: Registration =
-                serde_json::from_value(record.data).map_err(|e| {
-                    StoreError(format!(
-                        "stored beneficiary {beneficiary_va} is unreadable: {e}"
-                    ))
-                })?;
+            let registration: Registration = serde_json::from_value(record.data).map_err(|e| {
+                StoreError(format!(
+                    "stored beneficiary {beneficiary_va} is unreadable: {e}"
+                ))
+            })?;
             app.beneficiaries
                 .remember(beneficiary_va, record.owner, registration)
         }
@@ -243,9 +242,8 @@ pub async fn beneficiary(
 /// once, at confirmation, and never changes, so what was read stays true.
 #[derive(Default)]
 pub struct BeneficiaryCache {
-    by_va: std::sync::Mutex<
-        std::collections::HashMap<String, std::sync::Arc<(String, Registration)>>,
-    >,
+    by_va:
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<(String, Registration)>>>,
 }
 
 impl BeneficiaryCache {
@@ -253,7 +251,11 @@ impl BeneficiaryCache {
     const MAX_ENTRIES: usize = 100_000;
 
     fn recall(&self, va: &str) -> Option<std::sync::Arc<(String, Registration)>> {
-        self.by_va.lock().expect("beneficiary cache").get(va).cloned()
+        self.by_va
+            .lock()
+            .expect("beneficiary cache")
+            .get(va)
+            .cloned()
     }
 
     fn remember(
