@@ -195,7 +195,47 @@ impl Default for Config {
 
 impl Config {
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Settings that parse but cannot work together.
+    pub fn check(&self) -> Result<(), String> {
+        let c = &self.cashout;
+        if c.default_expiry_seconds == 0 || c.default_expiry_seconds > c.max_expiry_seconds {
+            return Err(
+                "cashout: default_expiry_seconds must be from 1 to max_expiry_seconds".into(),
+            );
+        }
+        for (name, n) in [
+            ("alfamart", &c.alfamart),
+            ("indomaret", &c.indomaret),
+            ("permata", &c.permata),
+        ] {
+            let positive = |v: Option<i64>| !matches!(v, Some(v) if v <= 0);
+            if !positive(n.min_rupiah) || !positive(n.max_rupiah) || !positive(n.multiple_rupiah) {
+                return Err(format!(
+                    "cashout.{name}: min_rupiah, max_rupiah and multiple_rupiah must be positive"
+                ));
+            }
+            if let (Some(min), Some(max)) = (n.min_rupiah, n.max_rupiah) {
+                if min > max {
+                    return Err(format!("cashout.{name}: min_rupiah is above max_rupiah"));
+                }
+            }
+            if n.description_chars == Some(0) {
+                return Err(format!(
+                    "cashout.{name}: description_chars must be positive"
+                ));
+            }
+            if n.secret.as_deref().is_some_and(|s| s.len() < 16) {
+                return Err(format!(
+                    "cashout.{name}: secret must have at least 16 characters"
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn load_file(path: &str) -> Result<Self, String> {
@@ -221,5 +261,11 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://gerbang.db");
         let err = Config::from_toml("lisen = \"x\"").unwrap_err();
         assert!(err.contains("lisen"), "{err}");
+        let err = Config::from_toml("[cashout.alfamart]\nmin_rupiah = 90000\nmax_rupiah = 50000\n")
+            .unwrap_err();
+        assert!(err.contains("cashout.alfamart"), "{err}");
+        let err = Config::from_toml("[cashout.permata]\nsecret = \"short\"\n").unwrap_err();
+        assert!(err.contains("secret"), "{err}");
+        assert!(Config::from_toml("[cashout.indomaret]\nmax_rupiah = 2000000\n").is_ok());
     }
 }
