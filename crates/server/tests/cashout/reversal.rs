@@ -73,6 +73,45 @@ async fn a_payment_whose_answer_was_lost_is_reversed(db: TestDatabase) {
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(notified_statuses(&s.api, &issued.trx_id).await, notified);
 
+    // The partner's statement shows the cash-out going out and coming back.
+    let today = crate::client::jakarta_date(crate::client::gateway_now(&s.api).await);
+    let mutasi = s
+        .client
+        .query(
+            crate::client::Style::Java,
+            crate::client::Query::Mutasi,
+            &[("start_date", &today), ("end_date", &today)],
+        )
+        .await;
+    let lines: Vec<(String, String, String)> = mutasi["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("mutasi: {mutasi}"))
+        .iter()
+        .map(|l| {
+            (
+                l["transaction_type"].as_str().unwrap_or("").to_string(),
+                l["transaction_amount"].as_str().unwrap_or("").to_string(),
+                l["transaction_name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines[1..],
+        [
+            (
+                "D".to_string(),
+                "100000.00".to_string(),
+                "cashout".to_string()
+            ),
+            (
+                "K".to_string(),
+                "100000.00".to_string(),
+                "cashout_reversal".to_string()
+            ),
+        ],
+        "{mutasi}"
+    );
+
     // The code stays dead: a new payment of it is refused as used.
     let paid = alfamart
         .payment("ALF-5001-PAY2", &issued.code, PHONE, 100_000)
