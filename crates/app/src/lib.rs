@@ -157,6 +157,19 @@ impl App {
         renderer.render(d, partner)
     }
 
+    /// The notification for a disbursement's new status, its partner looked up
+    /// through the partner cache.
+    pub async fn notice_of(
+        &self,
+        d: &disbursement::Disbursement,
+    ) -> Result<Option<gerbang_store::NewNotification>, gerbang_store::StoreError> {
+        let partner = self
+            .partners
+            .sendme_by_va(&*self.store, &d.partner_va)
+            .await?;
+        Ok(partner.and_then(|p| self.render_notice(d, &p)))
+    }
+
     /// Starts the notifier and the scheduler; they stop when `cancel` fires.
     pub fn start_workers(
         self: &Arc<Self>,

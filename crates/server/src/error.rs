@@ -121,7 +121,7 @@ where
 /// The body limit layer refuses a body whose declared length is too large before
 /// any extractor runs, in plain text; this gives that refusal the JSON shape of
 /// every other error.
-pub async fn json_payload_too_large(response: Response) -> Response {
+fn json_payload_too_large(response: Response) -> Response {
     let is_json = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -151,5 +151,5 @@ pub async fn protocol_rejections(
             .with_detail("the request body is larger than the gateway accepts");
         return (StatusCode::OK, axum::Json(error.to_json())).into_response();
     }
-    json_payload_too_large(response).await
+    json_payload_too_large(response)
 }

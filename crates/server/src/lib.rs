@@ -22,21 +22,17 @@ pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.max_body_bytes;
     let sandbox = if app.is_sandbox() {
         routes::sandbox::router()
+            .with_state(app.clone())
+            .merge(routes::sandbox_cashout::router(app.clone()))
     } else {
-        routes::sandbox::disabled()
-    };
-    let sandbox_cashout = if app.is_sandbox() {
-        routes::sandbox_cashout::router(app.clone())
-    } else {
-        Router::new()
+        routes::sandbox::disabled().with_state(app.clone())
     };
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
-        .merge(sandbox)
         .with_state(app.clone())
-        .merge(sandbox_cashout)
+        .merge(sandbox)
         .merge(routes::h2h::router(app.clone()))
         .merge(routes::sendme::router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
@@ -98,10 +94,7 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
     };
     let _ = app.self_url.set(format!("http://{reachable}"));
     let stop = CancellationToken::new();
-    app.register_notices(
-        routes::sendme::ORIGIN,
-        Arc::new(routes::sendme::SendmeNotices),
-    );
+    register_adapters(&app);
     let workers = app.start_workers(&stop)?;
     let service = tower::util::MapRequestLayer::new(normalise_uri).layer(router(app.clone()));
     let http_stop = stop.clone();

@@ -2,7 +2,6 @@
 //! dies for every network, and the partner is told the cash-out failed.
 
 use crate::disbursement::{self, record_write, Status};
-use crate::principals::{self, SendmePartner};
 use crate::scheduler::TimerHandler;
 use crate::App;
 use async_trait::async_trait;
@@ -47,9 +46,6 @@ impl TimerHandler for Expirer {
             // Not yet (the clock of another process was behind): the timer stays.
             return Err("the code has not expired yet".into());
         }
-        let partner: Option<SendmePartner> = principals::load(&**store, &d.partner_va)
-            .await
-            .map_err(|e| e.to_string())?;
         let mut next = d.clone();
         next.status = Status::Failed;
         next.status_at = now;
@@ -63,12 +59,8 @@ impl TimerHandler for Expirer {
         };
         step.records
             .extend(c.end_code(&d.id, &d.partner_va, "expired"));
-        if let Some(n) = partner
-            .as_ref()
-            .and_then(|p| self.app.render_notice(&next, p))
-        {
-            step.notifications.push(n);
-        }
+        step.notifications
+            .extend(self.app.notice_of(&next).await.map_err(|e| e.to_string())?);
         match self.app.commit(step).await {
             Ok(_) => Ok(()),
             // Claimed (or approved, or rejected) meanwhile: look again.

@@ -7,7 +7,6 @@
 
 use super::{end_code, same_phone, CashoutState, Network, Payment, CODE_DIGITS, CODE_RECORD};
 use crate::disbursement::{self, record_write, Disbursement, Status};
-use crate::principals::{self, SendmePartner};
 use crate::App;
 use gerbang_core::ledger::{AccountKind, LedgerOp, NewAccount, NewEntry, PostHold, Posting};
 use gerbang_core::{Currency, Timestamp};
@@ -227,12 +226,6 @@ fn paid_view(d: &Disbursement, repeated: bool) -> Result<Paid, H2hError> {
     })
 }
 
-async fn partner_of(app: &App, d: &Disbursement) -> Result<Option<SendmePartner>, H2hError> {
-    principals::load(&*app.store, &d.partner_va)
-        .await
-        .map_err(store_error)
-}
-
 /// Payment: claims the code. The held amount is posted to the network's clearing
 /// account and the partner is told (status 2).
 pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Paid, H2hError> {
@@ -301,12 +294,8 @@ pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Pai
             timers: vec![TimerOp::Remove(super::expiry_timer_key(&d.id))],
             ..Step::default()
         };
-        if let Some(n) = partner_of(app, &d)
-            .await?
-            .and_then(|p| app.render_notice(&next, &p))
-        {
-            step.notifications.push(n);
-        }
+        step.notifications
+            .extend(app.notice_of(&next).await.map_err(store_error)?);
         match app.commit(step).await {
             Ok(_) => return paid_view(&next, false),
             // Another request took this reference or this code first (its post of
@@ -401,12 +390,8 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
         };
         step.records
             .extend(c.end_code(&d.id, &d.partner_va, "reversed"));
-        if let Some(n) = partner_of(app, &d)
-            .await?
-            .and_then(|p| app.render_notice(&next, &p))
-        {
-            step.notifications.push(n);
-        }
+        step.notifications
+            .extend(app.notice_of(&next).await.map_err(store_error)?);
         match app.commit(step).await {
             Ok(_) => return Ok(Reversal::Reversed { repeated: false }),
             // A concurrent reversal moved it (or emptied the clearing first): look again.

@@ -3,3 +3,8 @@ pub mod health;
 pub mod sandbox;
 pub mod sandbox_cashout;
 pub mod sendme;
+
+/// An amount in minor units as the APIs print rupiah: `"1250.00"`.
+pub(crate) fn rupiah(minor: i64) -> String {
+    gerbang_core::Money::idr(minor).to_major_string()
+}

@@ -1,6 +1,7 @@
 //! The sandbox API (`/sandbox/…`): what an integration test needs to make things
 //! happen on demand. On by default for the embedded setup; refused in production.
 
+use super::rupiah;
 use crate::error::{ApiError, JsonBody, JsonPath, JsonQuery};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -50,10 +51,6 @@ pub fn disabled() -> Router<Arc<App>> {
             )
         }),
     )
-}
-
-fn rupiah(minor: i64) -> String {
-    Money::idr(minor).to_major_string()
 }
 
 #[derive(Deserialize)]

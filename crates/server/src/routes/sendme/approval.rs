@@ -100,7 +100,7 @@ async fn decide(
 async fn line(sendme: &Shared, d: &Disbursement) -> Result<Value, SendmeError> {
     let (code, word) = status_of(d.status);
     let mut line = json!({
-        "trx_id": d.id.parse::<i64>().map(Value::from).unwrap_or_else(|_| d.id.clone().into()),
+        "trx_id": super::queries::trx_id(d),
         "trx_no": d.reference,
         "trx_status": code,
         "message": word,

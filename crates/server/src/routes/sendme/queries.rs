@@ -3,6 +3,7 @@
 //! (the body wins: Python may reorder the path's values).
 
 use super::{call, error, Answer, Call, Shared};
+use crate::routes::rupiah;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
@@ -11,7 +12,7 @@ use gerbang_app::beneficiary;
 use gerbang_app::disbursement::{self, Disbursement, Status};
 use gerbang_core::ledger::codes;
 use gerbang_core::timestamp::JAKARTA;
-use gerbang_core::{Money, Timestamp};
+use gerbang_core::Timestamp;
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
 use gerbang_store::StatementQuery;
@@ -40,10 +41,6 @@ const INQUIRY_STATUS: Endpoint = Endpoint::Service {
     path: "/account/api/inquiry_status",
     method: "GET",
 };
-
-fn rupiah(minor: i64) -> String {
-    Money::idr(minor).to_major_string()
-}
 
 /// `Y-m-d H:i:s` in Jakarta time.
 pub fn wib(at: Timestamp) -> String {
@@ -298,6 +295,13 @@ pub fn status_of(s: Status) -> (&'static str, &'static str) {
     }
 }
 
+/// `trx_id` as the answers carry it: a number (the ids are all digits).
+pub fn trx_id(d: &Disbursement) -> Value {
+    d.id.parse::<i64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| d.id.clone().into())
+}
+
 /// The beneficiary's name as the partner gave it (cash-out requests may carry only
 /// `beneficiary_account_name`).
 pub fn beneficiary_name(d: &Disbursement) -> Value {
@@ -326,12 +330,7 @@ fn status_fields(d: &Disbursement) -> Map<String, Value> {
     m.insert("beneficiary_name".into(), beneficiary_name(d));
     m.insert("beneficiary_bank_code".into(), d.bank_code.clone().into());
     m.insert("beneficiary_bank_name".into(), d.bank_name.clone().into());
-    m.insert(
-        "trx_id".into(),
-        d.id.parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| d.id.clone().into()),
-    );
+    m.insert("trx_id".into(), trx_id(d));
     m.insert("trx_no".into(), d.reference.clone().into());
     m.insert("trx_date".into(), trx_date(d));
     m.insert("trx_amount".into(), d.amount_minor.into());

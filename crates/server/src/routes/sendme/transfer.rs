@@ -31,12 +31,7 @@ pub async fn answer(sendme: &Shared, d: &Disbursement) -> Result<Value, SendmeEr
     let mut m: Map<String, Value> = d.request.as_object().cloned().unwrap_or_default();
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
-    m.insert(
-        "trx_id".into(),
-        d.id.parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| d.id.clone().into()),
-    );
+    m.insert("trx_id".into(), super::queries::trx_id(d));
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
     super::cashout::add_fields(sendme, d, &mut m).await?;
     let (code, word) = super::queries::status_of(d.status);
