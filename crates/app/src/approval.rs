@@ -8,7 +8,6 @@
 
 use crate::cashout;
 use crate::disbursement::{self, record_write, Disbursement, Dispatcher, Status};
-use crate::principals::{self, SendmePartner};
 use crate::scheduler::TimerHandler;
 use crate::App;
 use async_trait::async_trait;
@@ -44,7 +43,8 @@ async fn waiting(
         return Err(ApprovalError::BadCount);
     }
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
         let (d, version) = disbursement::load(&app.store, id)
             .await
             .map_err(|e| ApprovalError::Store(e.to_string()))?
@@ -57,9 +57,7 @@ async fn waiting(
         if d.status != Status::WaitingApproval || expired {
             return Err(ApprovalError::NotWaiting(id.clone()));
         }
-        if !out.iter().any(|(o, _): &(Disbursement, i64)| o.id == d.id) {
-            out.push((d, version));
-        }
+        out.push((d, version));
     }
     Ok(out)
 }
@@ -142,7 +140,9 @@ pub async fn reject(
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
     let found = waiting(app, partner_va, ids).await?;
-    let partner: Option<SendmePartner> = principals::load(&*app.store, partner_va)
+    let partner = app
+        .partners
+        .sendme_by_va(&*app.store, partner_va)
         .await
         .map_err(|e| ApprovalError::Store(e.to_string()))?;
     let now = app.now();
@@ -207,22 +207,12 @@ impl TimerHandler for BatchDispatcher {
             if d.status != Status::Processing || d.bank_attempts > 0 {
                 continue;
             }
-            let step = self.dispatcher.send(store, &d, version, now).await?;
+            let step = self.dispatcher.send(&d, version, now).await?;
             match self.dispatcher.app.commit(step).await {
                 Ok(_) | Err(StepError::RecordConflict { .. }) => {}
                 Err(e) => return Err(e.to_string()),
             }
         }
-        store
-            .commit(
-                now,
-                Step {
-                    timers: vec![TimerOp::Remove(timer.key.clone())],
-                    ..Step::default()
-                },
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        crate::scheduler::drop_timer(store, now, &timer.key).await
     }
 }

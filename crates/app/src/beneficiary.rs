@@ -86,12 +86,7 @@ async fn load_registration(
     app: &App,
     key: &str,
 ) -> Result<Option<(Registration, i64)>, StoreError> {
-    let Some(record) = app.store.record(REGISTRATION, key).await? else {
-        return Ok(None);
-    };
-    let registration = serde_json::from_value(record.data)
-        .map_err(|e| StoreError(format!("stored registration {key} is unreadable: {e}")))?;
-    Ok(Some((registration, record.version)))
+    crate::stored::load(&*app.store, REGISTRATION, key).await
 }
 
 /// Asks the account's bank who holds it and remembers the answer.
@@ -223,34 +218,30 @@ pub async fn beneficiary(
     let found = match app.beneficiaries.recall(beneficiary_va) {
         Some(found) => found,
         None => {
-            let Some(record) = app.store.record(BENEFICIARY, beneficiary_va).await? else {
+            let Some((registration, _)) =
+                crate::stored::load::<Registration>(&*app.store, BENEFICIARY, beneficiary_va)
+                    .await?
+            else {
                 return Ok(None);
             };
-            let registration: Registration = serde_json::from_value(record.data).map_err(|e| {
-                StoreError(format!(
-                    "stored beneficiary {beneficiary_va} is unreadable: {e}"
-                ))
-            })?;
-            app.beneficiaries
-                .remember(beneficiary_va, record.owner, registration)
+            app.beneficiaries.remember(beneficiary_va, registration)
         }
     };
-    Ok((found.0 == partner_va).then(|| found.1.clone()))
+    Ok((found.partner_va == partner_va).then(|| (*found).clone()))
 }
 
 /// Beneficiaries by virtual account, remembered: a beneficiary record is written
 /// once, at confirmation, and never changes, so what was read stays true.
 #[derive(Default)]
 pub struct BeneficiaryCache {
-    by_va:
-        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<(String, Registration)>>>,
+    by_va: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Registration>>>,
 }
 
 impl BeneficiaryCache {
     /// Most beneficiaries remembered; past that the cache starts over.
     const MAX_ENTRIES: usize = 100_000;
 
-    fn recall(&self, va: &str) -> Option<std::sync::Arc<(String, Registration)>> {
+    fn recall(&self, va: &str) -> Option<std::sync::Arc<Registration>> {
         self.by_va
             .lock()
             .expect("beneficiary cache")
@@ -258,13 +249,8 @@ impl BeneficiaryCache {
             .cloned()
     }
 
-    fn remember(
-        &self,
-        va: &str,
-        owner: String,
-        registration: Registration,
-    ) -> std::sync::Arc<(String, Registration)> {
-        let entry = std::sync::Arc::new((owner, registration));
+    fn remember(&self, va: &str, registration: Registration) -> std::sync::Arc<Registration> {
+        let entry = std::sync::Arc::new(registration);
         let mut cache = self.by_va.lock().expect("beneficiary cache");
         if cache.len() >= Self::MAX_ENTRIES {
             cache.clear();

@@ -208,11 +208,8 @@ impl Config {
                 "cashout: default_expiry_seconds must be from 1 to max_expiry_seconds".into(),
             );
         }
-        for (name, n) in [
-            ("alfamart", &c.alfamart),
-            ("indomaret", &c.indomaret),
-            ("permata", &c.permata),
-        ] {
+        for network in crate::cashout::Network::ALL {
+            let (name, n) = (network.slug(), network.settings(c));
             let positive = |v: Option<i64>| !matches!(v, Some(v) if v <= 0);
             if !positive(n.min_rupiah) || !positive(n.max_rupiah) || !positive(n.multiple_rupiah) {
                 return Err(format!(

@@ -183,12 +183,30 @@ pub async fn load(
     store: &SharedStore,
     id: &str,
 ) -> Result<Option<(Disbursement, i64)>, StoreError> {
-    let Some(record) = store.record(RECORD, id).await? else {
-        return Ok(None);
-    };
-    let d = serde_json::from_value(record.data)
-        .map_err(|e| StoreError(format!("stored disbursement {id} is unreadable: {e}")))?;
-    Ok(Some((d, record.version)))
+    crate::stored::load(&**store, RECORD, id).await
+}
+
+/// The disbursement a timer's payload names (`{"id": …}`), if it still exists.
+pub(crate) async fn of_timer(
+    store: &SharedStore,
+    timer: &Timer,
+) -> Result<Option<(Disbursement, i64)>, String> {
+    match timer.payload["id"].as_str() {
+        Some(id) => load(store, id).await.map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+/// The id of a partner's disbursement by its own reference.
+pub async fn id_by_reference(
+    store: &SharedStore,
+    partner_va: &str,
+    reference: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(store
+        .idempotency(&idempotency_scope(partner_va), reference)
+        .await?
+        .map(|idem| idem.response))
 }
 
 /// A partner's disbursement by its own reference.
@@ -197,13 +215,10 @@ pub async fn by_reference(
     partner_va: &str,
     reference: &str,
 ) -> Result<Option<Disbursement>, StoreError> {
-    let Some(idem) = store
-        .idempotency(&idempotency_scope(partner_va), reference)
-        .await?
-    else {
+    let Some(id) = id_by_reference(store, partner_va, reference).await? else {
         return Ok(None);
     };
-    Ok(load(store, &idem.response).await?.map(|(d, _)| d))
+    Ok(load(store, &id).await?.map(|(d, _)| d))
 }
 
 pub(crate) fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
@@ -347,17 +362,10 @@ impl Dispatcher {
     /// step that records the answer.
     pub async fn send(
         &self,
-        store: &SharedStore,
         d: &Disbursement,
         version: i64,
         now: Timestamp,
     ) -> Result<Step, String> {
-        let partner: Option<SendmePartner> = self
-            .app
-            .partners
-            .sendme_by_va(&**store, &d.partner_va)
-            .await
-            .map_err(|e| e.to_string())?;
         let answer = self
             .app
             .banks
@@ -374,20 +382,14 @@ impl Dispatcher {
             )
             .await;
         Ok(match answer {
-            BankOutcome::Succeeded { code, message } => self.settle(
-                d,
-                partner.as_ref(),
-                version,
-                (Status::Succeeded, code, message),
-                now,
-            ),
-            BankOutcome::Failed { code, message } => self.settle(
-                d,
-                partner.as_ref(),
-                version,
-                (Status::Failed, code, message),
-                now,
-            ),
+            BankOutcome::Succeeded { code, message } => {
+                self.settle(d, version, (Status::Succeeded, code, message), now)
+                    .await?
+            }
+            BankOutcome::Failed { code, message } => {
+                self.settle(d, version, (Status::Failed, code, message), now)
+                    .await?
+            }
             BankOutcome::Pending {
                 check_after_seconds,
             } => {
@@ -407,14 +409,13 @@ impl Dispatcher {
     }
 
     /// The step that ends a disbursement with the bank's final answer.
-    fn settle(
+    async fn settle(
         &self,
         d: &Disbursement,
-        partner: Option<&SendmePartner>,
         version: i64,
         (status, code, message): (Status, String, String),
         now: Timestamp,
-    ) -> Step {
+    ) -> Result<Step, String> {
         let mut next = d.clone();
         next.status = status;
         next.bank_response_code = Some(code);
@@ -446,11 +447,14 @@ impl Dispatcher {
         } else {
             LedgerOp::Void { key: d.hold_key() }
         };
-        let notifications = partner
-            .and_then(|p| self.app.render_notice(&next, p))
+        let notifications = self
+            .app
+            .notice_of(&next)
+            .await
+            .map_err(|e| e.to_string())?
             .into_iter()
             .collect();
-        Step {
+        Ok(Step {
             accounts: vec![NewAccount {
                 code: clearing,
                 kind: AccountKind::ChannelClearing,
@@ -461,39 +465,20 @@ impl Dispatcher {
             notifications,
             timers: vec![TimerOp::Remove(d.timer_key())],
             ..Step::default()
-        }
+        })
     }
 }
 
 #[async_trait]
 impl TimerHandler for Dispatcher {
     async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
-        let remove_only = || Step {
-            timers: vec![TimerOp::Remove(timer.key.clone())],
-            ..Step::default()
+        let found = of_timer(store, timer).await?;
+        let Some((d, version)) =
+            found.filter(|(d, _)| d.status == Status::Processing && d.cashout.is_none())
+        else {
+            return crate::scheduler::drop_timer(store, now, &timer.key).await;
         };
-        let Some(id) = timer.payload["id"].as_str() else {
-            return store
-                .commit(now, remove_only())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-        };
-        let Some((d, version)) = load(store, id).await.map_err(|e| e.to_string())? else {
-            return store
-                .commit(now, remove_only())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-        };
-        if d.status != Status::Processing || d.cashout.is_some() {
-            return store
-                .commit(now, remove_only())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-        }
-        let step = self.send(store, &d, version, now).await?;
+        let step = self.send(&d, version, now).await?;
         match self.app.commit(step).await {
             Ok(_) => Ok(()),
             // Someone else moved it meanwhile (approval, another worker): look again later.

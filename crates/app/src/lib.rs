@@ -15,6 +15,7 @@ pub mod principals;
 pub mod provision;
 pub mod sandbox_clock;
 pub mod scheduler;
+mod stored;
 mod worker;
 
 use config::{Config, Mode};

@@ -163,7 +163,14 @@ impl Notifier {
                 }
                 match request.send().await {
                     Err(e) if e.is_timeout() => (None, "timed out".to_string(), false),
-                    Err(e) => (None, format!("not delivered: {}", error_chain(&e)), false),
+                    Err(e) => (
+                        None,
+                        format!(
+                            "not delivered: {}",
+                            gerbang_core::error_text::error_chain(&e)
+                        ),
+                        false,
+                    ),
                     Ok(response) => {
                         let status = response.status().as_u16();
                         let body = read_limited(response).await;
@@ -199,17 +206,6 @@ impl Notifier {
             tracing::error!(notification = n.id, error = %e, "could not record an attempt");
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 async fn read_limited(mut response: reqwest::Response) -> String {

@@ -90,12 +90,9 @@ impl Principal for SnapPartner {
 
 /// Loads a principal by its key.
 pub async fn load<P: Principal>(store: &dyn Store, key: &str) -> Result<Option<P>, StoreError> {
-    let Some(record) = store.record(P::KIND, key).await? else {
-        return Ok(None);
-    };
-    serde_json::from_value(record.data)
-        .map(Some)
-        .map_err(|e| StoreError(format!("stored {} {key} is unreadable: {e}", P::KIND)))
+    Ok(crate::stored::load(store, P::KIND, key)
+        .await?
+        .map(|(principal, _)| principal))
 }
 
 /// The SendMe partner whose `faspay-key` header this is.

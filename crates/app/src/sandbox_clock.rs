@@ -75,6 +75,21 @@ impl PersistedClock {
     }
 }
 
+impl PersistedClock {
+    /// Waits until this clock has moved `seconds` on: in real time, or at once when
+    /// the sandbox API advances it (another process's advance is seen too).
+    pub async fn sleep(&self, seconds: u64) {
+        let until = self.now().plus_seconds(seconds.min(i64::MAX as u64) as i64);
+        loop {
+            self.refresh().await;
+            if self.now() >= until {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Clock for PersistedClock {
     fn now(&self) -> Timestamp {
         self.inner.now()

@@ -118,6 +118,21 @@ impl Scheduler {
     }
 }
 
+/// Removes a timer that has nothing (more) to do.
+pub async fn drop_timer(store: &SharedStore, now: Timestamp, key: &str) -> Result<(), String> {
+    store
+        .commit(
+            now,
+            Step {
+                timers: vec![TimerOp::Remove(key.to_string())],
+                ..Step::default()
+            },
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Releases a hold whose expiry came before it was posted or voided.
 struct ExpireHold;
 
@@ -137,17 +152,7 @@ impl TimerHandler for ExpireHold {
             // Ended meanwhile (posted or voided): nothing to expire.
             Err(StepError::Ledger(
                 LedgerError::HoldNotPending { .. } | LedgerError::UnknownHold(_),
-            )) => store
-                .commit(
-                    now,
-                    Step {
-                        timers: vec![TimerOp::Remove(timer.key.clone())],
-                        ..Step::default()
-                    },
-                )
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            )) => drop_timer(store, now, &timer.key).await,
             Err(e) => Err(e.to_string()),
         }
     }

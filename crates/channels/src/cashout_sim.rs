@@ -200,9 +200,8 @@ fn new_reference(prefix: &str) -> String {
 
 /// Now as RFC 3339 in Jakarta time, as a store's point of sale stamps it.
 fn timestamp() -> String {
-    let jakarta = time::UtcOffset::from_hms(7, 0, 0).expect("a valid offset");
     time::OffsetDateTime::now_utc()
-        .to_offset(jakarta)
+        .to_offset(gerbang_core::timestamp::JAKARTA)
         .replace_nanosecond(0)
         .expect("zero nanoseconds")
         .format(&time::format_description::well_known::Rfc3339)
@@ -410,13 +409,19 @@ impl Run<'_> {
             }
             Err(e) if e.is_connect() => {
                 return Reply::Nothing {
-                    note: format!("could not connect: {}", error_chain(&e)),
+                    note: format!(
+                        "could not connect: {}",
+                        gerbang_core::error_text::error_chain(&e)
+                    ),
                 }
             }
             // The request may have arrived: the answer is what went missing.
             Err(e) => {
                 return Reply::Nothing {
-                    note: format!("connection dropped: {}", error_chain(&e)),
+                    note: format!(
+                        "connection dropped: {}",
+                        gerbang_core::error_text::error_chain(&e)
+                    ),
                 }
             }
         };
@@ -426,7 +431,10 @@ impl Run<'_> {
             Err(e) => {
                 return Reply::Broken {
                     status,
-                    note: format!("connection dropped: {}", error_chain(&e)),
+                    note: format!(
+                        "connection dropped: {}",
+                        gerbang_core::error_text::error_chain(&e)
+                    ),
                 }
             }
         };
@@ -441,18 +449,6 @@ impl Run<'_> {
             },
         }
     }
-}
-
-/// An error with its causes, one after the other.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

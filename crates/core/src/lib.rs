@@ -4,6 +4,7 @@
 //! deterministic and cheap to test.
 
 pub mod clock;
+pub mod error_text;
 pub mod ledger;
 pub mod mask;
 pub mod money;

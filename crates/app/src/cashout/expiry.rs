@@ -17,30 +17,15 @@ pub struct Expirer {
 #[async_trait]
 impl TimerHandler for Expirer {
     async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
-        let remove_only = Step {
-            timers: vec![TimerOp::Remove(timer.key.clone())],
-            ..Step::default()
-        };
-        let found = match timer.payload["id"].as_str() {
-            Some(id) => disbursement::load(store, id)
-                .await
-                .map_err(|e| e.to_string())?,
-            None => None,
-        };
-        let Some((d, version)) = found else {
-            return store
-                .commit(now, remove_only)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-        };
-        let live = matches!(d.status, Status::Processing | Status::WaitingApproval);
-        let Some(c) = d.cashout.clone().filter(|c| live && c.payment.is_none()) else {
-            return store
-                .commit(now, remove_only)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+        let found = disbursement::of_timer(store, timer).await?;
+        // Still waiting to be claimed (or approved)?
+        let live = found.and_then(|(d, version)| {
+            let c = d.cashout.clone().filter(|c| c.payment.is_none())?;
+            matches!(d.status, Status::Processing | Status::WaitingApproval)
+                .then_some((d, version, c))
+        });
+        let Some((d, version, c)) = live else {
+            return crate::scheduler::drop_timer(store, now, &timer.key).await;
         };
         if now < c.expires_at {
             // Not yet (the clock of another process was behind): the timer stays.

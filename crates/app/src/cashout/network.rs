@@ -71,7 +71,7 @@ impl Network {
         }
     }
 
-    fn settings(self, config: &CashoutConfig) -> &CashoutNetworkConfig {
+    pub(crate) fn settings(self, config: &CashoutConfig) -> &CashoutNetworkConfig {
         match self {
             Network::Alfamart => &config.alfamart,
             Network::Indomaret => &config.indomaret,

@@ -43,7 +43,7 @@ pub fn signed_body(
     client_secret: &str,
 ) -> String {
     fields.remove("signature");
-    let unsigned = Value::Object(fields.clone()).to_string();
+    let unsigned = serde_json::to_string(&fields).expect("a JSON object serialises");
     let sig = signature(&unsigned, app_key, app_secret, client_key, client_secret);
     fields.insert("signature".into(), sig.into());
     Value::Object(fields).to_string()

@@ -21,10 +21,6 @@ impl Fields {
         }
     }
 
-    pub fn from_map(map: Map<String, Value>) -> Self {
-        Fields(map)
-    }
-
     pub fn raw(&self) -> &Map<String, Value> {
         &self.0
     }

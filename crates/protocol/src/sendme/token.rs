@@ -41,10 +41,6 @@ pub enum TokenError {
 }
 
 impl TokenKey {
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        TokenKey(bytes)
-    }
-
     pub fn from_hex(text: &str) -> Option<Self> {
         let bytes = hex::decode(text).ok()?;
         Some(TokenKey(bytes.try_into().ok()?))

@@ -65,14 +65,7 @@ struct SandboxPace(Arc<App>);
 #[async_trait::async_trait]
 impl Pace for SandboxPace {
     async fn sleep(&self, seconds: u64) {
-        let until = self.0.now().plus_seconds(seconds as i64);
-        loop {
-            self.0.clock.refresh().await;
-            if self.0.now() >= until {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        self.0.clock.sleep(seconds).await
     }
 }
 

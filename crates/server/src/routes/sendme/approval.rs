@@ -59,8 +59,8 @@ async fn decide(
     };
     let mut ids = values(c.fields.raw().get("trx_id"));
     for reference in values(c.fields.raw().get("trx_no")) {
-        match disbursement::by_reference(&sendme.app.store, &va, &reference).await {
-            Ok(Some(d)) => ids.push(d.id),
+        match disbursement::id_by_reference(&sendme.app.store, &va, &reference).await {
+            Ok(Some(id)) => ids.push(id),
             Ok(None) => {
                 return error(SendmeError::NOT_FOUND.with_detail(format!("trx_no {reference}")))
             }
@@ -76,9 +76,10 @@ async fn decide(
         Ok(list) => {
             let mut m = Map::new();
             m.insert("virtual_account".into(), va.into());
+            let codes = super::cashout::PartnerCodes::new(&sendme);
             let mut lines = Vec::with_capacity(list.len());
             for d in &list {
-                match line(&sendme, d).await {
+                match line(&codes, d).await {
                     Ok(l) => lines.push(l),
                     Err(e) => return error(e),
                 }
@@ -97,7 +98,10 @@ async fn decide(
 }
 
 /// One decided transfer; a cash-out's line carries its code (issued on approval).
-async fn line(sendme: &Shared, d: &Disbursement) -> Result<Value, SendmeError> {
+async fn line(
+    codes: &super::cashout::PartnerCodes<'_>,
+    d: &Disbursement,
+) -> Result<Value, SendmeError> {
     let (code, word) = status_of(d.status);
     let mut line = json!({
         "trx_id": super::queries::trx_id(d),
@@ -106,7 +110,7 @@ async fn line(sendme: &Shared, d: &Disbursement) -> Result<Value, SendmeError> {
         "message": word,
     });
     if let Some(c) = &d.cashout {
-        line["cashout_code"] = super::cashout::code_for_partner(sendme, d).await?.into();
+        line["cashout_code"] = codes.code(d).await?.into();
         line["trx_expired"] = super::queries::wib(c.expires_at).into();
     }
     Ok(line)

@@ -4,12 +4,14 @@
 
 use super::queries::wib;
 use super::{Shared, ORIGIN};
+use gerbang_app::cashout::keys::CodeKey;
 use gerbang_app::cashout::{Network, NewCashout};
 use gerbang_app::disbursement::{self, Disbursement, NewDisbursement};
 use gerbang_protocol::sendme::auth::parse_timestamp;
 use gerbang_protocol::sendme::envelope::SendmeError;
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Checks a cash-out request against its network's rules.
 pub(super) async fn prepare(
@@ -50,18 +52,7 @@ pub(super) async fn prepare(
     let reference = f.required("trx_no", 255)?;
     let trx_date = timestamp_field(f, "trx_date")?;
     let instruct = timestamp_field(f, "instruct_date")?;
-    let callback_url = if network == Network::Permata {
-        Some(f.required("callback_url", 255)?)
-    } else {
-        f.optional("callback_url", 255)?
-    };
-    if let Some(url) = &callback_url {
-        if !super::transfer::is_url(url) {
-            return Err(
-                SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
-            );
-        }
-    }
+    let callback_url = super::transfer::callback_url(f, network == Network::Permata)?;
     let now = app.now();
     let max_life = app.config.cashout.max_expiry_seconds.min(i64::MAX as u64) as i64;
     let default_life = (c
@@ -83,7 +74,7 @@ pub(super) async fn prepare(
         None => (now.plus_seconds(default_life), Some(default_life)),
     };
     if let Some(refusal) = refusal {
-        let accepted = disbursement::by_reference(&app.store, &va, &reference)
+        let accepted = disbursement::id_by_reference(&app.store, &va, &reference)
             .await
             .map_err(super::internal)?;
         if accepted.is_none() {
@@ -105,8 +96,7 @@ pub(super) async fn prepare(
         &text(&expired_text),
         callback_url.as_deref().unwrap_or(""),
     ]);
-    let mut echo = f.raw().clone();
-    echo.insert("virtual_account".into(), va.into());
+    let request = super::transfer::echo(f, &va);
     Ok(NewDisbursement {
         reference,
         fingerprint: print,
@@ -119,7 +109,7 @@ pub(super) async fn prepare(
         description,
         callback_url,
         origin: ORIGIN.into(),
-        request: Value::Object(echo),
+        request,
         instruct_at: None,
         cashout: Some(NewCashout {
             network,
@@ -144,33 +134,53 @@ fn timestamp_field(
     }
 }
 
-/// The code as the partner gets it: Permata's encrypted, the stores' plain;
-/// empty while the transfer waits for approval.
-pub(super) async fn code_for_partner(
-    sendme: &Shared,
-    d: &Disbursement,
-) -> Result<String, SendmeError> {
-    let Some(c) = &d.cashout else {
-        return Ok(String::new());
-    };
-    let Some(code) = &c.code else {
-        return Ok(String::new());
-    };
-    if !c.network.encrypts_code() {
-        return Ok(code.expose().to_string());
+/// Renders codes as partners get them — Permata's encrypted, the stores' plain,
+/// empty while a transfer waits for approval — reading the code key at most once
+/// however many codes one answer carries.
+pub(super) struct PartnerCodes<'a> {
+    sendme: &'a Shared,
+    key: tokio::sync::OnceCell<Arc<CodeKey>>,
+}
+
+impl<'a> PartnerCodes<'a> {
+    pub(super) fn new(sendme: &'a Shared) -> Self {
+        PartnerCodes {
+            sendme,
+            key: tokio::sync::OnceCell::new(),
+        }
     }
-    let app = &sendme.app;
-    let key = app
-        .code_keys
-        .current(&app.store, app.now())
-        .await
-        .map_err(super::internal)?;
-    Ok(key.encrypt_code(code.expose()))
+
+    /// The code key (read once).
+    pub(super) async fn key(&self) -> Result<&CodeKey, SendmeError> {
+        let app = &self.sendme.app;
+        self.key
+            .get_or_try_init(|| async {
+                app.code_keys
+                    .current(&app.store, app.now())
+                    .await
+                    .map_err(super::internal)
+            })
+            .await
+            .map(|k| &**k)
+    }
+
+    pub(super) async fn code(&self, d: &Disbursement) -> Result<String, SendmeError> {
+        let Some(c) = &d.cashout else {
+            return Ok(String::new());
+        };
+        let Some(code) = &c.code else {
+            return Ok(String::new());
+        };
+        if !c.network.encrypts_code() {
+            return Ok(code.expose().to_string());
+        }
+        Ok(self.key().await?.encrypt_code(code.expose()))
+    }
 }
 
 /// Adds what a cash-out answer carries to `m`: dates, expiry and the code.
 pub(super) async fn add_fields(
-    sendme: &Shared,
+    codes: &PartnerCodes<'_>,
     d: &Disbursement,
     m: &mut Map<String, Value>,
 ) -> Result<(), SendmeError> {
@@ -186,9 +196,6 @@ pub(super) async fn add_fields(
     m.insert("trx_expired".into(), wib(c.expires_at).into());
     m.entry("beneficiary_account_name")
         .or_insert_with(|| d.account_name.clone().into());
-    m.insert(
-        "cashout_code".into(),
-        code_for_partner(sendme, d).await?.into(),
-    );
+    m.insert("cashout_code".into(), codes.code(d).await?.into());
     Ok(())
 }

@@ -393,7 +393,7 @@ pub async fn inquiry_status(
             }
             let (code, word) = status_of(d.status);
             let mut m = status_fields(&d);
-            super::cashout::add_fields(&s, &d, &mut m).await?;
+            super::cashout::add_fields(&super::cashout::PartnerCodes::new(&s), &d, &mut m).await?;
             Ok(envelope::success(m, code, word))
         },
     )

@@ -1,5 +1,6 @@
 //! `transfer`: a disbursement to a registered beneficiary's bank account.
 
+use super::cashout::PartnerCodes;
 use super::{call, error, Answer, Shared, ORIGIN};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -27,18 +28,18 @@ const MAX_AMOUNT: i64 = 100_000_000_000_000;
 
 /// The transfer answer: the request echoed, amounts as numbers, the ids, and the
 /// transaction's status as it is now (a retry of a settled transfer says so).
-pub async fn answer(sendme: &Shared, d: &Disbursement) -> Result<Value, SendmeError> {
+pub async fn answer(codes: &PartnerCodes<'_>, d: &Disbursement) -> Result<Value, SendmeError> {
     let mut m: Map<String, Value> = d.request.as_object().cloned().unwrap_or_default();
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
     m.insert("trx_id".into(), super::queries::trx_id(d));
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
-    super::cashout::add_fields(sendme, d, &mut m).await?;
+    super::cashout::add_fields(codes, d, &mut m).await?;
     let (code, word) = super::queries::status_of(d.status);
     Ok(envelope::success(m, code, word))
 }
 
-pub(super) fn is_url(text: &str) -> bool {
+fn is_url(text: &str) -> bool {
     (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8
 }
 
@@ -163,10 +164,25 @@ impl Payee {
 }
 
 /// The request's fields as the answer echoes them.
-fn echo(f: &Fields, va: &str) -> Value {
+pub(super) fn echo(f: &Fields, va: &str) -> Value {
     let mut echo = f.raw().clone();
     echo.insert("virtual_account".into(), va.into());
     Value::Object(echo)
+}
+
+/// `callback_url`: an http(s) URL; `required` or else optional.
+pub(super) fn callback_url(f: &Fields, required: bool) -> Result<Option<String>, SendmeError> {
+    let url = if required {
+        Some(f.required("callback_url", 255)?)
+    } else {
+        f.optional("callback_url", 255)?
+    };
+    match url {
+        Some(url) if !is_url(&url) => {
+            Err(SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL"))
+        }
+        url => Ok(url),
+    }
 }
 
 /// The reference, dates and callback every transfer carries.
@@ -192,12 +208,7 @@ impl When {
                 SendmeError::INVALID_BODY.with_detail("instruct_date: empty or Y-m-d H:i:s")
             })?),
         };
-        let callback_url = f.required("callback_url", 255)?;
-        if !is_url(&callback_url) {
-            return Err(
-                SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
-            );
-        }
+        let callback_url = callback_url(f, true)?.unwrap_or_default();
         Ok(When {
             reference,
             trx_date,
@@ -250,18 +261,18 @@ pub async fn transfer(
         Err(e) => return error(e),
     };
     // An encrypted code needs the key: have it before anything is held.
+    let codes = PartnerCodes::new(&sendme);
     if request
         .cashout
         .as_ref()
         .is_some_and(|co| co.network.encrypts_code())
     {
-        let app = &sendme.app;
-        if let Err(e) = app.code_keys.current(&app.store, app.now()).await {
-            return error(super::internal(e));
+        if let Err(e) = codes.key().await {
+            return error(e);
         }
     }
     match disbursement::accept(&sendme.app, &c.partner, request).await {
-        Ok(d) => match answer(&sendme, &d).await {
+        Ok(d) => match answer(&codes, &d).await {
             Ok(body) => Json(body),
             Err(e) => error(e),
         },
