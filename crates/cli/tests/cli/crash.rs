@@ -10,19 +10,7 @@ async fn notification_in_flight_at_a_kill_is_delivered_after_restart(db: TestDat
     let dir = tempfile::tempdir().unwrap();
     // Attempts may take 30 s, so the hanging one is still in flight at the kill.
     let config = write_config(dir.path(), 30);
-    let start = || {
-        let mut command = gerbang(dir.path());
-        command.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-            &config,
-            "--database-url",
-            &db.url,
-        ]);
-        command
-    };
+    let start = || serve_command(dir.path(), &db.url, Some(&config), None);
     let receiver = Receiver::start(Behaviour::Hang).await;
     let payload = json!({ "trx_id": "CRASH-1", "status": "2" });
 

@@ -12,12 +12,16 @@ mod support;
 #[allow(dead_code)]
 #[path = "../../../server/tests/sendme/client.rs"]
 mod client;
+// Its fixture: the partners' credentials and provisioning entries, beneficiaries,
+// balances, statuses and callbacks.
+#[allow(dead_code)]
+#[path = "../../../server/tests/sendme/fixture.rs"]
+mod fixture;
 
 mod crash;
 mod keys;
 mod ledger_check;
 mod notifications;
-mod partners;
 mod payout;
 mod provision;
 mod sendme_crash;

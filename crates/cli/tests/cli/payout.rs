@@ -4,12 +4,12 @@
 //! decision when it runs again: the approved one goes to the bank after the
 //! latency, the rejected one is failed, released and notified.
 
-use crate::client::{Body, Client, Credentials, CONFIRM, REGISTER, TRANSFER};
+use crate::client::{Body, Client, Credentials, TRANSFER};
 use crate::common::*;
-use crate::partners::*;
+use crate::fixture::{
+    balances_of, beneficiary_of, callback_for, callbacks_for, partner_toml, wait_status_of,
+};
 use crate::support::*;
-use serde_json::Value;
-use std::time::Duration;
 
 const VA: &str = "9920016666";
 const OTHER_VA: &str = "9920016677";
@@ -38,35 +38,6 @@ async fn start(db: &TestDatabase) -> Gateway {
     Gateway::start(config).await
 }
 
-/// Registers and confirms a BCA account; returns its beneficiary virtual account.
-async fn beneficiary(client: &Client, account: &str, name: &str) -> String {
-    let register = Body::new()
-        .with("virtual_account", client.creds.virtual_account.as_str())
-        .with("beneficiary_account", account)
-        .with("beneficiary_account_name", name)
-        .with("beneficiary_va_name", name)
-        .with("beneficiary_bank_code", "014")
-        .with("beneficiary_bank_branch", "KCP Pasar Baru")
-        .with("beneficiary_region_code", "0102")
-        .with("beneficiary_country_code", "ID")
-        .with("beneficiary_purpose_code", "1");
-    let registered = client.post(REGISTER, &register).await;
-    assert_eq!(registered["status"], "1", "{registered}");
-    let confirm = register
-        .with(
-            "bank_account_number",
-            registered["bank_account_number"].clone(),
-        )
-        .with("bank_account_name", registered["bank_account_name"].clone())
-        .with("confirm", "2");
-    let confirmed = client.post(CONFIRM, &confirm).await;
-    assert_eq!(confirmed["status"], "2", "{confirmed}");
-    confirmed["beneficiary_virtual_account"]
-        .as_str()
-        .expect("beneficiary_virtual_account")
-        .to_string()
-}
-
 /// Sends a transfer and checks it is on process; returns its trx_id.
 async fn transfer(client: &Client, to_va: &str, trx_no: &str, amount: i64, url: &str) -> String {
     let body = Body::new()
@@ -92,30 +63,6 @@ async fn transfer(client: &Client, to_va: &str, trx_no: &str, amount: i64, url: 
         .to_string()
 }
 
-/// The callbacks of `trx_no`, each checked with `client`'s credentials.
-fn callbacks_for(client: &Client, receiver: &Receiver, trx_no: &str) -> Vec<Value> {
-    receiver
-        .received()
-        .iter()
-        .filter(|r| r.json()["trx_no"] == trx_no)
-        .map(|r| {
-            client
-                .creds
-                .verify_callback(&r.body)
-                .unwrap_or_else(|e| panic!("callback signature: {e}: {}", r.body))
-        })
-        .collect()
-}
-
-async fn callback_for(client: &Client, receiver: &Receiver, trx_no: &str) -> Value {
-    eventually(
-        &format!("the callback of {trx_no}"),
-        Duration::from_secs(10),
-        || async { callbacks_for(client, receiver, trx_no).pop() },
-    )
-    .await
-}
-
 async fn cli_decides_waiting_payouts_of_a_stopped_gateway(db: TestDatabase) {
     let dir = tempfile::tempdir().unwrap();
     let (ours, theirs) = (credentials(VA, 'a'), credentials(OTHER_VA, 'b'));
@@ -124,12 +71,12 @@ async fn cli_decides_waiting_payouts_of_a_stopped_gateway(db: TestDatabase) {
         partner_toml(
             &ours,
             &format!("Partner {}", ours.virtual_account),
-            "1000000.00",
+            Some("1000000.00"),
             true,
         ) + &partner_toml(
             &theirs,
             &format!("Partner {}", theirs.virtual_account),
-            "1000000.00",
+            Some("1000000.00"),
             false,
         ),
     )
@@ -146,17 +93,21 @@ async fn cli_decides_waiting_payouts_of_a_stopped_gateway(db: TestDatabase) {
     let gw = start(&db).await;
     let client = Client::new(gw.api.clone(), ours.clone());
     let other = Client::new(gw.api.clone(), theirs.clone());
-    let to = beneficiary(&client, "10000006", "PT. Florist Lentera Abadi").await;
+    let to = beneficiary_of(&client, "10000006", "PT. Florist Lentera Abadi")
+        .await
+        .virtual_account;
     let approve_id = transfer(&client, &to, "CLI-1", 2_500_000, &url).await;
     let reject_id = transfer(&client, &to, "CLI-2", 1_000_000, &url).await;
-    let control_to = beneficiary(&other, "10000006", "PT. Florist Lentera Abadi").await;
+    let control_to = beneficiary_of(&other, "10000006", "PT. Florist Lentera Abadi")
+        .await
+        .virtual_account;
     transfer(&other, &control_to, "CONTROL-1", 100_000, &url).await;
     let held = (OPENING_MINOR, OPENING_MINOR - 3_500_000);
-    assert_eq!(balances(&client).await, held);
+    assert_eq!(balances_of(&client).await, held);
 
     // The latency passes: the other partner's transfer settles, ours wait.
     gw.advance_clock(LATENCY + 1).await;
-    wait_status(&other, "CONTROL-1", "2").await;
+    wait_status_of(&other, "CONTROL-1", "2").await;
     for no in ["CLI-1", "CLI-2"] {
         let status = client.status(no, None).await;
         assert_eq!(status["status"], "1", "{status}");
@@ -246,20 +197,20 @@ async fn cli_decides_waiting_payouts_of_a_stopped_gateway(db: TestDatabase) {
     assert_eq!(callback["trx_status"], "4", "{callback}");
     assert_eq!(callback["trx_id"], reject_id.as_str(), "{callback}");
     assert_eq!(
-        balances(&client).await,
+        balances_of(&client).await,
         (OPENING_MINOR, OPENING_MINOR - 2_500_000)
     );
     // The approved one goes to the bank after the latency.
     let waiting = client.status("CLI-1", Some(&approve_id)).await;
     assert_eq!(waiting["status"], "1", "{waiting}");
     gw.advance_clock(LATENCY + 1).await;
-    let done = wait_status(&client, "CLI-1", "2").await;
+    let done = wait_status_of(&client, "CLI-1", "2").await;
     assert_eq!(done["trx_id"].to_string(), approve_id, "{done}");
     let callback = callback_for(&client, &receiver, "CLI-1").await;
     assert_eq!(callback["trx_status"], "2", "{callback}");
     assert_eq!(callback["trx_status_date"], done["trx_status_date"]);
     assert_eq!(
-        balances(&client).await,
+        balances_of(&client).await,
         (OPENING_MINOR - 2_500_000, OPENING_MINOR - 2_500_000)
     );
     for no in ["CLI-1", "CLI-2"] {

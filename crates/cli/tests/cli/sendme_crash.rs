@@ -5,11 +5,9 @@
 //! balance shows each success exactly once and nothing held, the ledger is sound,
 //! and every final status reaches the partner's callback.
 
-use crate::client::{
-    confirm_body, Body, Client, Credentials, Query, Request, Style, CONFIRM, REGISTER, TRANSFER,
-};
+use crate::client::{Body, Client, Query, Style, TRANSFER};
 use crate::common::*;
-use crate::partners::*;
+use crate::fixture::{beneficiary_of, dev_credentials, minor, partner_toml, rupiah, VA};
 use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -34,28 +32,6 @@ const GOOD_ACCOUNT: &str = "10000006";
 const GOOD_NAME: &str = "PT. Florist Lentera Abadi";
 const REJECTED_ACCOUNT: &str = "5550009904";
 const REJECTED_NAME: &str = "CV Sumber Tolak";
-
-/// The partner's virtual account.
-const VA: &str = "9920017777";
-
-/// The public development credentials of the SendMe spec (§3.6).
-fn dev_credentials() -> Credentials {
-    Credentials {
-        virtual_account: VA.into(),
-        faspay_key: "7a1c54f2-0b8e-4d3a-9c61-2f5e8d9b0a17".into(),
-        faspay_secret: "19c887a3-49af-4087-8e82-58a1875b1452".into(),
-        iv: "faspay2018xAuth".into(),
-        app_key: "8e734017-d7c1-49f2-8202-377faaff6a1c".into(),
-        app_secret: "f26a4e84-cbba-4023-b3d9-40892c5638d4".into(),
-        client_key: "e5d7e3be-3f44-4da2-918d-3b98db499ed3".into(),
-        client_secret: "0afd3f5b-b20e-4dc2-8222-d7a571a31c4c".into(),
-    }
-}
-
-/// Rupiah with two decimals from minor units.
-fn rupiah(minor: i64) -> String {
-    format!("{}.{:02}", minor / 100, minor % 100)
-}
 
 /// The bank answers as soon as a transfer is accepted, so settlements and
 /// callbacks are under way when the process dies too; a callback that was not
@@ -109,29 +85,16 @@ fn trx_id_of(answer: &Value) -> String {
         .to_string()
 }
 
-/// Sends `r`: the status and body, or `None` when the exchange broke off.
-async fn try_send(client: &Client, r: &Request) -> Option<(u16, String)> {
-    let mut builder = client
-        .api
-        .http
-        .request(r.method.clone(), client.api.url(&r.path));
-    for (name, value) in &r.headers {
-        builder = builder.header(name, value);
-    }
-    if let Some(body) = &r.body {
-        builder = builder.body(body.clone());
-    }
-    let response = builder.send().await.ok()?;
-    let status = response.status().as_u16();
-    let text = response.text().await.ok()?;
-    Some((status, text))
-}
-
 /// A token and a transfer as an SDK sends them, tolerating the process dying.
 async fn burst_transfer(client: &Client, timestamp: &str, body: &Body) -> Outcome {
     let json = body.to_json();
     let token = client.token_request(Style::Python, timestamp, TRANSFER, Some(&json));
-    let token = match try_send(client, &token).await {
+    let token = match client
+        .try_send(&token)
+        .await
+        .ok()
+        .map(|r| (r.status, r.text))
+    {
         None => return Outcome::Lost(Stage::Token),
         Some((200, text)) => match serde_json::from_str::<Value>(&text) {
             Ok(answer) if answer["access_token"].is_string() => {
@@ -152,7 +115,12 @@ async fn burst_transfer(client: &Client, timestamp: &str, body: &Body) -> Outcom
         &token,
         Some(json),
     );
-    match try_send(client, &request).await {
+    match client
+        .try_send(&request)
+        .await
+        .ok()
+        .map(|r| (r.status, r.text))
+    {
         None => Outcome::Lost(Stage::Transfer),
         Some((200, text)) => match serde_json::from_str::<Value>(&text) {
             Ok(answer) if answer["status"] == "1" && answer["trx_id"].is_u64() => {
@@ -191,28 +159,6 @@ where
     out
 }
 
-/// Registers and confirms a beneficiary at BCA; its virtual account.
-async fn beneficiary(client: &Client, account: &str, name: &str) -> String {
-    let register = Body::new()
-        .with("virtual_account", VA)
-        .with("beneficiary_account", account)
-        .with("beneficiary_account_name", name)
-        .with("beneficiary_va_name", name)
-        .with("beneficiary_bank_code", "014")
-        .with("beneficiary_bank_branch", "KCP Pasar Baru")
-        .with("beneficiary_region_code", "0102")
-        .with("beneficiary_country_code", "ID")
-        .with("beneficiary_purpose_code", "1");
-    let registered = client.post(REGISTER, &register).await;
-    assert_eq!(registered["status"], "1", "{registered}");
-    let confirmed = client.post(CONFIRM, &confirm_body(&registered)).await;
-    assert_eq!(confirmed["status"], "2", "{confirmed}");
-    confirmed["beneficiary_virtual_account"]
-        .as_str()
-        .expect("beneficiary_virtual_account")
-        .to_string()
-}
-
 /// `inquiry_status` of `trx_no` as the Java SDK asks (a token, then a bodiless
 /// GET), stamped `timestamp`: its trx_id and status, or `None` when the gateway
 /// does not know it.
@@ -249,7 +195,7 @@ async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
         partner_toml(
             &dev_credentials(),
             "Lentera Payouts",
-            &rupiah(OPENING_MINOR),
+            Some(&rupiah(OPENING_MINOR)),
             false,
         ),
     )
@@ -258,21 +204,7 @@ async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
         config.display().to_string(),
         provision.display().to_string(),
     );
-    let start = || {
-        let mut command = gerbang(dir.path());
-        command.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-            &config,
-            "--database-url",
-            &db.url,
-            "--provision",
-            &provision,
-        ]);
-        command
-    };
+    let start = || serve_command(dir.path(), &db.url, Some(&config), Some(&provision));
     let receiver = Receiver::start(Behaviour::Answer(200)).await;
 
     // First process: a partner with a large balance and two beneficiaries.
@@ -281,8 +213,12 @@ async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
     let (balance, available) = client.balance().await;
     assert_eq!(minor(&balance), OPENING_MINOR);
     assert_eq!(minor(&available), OPENING_MINOR);
-    let good_va = beneficiary(&client, GOOD_ACCOUNT, GOOD_NAME).await;
-    let rejected_va = beneficiary(&client, REJECTED_ACCOUNT, REJECTED_NAME).await;
+    let good_va = beneficiary_of(&client, GOOD_ACCOUNT, GOOD_NAME)
+        .await
+        .virtual_account;
+    let rejected_va = beneficiary_of(&client, REJECTED_ACCOUNT, REJECTED_NAME)
+        .await
+        .virtual_account;
 
     let trx_date = client.timestamp().await;
     let transfers: Arc<Vec<Transfer>> = Arc::new(

@@ -187,19 +187,7 @@ async fn serve_applies_a_provisioning_file_before_serving(db: TestDatabase) {
     let file = dir.path().join("partners.toml");
     std::fs::write(&file, PARTNER_FILE).unwrap();
     let file = file.display().to_string();
-    let start = || {
-        let mut command = gerbang(dir.path());
-        command.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-            "--provision",
-            &file,
-        ]);
-        command
-    };
+    let start = || serve_command(dir.path(), &db.url, None, Some(&file));
 
     let first = Serving::start(start()).await;
     let out = first.stdout();

@@ -25,19 +25,7 @@ fn minor(rupiah: &serde_json::Value) -> i64 {
 /// Starts two gateways on `url` at the same moment.
 async fn two_processes(dir: &std::path::Path, url: &str) -> (Serving, Serving) {
     let config = write_config(dir, 5);
-    let start = || {
-        let mut command = gerbang(dir);
-        command.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-            &config,
-            "--database-url",
-            url,
-        ]);
-        Serving::start(command)
-    };
+    let start = || Serving::start(serve_command(dir, url, Some(&config), None));
     tokio::join!(start(), start())
 }
 

@@ -6,7 +6,7 @@
 
 use crate::client::{Body, Client, Credentials, TRANSFER};
 use crate::common::*;
-use crate::partners::*;
+use crate::fixture::{balances_of, partner_toml, wait_status_of};
 use crate::support::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -47,22 +47,16 @@ async fn setup(db: &TestDatabase) -> Setup {
     let provision = dir.path().join("provision.toml");
     std::fs::write(
         &provision,
-        partner_toml(&credentials(), "Kasir Payouts", "1000000.00", false),
+        partner_toml(&credentials(), "Kasir Payouts", Some("1000000.00"), false),
     )
     .unwrap();
-    let mut command = gerbang(dir.path());
-    command.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--config",
-        &config,
-        "--database-url",
+    let serving = Serving::start(serve_command(
+        dir.path(),
         &db.url,
-        "--provision",
-        provision.to_str().unwrap(),
-    ]);
-    let serving = Serving::start(command).await;
+        Some(&config),
+        Some(provision.to_str().unwrap()),
+    ))
+    .await;
     let client = Client::new(serving.api.clone(), credentials());
     Setup {
         dir,
@@ -178,7 +172,7 @@ async fn sim_alfamart_pays_out_a_code(db: TestDatabase) {
     let (client, url) = (&setup.client, setup.serving.api.base.clone());
     let code = cashout_transfer(client, "SIM-PAY-1").await;
     assert_eq!(
-        balances(client).await,
+        balances_of(client).await,
         (OPENING_MINOR, OPENING_MINOR - AMOUNT_MINOR),
         "the amount is held"
     );
@@ -215,9 +209,9 @@ async fn sim_alfamart_pays_out_a_code(db: TestDatabase) {
     assert_eq!(payment["request"]["terminal"], "ALFA-SIM-01", "{payment}");
     assert_eq!(out.calls[2]["request"], json!({ "reference": reference }));
 
-    wait_status(client, "SIM-PAY-1", "2").await;
+    wait_status_of(client, "SIM-PAY-1", "2").await;
     assert_eq!(
-        balances(client).await,
+        balances_of(client).await,
         (OPENING_MINOR - AMOUNT_MINOR, OPENING_MINOR - AMOUNT_MINOR),
         "paid out once"
     );
@@ -272,9 +266,9 @@ async fn sim_alfamart_reverses_a_payment_whose_answer_was_lost(db: TestDatabase)
     assert_eq!(reversal["answer"]["response_code"], "00", "{reversal}");
     assert_eq!(reversal["answer"]["was_paid"], true, "{reversal}");
 
-    wait_status(client, "SIM-LOST-1", "5").await;
+    wait_status_of(client, "SIM-LOST-1", "5").await;
     assert_eq!(
-        balances(client).await,
+        balances_of(client).await,
         (OPENING_MINOR, OPENING_MINOR),
         "the partner's balance is whole again"
     );
@@ -308,7 +302,7 @@ async fn sim_alfamart_is_refused_a_wrong_code(db: TestDatabase) {
     // Nothing was claimed: the transfer still waits and its amount is held.
     assert_eq!(client.status("SIM-WRONG-1", None).await["status"], "1");
     assert_eq!(
-        balances(client).await,
+        balances_of(client).await,
         (OPENING_MINOR, OPENING_MINOR - AMOUNT_MINOR)
     );
     stop_and_check(setup, &db).await;

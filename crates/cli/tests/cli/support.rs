@@ -27,6 +27,26 @@ pub fn gerbang(dir: &Path) -> Command {
     command
 }
 
+/// `gerbang serve` in `dir` on a free port, on `db_url`, with a config file and a
+/// provisioning file when given.
+pub fn serve_command(
+    dir: &Path,
+    db_url: &str,
+    config: Option<&str>,
+    provision: Option<&str>,
+) -> Command {
+    let mut command = gerbang(dir);
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    if let Some(config) = config {
+        command.args(["--config", config]);
+    }
+    command.args(["--database-url", db_url]);
+    if let Some(provision) = provision {
+        command.args(["--provision", provision]);
+    }
+    command
+}
+
 /// What a finished command printed.
 pub struct Ran {
     pub status: ExitStatus,

@@ -99,22 +99,9 @@ impl H2h {
             .send()
             .await
             .map_err(|e| format!("POST {path}: {e}"))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let text = response
-            .text()
+        Api::try_read(response)
             .await
-            .map_err(|e| format!("POST {path}: answer cut: {e}"))?;
-        Ok(Reply {
-            status,
-            content_type,
-            text,
-        })
+            .map_err(|e| format!("POST {path}: answer cut: {e}"))
     }
 
     /// A correctly signed call of `operation`; `Err` when no usable answer came.

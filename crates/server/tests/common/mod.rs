@@ -181,7 +181,8 @@ impl Api {
         format!("{}{}", self.base, path)
     }
 
-    async fn read(response: reqwest::Response) -> Reply {
+    /// Reads a whole answer; `Err` when its body is cut off.
+    pub async fn try_read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -189,12 +190,17 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let text = response.text().await.expect("answer body");
-        Reply {
+        let text = response.text().await?;
+        Ok(Reply {
             status,
             content_type,
             text,
-        }
+        })
+    }
+
+    /// Reads a whole answer; panics when its body is cut off.
+    async fn read(response: reqwest::Response) -> Reply {
+        Self::try_read(response).await.expect("answer body")
     }
 
     pub async fn get(&self, path: &str) -> Reply {

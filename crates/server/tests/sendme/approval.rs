@@ -105,9 +105,7 @@ impl<'a> Control<'a> {
         s.topup(OTHER_VA, "100000.00", "FUND-OTHER")
             .await
             .expect(200);
-        let to = s
-            .beneficiary_of(&s.other, "30000003", "Control Account")
-            .await;
+        let to = fixture::beneficiary_of(&s.other, "30000003", "Control Account").await;
         Control {
             s,
             to,

@@ -356,7 +356,9 @@ impl Client {
         }
     }
 
-    pub async fn send(&self, r: &Request) -> Reply {
+    /// Sends `r`; `Err` when no whole answer came (the connection was refused or
+    /// cut before or while the body was read).
+    pub async fn try_send(&self, r: &Request) -> Result<Reply, String> {
         let mut builder = self
             .api
             .http
@@ -370,20 +372,14 @@ impl Client {
         let response = builder
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{} {}: {e}", r.method, r.path));
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let text = response.text().await.expect("answer body");
-        Reply {
-            status,
-            content_type,
-            text,
-        }
+            .map_err(|e| format!("{} {}: {e}", r.method, r.path))?;
+        Api::try_read(response)
+            .await
+            .map_err(|e| format!("{} {}: answer body: {e}", r.method, r.path))
+    }
+
+    pub async fn send(&self, r: &Request) -> Reply {
+        self.try_send(r).await.unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Sends a SendMe request: every answer is HTTP 200 JSON.

@@ -9,7 +9,6 @@ use crate::fixture::{
     self, assert_ledger_clean, callback_for, callbacks_for, Sandbox, FUNDING_MINOR, LATENCY, VA,
 };
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// A top-up as the spec's e-wallet request lists it, dated now.
 async fn top_up_body(
@@ -64,25 +63,6 @@ async fn send(s: &Sandbox, body: &Body) -> u64 {
     answer["trx_id"]
         .as_u64()
         .unwrap_or_else(|| panic!("trx_id is not a number: {answer}"))
-}
-
-/// Waits until the wallet has answered `trx_no` without a final status.
-async fn wait_pending(s: &Sandbox, trx_no: &str) -> Value {
-    let pending = eventually(
-        &format!("the wallet to take {trx_no}"),
-        Duration::from_secs(10),
-        || async {
-            let answer = s.client.status(trx_no, None).await;
-            let asked = answer["bank_response_msg"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty());
-            asked.then_some(answer)
-        },
-    )
-    .await;
-    assert_eq!(pending["status"], "1", "{pending}");
-    assert_eq!(pending["trx_status_date"], "", "{pending}");
-    pending
 }
 
 /// Checks the one callback of `trx_no` against its final status.
@@ -236,7 +216,8 @@ async fn wallet_magic_numbers(db: TestDatabase) {
     assert_eq!(refused["bank_response_code"], 61, "{refused}");
     assert_one_callback(&s, &receiver, "W-9904", &refused).await;
     for no in ["W-9905", "W-9906"] {
-        wait_pending(&s, no).await;
+        let pending = s.wait_pending(no).await;
+        assert_eq!(pending["trx_status_date"], "", "{pending}");
         assert!(callbacks_for(&s.client, &receiver, no).is_empty(), "{no}");
     }
     assert_eq!(

@@ -45,10 +45,19 @@ pub fn other_credentials() -> Credentials {
     }
 }
 
-fn provisioning_file(require_approval: bool) -> String {
-    let partner = |c: &Credentials, name: &str, require_approval: bool| {
-        format!(
-            r#"
+/// A `[[sendme_partner]]` provisioning entry with exactly these credentials, and
+/// an opening balance when one is given.
+pub fn partner_toml(
+    c: &Credentials,
+    name: &str,
+    opening: Option<&str>,
+    require_approval: bool,
+) -> String {
+    let opening = opening
+        .map(|o| format!("opening_balance = \"{o}\"\n"))
+        .unwrap_or_default();
+    format!(
+        r#"
 [[sendme_partner]]
 virtual_account = "{}"
 name = "{name}"
@@ -60,19 +69,21 @@ app_key = "{}"
 app_secret = "{}"
 client_key = "{}"
 client_secret = "{}"
-"#,
-            c.virtual_account,
-            c.faspay_key,
-            c.faspay_secret,
-            c.iv,
-            c.app_key,
-            c.app_secret,
-            c.client_key,
-            c.client_secret
-        )
-    };
-    partner(&dev_credentials(), PARTNER_NAME, require_approval)
-        + &partner(&other_credentials(), "Other Partner", false)
+{opening}"#,
+        c.virtual_account,
+        c.faspay_key,
+        c.faspay_secret,
+        c.iv,
+        c.app_key,
+        c.app_secret,
+        c.client_key,
+        c.client_secret
+    )
+}
+
+fn provisioning_file(require_approval: bool) -> String {
+    partner_toml(&dev_credentials(), PARTNER_NAME, None, require_approval)
+        + &partner_toml(&other_credentials(), "Other Partner", None, false)
 }
 
 pub struct Sandbox {
@@ -143,35 +154,33 @@ impl Sandbox {
         wait_status_of(&self.client, trx_no, status).await
     }
 
+    /// Waits until the bank has taken `trx_no` (its answer has a bank message)
+    /// and checks it is still on process (status "1"); returns that answer.
+    pub async fn wait_pending(&self, trx_no: &str) -> Value {
+        let pending = eventually(
+            &format!("the bank to take {trx_no}"),
+            Duration::from_secs(10),
+            || async {
+                let answer = self.client.status(trx_no, None).await;
+                let asked = answer["bank_response_msg"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty());
+                asked.then_some(answer)
+            },
+        )
+        .await;
+        assert_eq!(pending["status"], "1", "{pending}");
+        pending
+    }
+
     /// `(balance, available_balance)` in minor units, through SendMe.
     pub async fn balances(&self) -> (i64, i64) {
-        let (balance, available) = self.client.balance().await;
-        (minor(&balance), minor(&available))
+        balances_of(&self.client).await
     }
 
     /// Registers and confirms a beneficiary.
     pub async fn beneficiary(&self, account: &str, name: &str) -> Beneficiary {
-        self.beneficiary_of(&self.client, account, name).await
-    }
-
-    /// Registers and confirms a beneficiary of `client`'s partner at BCA.
-    pub async fn beneficiary_of(&self, client: &Client, account: &str, name: &str) -> Beneficiary {
-        let va = client.creds.virtual_account.as_str();
-        let registered = client
-            .post(REGISTER, &register_body(va, account, name, "014"))
-            .await;
-        assert_eq!(registered["status"], "1", "{registered}");
-        let confirmed = client.post(CONFIRM, &confirm_body(&registered)).await;
-        assert_eq!(confirmed["status"], "2", "{confirmed}");
-        Beneficiary {
-            virtual_account: confirmed["beneficiary_virtual_account"]
-                .as_str()
-                .expect("beneficiary_virtual_account")
-                .to_string(),
-            account: account.to_string(),
-            name: name.to_string(),
-            bank_code: "014".into(),
-        }
+        beneficiary_of(&self.client, account, name).await
     }
 
     /// A transfer body as the doc sample has it, dated now.
@@ -208,6 +217,33 @@ pub struct Beneficiary {
     pub account: String,
     pub name: String,
     pub bank_code: String,
+}
+
+/// `(balance, available_balance)` of `client`'s partner in minor units, through
+/// SendMe.
+pub async fn balances_of(client: &Client) -> (i64, i64) {
+    let (balance, available) = client.balance().await;
+    (minor(&balance), minor(&available))
+}
+
+/// Registers and confirms a beneficiary of `client`'s partner at BCA.
+pub async fn beneficiary_of(client: &Client, account: &str, name: &str) -> Beneficiary {
+    let va = client.creds.virtual_account.as_str();
+    let registered = client
+        .post(REGISTER, &register_body(va, account, name, "014"))
+        .await;
+    assert_eq!(registered["status"], "1", "{registered}");
+    let confirmed = client.post(CONFIRM, &confirm_body(&registered)).await;
+    assert_eq!(confirmed["status"], "2", "{confirmed}");
+    Beneficiary {
+        virtual_account: confirmed["beneficiary_virtual_account"]
+            .as_str()
+            .expect("beneficiary_virtual_account")
+            .to_string(),
+        account: account.to_string(),
+        name: name.to_string(),
+        bank_code: "014".into(),
+    }
 }
 
 pub fn register_body(va: &str, account: &str, name: &str, bank_code: &str) -> Body {

@@ -6,9 +6,11 @@
 
 use crate::client::*;
 use crate::common::*;
-use crate::fixture::{self, assert_ledger_clean, Beneficiary, Sandbox, FUNDING_MINOR, LATENCY, VA};
+use crate::fixture::{
+    self, assert_ledger_clean, callback_for, callbacks_for, Beneficiary, Sandbox, FUNDING_MINOR,
+    LATENCY, VA,
+};
 use serde_json::{json, Value};
-use std::time::Duration;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
@@ -51,39 +53,6 @@ async fn send(s: &Sandbox, body: &Body) -> String {
         .as_u64()
         .unwrap_or_else(|| panic!("trx_id is not a number: {answer}"))
         .to_string()
-}
-
-/// The callbacks received for `trx_no`, each checked with the partner's
-/// credentials.
-fn callbacks_for(s: &Sandbox, receiver: &Receiver, trx_no: &str) -> Vec<Value> {
-    receiver
-        .received()
-        .iter()
-        .map(|r| {
-            assert_eq!(r.method, "POST");
-            assert!(
-                r.header("content-type")
-                    .is_some_and(|c| c.starts_with("application/json")),
-                "{:?}",
-                r.headers
-            );
-            s.client
-                .creds
-                .verify_callback(&r.body)
-                .unwrap_or_else(|e| panic!("callback signature: {e}: {}", r.body))
-        })
-        .filter(|b| b["trx_no"] == trx_no)
-        .collect()
-}
-
-/// Waits for the one callback of `trx_no`.
-async fn callback_for(s: &Sandbox, receiver: &Receiver, trx_no: &str) -> Value {
-    eventually(
-        &format!("the callback of {trx_no}"),
-        Duration::from_secs(10),
-        || async { callbacks_for(s, receiver, trx_no).pop() },
-    )
-    .await
 }
 
 /// Checks a final callback against the transfer and its final status.
@@ -194,7 +163,7 @@ async fn transfer_succeeds_after_the_bank_latency(db: TestDatabase) {
     );
 
     // The partner is told, once, with a signature it can check.
-    let callback = callback_for(&s, &receiver, "87643666").await;
+    let callback = callback_for(&s.client, &receiver, "87643666").await;
     assert_callback(&callback, &body, &b, &id, &done);
     assert_eq!(callback["trx_status"], "2");
     let raw = receiver.received()[0].body.clone();
@@ -277,7 +246,7 @@ async fn transfer_succeeds_after_the_bank_latency(db: TestDatabase) {
     s.advance_clock(LATENCY + 1).await;
     let status = s.client.status("87643666", Some(&id)).await;
     assert_eq!(status["status"], "2");
-    assert_eq!(callbacks_for(&s, &receiver, "87643666").len(), 1);
+    assert_eq!(callbacks_for(&s.client, &receiver, "87643666").len(), 1);
     s.stop().await;
 }
 
@@ -309,7 +278,7 @@ async fn rejected_transfer_releases_the_funds(db: TestDatabase) {
     s.advance_clock(LATENCY + 1).await;
     let done = s.wait_status("MAGIC-9904", "4").await;
     assert_final_status(&done, "4", &id, wib_now(&s).await);
-    let callback = callback_for(&s, &receiver, "MAGIC-9904").await;
+    let callback = callback_for(&s.client, &receiver, "MAGIC-9904").await;
     assert_callback(&callback, &body, &b, &id, &done);
     assert_eq!(callback["trx_status"], "4");
     // Released: both balances as before.
@@ -341,17 +310,9 @@ async fn pending_transfer_succeeds_an_hour_later(db: TestDatabase) {
     s.advance_clock(LATENCY + 1).await;
     s.wait_status("CONTROL-1", "2").await;
     // The bank has it but has not answered: still on process, still held.
-    let pending = eventually("the bank to take it", Duration::from_secs(10), || async {
-        let answer = s.client.status("MAGIC-9905", None).await;
-        let asked = answer["bank_response_msg"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty());
-        asked.then_some(answer)
-    })
-    .await;
-    assert_eq!(pending["status"], "1", "{pending}");
+    let pending = s.wait_pending("MAGIC-9905").await;
     assert_eq!(pending["trx_status_date"], "", "{pending}");
-    assert!(callbacks_for(&s, &receiver, "MAGIC-9905").is_empty());
+    assert!(callbacks_for(&s.client, &receiver, "MAGIC-9905").is_empty());
     assert_eq!(
         s.balances().await,
         (FUNDING_MINOR - 100_000, FUNDING_MINOR - 3_100_000)
@@ -361,7 +322,7 @@ async fn pending_transfer_succeeds_an_hour_later(db: TestDatabase) {
     s.advance_clock(3600).await;
     let done = s.wait_status("MAGIC-9905", "2").await;
     assert_final_status(&done, "2", &id, wib_now(&s).await);
-    let callback = callback_for(&s, &receiver, "MAGIC-9905").await;
+    let callback = callback_for(&s.client, &receiver, "MAGIC-9905").await;
     assert_callback(&callback, &body, &b, &id, &done);
     assert_eq!(callback["trx_status"], "2");
     assert_eq!(
@@ -385,16 +346,8 @@ async fn accepted_transfer_fails_later(db: TestDatabase) {
 
     s.advance_clock(LATENCY + 1).await;
     s.wait_status("CONTROL-1", "2").await;
-    let pending = eventually("the bank to take it", Duration::from_secs(10), || async {
-        let answer = s.client.status("MAGIC-9906", None).await;
-        let asked = answer["bank_response_msg"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty());
-        asked.then_some(answer)
-    })
-    .await;
-    assert_eq!(pending["status"], "1", "{pending}");
-    assert!(callbacks_for(&s, &receiver, "MAGIC-9906").is_empty());
+    s.wait_pending("MAGIC-9906").await;
+    assert!(callbacks_for(&s.client, &receiver, "MAGIC-9906").is_empty());
     assert_eq!(
         s.balances().await,
         (FUNDING_MINOR - 100_000, FUNDING_MINOR - 3_100_000)
@@ -405,7 +358,7 @@ async fn accepted_transfer_fails_later(db: TestDatabase) {
         .await;
     let done = s.wait_status("MAGIC-9906", "4").await;
     assert_final_status(&done, "4", &id, wib_now(&s).await);
-    let callback = callback_for(&s, &receiver, "MAGIC-9906").await;
+    let callback = callback_for(&s.client, &receiver, "MAGIC-9906").await;
     assert_callback(&callback, &body, &b, &id, &done);
     assert_eq!(callback["trx_status"], "4");
     assert_eq!(
@@ -437,7 +390,7 @@ async fn instructed_transfer_waits_for_its_date(db: TestDatabase) {
     // The latency passes: the control settles, the scheduled one does not move.
     s.advance_clock(LATENCY + 1).await;
     s.wait_status("CONTROL-1", "2").await;
-    callback_for(&s, &receiver, "CONTROL-1").await;
+    callback_for(&s.client, &receiver, "CONTROL-1").await;
     let waiting = s.client.status("LATER-1", Some(&id)).await;
     assert_eq!(waiting["status"], "1", "{waiting}");
     assert_eq!(waiting["trx_status_date"], "", "{waiting}");
@@ -453,13 +406,13 @@ async fn instructed_transfer_waits_for_its_date(db: TestDatabase) {
     s.advance_clock(LATENCY + 1).await;
     s.wait_status("CONTROL-2", "2").await;
     assert_eq!(s.client.status("LATER-1", None).await["status"], "1");
-    assert!(callbacks_for(&s, &receiver, "LATER-1").is_empty());
+    assert!(callbacks_for(&s.client, &receiver, "LATER-1").is_empty());
 
     // Past the instructed time (and the latency): processed.
     s.advance_clock(2 * LATENCY).await;
     let done = s.wait_status("LATER-1", "2").await;
     assert_final_status(&done, "2", &id, wib_now(&s).await);
-    let callback = callback_for(&s, &receiver, "LATER-1").await;
+    let callback = callback_for(&s.client, &receiver, "LATER-1").await;
     assert_callback(&callback, &body, &b, &id, &done);
     assert_eq!(
         s.balances().await,

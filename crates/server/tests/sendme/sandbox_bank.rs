@@ -12,7 +12,6 @@ use crate::fixture::{
 };
 use gerbang_channels::bank::simulator::{ACCOUNT_RECORD, FORCED_RECORD, LATE_FAILURE_SECONDS};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const ACCOUNTS: &str = "/sandbox/banks/accounts";
 const NEXT_OUTCOME: &str = "/sandbox/banks/next-outcome";
@@ -62,24 +61,6 @@ async fn send(s: &Sandbox, to: &Beneficiary, trx_no: &str, amount: i64, url: &st
         .post(TRANSFER, &s.transfer_body(to, trx_no, amount, url).await)
         .await;
     assert_eq!(answer["status"], "1", "{answer}");
-}
-
-/// Waits until the bank has taken `trx_no` without a final answer.
-async fn wait_pending(s: &Sandbox, trx_no: &str) {
-    let pending = eventually(
-        &format!("the bank to take {trx_no}"),
-        Duration::from_secs(10),
-        || async {
-            let answer = s.client.status(trx_no, None).await;
-            let asked = answer["bank_response_msg"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty());
-            asked.then_some(answer)
-        },
-    )
-    .await;
-    assert_eq!(pending["status"], "1", "{pending}");
-    assert_eq!(pending["trx_status_date"], "", "{pending}");
 }
 
 /// Waits for the final status and checks the one callback says the same.
@@ -209,8 +190,10 @@ async fn forced_outcomes_apply_to_the_next_transfer_once(db: TestDatabase) {
     let rejected = settled(&s, &receiver, "REJ-1", "4").await;
     assert_eq!(rejected["bank_response_code"], 5, "{rejected}");
     settled(&s, &receiver, "LUCKY-1", "2").await;
-    wait_pending(&s, "PEN-1").await;
-    wait_pending(&s, "LATE-1").await;
+    for no in ["PEN-1", "LATE-1"] {
+        let pending = s.wait_pending(no).await;
+        assert_eq!(pending["trx_status_date"], "", "{pending}");
+    }
     assert_eq!(
         s.balances().await,
         (FUNDING_MINOR - 4_000_000, FUNDING_MINOR - 9_000_000)
