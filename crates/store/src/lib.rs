@@ -142,6 +142,33 @@ pub(crate) fn clamp_limit(limit: u32) -> u32 {
     limit.clamp(1, MAX_PAGE)
 }
 
+/// The problems [`Store::check_ledger`] reports, worded alike on every backend.
+pub(crate) mod ledger_problem {
+    pub(crate) fn postings_total(total: i64) -> String {
+        format!("all postings sum to {total}, not 0")
+    }
+
+    pub(crate) fn unbalanced_entry(entry: i64, postings: i64, sum: i64) -> String {
+        format!("entry {entry} does not balance: its {postings} postings sum to {sum}")
+    }
+
+    pub(crate) fn balance_mismatch(account: &str, balance: i64, postings_sum: i64) -> String {
+        format!("account {account} stores balance {balance} but its postings sum to {postings_sum}")
+    }
+
+    pub(crate) fn pending_mismatch(account: &str, pending: i64, holds_sum: i64) -> String {
+        format!(
+            "account {account} stores pending {pending} but its pending holds sum to {holds_sum}"
+        )
+    }
+
+    pub(crate) fn overdrawn(account: &str, balance: i64, pending: i64) -> String {
+        format!(
+            "account {account} may not go negative but has balance {balance} and pending {pending}"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

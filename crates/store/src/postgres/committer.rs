@@ -29,8 +29,8 @@
 //! start alongside it, so one slow batch does not stall every step.
 
 use super::step::{apply_step, BatchLocks};
-use super::{backoff, describe, pool_client, step_error, Fail, MAX_TRIES};
-use crate::{Step, StepError, StepOutcome, StoreError};
+use super::{describe, pool_client, retrying, step_error, Fail};
+use crate::{Step, StepError, StepOutcome};
 use deadpool_postgres::Pool;
 use gerbang_core::Timestamp;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,18 +55,6 @@ const GATHER: Duration = Duration::from_millis(5);
 /// The name of the savepoint each step runs in.
 const SAVEPOINT: &str = "step";
 
-pub(super) fn committers() -> Result<usize, StoreError> {
-    match std::env::var(COMMITTERS_VAR) {
-        Err(_) => Ok(DEFAULT_COMMITTERS),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(StoreError(format!(
-                "{COMMITTERS_VAR} must be a positive number of committers, not {text:?}"
-            ))),
-        },
-    }
-}
-
 struct Job {
     now: Timestamp,
     step: Step,
@@ -81,15 +69,15 @@ pub(super) struct Committers {
 }
 
 impl Committers {
-    /// Starts `count` committers, as tasks of the current runtime, that take
-    /// connections from `pool` (of `count` connections); `password` is hidden from
-    /// every error they report.
+    /// Starts `count` (at least one) committers, as tasks of the current runtime,
+    /// that take connections from `pool` (of `count` connections); `password` is
+    /// hidden from every error they report.
     pub(super) fn start(pool: Pool, count: usize, password: Option<String>) -> Committers {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         let queue = Arc::new(Mutex::new(queue));
         let last = Arc::new(AtomicUsize::new(1));
         let password: Option<Arc<str>> = password.map(Arc::from);
-        for _ in 0..count.max(1) {
+        for _ in 0..count {
             tokio::spawn(committer(
                 pool.clone(),
                 queue.clone(),
@@ -205,21 +193,17 @@ async fn run_and_answer(
 /// Runs the batch until it commits, or fails for good: then the reason, which every
 /// step of the batch gets.
 async fn run_batch(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answer>, Fail> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match run_once(pool, steps).await {
-            Err(fail) if fail.retryable() && tries < MAX_TRIES => {
-                tracing::debug!(
-                    tries,
-                    steps = steps.len(),
-                    "PostgreSQL batch conflicted; trying again"
-                );
-                backoff(tries).await;
-            }
-            done => return done,
-        }
-    }
+    retrying(
+        || run_once(pool, steps),
+        |tries| {
+            tracing::debug!(
+                tries,
+                steps = steps.len(),
+                "PostgreSQL batch conflicted; trying again"
+            )
+        },
+    )
+    .await
 }
 
 /// Whether a step's failure spoils the whole batch: a deadlock or a conflict (the

@@ -18,9 +18,9 @@ mod step;
 pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
 
 use crate::{
-    clamp_limit, migrations, redact_url, Account, Attempt, AttemptVerdict, Hold, IdempotencyRecord,
-    LedgerReport, Notification, NotificationQuery, NotificationStatus, Record, StatementLine,
-    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer,
+    clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict, Hold,
+    IdempotencyRecord, LedgerReport, Notification, NotificationQuery, NotificationStatus, Record,
+    StatementLine, StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer,
 };
 use async_trait::async_trait;
 use committer::Committers;
@@ -147,13 +147,15 @@ fn hide(password: Option<&str>, text: String) -> String {
     }
 }
 
-fn pool_size() -> Result<usize, StoreError> {
-    match std::env::var(POOL_SIZE_VAR) {
-        Err(_) => Ok(DEFAULT_POOL_SIZE),
+/// The positive number the environment variable `var` sets, or `default` when it
+/// is not set; `what` names what the number counts, for the error.
+fn positive_env(var: &str, default: usize, what: &str) -> Result<usize, StoreError> {
+    match std::env::var(var) {
+        Err(_) => Ok(default),
         Ok(text) => match text.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(StoreError(format!(
-                "{POOL_SIZE_VAR} must be a positive number of connections, not {text:?}"
+                "{var} must be a positive number of {what}, not {text:?}"
             ))),
         },
     }
@@ -195,6 +197,29 @@ async fn backoff(tries: u32) {
     let ceiling_ms = 2u64 << tries.min(6);
     let pause = 1 + hasher.finish() % ceiling_ms;
     tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
+/// Runs `attempt` until it commits or fails for good: after a serialization failure
+/// or a deadlock it runs again, after a [`backoff`], up to [`MAX_TRIES`] times in all.
+/// `conflicted` logs each conflict, given the tries so far.
+async fn retrying<T, Run>(
+    mut attempt: impl FnMut() -> Run,
+    conflicted: impl Fn(u32),
+) -> Result<T, Fail>
+where
+    Run: Future<Output = Result<T, Fail>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(fail) if fail.retryable() && tries < MAX_TRIES => {
+                conflicted(tries);
+                backoff(tries).await;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// Applies the migrations that `schema_migrations` does not list yet, on a
@@ -278,8 +303,8 @@ impl PostgresStore {
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned());
         let hidden = |text: String| hide(password.as_deref(), text);
-        let size = pool_size()?;
-        let committers = committer::committers()?;
+        let size = positive_env(POOL_SIZE_VAR, DEFAULT_POOL_SIZE, "connections")?;
+        let committers = positive_env(COMMITTERS_VAR, DEFAULT_COMMITTERS, "committers")?;
 
         migrate(&config, &shown)
             .await
@@ -330,17 +355,11 @@ impl PostgresStore {
         T: Send,
         F: for<'t> Fn(&'t Transaction<'t>) -> TxFuture<'t, T> + Send + Sync,
     {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.transact_once(&work).await {
-                Err(fail) if fail.retryable() && tries < MAX_TRIES => {
-                    tracing::debug!(tries, "PostgreSQL transaction conflicted; trying again");
-                    backoff(tries).await;
-                }
-                done => return done,
-            }
-        }
+        retrying(
+            || self.transact_once(&work),
+            |tries| tracing::debug!(tries, "PostgreSQL transaction conflicted; trying again"),
+        )
+        .await
     }
 
     async fn transact_once<T, F>(&self, work: &F) -> Result<T, Fail>
@@ -383,6 +402,19 @@ impl PostgresStore {
     ) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params).await?.into_iter().next())
     }
+}
+
+/// Adds to `problems` what `describe` says of each row `sql` returns.
+async fn push_problems(
+    tx: &Transaction<'_>,
+    problems: &mut Vec<String>,
+    sql: &str,
+    describe: impl Fn(&Row) -> Result<String, tokio_postgres::Error>,
+) -> Result<(), tokio_postgres::Error> {
+    for row in tx.query(sql, &[]).await? {
+        problems.push(describe(&row)?);
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------
@@ -856,78 +888,73 @@ impl Store for PostgresStore {
             };
             let total = count("SELECT COALESCE(SUM(amount), 0)::bigint FROM postings").await?;
             if total != 0 {
-                report
-                    .problems
-                    .push(format!("all postings sum to {total}, not 0"));
+                report.problems.push(ledger_problem::postings_total(total));
             }
-            for row in tx
-                .query(
-                    "SELECT e.id, COALESCE(SUM(p.amount), 0)::bigint, COUNT(p.id) FROM entries e
-                     LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id
-                     HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2
-                     ORDER BY e.id",
-                    &[],
-                )
-                .await?
-            {
-                report.problems.push(format!(
-                    "entry {} does not balance: its {} postings sum to {}",
-                    row.try_get::<_, i64>(0)?,
-                    row.try_get::<_, i64>(2)?,
-                    row.try_get::<_, i64>(1)?
-                ));
-            }
-            for row in tx
-                .query(
-                    "SELECT a.code, a.balance, s.total FROM accounts a
-                     CROSS JOIN LATERAL (
-                         SELECT COALESCE(SUM(p.amount), 0)::bigint AS total
-                         FROM postings p WHERE p.account_id = a.id) s
-                     WHERE a.balance <> s.total ORDER BY a.id",
-                    &[],
-                )
-                .await?
-            {
-                report.problems.push(format!(
-                    "account {} stores balance {} but its postings sum to {}",
-                    row.try_get::<_, String>(0)?,
-                    row.try_get::<_, i64>(1)?,
-                    row.try_get::<_, i64>(2)?
-                ));
-            }
-            for row in tx
-                .query(
-                    "SELECT a.code, a.pending, s.total FROM accounts a
-                     CROSS JOIN LATERAL (
-                         SELECT COALESCE(SUM(h.amount), 0)::bigint AS total
-                         FROM holds h WHERE h.account_id = a.id AND h.state = 'pending') s
-                     WHERE a.pending <> s.total ORDER BY a.id",
-                    &[],
-                )
-                .await?
-            {
-                report.problems.push(format!(
-                    "account {} stores pending {} but its pending holds sum to {}",
-                    row.try_get::<_, String>(0)?,
-                    row.try_get::<_, i64>(1)?,
-                    row.try_get::<_, i64>(2)?
-                ));
-            }
-            for row in tx
-                .query(
-                    "SELECT code, balance, pending FROM accounts
-                     WHERE NOT may_go_negative AND balance - pending < 0 ORDER BY id",
-                    &[],
-                )
-                .await?
-            {
-                report.problems.push(format!(
-                    "account {} may not go negative but has balance {} and pending {}",
-                    row.try_get::<_, String>(0)?,
-                    row.try_get::<_, i64>(1)?,
-                    row.try_get::<_, i64>(2)?
-                ));
-            }
+            let problems = &mut report.problems;
+            push_problems(
+                &tx,
+                problems,
+                "SELECT e.id, COALESCE(SUM(p.amount), 0)::bigint, COUNT(p.id) FROM entries e
+                 LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id
+                 HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2
+                 ORDER BY e.id",
+                |r| {
+                    Ok(ledger_problem::unbalanced_entry(
+                        r.try_get(0)?,
+                        r.try_get(2)?,
+                        r.try_get(1)?,
+                    ))
+                },
+            )
+            .await?;
+            push_problems(
+                &tx,
+                problems,
+                "SELECT a.code, a.balance, s.total FROM accounts a
+                 CROSS JOIN LATERAL (
+                     SELECT COALESCE(SUM(p.amount), 0)::bigint AS total
+                     FROM postings p WHERE p.account_id = a.id) s
+                 WHERE a.balance <> s.total ORDER BY a.id",
+                |r| {
+                    Ok(ledger_problem::balance_mismatch(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                    ))
+                },
+            )
+            .await?;
+            push_problems(
+                &tx,
+                problems,
+                "SELECT a.code, a.pending, s.total FROM accounts a
+                 CROSS JOIN LATERAL (
+                     SELECT COALESCE(SUM(h.amount), 0)::bigint AS total
+                     FROM holds h WHERE h.account_id = a.id AND h.state = 'pending') s
+                 WHERE a.pending <> s.total ORDER BY a.id",
+                |r| {
+                    Ok(ledger_problem::pending_mismatch(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                    ))
+                },
+            )
+            .await?;
+            push_problems(
+                &tx,
+                problems,
+                "SELECT code, balance, pending FROM accounts
+                 WHERE NOT may_go_negative AND balance - pending < 0 ORDER BY id",
+                |r| {
+                    Ok(ledger_problem::overdrawn(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                    ))
+                },
+            )
+            .await?;
             tx.commit().await?;
             Ok::<_, Fail>(report)
         };

@@ -131,12 +131,9 @@ fn run(conn: Connection, signal: Arc<Signal>) {
     loop {
         let frames = {
             let mut state = signal.state.lock().expect("checkpoint state");
+            // `stop` and `committed` notify whenever they make this condition false.
             while !state.stop && state.frames < CHECKPOINT_FRAMES {
-                state = signal
-                    .wake
-                    .wait_timeout(state, Duration::from_secs(1))
-                    .expect("checkpoint state")
-                    .0;
+                state = signal.wake.wait(state).expect("checkpoint state");
             }
             if state.stop {
                 return;

@@ -7,7 +7,7 @@
 //! writer rolls back, and whenever another connection (say, `gerbang provision` in
 //! another process) committed since the last batch (`PRAGMA data_version`).
 
-use crate::{hold_expiry_timer_key, NewTimer, StepError, HOLD_EXPIRY_TIMER};
+use crate::{hold_expiry_timer_key, StepError, HOLD_EXPIRY_TIMER};
 use gerbang_core::ledger::{HoldState, LedgerError, NewAccount, NewEntry, NewHold, PostHold};
 use gerbang_core::{Currency, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -50,14 +50,18 @@ pub(super) fn sql_err(e: rusqlite::Error) -> StepError {
     StepError::Backend(e.to_string())
 }
 
+impl WriterLedger {
+    /// Drops every cached account and hold.
+    fn clear(&mut self) {
+        self.accounts.clear();
+        self.holds.clear();
+        self.dirty.clear();
+    }
+}
+
 /// Drops every cached account (after a rollback).
 pub(super) fn forget() {
-    LEDGER.with(|l| {
-        let mut l = l.borrow_mut();
-        l.accounts.clear();
-        l.holds.clear();
-        l.dirty.clear();
-    });
+    LEDGER.with(|l| l.borrow_mut().clear());
 }
 
 /// Called at the start of each batch: drops the cache if another connection wrote.
@@ -68,9 +72,7 @@ pub(super) fn begin_batch(conn: &Connection) -> Result<(), String> {
     LEDGER.with(|l| {
         let mut l = l.borrow_mut();
         if l.data_version != Some(version) {
-            l.accounts.clear();
-            l.holds.clear();
-            l.dirty.clear();
+            l.clear();
             l.data_version = Some(version);
         }
     });
@@ -305,18 +307,16 @@ pub(super) fn place_hold(
         )
     });
     if let Some(expires_at) = hold.expires_at {
-        let payload = serde_json::json!({ "hold": hold.key });
-        let text = payload.to_string();
+        let key =
+            serde_json::to_string(&hold.key).map_err(|e| StepError::Backend(e.to_string()))?;
+        let payload = format!("{{\"hold\":{key}}}");
         super::schedule_timer(
             conn,
             now,
-            &NewTimer {
-                key: hold_expiry_timer_key(&hold.key),
-                kind: HOLD_EXPIRY_TIMER.to_string(),
-                due_at: expires_at,
-                payload,
-            },
-            &text,
+            &hold_expiry_timer_key(&hold.key),
+            HOLD_EXPIRY_TIMER,
+            expires_at,
+            &payload,
         )?;
     }
     Ok(())
@@ -388,12 +388,11 @@ fn end_hold(
 }
 
 /// Releases a hold's reservation on its account (in the cache).
-fn unreserve(conn: &Connection, hold: &PendingHold) -> Result<AccountState, StepError> {
-    let before = load(conn, &hold.account)?;
-    let mut after = before.clone();
-    after.pending -= hold.amount;
-    store(&hold.account, after);
-    Ok(before)
+fn unreserve(conn: &Connection, hold: &PendingHold) -> Result<(), StepError> {
+    let mut state = load(conn, &hold.account)?;
+    state.pending -= hold.amount;
+    store(&hold.account, state);
+    Ok(())
 }
 
 pub(super) fn settle_hold(
@@ -404,15 +403,10 @@ pub(super) fn settle_hold(
     let hold = pending_hold(conn, &post.key)?;
     let entry = post.to_entry(&hold.account, hold.amount, hold.currency)?;
     // The reservation turns into the entry's debit: release it first, so the debit
-    // spends exactly what was reserved.
-    let before = unreserve(conn, &hold)?;
-    let entry_id = match post_entry(conn, now, &entry) {
-        Ok(id) => id,
-        Err(e) => {
-            store(&hold.account, before);
-            return Err(e);
-        }
-    };
+    // spends exactly what was reserved. Should the entry fail, the job fails, and
+    // the writer drops the whole cache before it runs anything else.
+    unreserve(conn, &hold)?;
+    let entry_id = post_entry(conn, now, &entry)?;
     end_hold(
         conn,
         now,

@@ -3,10 +3,10 @@
 //! of read-only connections that read concurrently with the writer (WAL).
 
 use crate::{
-    clamp_limit, migrations, Account, Attempt, AttemptVerdict, Expect, Hold, IdempotencyRecord,
-    LedgerReport, NewIdempotency, NewNotification, Notification, NotificationQuery,
-    NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery, Step, StepError,
-    StepOutcome, Store, StoreError, Timer, TimerOp,
+    clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Expect, Hold,
+    IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, Notification,
+    NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery,
+    Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
 };
 use async_trait::async_trait;
 use gerbang_core::ledger::{AccountKind, HoldState, LedgerOp};
@@ -346,10 +346,13 @@ fn enqueue(conn: &Connection, now: Timestamp, n: &NewNotification) -> Result<i64
     .map_err(sql_err)
 }
 
+/// Schedules (or reschedules) the timer `key`; `payload` is its JSON text.
 fn schedule_timer(
     conn: &Connection,
     now: Timestamp,
-    t: &crate::NewTimer,
+    key: &str,
+    kind: &str,
+    due_at: Timestamp,
     payload: &str,
 ) -> Result<(), StepError> {
     conn.prepare_cached(
@@ -359,9 +362,9 @@ fn schedule_timer(
     )
     .map_err(sql_err)?
     .execute(params![
-        t.key,
-        t.kind,
-        t.due_at.as_micros(),
+        key,
+        kind,
+        due_at.as_micros(),
         payload,
         now.as_micros()
     ])
@@ -375,7 +378,8 @@ struct PreparedStep {
     step: Step,
     /// `step.records[i].data` as text.
     record_data: Vec<String>,
-    /// The payload of each `TimerOp::Schedule` in `step.timers`, in order, as text.
+    /// For each of `step.timers`, in order, the payload of a `TimerOp::Schedule` as
+    /// text (empty for a `TimerOp::Remove`).
     timer_payloads: Vec<String>,
 }
 
@@ -385,9 +389,9 @@ impl PreparedStep {
         let timer_payloads = step
             .timers
             .iter()
-            .filter_map(|op| match op {
-                TimerOp::Schedule(t) => Some(t.payload.to_string()),
-                TimerOp::Remove(_) => None,
+            .map(|op| match op {
+                TimerOp::Schedule(t) => t.payload.to_string(),
+                TimerOp::Remove(_) => String::new(),
             })
             .collect();
         PreparedStep {
@@ -432,15 +436,9 @@ fn apply_step(
     for n in &step.notifications {
         outcome.notification_ids.push(enqueue(conn, now, n)?);
     }
-    let mut payloads = prepared.timer_payloads.iter();
-    for op in &step.timers {
+    for (op, payload) in step.timers.iter().zip(&prepared.timer_payloads) {
         match op {
-            TimerOp::Schedule(t) => {
-                let payload = payloads
-                    .next()
-                    .ok_or_else(|| StepError::Backend("timer payload missing".into()))?;
-                schedule_timer(conn, now, t, payload)?
-            }
+            TimerOp::Schedule(t) => schedule_timer(conn, now, &t.key, &t.kind, t.due_at, payload)?,
             TimerOp::Remove(key) => {
                 conn.prepare_cached("DELETE FROM timers WHERE key = ?1")
                     .map_err(sql_err)?
@@ -850,9 +848,7 @@ impl Store for SqliteStore {
             };
             let total: i64 = count("SELECT COALESCE(SUM(amount), 0) FROM postings")?;
             if total != 0 {
-                report
-                    .problems
-                    .push(format!("all postings sum to {total}, not 0"));
+                report.problems.push(ledger_problem::postings_total(total));
             }
             let mut push_rows = |sql: &str, describe: &dyn Fn(&Row<'_>) -> rusqlite::Result<String>| -> rusqlite::Result<()> {
                 let mut stmt = conn.prepare(sql)?;
@@ -866,50 +862,22 @@ impl Store for SqliteStore {
                 "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e
                  LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id
                  HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2",
-                &|r| {
-                    Ok(format!(
-                        "entry {} does not balance: its {} postings sum to {}",
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(1)?
-                    ))
-                },
+                &|r| Ok(ledger_problem::unbalanced_entry(r.get(0)?, r.get(2)?, r.get(1)?)),
             )?;
             push_rows(
                 "SELECT a.code, a.balance, COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0) AS s
                  FROM accounts a WHERE a.balance != COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0)",
-                &|r| {
-                    Ok(format!(
-                        "account {} stores balance {} but its postings sum to {}",
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?
-                    ))
-                },
+                &|r| Ok(ledger_problem::balance_mismatch(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
             )?;
             push_rows(
                 "SELECT a.code, a.pending, COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)
                  FROM accounts a WHERE a.pending != COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)",
-                &|r| {
-                    Ok(format!(
-                        "account {} stores pending {} but its pending holds sum to {}",
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?
-                    ))
-                },
+                &|r| Ok(ledger_problem::pending_mismatch(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
             )?;
             push_rows(
                 "SELECT code, balance, pending FROM accounts
                  WHERE NOT may_go_negative AND balance - pending < 0",
-                &|r| {
-                    Ok(format!(
-                        "account {} may not go negative but has balance {} and pending {}",
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?
-                    ))
-                },
+                &|r| Ok(ledger_problem::overdrawn(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
             )?;
             Ok(report)
         })
