@@ -23,9 +23,7 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
 
 async fn open_store(common: &Common) -> anyhow::Result<SharedStore> {
     let config = load_config(common)?;
-    gerbang_store::connect(&config.database_url)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(gerbang_store::connect(&config.database_url).await?)
 }
 
 fn print_report(report: &provision::Report) {

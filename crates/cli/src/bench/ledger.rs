@@ -77,9 +77,7 @@ pub async fn run(args: LedgerBench) -> anyhow::Result<ExitCode> {
             drop(raw_dir);
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("bench.db");
-            let store = gerbang_store::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = gerbang_store::connect(&format!("sqlite://{}", path.display())).await?;
             let rate = transfers(&store, &args).await?;
             drop(store);
             rounds_measured.push((rate, raw));
@@ -96,9 +94,7 @@ pub async fn run(args: LedgerBench) -> anyhow::Result<ExitCode> {
                 "--postgres-url (or GERBANG_BENCH_POSTGRES_URL) is needed for the PostgreSQL bench"
             );
         };
-        let store = gerbang_store::connect(&url)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let store = gerbang_store::connect(&url).await?;
         let mut rounds_measured = Vec::new();
         for _ in 0..rounds {
             let raw = postgres_raw_limit(&url, args.transfers).await?;

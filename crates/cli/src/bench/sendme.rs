@@ -42,6 +42,25 @@ const APP_SECRET: &str = "f26a4e84-cbba-4023-b3d9-40892c5638d4";
 const CLIENT_KEY: &str = "e5d7e3be-3f44-4da2-918d-3b98db499ed3";
 const CLIENT_SECRET: &str = "0afd3f5b-b20e-4dc2-8222-d7a571a31c4c";
 
+/// The SDKs' `faspay-timestamp` of a request sent at `now`: Jakarta time, to the
+/// second.
+fn sdk_timestamp(now: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    now.to_offset(gerbang_core::timestamp::JAKARTA)
+        .format(&f)
+        .unwrap_or_default()
+}
+
+/// The SDKs' `faspay-signature` of a request stamped `ts`; `token` is the access
+/// token of a service call, none for the token request itself.
+fn sdk_signature(aes: &AesKey, method: &str, path: &str, ts: &str, token: Option<&str>) -> String {
+    let token_part = match token {
+        Some(t) => STANDARD.encode(format!("{CLIENT_KEY}:{CLIENT_SECRET}:{t}")),
+        None => STANDARD.encode(format!("{CLIENT_KEY}:{CLIENT_SECRET}")),
+    };
+    aes.encrypt_b64(&format!("{method}:{path}:{ts}:{token_part}:"))
+}
+
 /// A SendMe client signing like the SDKs.
 struct Client {
     http: reqwest::Client,
@@ -65,12 +84,6 @@ impl Client {
         })
     }
 
-    fn timestamp() -> String {
-        let now = time::OffsetDateTime::now_utc().to_offset(gerbang_core::timestamp::JAKARTA);
-        let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-        now.format(&f).unwrap_or_default()
-    }
-
     async fn call(
         &self,
         method: &str,
@@ -78,14 +91,8 @@ impl Client {
         token: Option<&str>,
         body: &Value,
     ) -> anyhow::Result<Value> {
-        let ts = Self::timestamp();
-        let token_part = match token {
-            Some(t) => STANDARD.encode(format!("{CLIENT_KEY}:{CLIENT_SECRET}:{t}")),
-            None => STANDARD.encode(format!("{CLIENT_KEY}:{CLIENT_SECRET}")),
-        };
-        let signature = self
-            .aes
-            .encrypt_b64(&format!("{method}:{path}:{ts}:{token_part}:"));
+        let ts = sdk_timestamp(time::OffsetDateTime::now_utc());
+        let signature = sdk_signature(&self.aes, method, path, &ts, token);
         let url = if token.is_some() {
             format!("{}{path}", self.base)
         } else {
@@ -401,7 +408,8 @@ struct Transfer {
 const TRANSFER_PATH: &str = "/account/api/transfer";
 
 impl Transfer {
-    fn new(host: String, beneficiary_va: &str, token: String) -> Self {
+    /// Transfers signed as `client` signs, to the gateway at `host`.
+    fn new(client: &Client, host: String, beneficiary_va: &str, token: String) -> Self {
         let body = serde_json::to_vec(&json!({
             "virtual_account": VA, "beneficiary_virtual_account": beneficiary_va,
             "beneficiary_account": "1020006137", "beneficiary_name": "Bench Beneficiary",
@@ -417,13 +425,12 @@ impl Transfer {
             .position(|w| w == b"\"BENCH0000000000\"")
             .expect("trx_no in the body")
             + 6;
-        let aes = AesKey::derive(SECRET, IV);
         Transfer {
             host,
             body,
             digits: at..at + 10,
-            authorization: aes.encrypt_b64(&format!("{APP_KEY}:{APP_SECRET}")),
-            aes,
+            aes: client.aes.clone(),
+            authorization: client.authorization.clone(),
             token,
             signed: std::sync::Mutex::new((i64::MIN, String::new())),
         }
@@ -436,17 +443,8 @@ impl Transfer {
         let second = now.unix_timestamp();
         let mut signed = self.signed.lock().expect("signed headers");
         if signed.0 != second {
-            let f =
-                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-            let ts = now
-                .to_offset(gerbang_core::timestamp::JAKARTA)
-                .format(&f)
-                .unwrap_or_default();
-            let token_part =
-                STANDARD.encode(format!("{CLIENT_KEY}:{CLIENT_SECRET}:{}", self.token));
-            let signature = self
-                .aes
-                .encrypt_b64(&format!("POST:{TRANSFER_PATH}:{ts}:{token_part}:"));
+            let ts = sdk_timestamp(now);
+            let signature = sdk_signature(&self.aes, "POST", TRANSFER_PATH, &ts, Some(&self.token));
             *signed = (
                 second,
                 format!(
@@ -552,6 +550,7 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
     // Tokens live ten hours: one serves the whole run, as a long-lived client would.
     let token = client.token(TRANSFER_PATH).await?;
     let transfer = Arc::new(Transfer::new(
+        &client,
         gateway.addr.to_string(),
         &beneficiary_va,
         token,
