@@ -66,16 +66,12 @@ pub async fn serve(
             .with_context(|| format!("provisioning {file}"))?;
         print_report(&report);
     }
-    // The Permata cash-out code key: made at the first start (in the background, it
-    // takes a moment) so the first cash-out does not wait for it.
-    {
-        let app = app.clone();
-        tokio::spawn(async move {
-            if let Err(e) = app.code_keys.current(&app.store, app.now()).await {
-                tracing::error!(error = %e, "cannot prepare the cash-out code key");
-            }
-        });
-    }
+    // The Permata cash-out code key: made at the first start, before the gateway
+    // answers, so no request (and no benchmark) shares the cores with making it.
+    app.code_keys
+        .current(&app.store, app.now())
+        .await
+        .context("preparing the cash-out code key")?;
     let server = gerbang_server::start(app, &config.listen).await?;
     println!("gerbang listening on {}", server.url());
     tracing::info!(addr = %server.addr, "listening");
