@@ -3,7 +3,7 @@
 
 use crate::App;
 use gerbang_channels::bank::{directory, InquiryError};
-use gerbang_store::{Expect, RecordWrite, Step, StepError, StoreError};
+use gerbang_store::{Document, Expect, RecordWrite, Step, StepError, StoreError};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +125,7 @@ pub async fn register(
             key,
             owner: partner_va.to_string(),
             state: "inquired".into(),
-            data: serde_json::to_value(&registration).expect("serialises"),
+            data: Document::of(&registration),
             expect: existing.map_or(Expect::Absent, |(_, v)| Expect::Version(v)),
         }],
         ..Step::default()
@@ -175,7 +175,7 @@ pub async fn confirm(
         }
         let va = new_beneficiary_va(partner_va);
         registration.beneficiary_va = Some(va.clone());
-        let data = serde_json::to_value(&registration).expect("serialises");
+        let data = Document::of(&registration);
         let step = Step {
             records: vec![
                 RecordWrite {

@@ -5,7 +5,7 @@
 
 use crate::provision::{self, Report};
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, RecordWrite, SharedStore, Step, StepError};
+use gerbang_store::{Document, Expect, RecordWrite, SharedStore, Step, StepError};
 use std::path::Path;
 
 pub const DEMO_FILE: &str = r#"
@@ -34,7 +34,7 @@ pub async fn ensure(store: &SharedStore, now: Timestamp) -> anyhow::Result<Optio
             key: "demo.created".into(),
             owner: "sandbox".into(),
             state: "done".into(),
-            data: serde_json::Value::Null,
+            data: Document::of(&()),
             expect: Expect::Absent,
         }],
         ..Step::default()

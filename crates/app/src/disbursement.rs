@@ -18,8 +18,8 @@ use gerbang_core::ledger::{
 };
 use gerbang_core::{Currency, Timestamp};
 use gerbang_store::{
-    Expect, NewIdempotency, NewNotification, NewTimer, RecordWrite, SharedStore, Step, StepError,
-    StoreError, Timer, TimerOp,
+    Document, Expect, NewIdempotency, NewNotification, NewTimer, RecordWrite, SharedStore, Step,
+    StepError, StoreError, Timer, TimerOp,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -79,7 +79,7 @@ pub struct Disbursement {
     /// Which protocol asked for it; decides the notification's shape.
     pub origin: String,
     /// What the partner sent, kept to answer status inquiries and notifications.
-    pub request: serde_json::Value,
+    pub request: Document,
     pub status: Status,
     pub bank_response_code: Option<String>,
     pub bank_response_message: Option<String>,
@@ -118,7 +118,8 @@ pub struct NewDisbursement {
     pub description: String,
     pub callback_url: Option<String>,
     pub origin: String,
-    pub request: serde_json::Value,
+    /// What the partner sent, as answers echo it.
+    pub request: Document,
     /// When to send it; `None` or a past instant: now.
     pub instruct_at: Option<Timestamp>,
     /// A cash-out: no bank; a code the network claims.
@@ -227,7 +228,7 @@ pub(crate) fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
         key: d.id.clone(),
         owner: d.partner_va.clone(),
         state: d.status.as_str().into(),
-        data: serde_json::to_value(d).expect("serialises"),
+        data: Document::of(d),
         expect,
     }
 }

@@ -9,7 +9,7 @@ use crate::principals::{self, Merchant, Principal, SendmePartner, SnapPartner, S
 use gerbang_core::ledger::{codes, AccountKind, LedgerOp, NewAccount, NewEntry, Posting};
 use gerbang_core::mask::Secret;
 use gerbang_core::{Currency, Money, Timestamp};
-use gerbang_store::{Expect, RecordWrite, Step, StepError, Store};
+use gerbang_store::{Document, Expect, RecordWrite, Step, StepError, Store};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Deserialize;
 use std::path::Path;
@@ -335,7 +335,7 @@ fn principal_write<P: Principal>(p: &P, version: Option<i64>) -> RecordWrite {
         key: p.key().to_string(),
         owner: p.key().to_string(),
         state: "active".into(),
-        data: serde_json::to_value(p).expect("principal serialises"),
+        data: Document::of(p),
         expect: version.map_or(Expect::Absent, Expect::Version),
     }
 }
@@ -358,7 +358,7 @@ async fn stage<P: Principal + PartialEq>(
             report.created.push(label);
         }
         Some(record) => {
-            let stored: Option<P> = serde_json::from_value(record.data).ok();
+            let stored: Option<P> = record.data.decode().ok();
             if stored.as_ref() == Some(next) {
                 report.unchanged.push(label);
             } else {
@@ -538,7 +538,7 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                 key: next.faspay_key.clone(),
                 owner: va.clone(),
                 state: "active".into(),
-                data: serde_json::Value::Null,
+                data: Document::of(&()),
                 expect: Expect::Absent,
             }),
         }
@@ -554,7 +554,7 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                 .map_err(store_err)?
             {
                 Some(done) => {
-                    let posted = done.data["amount"].as_i64().unwrap_or_default();
+                    let posted = done.data.value()["amount"].as_i64().unwrap_or_default();
                     if posted != amount {
                         report.warnings.push(format!(
                             "sendme_partner {va}: the opening balance was already posted as {}; \
@@ -569,7 +569,7 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                         key: va.clone(),
                         owner: va.clone(),
                         state: "posted".into(),
-                        data: serde_json::json!({ "amount": amount }),
+                        data: serde_json::json!({ "amount": amount }).into(),
                         expect: Expect::Absent,
                     });
                     step.ledger.push(LedgerOp::Transfer(NewEntry {

@@ -41,7 +41,7 @@ impl PersistedClock {
             return;
         }
         if let Ok(Some(record)) = self.store.record(SETTING, KEY).await {
-            if let Some(offset) = record.data["offset_micros"].as_i64() {
+            if let Some(offset) = record.data.value()["offset_micros"].as_i64() {
                 self.inner.catch_up(offset);
             }
         }
@@ -63,7 +63,7 @@ impl PersistedClock {
                         key: KEY.into(),
                         owner: "sandbox".into(),
                         state: "set".into(),
-                        data: serde_json::json!({ "offset_micros": offset }),
+                        data: serde_json::json!({ "offset_micros": offset }).into(),
                         expect: Expect::Any,
                     }],
                     ..Step::default()

@@ -13,7 +13,9 @@ pub async fn load<T: DeserializeOwned>(
     let Some(record) = store.record(kind, key).await? else {
         return Ok(None);
     };
-    let value = serde_json::from_value(record.data)
+    let value = record
+        .data
+        .decode()
         .map_err(|e| StoreError(format!("stored {kind} {key} is unreadable: {e}")))?;
     Ok(Some((value, record.version)))
 }

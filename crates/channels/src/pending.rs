@@ -3,7 +3,7 @@
 
 use crate::bank::BankOutcome;
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, RecordWrite, SharedStore, Step};
+use gerbang_store::{Document, Expect, RecordWrite, SharedStore, Step};
 
 /// Remembers that the transfer `reference` will end failed (`fails`) or succeeded,
 /// and answers "pending, ask again after `after` seconds".
@@ -24,7 +24,7 @@ pub async fn remember(
                     key: reference.into(),
                     owner: "sandbox".into(),
                     state: if fails { "fails" } else { "succeeds" }.into(),
-                    data: serde_json::Value::Null,
+                    data: Document::of(&()),
                     expect: Expect::Any,
                 }],
                 ..Step::default()

@@ -9,6 +9,7 @@
 //! outcomes (which status a transfer gets, what a protocol answers): it stores what
 //! the layers above decided, atomically.
 
+mod document;
 pub mod migrations;
 pub mod postgres;
 pub mod sqlite;
@@ -16,6 +17,7 @@ pub mod sqlite;
 pub mod testing;
 mod types;
 
+pub use document::Document;
 pub use types::*;
 
 use async_trait::async_trait;

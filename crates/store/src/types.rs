@@ -1,6 +1,7 @@
 //! What goes into and comes out of a [`crate::Store`]: storage rows, kept apart from
 //! wire types and converted explicitly by the layers above.
 
+use crate::Document;
 use gerbang_core::ledger::{AccountKind, HoldState, LedgerError, LedgerOp, NewAccount};
 use gerbang_core::{Currency, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,7 @@ pub struct RecordWrite {
     /// Who the record belongs to (a partner's virtual account, a merchant id), for listing.
     pub owner: String,
     pub state: String,
-    pub data: serde_json::Value,
+    pub data: Document,
     pub expect: Expect,
 }
 
@@ -103,7 +104,7 @@ pub struct Record {
     pub owner: String,
     pub state: String,
     pub version: i64,
-    pub data: serde_json::Value,
+    pub data: Document,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -115,7 +115,7 @@ async fn transfers_move_money_and_refuse_overdrafts(store: Arc<dyn Store>) {
                     key: "k".into(),
                     owner: "o".into(),
                     state: "s".into(),
-                    data: serde_json::json!({}),
+                    data: serde_json::json!({}).into(),
                     expect: Expect::Absent,
                 }],
                 ..Step::default()
@@ -547,7 +547,7 @@ async fn records_keep_versions(store: Arc<dyn Store>) {
             key: "T1".into(),
             owner: "9920015307".into(),
             state: state.into(),
-            data: serde_json::json!({"state": state}),
+            data: serde_json::json!({"state": state}).into(),
             expect,
         }],
         ..Step::default()
@@ -589,7 +589,7 @@ async fn records_keep_versions(store: Arc<dyn Store>) {
                     key: "T2".into(),
                     owner: "other".into(),
                     state: "new".into(),
-                    data: serde_json::json!(null),
+                    data: serde_json::json!(null).into(),
                     expect: Expect::Any,
                 }],
                 ..Step::default()
@@ -975,7 +975,7 @@ async fn steps_handed_over_together_stay_apart(
         key: key.into(),
         owner: owner.into(),
         state: "s".into(),
-        data: serde_json::json!({}),
+        data: serde_json::json!({}).into(),
         expect: Expect::Absent,
     };
     let steps = vec![

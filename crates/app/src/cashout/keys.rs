@@ -55,8 +55,9 @@ impl CodeKey {
                 "stored cash-out code key ({KIND}/{KEY}) is unreadable: {why}"
             ))
         };
+        let data = record.data.value();
         let field = |name: &str| {
-            record.data[name]
+            data[name]
                 .as_str()
                 .ok_or_else(|| unreadable(&format!("no {name}")))
         };
@@ -91,7 +92,8 @@ impl CodeKey {
                 "private_pkcs8_pem": private_pem.as_str(),
                 "public_pem": self.public_pem,
                 "created_at": self.created_at.rfc3339(),
-            }),
+            })
+            .into(),
             expect,
         })
     }
@@ -322,11 +324,11 @@ mod tests {
 
         let record = store.record(KIND, KEY).await.unwrap().unwrap();
         assert_eq!(record.owner, OWNER);
-        assert!(record.data["private_pkcs8_pem"]
+        assert!(record.data.value()["private_pkcs8_pem"]
             .as_str()
             .unwrap()
             .starts_with("-----BEGIN PRIVATE KEY-----\n"));
-        assert_eq!(record.data["public_pem"], first.public_pem());
+        assert_eq!(record.data.value()["public_pem"], first.public_pem());
 
         // A rotation there is seen here on the next call.
         let later = now.plus_seconds(3600);
@@ -365,7 +367,7 @@ mod tests {
         let stored = store.record(KIND, KEY).await.unwrap().unwrap();
         assert_eq!(stored.version, 1);
         for pem in pems {
-            assert_eq!(pem, stored.data["public_pem"].as_str().unwrap());
+            assert_eq!(pem, stored.data.value()["public_pem"].as_str().unwrap());
         }
     }
 }

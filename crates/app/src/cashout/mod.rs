@@ -93,7 +93,7 @@ pub(crate) fn issue_code(code: &str, id: &str, partner_va: &str, network: Networ
         key: code.into(),
         owner: partner_va.into(),
         state: "live".into(),
-        data: serde_json::json!({ "id": id, "network": network }),
+        data: serde_json::json!({ "id": id, "network": network }).into(),
         expect: Expect::Absent,
     }
 }

@@ -18,7 +18,7 @@ use super::directory;
 use super::{AccountHolder, BankNetwork, BankOutcome, BankTransfer, InquiryError};
 use async_trait::async_trait;
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, RecordWrite, SharedStore, Step};
+use gerbang_store::{Document, Expect, RecordWrite, SharedStore, Step};
 use serde::{Deserialize, Serialize};
 
 /// Records of accounts added through the sandbox API: key `BANK:ACCOUNT`.
@@ -99,7 +99,7 @@ impl SimulatedBanks {
             now,
             ACCOUNT_RECORD,
             &key(bank.code, account),
-            serde_json::to_value(holder).expect("serialises"),
+            Document::of(&holder),
         )
         .await
     }
@@ -120,7 +120,7 @@ impl SimulatedBanks {
             now,
             FORCED_RECORD,
             &key(bank.code, account),
-            serde_json::to_value(outcome).expect("serialises"),
+            Document::of(&outcome),
         )
         .await
     }
@@ -130,7 +130,7 @@ impl SimulatedBanks {
         now: Timestamp,
         kind: &str,
         key: &str,
-        data: serde_json::Value,
+        data: Document,
     ) -> Result<(), String> {
         self.store
             .commit(
@@ -163,7 +163,7 @@ impl SimulatedBanks {
             .record(ACCOUNT_RECORD, &key(bank_code, account))
             .await
             .ok()??;
-        serde_json::from_value(record.data).ok()
+        record.data.decode().ok()
     }
 
     /// Takes the forced outcome for an account's next transfer, if one is armed.
@@ -178,7 +178,7 @@ impl SimulatedBanks {
         if record.state != "armed" {
             return None;
         }
-        let outcome: ForcedOutcome = serde_json::from_value(record.data.clone()).ok()?;
+        let outcome: ForcedOutcome = record.data.decode().ok()?;
         // Used once: whoever marks it used first gets it.
         self.store
             .commit(

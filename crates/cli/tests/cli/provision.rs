@@ -73,7 +73,7 @@ async fn snapshot(store: &SharedStore) -> Vec<(String, String, i64, serde_json::
         OPENING_BALANCE,
     ] {
         for r in store.records(kind, None, 0, 1000).await.unwrap() {
-            out.push((r.kind, r.key, r.version, r.data));
+            out.push((r.kind, r.key, r.version, r.data.value()));
         }
     }
     out

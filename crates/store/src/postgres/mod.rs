@@ -18,9 +18,10 @@ mod step;
 pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
 
 use crate::{
-    clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict, Hold,
-    IdempotencyRecord, LedgerReport, Notification, NotificationQuery, NotificationStatus, Record,
-    StatementLine, StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer,
+    clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict,
+    Document, Hold, IdempotencyRecord, LedgerReport, Notification, NotificationQuery,
+    NotificationStatus, Record, StatementLine, StatementQuery, Step, StepError, StepOutcome, Store,
+    StoreError, Timer,
 };
 use async_trait::async_trait;
 use committer::Committers;
@@ -438,7 +439,7 @@ fn record_row(r: &Row) -> Result<Record, tokio_postgres::Error> {
         owner: r.try_get(2)?,
         state: r.try_get(3)?,
         version: r.try_get(4)?,
-        data: json(r.try_get(5)?),
+        data: Document::from_stored(r.try_get(5)?),
         created_at: Timestamp::from_micros(r.try_get(6)?),
         updated_at: Timestamp::from_micros(r.try_get(7)?),
     })

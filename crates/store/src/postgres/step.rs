@@ -999,7 +999,7 @@ async fn claim_key(
 /// Adds the statement of a record write; its answer is the new version, or no row
 /// if the record was not as the write expects.
 async fn push_record(p: &mut Pipeline<'_>, now: Timestamp, w: &RecordWrite) -> Result<(), Fail> {
-    let data = w.data.to_string();
+    let data = w.data.as_str().to_string();
     let at = now.as_micros();
     let (kind, key, owner, state) = (
         w.kind.clone(),

@@ -3,8 +3,8 @@
 //! of read-only connections that read concurrently with the writer (WAL).
 
 use crate::{
-    clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Expect, Hold,
-    IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, Notification,
+    clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Document, Expect,
+    Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, Notification,
     NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery,
     Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
 };
@@ -47,14 +47,19 @@ fn backend_err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+/// The writer's page cache, in KiB. Small on purpose: a commit after a page split
+/// scans the whole cache (SQLite parks a page at a far page number while it
+/// reorders siblings), and the operating system caches the file anyway.
+const WRITER_CACHE_KIB: u32 = 8000;
+
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;",
-    )?;
+         PRAGMA cache_size = -{WRITER_CACHE_KIB};"
+    ))?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
@@ -277,12 +282,8 @@ fn idempotency_row(
     .optional()
 }
 
-fn write_record(
-    conn: &Connection,
-    now: Timestamp,
-    w: &RecordWrite,
-    data: &str,
-) -> Result<i64, StepError> {
+fn write_record(conn: &Connection, now: Timestamp, w: &RecordWrite) -> Result<i64, StepError> {
+    let data = w.data.as_str();
     let conflict = || StepError::RecordConflict {
         kind: w.kind.clone(),
         key: w.key.clone(),
@@ -372,12 +373,11 @@ fn schedule_timer(
     Ok(())
 }
 
-/// A step with its JSON documents already turned into text, so that the writer
-/// thread (which every step waits for) does not spend its time serialising.
+/// A step with its timer payloads already turned into text, so that the writer
+/// thread (which every step waits for) does not spend its time serialising
+/// (record documents arrive as text).
 struct PreparedStep {
     step: Step,
-    /// `step.records[i].data` as text.
-    record_data: Vec<String>,
     /// For each of `step.timers`, in order, the payload of a `TimerOp::Schedule` as
     /// text (empty for a `TimerOp::Remove`).
     timer_payloads: Vec<String>,
@@ -385,7 +385,6 @@ struct PreparedStep {
 
 impl PreparedStep {
     fn new(step: Step) -> Self {
-        let record_data = step.records.iter().map(|r| r.data.to_string()).collect();
         let timer_payloads = step
             .timers
             .iter()
@@ -396,7 +395,6 @@ impl PreparedStep {
             .collect();
         PreparedStep {
             step,
-            record_data,
             timer_payloads,
         }
     }
@@ -428,10 +426,10 @@ fn apply_step(
             LedgerOp::Expire { key } => ledger::release_hold(conn, now, key, HoldState::Expired)?,
         }
     }
-    for (record, data) in step.records.iter().zip(&prepared.record_data) {
+    for record in &step.records {
         outcome
             .record_versions
-            .push(write_record(conn, now, record, data)?);
+            .push(write_record(conn, now, record)?);
     }
     for n in &step.notifications {
         outcome.notification_ids.push(enqueue(conn, now, n)?);
@@ -461,7 +459,7 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<Record> {
         owner: r.get(2)?,
         state: r.get(3)?,
         version: r.get(4)?,
-        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+        data: Document::from_stored(data),
         created_at: Timestamp::from_micros(r.get(6)?),
         updated_at: Timestamp::from_micros(r.get(7)?),
     })

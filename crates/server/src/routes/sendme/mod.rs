@@ -114,7 +114,7 @@ impl Sendme {
                 const KEY: &str = "sendme.token_key";
                 let store = &self.app.store;
                 if let Some(r) = store.record("setting", KEY).await.map_err(internal)? {
-                    return r.data["hex"]
+                    return r.data.value()["hex"]
                         .as_str()
                         .and_then(TokenKey::from_hex)
                         .ok_or_else(|| internal("stored token key is unreadable"));
@@ -128,7 +128,7 @@ impl Sendme {
                             key: KEY.into(),
                             owner: "sendme".into(),
                             state: "set".into(),
-                            data: serde_json::json!({ "hex": key.to_hex() }),
+                            data: serde_json::json!({ "hex": key.to_hex() }).into(),
                             expect: Expect::Absent,
                         }],
                         ..Step::default()
@@ -141,7 +141,7 @@ impl Sendme {
                         .record("setting", KEY)
                         .await
                         .map_err(internal)?
-                        .and_then(|r| r.data["hex"].as_str().and_then(TokenKey::from_hex))
+                        .and_then(|r| r.data.value()["hex"].as_str().and_then(TokenKey::from_hex))
                         .ok_or_else(|| internal("no token key")),
                 }
             })

@@ -302,21 +302,31 @@ pub fn trx_id(d: &Disbursement) -> Value {
         .unwrap_or_else(|_| d.id.clone().into())
 }
 
+/// The request fields other answers repeat (read without decoding the rest).
+#[derive(Default, serde::Deserialize)]
+struct Repeated {
+    beneficiary_name: Option<Value>,
+    trx_date: Option<Value>,
+}
+
+/// A text field of the request, if given and not blank.
+fn given(field: Option<Value>) -> Option<Value> {
+    field.filter(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()))
+}
+
+fn repeated(d: &Disbursement) -> Repeated {
+    d.request.decode().unwrap_or_default()
+}
+
 /// The beneficiary's name as the partner gave it (cash-out requests may carry only
 /// `beneficiary_account_name`).
 pub fn beneficiary_name(d: &Disbursement) -> Value {
-    match d.request.get("beneficiary_name") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Value::String(s.clone()),
-        _ => d.account_name.clone().into(),
-    }
+    given(repeated(d).beneficiary_name).unwrap_or_else(|| d.account_name.clone().into())
 }
 
 /// The request's `trx_date`, else when the transfer was accepted.
 pub fn trx_date(d: &Disbursement) -> Value {
-    match d.request.get("trx_date") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Value::String(s.clone()),
-        _ => wib(d.created_at).into(),
-    }
+    given(repeated(d).trx_date).unwrap_or_else(|| wib(d.created_at).into())
 }
 
 fn status_fields(d: &Disbursement) -> Map<String, Value> {

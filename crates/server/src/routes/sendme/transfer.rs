@@ -14,6 +14,8 @@ use gerbang_channels::ewallet;
 use gerbang_protocol::sendme::auth::{parse_timestamp, Endpoint};
 use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
+use gerbang_store::Document;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 const TRANSFER: Endpoint = Endpoint::Service {
@@ -29,7 +31,7 @@ const MAX_AMOUNT: i64 = 100_000_000_000_000;
 /// The transfer answer: the request echoed, amounts as numbers, the ids, and the
 /// transaction's status as it is now (a retry of a settled transfer says so).
 pub async fn answer(codes: &PartnerCodes<'_>, d: &Disbursement) -> Result<Value, SendmeError> {
-    let mut m: Map<String, Value> = d.request.as_object().cloned().unwrap_or_default();
+    let mut m: Map<String, Value> = d.request.decode().unwrap_or_default();
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
     m.insert("trx_id".into(), super::queries::trx_id(d));
@@ -163,11 +165,21 @@ impl Payee {
     }
 }
 
-/// The request's fields as the answer echoes them.
-pub(super) fn echo(f: &Fields, va: &str) -> Value {
-    let mut echo = f.raw().clone();
-    echo.insert("virtual_account".into(), va.into());
-    Value::Object(echo)
+/// The request's fields as the answer echoes them: as sent, with the partner's own
+/// virtual account.
+pub(super) fn echo(f: &Fields, va: &str) -> Document {
+    struct Echo<'a>(&'a Map<String, Value>, &'a str);
+    impl Serialize for Echo<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(None)?;
+            for (k, v) in self.0.iter().filter(|(k, _)| *k != "virtual_account") {
+                map.serialize_entry(k, v)?;
+            }
+            map.serialize_entry("virtual_account", self.1)?;
+            map.end()
+        }
+    }
+    Document::of(&Echo(f.raw(), va))
 }
 
 /// `callback_url`: an http(s) URL; `required` or else optional.
