@@ -282,38 +282,55 @@ fn idempotency_row(
     .optional()
 }
 
+/// Writes a record as `w.expect` allows; answers its new version. Plain statements
+/// with `changes()` rather than `RETURNING`: SQLite runs a RETURNING statement
+/// with a statement journal and a temporary table, several times the work of the
+/// write itself.
 fn write_record(conn: &Connection, now: Timestamp, w: &RecordWrite) -> Result<i64, StepError> {
     let data = w.data.as_str();
     let conflict = || StepError::RecordConflict {
         kind: w.kind.clone(),
         key: w.key.clone(),
     };
-    let version: Option<i64> = match w.expect {
-        Expect::Absent => conn
-            .prepare_cached(
-                "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6) ON CONFLICT (kind, key) DO NOTHING
-                 RETURNING version",
+    match w.expect {
+        Expect::Absent => {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6) ON CONFLICT (kind, key) DO NOTHING",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![w.kind, w.key, w.owner, w.state, data, now.as_micros()])
+                })
+                .map_err(sql_err)?;
+            if inserted == 1 {
+                Ok(1)
+            } else {
+                Err(conflict())
+            }
+        }
+        Expect::Version(v) => {
+            // The owner is set apart, only when it changes: setting it at all would
+            // rewrite the record's entry in the by-owner index.
+            let updated = conn
+                .prepare_cached(
+                    "UPDATE records SET state = ?3, data = ?4, version = version + 1, updated_at = ?5
+                     WHERE kind = ?1 AND key = ?2 AND version = ?6",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![w.kind, w.key, w.state, data, now.as_micros(), v])
+                })
+                .map_err(sql_err)?;
+            if updated != 1 {
+                return Err(conflict());
+            }
+            conn.prepare_cached(
+                "UPDATE records SET owner = ?3 WHERE kind = ?1 AND key = ?2 AND owner <> ?3",
             )
-            .map_err(sql_err)?
-            .query_row(
-                params![w.kind, w.key, w.owner, w.state, data, now.as_micros()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql_err)?,
-        Expect::Version(v) => conn
-            .prepare_cached(
-                "UPDATE records SET owner = ?3, state = ?4, data = ?5, version = version + 1,
-                 updated_at = ?6 WHERE kind = ?1 AND key = ?2 AND version = ?7 RETURNING version",
-            )
-            .map_err(sql_err)?
-            .query_row(
-                params![w.kind, w.key, w.owner, w.state, data, now.as_micros(), v],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql_err)?,
+            .and_then(|mut s| s.execute(params![w.kind, w.key, w.owner]))
+            .map_err(sql_err)?;
+            Ok(v + 1)
+        }
         Expect::Any => conn
             .prepare_cached(
                 "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
@@ -323,28 +340,24 @@ fn write_record(conn: &Connection, now: Timestamp, w: &RecordWrite) -> Result<i6
                    updated_at = excluded.updated_at
                  RETURNING version",
             )
-            .map_err(sql_err)?
-            .query_row(
-                params![w.kind, w.key, w.owner, w.state, data, now.as_micros()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql_err)?,
-    };
-    version.ok_or_else(conflict)
+            .and_then(|mut s| {
+                s.query_row(
+                    params![w.kind, w.key, w.owner, w.state, data, now.as_micros()],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(sql_err),
+    }
 }
 
 fn enqueue(conn: &Connection, now: Timestamp, n: &NewNotification) -> Result<i64, StepError> {
     conn.prepare_cached(
         "INSERT INTO notifications (protocol, owner, source, url, body, status, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6) RETURNING id",
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
     )
-    .map_err(sql_err)?
-    .query_row(
-        params![n.protocol, n.owner, n.source, n.url, n.body, now.as_micros()],
-        |r| r.get(0),
-    )
-    .map_err(sql_err)
+    .and_then(|mut s| s.execute(params![n.protocol, n.owner, n.source, n.url, n.body, now.as_micros()]))
+    .map_err(sql_err)?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// Schedules (or reschedules) the timer `key`; `payload` is its JSON text.
