@@ -18,6 +18,11 @@ pub const SQLITE: &[Migration] = &[
         name: "records_rowid",
         sql: include_str!("../migrations/sqlite/0002_records_rowid.sql"),
     },
+    Migration {
+        version: 3,
+        name: "idempotency_rowid",
+        sql: include_str!("../migrations/sqlite/0003_idempotency_rowid.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[Migration {
