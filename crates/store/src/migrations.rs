@@ -23,6 +23,11 @@ pub const SQLITE: &[Migration] = &[
         name: "idempotency_rowid",
         sql: include_str!("../migrations/sqlite/0003_idempotency_rowid.sql"),
     },
+    Migration {
+        version: 4,
+        name: "drop_records_by_time",
+        sql: include_str!("../migrations/sqlite/0004_drop_records_by_time.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[Migration {

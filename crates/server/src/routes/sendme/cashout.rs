@@ -96,7 +96,7 @@ pub(super) async fn prepare(
         &text(&expired_text),
         callback_url.as_deref().unwrap_or(""),
     ]);
-    let request = super::transfer::echo(f, &va);
+    let request = super::transfer::echo(f);
     Ok(NewDisbursement {
         reference,
         fingerprint: print,

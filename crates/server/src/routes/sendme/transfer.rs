@@ -32,6 +32,7 @@ const MAX_AMOUNT: i64 = 100_000_000_000_000;
 /// transaction's status as it is now (a retry of a settled transfer says so).
 pub async fn answer(codes: &PartnerCodes<'_>, d: &Disbursement) -> Result<Value, SendmeError> {
     let mut m: Map<String, Value> = d.request.decode().unwrap_or_default();
+    m.insert("virtual_account".into(), d.partner_va.clone().into());
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
     m.insert("trx_id".into(), super::queries::trx_id(d));
@@ -158,28 +159,35 @@ impl Payee {
             description,
             callback_url: Some(when.callback_url),
             origin: ORIGIN.into(),
-            request: echo(f, va),
+            request: echo(f),
             instruct_at: when.instruct_at,
             cashout: None,
         }
     }
 }
 
-/// The request's fields as the answer echoes them: as sent, with the partner's own
-/// virtual account.
-pub(super) fn echo(f: &Fields, va: &str) -> Document {
-    struct Echo<'a>(&'a Map<String, Value>, &'a str);
+/// Fields of the request that [`answer`] fills from the transfer itself (the
+/// partner's own virtual account, the amount as a number, the description as cut),
+/// so they are not stored with the echo.
+const FILLED_IN: [&str; 3] = ["virtual_account", "trx_amount", "trx_desc"];
+
+/// The request's fields as the answer echoes them, less those it fills in.
+pub(super) fn echo(f: &Fields) -> Document {
+    struct Echo<'a>(&'a Map<String, Value>);
     impl Serialize for Echo<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(None)?;
-            for (k, v) in self.0.iter().filter(|(k, _)| *k != "virtual_account") {
+            for (k, v) in self
+                .0
+                .iter()
+                .filter(|(k, _)| !FILLED_IN.contains(&k.as_str()))
+            {
                 map.serialize_entry(k, v)?;
             }
-            map.serialize_entry("virtual_account", self.1)?;
             map.end()
         }
     }
-    Document::of(&Echo(f.raw(), va))
+    Document::of(&Echo(f.raw()))
 }
 
 /// `callback_url`: an http(s) URL; `required` or else optional.
