@@ -69,6 +69,9 @@ pub struct SchedulerConfig {
     pub poll_millis: u64,
     /// Timers taken per poll.
     pub batch: u32,
+    /// Timers fired at once. More lets dispatch keep pace with a heavier load of
+    /// new transfers, at the cost of the API's share of the machine.
+    pub concurrency: u32,
 }
 
 impl Default for SchedulerConfig {
@@ -76,6 +79,7 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             poll_millis: 250,
             batch: 100,
+            concurrency: 32,
         }
     }
 }
@@ -264,5 +268,12 @@ mod tests {
         let err = Config::from_toml("[cashout.permata]\nsecret = \"short\"\n").unwrap_err();
         assert!(err.contains("secret"), "{err}");
         assert!(Config::from_toml("[cashout.indomaret]\nmax_rupiah = 2000000\n").is_ok());
+    }
+
+    #[test]
+    fn scheduler_concurrency_defaults_to_32_and_is_read_from_the_file() {
+        assert_eq!(Config::default().scheduler.concurrency, 32);
+        let c = Config::from_toml("[scheduler]\nconcurrency = 128\n").unwrap();
+        assert_eq!((c.scheduler.concurrency, c.scheduler.batch), (128, 100));
     }
 }

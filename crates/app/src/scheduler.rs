@@ -23,8 +23,6 @@ pub trait TimerHandler: Send + Sync {
     async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String>;
 }
 
-/// Timers of one round fired at once.
-const FIRE_CONCURRENCY: usize = 32;
 /// Longest wait between two tries of a failing timer.
 const MAX_RETRY_SECONDS: i64 = 300;
 /// How long a claimed timer is held before another worker may take it.
@@ -112,7 +110,9 @@ impl Scheduler {
         // Timers are independent steps: fired side by side, their commits share the
         // store's group commits instead of waiting for one each.
         futures::stream::iter(due)
-            .for_each_concurrent(FIRE_CONCURRENCY, |timer| self.fire(timer, now))
+            .for_each_concurrent(self.config.concurrency.max(1) as usize, |timer| {
+                self.fire(timer, now)
+            })
             .await;
         Ok(count)
     }

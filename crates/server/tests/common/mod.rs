@@ -77,7 +77,7 @@ pub fn test_config(db: &TestDatabase) -> Config {
         },
         scheduler: SchedulerConfig {
             poll_millis: 50,
-            batch: 100,
+            ..SchedulerConfig::default()
         },
         ..Config::default()
     }
