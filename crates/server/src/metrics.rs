@@ -1,10 +1,12 @@
 //! Prometheus metrics: request counts and latencies per route, rendered at `/metrics`.
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -31,20 +33,65 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// The counter and latency histogram of one (route, method, status).
+type Handles = (metrics::Counter, metrics::Histogram);
+
+/// Handles registered for one route, by (method, status).
+type RouteHandles = HashMap<(Method, u16), Handles>;
+
+/// Handles already registered, by route: registering builds and hashes the labels,
+/// which every request would otherwise pay for.
+static HANDLES: OnceLock<Mutex<HashMap<String, RouteHandles>>> = OnceLock::new();
+
+fn handles(method: &Method, route: &str, status: u16) -> Handles {
+    let mut known = HANDLES
+        .get_or_init(Default::default)
+        .lock()
+        .expect("metric handles");
+    if let Some(h) = known
+        .get(route)
+        .and_then(|r| r.get(&(method.clone(), status)))
+    {
+        return h.clone();
+    }
+    // Registered through the recorder, never a no-op handle kept for good.
+    let _ = handle();
+    let labels = |with_status: bool| {
+        let mut l = vec![
+            ("method", method.as_str().to_owned()),
+            ("route", route.to_owned()),
+        ];
+        if with_status {
+            l.push(("status", status.to_string()));
+        }
+        l
+    };
+    let h = (
+        metrics::counter!("http_requests_total", &labels(true)),
+        metrics::histogram!("http_request_duration_seconds", &labels(false)),
+    );
+    known
+        .entry(route.to_owned())
+        .or_default()
+        .insert((method.clone(), status), h.clone());
+    h
+}
+
 /// Counts and times every request by method, matched route and status.
 pub async fn track(request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map(|p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let (requests, latency) = handles(
+        &method,
+        route.as_deref().unwrap_or("unmatched"),
+        response.status().as_u16(),
+    );
+    requests.increment(1);
+    latency.record(started.elapsed().as_secs_f64());
     response
 }

@@ -22,11 +22,12 @@ pub fn signature(
     client_key: &str,
     client_secret: &str,
 ) -> String {
-    let compact: String = body_without_signature
-        .chars()
-        .filter(|c| !matches!(c, '\r' | '\n' | '\t' | ' '))
+    // Whitespace is ASCII: dropping its bytes keeps the rest whole.
+    let compact: Vec<u8> = body_without_signature
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n' | b'\t' | b' '))
         .collect();
-    let body_hash = hex::encode_upper(Sha256::digest(compact.as_bytes()));
+    let body_hash = hex::encode_upper(Sha256::digest(&compact));
     let authorization = STANDARD.encode(format!("{client_key}:{client_secret}"));
     let string_to_sign = format!("{app_key}:POST:{authorization}:{body_hash}");
     let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).expect("any key length");
