@@ -80,15 +80,12 @@ fn handles(method: &Method, route: &str, status: u16) -> Handles {
 /// Counts and times every request by method, matched route and status.
 pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let response = next.run(request).await;
     let (requests, latency) = handles(
         &method,
-        route.as_deref().unwrap_or("unmatched"),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
     );
     requests.increment(1);

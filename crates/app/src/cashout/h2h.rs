@@ -132,10 +132,10 @@ async fn live_code(
         .await
         .map_err(store_error)?
         .ok_or(Refusal::UnknownCode)?;
-    let of_network = serde_json::from_value::<Network>(record.data.value()["network"].clone())
+    let data = record.data.value();
+    let of_network = serde_json::from_value::<Network>(data["network"].clone())
         .map(|n| n == network)
         .unwrap_or(false);
-    let data = record.data.value();
     let id = data["id"].as_str().unwrap_or_default();
     let (d, version) = disbursement::load(&app.store, id)
         .await

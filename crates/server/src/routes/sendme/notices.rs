@@ -1,6 +1,6 @@
 //! The callback a SendMe partner gets when a disbursement reaches a final status.
 
-use super::queries::{beneficiary_name, status_of, trx_date, wib};
+use super::queries::{as_sent, status_of, wib};
 use gerbang_app::disbursement::{Disbursement, NoticeRenderer};
 use gerbang_app::principals::SendmePartner;
 use gerbang_protocol::sendme::callback;
@@ -16,6 +16,7 @@ impl NoticeRenderer for SendmeNotices {
         }
         let url = d.callback_url.clone()?;
         let (trx_status, _) = status_of(d.status);
+        let sent = as_sent(d);
         let mut m = Map::new();
         m.insert("request".into(), "Transfer Notification".into());
         m.insert("virtual_account".into(), d.partner_va.clone().into());
@@ -25,9 +26,9 @@ impl NoticeRenderer for SendmeNotices {
             d.beneficiary_va.clone().unwrap_or_default().into(),
         );
         m.insert("beneficiary_account".into(), d.account.clone().into());
-        m.insert("beneficiary_name".into(), beneficiary_name(d));
+        m.insert("beneficiary_name".into(), sent.beneficiary_name);
         m.insert("trx_id".into(), d.id.clone().into());
-        m.insert("trx_date".into(), trx_date(d));
+        m.insert("trx_date".into(), sent.trx_date);
         m.insert("trx_amount".into(), d.amount_minor.to_string().into());
         m.insert("trx_desc".into(), d.description.clone().into());
         m.insert("trx_status".into(), trx_status.into());

@@ -314,22 +314,26 @@ fn given(field: Option<Value>) -> Option<Value> {
     field.filter(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()))
 }
 
-fn repeated(d: &Disbursement) -> Repeated {
-    d.request.decode().unwrap_or_default()
+/// What status answers and callbacks repeat of the request.
+pub struct AsSent {
+    /// The beneficiary's name as the partner gave it (cash-out requests may carry
+    /// only `beneficiary_account_name`: then the holder's).
+    pub beneficiary_name: Value,
+    /// The request's `trx_date`, else when the transfer was accepted.
+    pub trx_date: Value,
 }
 
-/// The beneficiary's name as the partner gave it (cash-out requests may carry only
-/// `beneficiary_account_name`).
-pub fn beneficiary_name(d: &Disbursement) -> Value {
-    given(repeated(d).beneficiary_name).unwrap_or_else(|| d.account_name.clone().into())
-}
-
-/// The request's `trx_date`, else when the transfer was accepted.
-pub fn trx_date(d: &Disbursement) -> Value {
-    given(repeated(d).trx_date).unwrap_or_else(|| wib(d.created_at).into())
+pub fn as_sent(d: &Disbursement) -> AsSent {
+    let r: Repeated = d.request.decode().unwrap_or_default();
+    AsSent {
+        beneficiary_name: given(r.beneficiary_name)
+            .unwrap_or_else(|| d.account_name.clone().into()),
+        trx_date: given(r.trx_date).unwrap_or_else(|| wib(d.created_at).into()),
+    }
 }
 
 fn status_fields(d: &Disbursement) -> Map<String, Value> {
+    let sent = as_sent(d);
     let mut m = Map::new();
     m.insert("virtual_account".into(), d.partner_va.clone().into());
     m.insert(
@@ -337,12 +341,12 @@ fn status_fields(d: &Disbursement) -> Map<String, Value> {
         d.beneficiary_va.clone().unwrap_or_default().into(),
     );
     m.insert("beneficiary_account".into(), d.account.clone().into());
-    m.insert("beneficiary_name".into(), beneficiary_name(d));
+    m.insert("beneficiary_name".into(), sent.beneficiary_name);
     m.insert("beneficiary_bank_code".into(), d.bank_code.clone().into());
     m.insert("beneficiary_bank_name".into(), d.bank_name.clone().into());
     m.insert("trx_id".into(), trx_id(d));
     m.insert("trx_no".into(), d.reference.clone().into());
-    m.insert("trx_date".into(), trx_date(d));
+    m.insert("trx_date".into(), sent.trx_date);
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
