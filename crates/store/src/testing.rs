@@ -2,7 +2,8 @@
 //!
 //! PostgreSQL tests need `GERBANG_TEST_POSTGRES_URL`, a URL of a server where the
 //! user may create databases (for example `postgres://gerbang@127.0.0.1:5432/postgres`).
-//! Each call creates a new database on that server. Without the variable the
+//! Each call creates a new database on that server, dropped again when the test lets go
+//! of it (a test run would otherwise leave hundreds behind). Without the variable the
 //! PostgreSQL tests are skipped, loudly, unless `GERBANG_REQUIRE_POSTGRES=1`, which
 //! turns the skip into a failure (CI sets it).
 
@@ -17,6 +18,41 @@ pub const REQUIRE_POSTGRES_VAR: &str = "GERBANG_REQUIRE_POSTGRES";
 pub struct TestDatabase {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// For a PostgreSQL database: the server's admin URL and the database's name.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop may run on an async worker; the statement gets a runtime of its own on a
+        // thread of its own. FORCE ends the connections a pool or a child process still holds.
+        let dropping = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok((client, connection)) =
+                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
+                else {
+                    return;
+                };
+                let driver = tokio::spawn(connection);
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(e) = client.batch_execute(&sql).await {
+                    eprintln!("test database {name} left behind: {e}");
+                }
+                drop(client);
+                let _ = driver.await;
+            });
+        });
+        let _ = dropping.join();
+    }
 }
 
 /// A new SQLite file in a temporary folder.
@@ -26,6 +62,7 @@ pub fn sqlite_database() -> TestDatabase {
     TestDatabase {
         url,
         _dir: Some(dir),
+        postgres: None,
     }
 }
 
@@ -61,6 +98,7 @@ pub async fn postgres_database() -> Option<TestDatabase> {
     Some(TestDatabase {
         url: replace_database(&admin_url, &name),
         _dir: None,
+        postgres: Some((admin_url, name)),
     })
 }
 
