@@ -36,20 +36,10 @@ impl Drop for TestDatabase {
             else {
                 return;
             };
-            runtime.block_on(async move {
-                let Ok((client, connection)) =
-                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
-                else {
-                    return;
-                };
-                let driver = tokio::spawn(connection);
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                if let Err(e) = client.batch_execute(&sql).await {
-                    eprintln!("test database {name} left behind: {e}");
-                }
-                drop(client);
-                let _ = driver.await;
-            });
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            if let Err(e) = runtime.block_on(execute_on_server(&admin_url, &sql)) {
+                eprintln!("test database {name} left behind: {e}");
+            }
         });
         let _ = dropping.join();
     }
@@ -85,21 +75,26 @@ pub async fn postgres_database() -> Option<TestDatabase> {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0)
     );
-    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+    execute_on_server(&admin_url, &format!("CREATE DATABASE {name}"))
         .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}"));
-    let driver = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-    drop(client);
-    let _ = driver.await;
+        .unwrap_or_else(|e| {
+            panic!("cannot create test database {name} at {POSTGRES_URL_VAR}: {e}")
+        });
     Some(TestDatabase {
         url: replace_database(&admin_url, &name),
         _dir: None,
         postgres: Some((admin_url, name)),
     })
+}
+
+/// Runs `sql` on the server `admin_url` names, on a connection of its own.
+pub async fn execute_on_server(admin_url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;
+    let driver = tokio::spawn(connection);
+    let result = client.batch_execute(sql).await;
+    drop(client);
+    let _ = driver.await;
+    result
 }
 
 /// The same server URL naming another database.

@@ -147,13 +147,9 @@ on_both_backends!(health_readiness_and_metrics_answer);
 /// Runs `sql` on the PostgreSQL server the tests use, outside any test database.
 async fn admin(sql: &str) {
     let admin_url = std::env::var(gerbang_store::testing::POSTGRES_URL_VAR).unwrap();
-    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+    gerbang_store::testing::execute_on_server(&admin_url, sql)
         .await
-        .expect("admin connection");
-    let driver = tokio::spawn(connection);
-    client.batch_execute(sql).await.expect("admin statement");
-    drop(client);
-    let _ = driver.await;
+        .expect("admin statement");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
