@@ -520,13 +520,7 @@ async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
     }
     second.stop().await;
 
-    let checked = run(dir.path(), &["ledger", "check", "--database-url", &db.url]).await;
-    checked.expect_code(0);
-    assert!(
-        checked.stdout.contains("ledger is clean"),
-        "{}",
-        checked.stdout
-    );
+    assert_ledger_clean_at(dir.path(), &db.url).await;
     eprintln!(
         "{TRANSFERS} transfers, kill -9 after {:.2} s: {} answered, {} lost ({} in the \
          transfer exchange, {} of them committed), {settled_before} settled and \

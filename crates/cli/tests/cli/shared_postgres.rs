@@ -174,9 +174,7 @@ async fn two_processes_on_one_postgres_never_overdraw_under_concurrent_holds() {
     let clearing = s2.account(CLEARING).await.unwrap().unwrap();
     assert_eq!(clearing.balance, fits * amount);
 
-    let ran = run(dir.path(), &["ledger", "check", "--database-url", &db.url]).await;
-    ran.expect_code(0);
-    assert!(ran.stdout.contains("ledger is clean"), "{}", ran.stdout);
+    assert_ledger_clean_at(dir.path(), &db.url).await;
     a.stop().await;
     b.stop().await;
 }

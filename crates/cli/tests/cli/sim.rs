@@ -158,13 +158,7 @@ async fn sim(dir: &Path, url: &str, code: &str, args: &[&str]) -> Sim {
 async fn stop_and_check(setup: Setup, db: &TestDatabase) {
     let Setup { dir, serving, .. } = setup;
     serving.stop().await;
-    let checked = run(dir.path(), &["ledger", "check", "--database-url", &db.url]).await;
-    checked.expect_code(0);
-    assert!(
-        checked.stdout.contains("ledger is clean"),
-        "{}",
-        checked.stdout
-    );
+    assert_ledger_clean_at(dir.path(), &db.url).await;
 }
 
 async fn sim_alfamart_pays_out_a_code(db: TestDatabase) {

@@ -89,6 +89,17 @@ pub async fn run(dir: &Path, args: &[&str]) -> Ran {
     }
 }
 
+/// `gerbang ledger check` on the database at `url` exits 0 and calls the ledger clean.
+pub async fn assert_ledger_clean_at(dir: &Path, url: &str) {
+    let checked = run(dir, &["ledger", "check", "--database-url", url]).await;
+    checked.expect_code(0);
+    assert!(
+        checked.stdout.contains("ledger is clean"),
+        "{}",
+        checked.stdout
+    );
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

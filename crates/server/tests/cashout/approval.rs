@@ -8,10 +8,7 @@ use crate::common::*;
 use crate::fixture::{self, FUNDING_MINOR, VA};
 use crate::h2h::{assert_code, H2h};
 use crate::support::*;
-use serde_json::{json, Value};
-
-const APPROVE: &str = "/account/api/approve";
-const REJECT: &str = "/account/api/reject";
+use serde_json::Value;
 
 /// The one line of an approve/reject answer.
 #[track_caller]
@@ -55,12 +52,7 @@ async fn approval_issues_the_code_and_rejection_releases_the_funds(db: TestDatab
     // Approval issues it.
     let approved = s
         .client
-        .post(
-            APPROVE,
-            &Body::new()
-                .with("virtual_account", VA)
-                .with("trx_no", json!(["ALF-10001"])),
-        )
+        .post(APPROVE, &fixture::by_nos(&["ALF-10001"]))
         .await;
     let line = only_line(&approved);
     assert_eq!(line["trx_no"], "ALF-10001", "{approved}");
@@ -98,7 +90,7 @@ async fn approval_issues_the_code_and_rejection_releases_the_funds(db: TestDatab
     };
     let callback = wait_callback(&s, &receiver, "ALF-10001", "2").await;
     assert_callback(&callback, &issued, "2", "alf");
-    wait_status(&s, "ALF-10001", "2").await;
+    s.wait_status("ALF-10001", "2").await;
     assert_eq!(
         s.balances().await,
         (FUNDING_MINOR - RP_100K, FUNDING_MINOR - RP_100K)
@@ -116,12 +108,7 @@ async fn approval_issues_the_code_and_rejection_releases_the_funds(db: TestDatab
     );
     let rejected = s
         .client
-        .post(
-            REJECT,
-            &Body::new()
-                .with("virtual_account", VA)
-                .with("trx_no", json!(["ALF-10002"])),
-        )
+        .post(REJECT, &fixture::by_nos(&["ALF-10002"]))
         .await;
     let line = only_line(&rejected);
     assert_eq!(line["trx_status"], "4", "{rejected}");
@@ -142,7 +129,7 @@ async fn approval_issues_the_code_and_rejection_releases_the_funds(db: TestDatab
     };
     let callback = wait_callback(&s, &receiver, "ALF-10002", "4").await;
     assert_callback(&callback, &rejected_issue, "4", "alf");
-    let status = wait_status(&s, "ALF-10002", "4").await;
+    let status = s.wait_status("ALF-10002", "4").await;
     assert_eq!(status["cashout_code"], "", "{status}");
 
     assert_eq!(notified_statuses(&s.api, &trx_id).await, ["2"]);

@@ -3,6 +3,7 @@
 //! reversal is refused), a second claim of a paid code, a repeated payment, and
 //! concurrent claims of one code.
 
+use crate::client::parse_wib;
 use crate::common::*;
 use crate::fixture::{self, FUNDING_MINOR, VA};
 use crate::h2h::{assert_code, H2h};
@@ -73,7 +74,7 @@ async fn a_claimed_code_is_paid_and_settled(db: TestDatabase) {
     // The partner is called back with status 2; inquiry_status says so too.
     let callback = wait_callback(&s, &receiver, "ALF-2001", "2").await;
     assert_callback(&callback, &issued, "2", "alf");
-    let status = wait_status(&s, "ALF-2001", "2").await;
+    let status = s.wait_status("ALF-2001", "2").await;
     assert_eq!(status["response_code"], "00", "{status}");
 
     // The money left for good: balance and available balance both lower, the
@@ -106,7 +107,7 @@ async fn a_claimed_code_is_paid_and_settled(db: TestDatabase) {
         s.balances().await,
         (FUNDING_MINOR - RP_100K, FUNDING_MINOR - RP_100K)
     );
-    assert_eq!(wait_status(&s, "ALF-2001", "2").await["status"], "2");
+    assert_eq!(s.wait_status("ALF-2001", "2").await["status"], "2");
     assert_eq!(notified_statuses(&s.api, &issued.trx_id).await, ["2"]);
     assert_ledger(&s.api, 0).await;
     s.stop().await;

@@ -28,7 +28,7 @@ async fn an_unclaimed_code_expires(db: TestDatabase) {
 
     // Two hours and a minute later the short one has expired, the other not.
     s.advance_clock(2 * 3600 + 60).await;
-    let status = wait_status(&s, "ALF-7002", "4").await;
+    let status = s.wait_status("ALF-7002", "4").await;
     assert_eq!(status["response_code"], "00", "{status}");
     let callback = wait_callback(&s, &receiver, "ALF-7002", "4").await;
     assert_callback(&callback, &short, "4", "alf");
@@ -45,7 +45,7 @@ async fn an_unclaimed_code_expires(db: TestDatabase) {
 
     // Past the default day, the other one expires too.
     s.advance_clock(22 * 3600).await;
-    let status = wait_status(&s, "ALF-7001", "4").await;
+    let status = s.wait_status("ALF-7001", "4").await;
     assert_eq!(status["response_code"], "00", "{status}");
     let callback = wait_callback(&s, &receiver, "ALF-7001", "4").await;
     assert_callback(&callback, &daily, "4", "alf");

@@ -71,7 +71,7 @@ async fn indomaret_codes_in_any_case(db: TestDatabase) {
         );
         let callback = wait_callback(&s, &receiver, &issued.trx_no, "2").await;
         assert_callback(&callback, issued, "2", "imr");
-        wait_status(&s, &issued.trx_no, "2").await;
+        s.wait_status(&issued.trx_no, "2").await;
     }
 
     let spent = 15_000_000 + RP_100K;

@@ -179,7 +179,7 @@ async fn permata_codes_are_encrypted_for_the_partner(db: TestDatabase) {
     };
     let callback = wait_callback(&s, &receiver, "PMT-9001", "2").await;
     assert_callback(&callback, &issued, "2", "C013");
-    wait_status(&s, "PMT-9001", "2").await;
+    s.wait_status("PMT-9001", "2").await;
     assert_eq!(
         s.balances().await,
         (FUNDING_MINOR - 2 * RP_100K, FUNDING_MINOR - 2 * RP_100K)

@@ -55,7 +55,7 @@ async fn a_payment_whose_answer_was_lost_is_reversed(db: TestDatabase) {
     assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
     let callback = wait_callback(&s, &receiver, "ALF-5001", "5").await;
     assert_callback(&callback, &issued, "5", "alf");
-    let status = wait_status(&s, "ALF-5001", "5").await;
+    let status = s.wait_status("ALF-5001", "5").await;
     assert_eq!(status["response_code"], "00", "{status}");
     let (lines, balance) = statement(&s.api, &clearing("alf")).await;
     assert_eq!(lines.len(), 2, "paid, then reversed: {lines:?}");
@@ -132,7 +132,7 @@ async fn a_payment_whose_answer_was_lost_is_reversed(db: TestDatabase) {
     );
 
     assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
-    assert_eq!(wait_status(&s, "ALF-5001", "5").await["status"], "5");
+    assert_eq!(s.wait_status("ALF-5001", "5").await["status"], "5");
     assert_ledger(&s.api, 0).await;
     s.stop().await;
 }
@@ -196,7 +196,7 @@ async fn a_reversal_past_the_window_is_refused(db: TestDatabase) {
         s.balances().await,
         (FUNDING_MINOR - RP_100K, FUNDING_MINOR - RP_100K)
     );
-    assert_eq!(wait_status(&s, "ALF-6101", "2").await["status"], "2");
+    assert_eq!(s.wait_status("ALF-6101", "2").await["status"], "2");
     // It can still be settled.
     assert_code(&alfamart.advice("ALF-6101-PAY").await, "00");
     assert_eq!(notified_statuses(&s.api, &issued.trx_id).await, ["2"]);

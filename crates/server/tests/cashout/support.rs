@@ -4,11 +4,10 @@
 
 use crate::client::*;
 use crate::common::*;
+pub use crate::fixture::assert_ledger;
 use crate::fixture::{callbacks_for, Sandbox, VA};
 use serde_json::Value;
 use std::time::Duration;
-use time::macros::format_description;
-use time::PrimitiveDateTime;
 
 /// The phone number codes are issued for.
 pub const PHONE: &str = "081234567890";
@@ -125,16 +124,6 @@ pub fn assert_on_process(answer: &Value) {
     assert_eq!(answer["response_code"], "00", "{answer}");
 }
 
-/// Parses `Y-m-d H:i:s`.
-#[track_caller]
-pub fn parse_wib(text: &str) -> PrimitiveDateTime {
-    PrimitiveDateTime::parse(
-        text,
-        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-    )
-    .unwrap_or_else(|e| panic!("{text:?} is not Y-m-d H:i:s: {e}"))
-}
-
 /// Waits for a callback of `trx_no` with this `trx_status` (each callback's
 /// signature checked with the partner's credentials).
 pub async fn wait_callback(
@@ -235,16 +224,4 @@ pub async fn statement(api: &Api, account: &str) -> (Vec<Value>, String) {
 /// The clearing account of a network's claimed cash-outs.
 pub fn clearing(bank_code: &str) -> String {
     format!("channel:cashout:{bank_code}")
-}
-
-/// The ledger check is clean with `holds` holds still pending (live codes).
-pub async fn assert_ledger(api: &Api, holds: u64) {
-    let check = api.ledger_check().await;
-    assert_eq!(check["clean"], true, "{check}");
-    assert_eq!(check["holds_pending"], holds, "{check}");
-}
-
-/// Waits until `inquiry_status` of `trx_no` answers `status`.
-pub async fn wait_status(s: &Sandbox, trx_no: &str, status: &str) -> Value {
-    s.wait_status(trx_no, status).await
 }

@@ -8,28 +8,14 @@
 use crate::client::*;
 use crate::common::*;
 use crate::fixture::{
-    self, assert_ledger_clean, callback_for, callbacks_for, wait_status_of, Beneficiary, Sandbox,
-    FUNDING_MINOR, LATENCY, OTHER_VA, VA,
+    self, assert_ledger_clean, by_nos, callback_for, callbacks_for, wait_status_of, Beneficiary,
+    Sandbox, FUNDING_MINOR, LATENCY, OTHER_VA, VA,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use time::macros::format_description;
-use time::PrimitiveDateTime;
 
-const APPROVE: &str = "/account/api/approve";
-const REJECT: &str = "/account/api/reject";
 /// A trx_id no transfer has.
 const UNKNOWN_ID: u64 = 1_234_567_890_123_456;
-
-/// Parses `Y-m-d H:i:s`.
-#[track_caller]
-fn parse_wib(text: &str) -> PrimitiveDateTime {
-    PrimitiveDateTime::parse(
-        text,
-        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-    )
-    .unwrap_or_else(|e| panic!("{text:?} is not Y-m-d H:i:s: {e}"))
-}
 
 /// Sends a transfer and checks it is on process; returns its trx_id.
 async fn send(client: &Client, body: &Body) -> u64 {
@@ -84,12 +70,6 @@ fn by_ids(ids: &[u64]) -> Body {
     Body::new()
         .with("virtual_account", VA)
         .with("trx_id", json!(ids))
-}
-
-fn by_nos(nos: &[&str]) -> Body {
-    Body::new()
-        .with("virtual_account", VA)
-        .with("trx_no", json!(nos))
 }
 
 /// The other partner, which needs no approval: its transfers settle after the

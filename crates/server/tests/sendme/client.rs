@@ -15,12 +15,14 @@ use serde_json::Value;
 use sha2::Sha256;
 use time::format_description::well_known::Rfc3339;
 use time::macros::{format_description, offset};
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 pub const TOKENS: &str = "/account/api/tokens";
 pub const REGISTER: &str = "/account/api/register";
 pub const CONFIRM: &str = "/account/api/register/confirm";
 pub const TRANSFER: &str = "/account/api/transfer";
+pub const APPROVE: &str = "/account/api/approve";
+pub const REJECT: &str = "/account/api/reject";
 
 /// A partner's seven credentials and its virtual account.
 #[derive(Clone, Debug)]
@@ -155,6 +157,16 @@ pub fn jakarta(at: OffsetDateTime) -> String {
             "[year]-[month]-[day] [hour]:[minute]:[second]"
         ))
         .expect("formats")
+}
+
+/// Parses a Jakarta timestamp, `Y-m-d H:i:s`.
+#[track_caller]
+pub fn parse_wib(text: &str) -> PrimitiveDateTime {
+    PrimitiveDateTime::parse(
+        text,
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+    )
+    .unwrap_or_else(|e| panic!("{text:?} is not Y-m-d H:i:s: {e}"))
 }
 
 /// `YYYY-MM-DD` in Jakarta time.

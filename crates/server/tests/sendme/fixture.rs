@@ -276,9 +276,21 @@ pub fn minor(rupiah: &str) -> i64 {
 
 /// Checks the sandbox's ledger check is clean with nothing held.
 pub async fn assert_ledger_clean(api: &Api) {
+    assert_ledger(api, 0).await;
+}
+
+/// Checks the sandbox's ledger check is clean with `holds` holds still pending.
+pub async fn assert_ledger(api: &Api, holds: u64) {
     let check = api.ledger_check().await;
     assert_eq!(check["clean"], true, "{check}");
-    assert_eq!(check["holds_pending"], 0, "{check}");
+    assert_eq!(check["holds_pending"], holds, "{check}");
+}
+
+/// An approve or reject request for these `trx_no`s of the partner under test.
+pub fn by_nos(nos: &[&str]) -> Body {
+    Body::new()
+        .with("virtual_account", VA)
+        .with("trx_no", serde_json::json!(nos))
 }
 
 /// Waits until `inquiry_status` of `trx_no` (asked by `client`) answers `status`.

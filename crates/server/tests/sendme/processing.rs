@@ -14,16 +14,6 @@ use serde_json::{json, Value};
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
-/// Parses `Y-m-d H:i:s`.
-#[track_caller]
-fn parse_wib(text: &str) -> PrimitiveDateTime {
-    PrimitiveDateTime::parse(
-        text,
-        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-    )
-    .unwrap_or_else(|e| panic!("{text:?} is not Y-m-d H:i:s: {e}"))
-}
-
 /// Parses mutasi's `dd/mm/YYYY HH:MM:SS`.
 #[track_caller]
 fn parse_mutasi(text: &str) -> PrimitiveDateTime {
