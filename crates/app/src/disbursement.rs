@@ -304,7 +304,13 @@ pub async fn accept(
                     advised_at: None,
                     reversed_at: None,
                 });
-                vec![cashout::expiry_timer(&d.id, c.expires_at)]
+                // A default life waiting for approval has not begun: approval sets
+                // its timer.
+                let life_begun = !waits || c.lifetime_seconds.is_none();
+                life_begun
+                    .then(|| cashout::expiry_timer(&d.id, c.expires_at))
+                    .into_iter()
+                    .collect()
             }
             None if d.status == Status::Processing => vec![dispatch_timer(&d, dispatch_at)],
             None => vec![],

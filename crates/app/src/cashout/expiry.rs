@@ -18,11 +18,16 @@ pub struct Expirer {
 impl TimerHandler for Expirer {
     async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
         let found = disbursement::of_timer(store, timer).await?;
-        // Still waiting to be claimed (or approved)?
+        // Still waiting to be claimed, or to be approved with a life of its own (a
+        // default life begins at approval, which schedules its own timer)?
         let live = found.and_then(|(d, version)| {
             let c = d.cashout.clone().filter(|c| c.payment.is_none())?;
-            matches!(d.status, Status::Processing | Status::WaitingApproval)
-                .then_some((d, version, c))
+            let life_begun = match d.status {
+                Status::Processing => true,
+                Status::WaitingApproval => c.lifetime_seconds.is_none(),
+                _ => false,
+            };
+            life_begun.then_some((d, version, c))
         });
         let Some((d, version, c)) = live else {
             return crate::scheduler::drop_timer(store, now, &timer.key).await;

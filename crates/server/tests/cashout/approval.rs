@@ -195,7 +195,32 @@ async fn a_code_lives_from_its_approval(db: TestDatabase) {
     s.stop().await;
 }
 
+/// A transfer with the default life waits for its approval however long that takes:
+/// its life has not begun, so it does not expire while it waits.
+async fn a_waiting_code_outlives_the_default_life(db: TestDatabase) {
+    let s = fixture::start_requiring_approval(db).await;
+    let body = store_body(&s, "alf", "ALF-10201", RP_100K, "http://127.0.0.1:9/unused").await;
+    assert_on_process(&s.client.post(TRANSFER, &body).await);
+    // Past the default 24 hours, still waiting.
+    s.advance_clock(25 * 3600).await;
+    let approved = s
+        .client
+        .post(APPROVE, &fixture::by_nos(&["ALF-10201"]))
+        .await;
+    let line = only_line(&approved);
+    let code = assert_code_digits(&line["cashout_code"]);
+    let alfamart = H2h::sandbox(&s.api, "alfamart");
+    assert_code(
+        &alfamart.payment("ALF-10201-P", &code, PHONE, 100_000).await,
+        "00",
+    );
+    assert_eq!(s.wait_status("ALF-10201", "2").await["status"], "2");
+    assert_ledger(&s.api, 0).await;
+    s.stop().await;
+}
+
 on_both_backends!(
     approval_issues_the_code_and_rejection_releases_the_funds,
     a_code_lives_from_its_approval,
+    a_waiting_code_outlives_the_default_life,
 );
