@@ -127,7 +127,7 @@ fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbu
             key: format!("{BATCH_TIMER}:{bank}:{}", ids[0]),
             kind: BATCH_TIMER.into(),
             due_at: due,
-            payload: serde_json::json!({ "bank": bank, "ids": ids }),
+            payload: serde_json::json!({ "bank": bank, "ids": ids }).into(),
         }));
     }
     (step, approved)

@@ -238,7 +238,7 @@ fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
         key: d.timer_key(),
         kind: DISPATCH_TIMER.into(),
         due_at: at,
-        payload: serde_json::json!({ "id": d.id }),
+        payload: serde_json::json!({ "id": d.id }).into(),
     })
 }
 

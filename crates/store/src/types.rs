@@ -251,7 +251,7 @@ pub struct NewTimer {
     /// Which handler runs it.
     pub kind: String,
     pub due_at: Timestamp,
-    pub payload: serde_json::Value,
+    pub payload: Document,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -763,7 +763,7 @@ async fn timers_fire_once_and_retry(store: Arc<dyn Store>) {
             key: key.into(),
             kind: "test".into(),
             due_at: due,
-            payload: serde_json::json!({"key": key}),
+            payload: serde_json::json!({"key": key}).into(),
         })
     };
     store

@@ -132,7 +132,7 @@ pub(crate) fn expiry_timer(id: &str, at: Timestamp) -> TimerOp {
         key: expiry_timer_key(id),
         kind: EXPIRY_TIMER.into(),
         due_at: at,
-        payload: serde_json::json!({ "id": id }),
+        payload: serde_json::json!({ "id": id }).into(),
     })
 }
 

@@ -16,8 +16,8 @@
 
 use super::{Fail, VISIBILITY_TRIES};
 use crate::{
-    hold_expiry_timer_key, Expect, IdempotencyRecord, NewIdempotency, NewNotification, NewTimer,
-    RecordWrite, Step, StepError, StepOutcome, TimerOp, HOLD_EXPIRY_TIMER,
+    hold_expiry_timer_key, Document, Expect, IdempotencyRecord, NewIdempotency, NewNotification,
+    NewTimer, RecordWrite, Step, StepError, StepOutcome, TimerOp, HOLD_EXPIRY_TIMER,
 };
 use deadpool_postgres::Transaction;
 use gerbang_core::ledger::{
@@ -790,7 +790,7 @@ async fn place_hold(
                 key: hold_expiry_timer_key(&hold.key),
                 kind: HOLD_EXPIRY_TIMER.to_string(),
                 due_at: expires_at,
-                payload: serde_json::json!({ "hold": hold.key }),
+                payload: Document::of(&serde_json::json!({ "hold": hold.key })),
             },
         )
         .await?;
@@ -1089,7 +1089,7 @@ async fn push_schedule_timer(
             t.key.clone(),
             t.kind.clone(),
             t.due_at.as_micros(),
-            t.payload.to_string(),
+            t.payload.as_str().to_owned(),
             now.as_micros(),
         ],
     );

@@ -7,7 +7,7 @@
 //! writer rolls back, and whenever another connection (say, `gerbang provision` in
 //! another process) committed since the last batch (`PRAGMA data_version`).
 
-use crate::{hold_expiry_timer_key, StepError, HOLD_EXPIRY_TIMER};
+use crate::{hold_expiry_timer_key, Document, NewTimer, StepError, HOLD_EXPIRY_TIMER};
 use gerbang_core::ledger::{HoldState, LedgerError, NewAccount, NewEntry, NewHold, PostHold};
 use gerbang_core::{Currency, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -307,16 +307,15 @@ pub(super) fn place_hold(
         )
     });
     if let Some(expires_at) = hold.expires_at {
-        let key =
-            serde_json::to_string(&hold.key).map_err(|e| StepError::Backend(e.to_string()))?;
-        let payload = format!("{{\"hold\":{key}}}");
         super::schedule_timer(
             conn,
             now,
-            &hold_expiry_timer_key(&hold.key),
-            HOLD_EXPIRY_TIMER,
-            expires_at,
-            &payload,
+            &NewTimer {
+                key: hold_expiry_timer_key(&hold.key),
+                kind: HOLD_EXPIRY_TIMER.to_string(),
+                due_at: expires_at,
+                payload: Document::of(&serde_json::json!({ "hold": hold.key })),
+            },
         )?;
     }
     Ok(())

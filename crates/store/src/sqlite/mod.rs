@@ -4,7 +4,7 @@
 
 use crate::{
     clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Document, Expect,
-    Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, Notification,
+    Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, NewTimer, Notification,
     NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery,
     Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
 };
@@ -360,15 +360,8 @@ fn enqueue(conn: &Connection, now: Timestamp, n: &NewNotification) -> Result<i64
     Ok(conn.last_insert_rowid())
 }
 
-/// Schedules (or reschedules) the timer `key`; `payload` is its JSON text.
-fn schedule_timer(
-    conn: &Connection,
-    now: Timestamp,
-    key: &str,
-    kind: &str,
-    due_at: Timestamp,
-    payload: &str,
-) -> Result<(), StepError> {
+/// Schedules (or reschedules) the timer `t.key`.
+fn schedule_timer(conn: &Connection, now: Timestamp, t: &NewTimer) -> Result<(), StepError> {
     conn.prepare_cached(
         "INSERT INTO timers (key, kind, due_at, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
@@ -376,49 +369,17 @@ fn schedule_timer(
     )
     .map_err(sql_err)?
     .execute(params![
-        key,
-        kind,
-        due_at.as_micros(),
-        payload,
+        t.key,
+        t.kind,
+        t.due_at.as_micros(),
+        t.payload.as_str(),
         now.as_micros()
     ])
     .map_err(sql_err)?;
     Ok(())
 }
 
-/// A step with its timer payloads already turned into text, so that the writer
-/// thread (which every step waits for) does not spend its time serialising
-/// (record documents arrive as text).
-struct PreparedStep {
-    step: Step,
-    /// For each of `step.timers`, in order, the payload of a `TimerOp::Schedule` as
-    /// text (empty for a `TimerOp::Remove`).
-    timer_payloads: Vec<String>,
-}
-
-impl PreparedStep {
-    fn new(step: Step) -> Self {
-        let timer_payloads = step
-            .timers
-            .iter()
-            .map(|op| match op {
-                TimerOp::Schedule(t) => t.payload.to_string(),
-                TimerOp::Remove(_) => String::new(),
-            })
-            .collect();
-        PreparedStep {
-            step,
-            timer_payloads,
-        }
-    }
-}
-
-fn apply_step(
-    conn: &Connection,
-    now: Timestamp,
-    prepared: &PreparedStep,
-) -> Result<StepOutcome, StepError> {
-    let step = &prepared.step;
+fn apply_step(conn: &Connection, now: Timestamp, step: &Step) -> Result<StepOutcome, StepError> {
     let mut outcome = StepOutcome::default();
     if let Some(idem) = &step.idempotency {
         claim_key(conn, now, idem)?;
@@ -447,9 +408,9 @@ fn apply_step(
     for n in &step.notifications {
         outcome.notification_ids.push(enqueue(conn, now, n)?);
     }
-    for (op, payload) in step.timers.iter().zip(&prepared.timer_payloads) {
+    for op in &step.timers {
         match op {
-            TimerOp::Schedule(t) => schedule_timer(conn, now, &t.key, &t.kind, t.due_at, payload)?,
+            TimerOp::Schedule(t) => schedule_timer(conn, now, t)?,
             TimerOp::Remove(key) => {
                 conn.prepare_cached("DELETE FROM timers WHERE key = ?1")
                     .map_err(sql_err)?
@@ -478,10 +439,18 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<Record> {
     })
 }
 
-const RECORD_COLUMNS: &str = "kind, key, owner, state, version, data, created_at, updated_at";
-const RECORD_BY_KEY: &str =
-    "SELECT kind, key, owner, state, version, data, created_at, updated_at \
-     FROM records WHERE kind = ?1 AND key = ?2";
+/// The columns `record_row` reads, in its order.
+macro_rules! record_columns {
+    () => {
+        "kind, key, owner, state, version, data, created_at, updated_at"
+    };
+}
+const RECORD_COLUMNS: &str = record_columns!();
+const RECORD_BY_KEY: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM records WHERE kind = ?1 AND key = ?2"
+);
 
 const NOTIFICATION_COLUMNS: &str = "id, protocol, owner, source, url, body, status, attempts, \
      next_attempt_at, created_at, delivered_at";
@@ -534,9 +503,7 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, now: Timestamp, step: Step) -> Result<StepOutcome, StepError> {
-        let prepared = PreparedStep::new(step);
-        self.write(move |conn| apply_step(conn, now, &prepared))
-            .await
+        self.write(move |conn| apply_step(conn, now, &step)).await
     }
 
     async fn idempotency(
