@@ -26,7 +26,6 @@ pub use writer::MAX_BATCH;
 
 /// Jobs that may wait for the writer before callers are made to wait.
 const QUEUE_DEPTH: usize = 16 * 1024;
-/// Read connections kept open.
 /// Reads running at once; each has its own connection, kept open for the next read
 /// (opening a connection reads the schema, which costs more than most reads).
 const MAX_READERS: usize = 16;
@@ -35,6 +34,10 @@ struct Inner {
     path: PathBuf,
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<Connection>>,
+    /// Connections the pool keeps: one per read that may run at once, and one per
+    /// thread a lookup may run on besides, so that lookups during a burst of reads
+    /// do not open and close a connection each time.
+    readers_kept: usize,
     reading: tokio::sync::Semaphore,
 }
 
@@ -162,6 +165,8 @@ impl SqliteStore {
                 path,
                 jobs: tx,
                 readers: Mutex::new(Vec::new()),
+                readers_kept: MAX_READERS
+                    + std::thread::available_parallelism().map_or(4, |n| n.get()),
                 reading: tokio::sync::Semaphore::new(MAX_READERS),
             }),
         })
@@ -228,7 +233,7 @@ fn on_pooled_reader<T>(
     };
     let result = f(&conn).map_err(backend_err);
     let mut pool = inner.readers.lock().expect("reader pool");
-    if pool.len() < MAX_READERS {
+    if pool.len() < inner.readers_kept {
         pool.push(conn);
     }
     result
