@@ -1,6 +1,7 @@
 //! Beneficiaries: bank accounts a partner registered (the bank confirmed the
 //! holder's name) and confirmed, each identified by a beneficiary virtual account.
 
+use crate::remembered::Remembered;
 use crate::App;
 use gerbang_channels::bank::{directory, InquiryError};
 use gerbang_store::{Document, Expect, RecordWrite, Step, StepError, StoreError};
@@ -215,7 +216,7 @@ pub async fn beneficiary(
     partner_va: &str,
     beneficiary_va: &str,
 ) -> Result<Option<Registration>, StoreError> {
-    let found = match app.beneficiaries.recall(beneficiary_va) {
+    let found = match app.beneficiaries.by_va.recall(beneficiary_va) {
         Some(found) => found,
         None => {
             let Some((registration, _)) =
@@ -224,38 +225,30 @@ pub async fn beneficiary(
             else {
                 return Ok(None);
             };
-            app.beneficiaries.remember(beneficiary_va, registration)
+            app.beneficiaries
+                .by_va
+                .remember(beneficiary_va, registration.clone());
+            registration
         }
     };
-    Ok((found.partner_va == partner_va).then(|| (*found).clone()))
+    Ok((found.partner_va == partner_va).then_some(found))
 }
 
-/// Beneficiaries by virtual account, remembered: a beneficiary record is written
-/// once, at confirmation, and never changes, so what was read stays true.
-#[derive(Default)]
+/// Beneficiaries by virtual account, remembered for good: a beneficiary record is
+/// written once, at confirmation, and never changes, so what was read stays true.
 pub struct BeneficiaryCache {
-    by_va: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Registration>>>,
+    by_va: Remembered<Registration>,
+}
+
+impl Default for BeneficiaryCache {
+    fn default() -> Self {
+        BeneficiaryCache {
+            by_va: Remembered::new(None, Self::MAX_ENTRIES),
+        }
+    }
 }
 
 impl BeneficiaryCache {
     /// Most beneficiaries remembered; past that the cache starts over.
     const MAX_ENTRIES: usize = 100_000;
-
-    fn recall(&self, va: &str) -> Option<std::sync::Arc<Registration>> {
-        self.by_va
-            .lock()
-            .expect("beneficiary cache")
-            .get(va)
-            .cloned()
-    }
-
-    fn remember(&self, va: &str, registration: Registration) -> std::sync::Arc<Registration> {
-        let entry = std::sync::Arc::new(registration);
-        let mut cache = self.by_va.lock().expect("beneficiary cache");
-        if cache.len() >= Self::MAX_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(va.to_string(), entry.clone());
-        entry
-    }
 }

@@ -13,6 +13,7 @@ pub mod funding;
 pub mod notifier;
 pub mod principals;
 pub mod provision;
+mod remembered;
 pub mod sandbox_clock;
 pub mod scheduler;
 mod stored;

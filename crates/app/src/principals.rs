@@ -2,6 +2,7 @@
 //! Stored as records; secrets are kept as given (the protocols need them to compute
 //! signatures) and never printed.
 
+use crate::remembered::Remembered;
 use gerbang_core::ledger::codes;
 use gerbang_core::mask::Secret;
 use gerbang_store::{Store, StoreError};
@@ -109,31 +110,18 @@ pub async fn sendme_partner_by_key(
 /// SendMe partners by `faspay_key`, remembered for a moment: every SendMe request
 /// names its partner, and reading two records per request would cost more than
 /// the request. A provisioning change is seen within [`PartnerCache::TTL`].
-#[derive(Default)]
 pub struct PartnerCache {
-    by_key: Remembered,
-    by_va: Remembered,
+    by_key: Remembered<SendmePartner>,
+    by_va: Remembered<SendmePartner>,
 }
 
-type Remembered =
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, SendmePartner)>>;
-
-fn recall(cache: &Remembered, key: &str) -> Option<SendmePartner> {
-    match cache.lock().expect("partner cache").get(key) {
-        Some((at, partner)) if at.elapsed() < PartnerCache::TTL => Some(partner.clone()),
-        _ => None,
+impl Default for PartnerCache {
+    fn default() -> Self {
+        PartnerCache {
+            by_key: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
+            by_va: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
+        }
     }
-}
-
-fn remember(cache: &Remembered, key: &str, partner: &SendmePartner) {
-    let mut cache = cache.lock().expect("partner cache");
-    if cache.len() >= PartnerCache::MAX_ENTRIES {
-        cache.clear();
-    }
-    cache.insert(
-        key.to_string(),
-        (std::time::Instant::now(), partner.clone()),
-    );
 }
 
 impl PartnerCache {
@@ -146,12 +134,12 @@ impl PartnerCache {
         store: &dyn Store,
         faspay_key: &str,
     ) -> Result<Option<SendmePartner>, StoreError> {
-        if let Some(partner) = recall(&self.by_key, faspay_key) {
+        if let Some(partner) = self.by_key.recall(faspay_key) {
             return Ok(Some(partner));
         }
         let found = sendme_partner_by_key(store, faspay_key).await?;
         if let Some(partner) = &found {
-            remember(&self.by_key, faspay_key, partner);
+            self.by_key.remember(faspay_key, partner.clone());
         }
         Ok(found)
     }
@@ -162,12 +150,12 @@ impl PartnerCache {
         store: &dyn Store,
         virtual_account: &str,
     ) -> Result<Option<SendmePartner>, StoreError> {
-        if let Some(partner) = recall(&self.by_va, virtual_account) {
+        if let Some(partner) = self.by_va.recall(virtual_account) {
             return Ok(Some(partner));
         }
         let found: Option<SendmePartner> = load(store, virtual_account).await?;
         if let Some(partner) = &found {
-            remember(&self.by_va, virtual_account, partner);
+            self.by_va.remember(virtual_account, partner.clone());
         }
         Ok(found)
     }

@@ -73,9 +73,7 @@ impl PersistedClock {
             .map_err(|e| e.to_string())?;
         Ok(self.now())
     }
-}
 
-impl PersistedClock {
     /// Waits until this clock has moved `seconds` on: in real time, or at once when
     /// the sandbox API advances it (another process's advance is seen too).
     pub async fn sleep(&self, seconds: u64) {
