@@ -5,7 +5,9 @@
 //! that never arrived takes the key first (voided) so that the payment, should
 //! it come late, is refused.
 
-use super::{end_code, same_phone, CashoutState, Network, Payment, CODE_DIGITS, CODE_RECORD};
+use super::{
+    end_code, same_phone, CashoutState, CodeRecord, Network, Payment, CODE_DIGITS, CODE_RECORD,
+};
 use crate::disbursement::{self, record_write, Disbursement, Status};
 use crate::App;
 use gerbang_core::ledger::{AccountKind, LedgerOp, NewAccount, NewEntry, PostHold, Posting};
@@ -132,17 +134,13 @@ async fn live_code(
         .await
         .map_err(store_error)?
         .ok_or(Refusal::UnknownCode)?;
-    let data = record.data.value();
-    let of_network = serde_json::from_value::<Network>(data["network"].clone())
-        .map(|n| n == network)
-        .unwrap_or(false);
-    let id = data["id"].as_str().unwrap_or_default();
-    let (d, version) = disbursement::load(&app.store, id)
+    let held: CodeRecord = record.data.decode().map_err(|_| Refusal::UnknownCode)?;
+    let (d, version) = disbursement::load(&app.store, &held.id)
         .await
         .map_err(store_error)?
         .ok_or(Refusal::UnknownCode)?;
     let c = d.cashout.clone().ok_or(Refusal::UnknownCode)?;
-    if !of_network || !same_phone(c.phone.expose(), phone) {
+    if held.network != network || !same_phone(c.phone.expose(), phone) {
         return Err(Refusal::UnknownCode.into());
     }
     match record.state.as_str() {

@@ -14,7 +14,7 @@ pub mod network;
 
 use gerbang_core::mask::{Masked, Secret};
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, NewTimer, RecordWrite, TimerOp};
+use gerbang_store::{Document, Expect, NewTimer, RecordWrite, TimerOp};
 pub use network::Network;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,10 @@ pub(crate) fn issue_code(code: &str, id: &str, partner_va: &str, network: Networ
         key: code.into(),
         owner: partner_va.into(),
         state: "live".into(),
-        data: serde_json::json!({ "id": id, "network": network }).into(),
+        data: Document::of(&CodeRecord {
+            id: id.into(),
+            network,
+        }),
         expect: Expect::Absent,
     }
 }
@@ -106,6 +109,13 @@ impl CashoutState {
             .as_ref()
             .map(|code| end_code(code.expose(), id, partner_va, self.network, state))
     }
+}
+
+/// What a code's record holds: the disbursement it pays out and its network.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CodeRecord {
+    pub id: String,
+    pub network: Network,
 }
 
 /// The write that ends a code's life in `state`.
