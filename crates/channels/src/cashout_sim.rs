@@ -137,7 +137,7 @@ pub enum Outcome {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Session {
     pub calls: Vec<CallRecord>,
-    pub outcome: Option<Outcome>,
+    pub outcome: Outcome,
 }
 
 /// Advices sent at most for one payment while unanswered.
@@ -236,7 +236,7 @@ impl Cashier {
                 on_call(&record);
                 return Session {
                     calls: vec![record],
-                    outcome: Some(Outcome::NoAnswer),
+                    outcome: Outcome::NoAnswer,
                 };
             }
         };
@@ -251,7 +251,7 @@ impl Cashier {
         let outcome = run.pay(code, phone, amount_rupiah).await;
         Session {
             calls: run.calls,
-            outcome: Some(outcome),
+            outcome,
         }
     }
 
@@ -672,7 +672,7 @@ mod tests {
     #[tokio::test]
     async fn approved_payment_is_advised() {
         let (session, seen, printed) = pay(vec![]).await;
-        assert_eq!(session.outcome, Some(Outcome::CashHandedOut));
+        assert_eq!(session.outcome, Outcome::CashHandedOut);
         let ops: Vec<&str> = seen.iter().map(|(p, _, _)| p.as_str()).collect();
         assert_eq!(
             ops,
@@ -696,17 +696,17 @@ mod tests {
     #[tokio::test]
     async fn refusals_end_the_session_without_reversal() {
         let (session, seen, _) = pay(vec![Act::Answer("14")]).await;
-        assert_eq!(session.outcome, Some(Outcome::Refused));
+        assert_eq!(session.outcome, Outcome::Refused);
         assert_eq!(seen.len(), 1);
         let (session, seen, _) = pay(vec![Act::Answer("00"), Act::Answer("88")]).await;
-        assert_eq!(session.outcome, Some(Outcome::Refused));
+        assert_eq!(session.outcome, Outcome::Refused);
         assert_eq!(seen.len(), 2);
     }
 
     #[tokio::test]
     async fn unanswered_inquiry_claims_nothing() {
         let (session, seen, _) = pay(vec![Act::Hang]).await;
-        assert_eq!(session.outcome, Some(Outcome::NoAnswer));
+        assert_eq!(session.outcome, Outcome::NoAnswer);
         assert_eq!(seen.len(), 1);
         assert_eq!(
             session.calls[0].note.as_deref(),
@@ -717,7 +717,7 @@ mod tests {
     #[tokio::test]
     async fn dropped_payment_answer_is_reversed() {
         let (session, seen, _) = pay(vec![Act::Answer("00"), Act::Drop]).await;
-        assert_eq!(session.outcome, Some(Outcome::Reversed));
+        assert_eq!(session.outcome, Outcome::Reversed);
         assert_eq!(seen.len(), 3);
         assert_eq!(seen[2].0, "/h2h/v1/alfamart/reversal");
         assert_eq!(seen[2].1["reference"], seen[1].1["reference"]);
@@ -736,7 +736,7 @@ mod tests {
             Act::Answer("00"),
         ])
         .await;
-        assert_eq!(session.outcome, Some(Outcome::Reversed));
+        assert_eq!(session.outcome, Outcome::Reversed);
         let ops: Vec<&str> = seen.iter().map(|(p, _, _)| &p[16..]).collect();
         assert_eq!(
             ops,
@@ -751,7 +751,7 @@ mod tests {
         assert_eq!(session.calls[4].note.as_deref(), Some("attempt 3 of 3"));
 
         let (session, seen, _) = pay(vec![Act::Answer("00"), Act::Hang, Act::Answer("12")]).await;
-        assert_eq!(session.outcome, Some(Outcome::ReversalRefused));
+        assert_eq!(session.outcome, Outcome::ReversalRefused);
         assert_eq!(seen.len(), 3);
 
         let (session, seen, _) = pay(vec![
@@ -762,7 +762,7 @@ mod tests {
             Act::Hang,
         ])
         .await;
-        assert_eq!(session.outcome, Some(Outcome::ReversalUnanswered));
+        assert_eq!(session.outcome, Outcome::ReversalUnanswered);
         assert_eq!(seen.len(), 5, "three reversals, no more");
     }
 
@@ -775,7 +775,7 @@ mod tests {
             Act::Answer("00"),
         ])
         .await;
-        assert_eq!(session.outcome, Some(Outcome::CashHandedOut));
+        assert_eq!(session.outcome, Outcome::CashHandedOut);
         assert_eq!(seen.len(), 4);
         assert_eq!(seen[3].1, seen[2].1, "the same reference");
     }

@@ -3,6 +3,8 @@
 //! gateway, in real time. One JSON line per call on stdout, then the outcome.
 
 use clap::{Args, Subcommand};
+use gerbang_app::cashout::Network;
+use gerbang_app::config::{CashoutConfig, Mode};
 use gerbang_channels::cashout_sim::{CallRecord, Cashier, Habits, Outcome, RealTime};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -98,12 +100,14 @@ pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
     if let Some(amount) = args.amount {
         anyhow::ensure!(amount > 0, "--amount: a positive number of rupiah");
     }
+    // Without a key or secret of its own it signs as a sandbox gateway expects.
+    let sandbox = Network::by_slug(slug)
+        .expect("a known network")
+        .rules(&CashoutConfig::default(), Mode::Sandbox);
     let cashier = Cashier {
         base_url: args.url.clone(),
-        key: args.key.unwrap_or_else(|| slug.to_string()),
-        secret: args
-            .secret
-            .unwrap_or_else(|| format!("sandbox-{slug}-secret")),
+        key: args.key.unwrap_or(sandbox.key),
+        secret: args.secret.or(sandbox.secret).unwrap_or_default(),
         terminal: args
             .terminal
             .unwrap_or_else(|| habits.default_terminal().to_string()),
@@ -127,7 +131,7 @@ pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
         .iter()
         .find(|c| c.operation == "payment")
         .map(|c| &c.request);
-    let outcome = session.outcome.unwrap_or(Outcome::NoAnswer);
+    let outcome = session.outcome;
     print_line(&json!({
         "outcome": outcome,
         "network": slug,

@@ -243,7 +243,7 @@ async fn start_session(
             )
             .await;
         let mut v = view.lock().expect("session");
-        v.outcome = session.outcome;
+        v.outcome = Some(session.outcome);
         v.state = "done";
     });
     Ok((
