@@ -134,7 +134,6 @@ impl Client {
 /// The gateway under test: this binary, `serve`, on a fresh SQLite database.
 struct Gateway {
     child: std::process::Child,
-    url: String,
     addr: std::net::SocketAddr,
     _dir: tempfile::TempDir,
 }
@@ -142,9 +141,7 @@ struct Gateway {
 impl Gateway {
     async fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let provision = dir.path().join("bench.toml");
         std::fs::write(
             &provision,
@@ -158,7 +155,7 @@ impl Gateway {
         let child = std::process::Command::new(std::env::current_exe()?)
             .arg("serve")
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(addr.to_string())
             .arg("--database-url")
             .arg(format!(
                 "sqlite://{}",
@@ -171,19 +168,17 @@ impl Gateway {
             .stderr(Stdio::inherit())
             .spawn()
             .context("starting the gateway")?;
-        let url = format!("http://127.0.0.1:{port}");
         let probe = reqwest::Client::builder().no_proxy().build()?;
         for _ in 0..200 {
             if probe
-                .get(format!("{url}/readyz"))
+                .get(format!("http://{addr}/readyz"))
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success())
             {
                 return Ok(Gateway {
                     child,
-                    url,
-                    addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                    addr,
                     _dir: dir,
                 });
             }
@@ -529,7 +524,7 @@ fn cpu_seconds(pid: &str) -> f64 {
 
 pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
     let gateway = Gateway::start().await?;
-    let client = Arc::new(Client::new(gateway.url.clone())?);
+    let client = Arc::new(Client::new(format!("http://{}", gateway.addr))?);
 
     // A beneficiary to pay.
     let account = json!({

@@ -60,8 +60,10 @@ fn rupiah(minor: i64) -> i64 {
 }
 
 fn rfc3339(at: Timestamp) -> String {
-    let whole_seconds = at.jakarta().replace_nanosecond(0).unwrap_or(at.jakarta());
-    whole_seconds
+    let jakarta = at.jakarta();
+    jakarta
+        .replace_nanosecond(0)
+        .unwrap_or(jakarta)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
