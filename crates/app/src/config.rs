@@ -213,7 +213,10 @@ impl Config {
             );
         }
         for network in crate::cashout::Network::ALL {
-            let (name, n) = (network.slug(), network.settings(c));
+            let (name, n) = (
+                network.slug(),
+                crate::cashout::network::settings(network, c),
+            );
             let positive = |v: Option<i64>| !matches!(v, Some(v) if v <= 0);
             if !positive(n.min_rupiah) || !positive(n.max_rupiah) || !positive(n.multiple_rupiah) {
                 return Err(format!(

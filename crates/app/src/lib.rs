@@ -1,16 +1,18 @@
 //! gerbang's application layer: what happens between a decoded request and the
-//! store. It owns configuration, principals and provisioning, funding, the clock,
-//! and the two background workers (notifier and scheduler). It must never speak a
-//! wire protocol (that is the server's adapters' job) nor write SQL (the store's).
+//! store. It owns the payout domain's workflows ([`payout`], [`cashout`]),
+//! configuration, principals and provisioning, funding, the clock, and the two
+//! background workers (notifier and scheduler). Its workflows never speak a wire
+//! protocol: a face decodes requests into domain commands, and [`faces`] picks the
+//! face that renders a notice; nor does it write SQL (the store's job).
 
-pub mod approval;
 pub mod beneficiary;
 pub mod cashout;
 pub mod config;
 pub mod demo;
-pub mod disbursement;
+pub mod faces;
 pub mod funding;
 pub mod notifier;
+pub mod payout;
 pub mod principals;
 pub mod provision;
 mod remembered;
@@ -25,10 +27,8 @@ use gerbang_channels::ewallet::{ChannelRouter, SimulatedWallets};
 use gerbang_core::ledger::{codes, AccountKind, NewAccount};
 use gerbang_core::{Clock, Currency, Timestamp};
 use gerbang_store::{SharedStore, Step, StepError, StepOutcome};
-use principals::SendmePartner;
 use sandbox_clock::PersistedClock;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -40,8 +40,6 @@ pub struct App {
     pub config: Config,
     pub wake_notifier: Arc<Notify>,
     pub wake_scheduler: Arc<Notify>,
-    pub notification_protocols: notifier::Protocols,
-    pub timer_handlers: scheduler::Handlers,
     /// The networks disbursements go out through: banks, and e-wallets by their codes.
     pub banks: Arc<dyn BankNetwork>,
     /// Partners as their requests name them, remembered for a moment.
@@ -56,8 +54,6 @@ pub struct App {
     pub self_url: std::sync::OnceLock<String>,
     /// Sandbox faults armed on the cash-out networks' answers.
     pub cashout_faults: cashout::faults::Faults,
-    /// How each protocol tells its partners about a disbursement, by origin.
-    notice_renderers: RwLock<HashMap<String, Arc<dyn disbursement::NoticeRenderer>>>,
 }
 
 impl App {
@@ -79,8 +75,6 @@ impl App {
             config,
             wake_notifier: Arc::new(Notify::new()),
             wake_scheduler: Arc::new(Notify::new()),
-            notification_protocols: notifier::Protocols::default(),
-            timer_handlers: scheduler::Handlers::builtin(),
             banks: Arc::new(ChannelRouter {
                 banks: simulated_banks.clone(),
                 wallets: Arc::new(SimulatedWallets::new(store.clone())),
@@ -91,7 +85,6 @@ impl App {
             code_keys: cashout::keys::CodeKeys::default(),
             cashout_faults: cashout::faults::Faults::default(),
             self_url: std::sync::OnceLock::new(),
-            notice_renderers: RwLock::new(HashMap::new()),
             store,
         };
         app.commit(Step {
@@ -136,42 +129,6 @@ impl App {
         Ok(outcome)
     }
 
-    /// Registers how disbursements that came in through `origin` are notified.
-    pub fn register_notices(&self, origin: &str, renderer: Arc<dyn disbursement::NoticeRenderer>) {
-        self.notice_renderers
-            .write()
-            .expect("notice renderers")
-            .insert(origin.to_string(), renderer);
-    }
-
-    /// The notification for a disbursement's new status, if its protocol sends one.
-    pub fn render_notice(
-        &self,
-        d: &disbursement::Disbursement,
-        partner: &SendmePartner,
-    ) -> Option<gerbang_store::NewNotification> {
-        let renderer = self
-            .notice_renderers
-            .read()
-            .expect("notice renderers")
-            .get(&d.origin)
-            .cloned()?;
-        renderer.render(d, partner)
-    }
-
-    /// The notification for a disbursement's new status, its partner looked up
-    /// through the partner cache.
-    pub async fn notice_of(
-        &self,
-        d: &disbursement::Disbursement,
-    ) -> Result<Option<gerbang_store::NewNotification>, gerbang_store::StoreError> {
-        let partner = self
-            .partners
-            .sendme_by_va(&*self.store, &d.partner_va)
-            .await?;
-        Ok(partner.and_then(|p| self.render_notice(d, &p)))
-    }
-
     /// Starts the notifier and the scheduler; they stop when `cancel` fires.
     pub fn start_workers(
         self: &Arc<Self>,
@@ -182,7 +139,6 @@ impl App {
             self.store.clone(),
             clock,
             self.config.notifier.clone(),
-            self.notification_protocols.clone(),
             self.wake_notifier.clone(),
         )
         .map_err(|e| anyhow::anyhow!("cannot build the notifier: {e}"))?;
@@ -190,22 +146,7 @@ impl App {
             self.store.clone(),
             self.clock.clone(),
             self.config.scheduler.clone(),
-            {
-                let mut handlers = self.timer_handlers.clone();
-                handlers.register(
-                    disbursement::DISPATCH_TIMER,
-                    Arc::new(disbursement::Dispatcher { app: self.clone() }),
-                );
-                handlers.register(
-                    cashout::EXPIRY_TIMER,
-                    Arc::new(cashout::expiry::Expirer { app: self.clone() }),
-                );
-                handlers.register(
-                    approval::BATCH_TIMER,
-                    Arc::new(approval::BatchDispatcher::new(self.clone())),
-                );
-                handlers
-            },
+            scheduler::Handlers::of(self),
             self.wake_scheduler.clone(),
         );
         Ok(vec![

@@ -4,57 +4,17 @@
 //! recorded. Notifications are leased while in flight, so several workers (or
 //! processes on one PostgreSQL database) never send one twice at once; a lease
 //! left by a crashed process runs out and the notification is sent again
-//! (at-least-once).
+//! (at-least-once). Each notification is sent, signed and acknowledged as the
+//! face it belongs to says ([`crate::faces::Delivery`]).
 
 use crate::config::NotifierConfig;
-use async_trait::async_trait;
+use crate::faces::Delivery;
 use gerbang_core::{Clock, Timestamp};
 use gerbang_store::{Attempt, AttemptVerdict, Notification, SharedStore};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-
-/// How one protocol family signs its notifications and reads acknowledgements.
-#[async_trait]
-pub trait NotificationProtocol: Send + Sync {
-    /// Extra headers for this attempt (signatures, timestamps).
-    async fn headers(&self, notification: &Notification) -> Result<Vec<(String, String)>, String>;
-
-    /// Whether the receiver's answer means "got it, stop sending".
-    fn acknowledged(&self, http_status: u16, _body: &str) -> bool {
-        (200..300).contains(&http_status)
-    }
-}
-
-/// The default: JSON, no signature, any 2xx acknowledges.
-pub struct PlainJson;
-
-#[async_trait]
-impl NotificationProtocol for PlainJson {
-    async fn headers(&self, _: &Notification) -> Result<Vec<(String, String)>, String> {
-        Ok(Vec::new())
-    }
-}
-
-#[derive(Clone, Default)]
-pub struct Protocols {
-    by_name: HashMap<String, Arc<dyn NotificationProtocol>>,
-}
-
-impl Protocols {
-    pub fn register(&mut self, name: &str, protocol: Arc<dyn NotificationProtocol>) {
-        self.by_name.insert(name.to_string(), protocol);
-    }
-
-    fn get(&self, name: &str) -> Arc<dyn NotificationProtocol> {
-        self.by_name
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(PlainJson))
-    }
-}
 
 /// Longest excerpt of a receiver's answer kept per attempt.
 pub const EXCERPT_CHARS: usize = 512;
@@ -90,7 +50,6 @@ pub struct Notifier {
     clock: Arc<dyn Clock>,
     config: NotifierConfig,
     http: reqwest::Client,
-    protocols: Protocols,
     wake: Arc<Notify>,
 }
 
@@ -103,7 +62,6 @@ impl Notifier {
         store: SharedStore,
         clock: Arc<dyn Clock>,
         config: NotifierConfig,
-        protocols: Protocols,
         wake: Arc<Notify>,
     ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
@@ -119,7 +77,6 @@ impl Notifier {
             clock,
             config,
             http,
-            protocols,
             wake,
         })
     }
@@ -149,35 +106,30 @@ impl Notifier {
         let attempt_no = n.attempts + 1;
         let at = self.clock.now();
         let started = Instant::now();
-        let protocol = self.protocols.get(&n.protocol);
-        let (http_status, text, acknowledged) = match protocol.headers(&n).await {
-            Err(e) => (None, format!("not signed: {e}"), false),
-            Ok(headers) => {
-                let mut request = self
-                    .http
-                    .post(&n.url)
-                    .header("content-type", "application/json")
-                    .body(n.body.clone());
-                for (name, value) in headers {
-                    request = request.header(name, value);
-                }
-                match request.send().await {
-                    Err(e) if e.is_timeout() => (None, "timed out".to_string(), false),
-                    Err(e) => (
-                        None,
-                        format!(
-                            "not delivered: {}",
-                            gerbang_core::error_text::error_chain(&e)
-                        ),
-                        false,
-                    ),
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let body = read_limited(response).await;
-                        let ack = protocol.acknowledged(status, &body);
-                        (Some(i32::from(status)), body, ack)
-                    }
-                }
+        let delivery = Delivery::of(&n.protocol);
+        let mut request = self
+            .http
+            .post(&n.url)
+            .header("content-type", delivery.content_type)
+            .body(n.body.clone());
+        for (name, value) in delivery.headers(&n.body) {
+            request = request.header(name, value);
+        }
+        let (http_status, text, acknowledged) = match request.send().await {
+            Err(e) if e.is_timeout() => (None, "timed out".to_string(), false),
+            Err(e) => (
+                None,
+                format!(
+                    "not delivered: {}",
+                    gerbang_core::error_text::error_chain(&e)
+                ),
+                false,
+            ),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = read_limited(response).await;
+                let ack = delivery.acknowledged(status, &body);
+                (Some(i32::from(status)), body, ack)
             }
         };
         let latency_ms = started.elapsed().as_millis() as i64;

@@ -48,6 +48,25 @@ impl SendmePartner {
     pub fn account_code(&self) -> String {
         codes::partner_balance(&self.virtual_account)
     }
+
+    /// Who this partner is as the requester of a SendMe v1 request.
+    pub fn requester(&self) -> gerbang_core::payout::Requester {
+        gerbang_core::payout::Requester {
+            face: gerbang_core::payout::Face::SendmeV1,
+            principal: self.virtual_account.clone(),
+        }
+    }
+
+    /// What SendMe's notices need of this partner.
+    pub fn callback_keys(&self) -> gerbang_protocol::sendme::notice::CallbackKeys {
+        gerbang_protocol::sendme::notice::CallbackKeys {
+            va_name: self.name.clone(),
+            app_key: self.app_key.clone(),
+            app_secret: self.app_secret.expose().to_string(),
+            client_key: self.client_key.clone(),
+            client_secret: self.client_secret.expose().to_string(),
+        }
+    }
 }
 
 /// A SNAP open-API partner.

@@ -1,26 +1,83 @@
 //! Durable timers: "run this step at that instant", surviving restarts. A handler
 //! commits its effect and the removal of its timer in one step, so a timer fires
 //! exactly once in effect even when it is claimed again after a crash.
+//!
+//! A handler's failure is typed: a retryable one (storage unavailable, a race
+//! lost) tries again with backoff; a permanent one (the timer names nothing it can
+//! act on, a ledger rule refuses its effect) is recorded as a `timer.failure`
+//! record with the timer's kind, payload and error, counted in
+//! `gerbang_timer_failures_total`, logged once, and the timer removed — in one step.
 
 use crate::config::SchedulerConfig;
 use crate::sandbox_clock::PersistedClock;
+use crate::{cashout, payout, App};
 use async_trait::async_trait;
 use futures::StreamExt;
 use gerbang_core::ledger::{LedgerError, LedgerOp};
 use gerbang_core::{Clock, Timestamp};
-use gerbang_store::{SharedStore, Step, StepError, Timer, TimerOp, HOLD_EXPIRY_TIMER};
+use gerbang_store::{
+    Document, Expect, RecordWrite, SharedStore, Step, StepError, StoreError, Timer, TimerOp,
+    HOLD_EXPIRY_TIMER,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// Records of timers that failed for good: key = the timer's key.
+pub const FAILURE_RECORD: &str = "timer.failure";
+
+/// Why a timer's handler did not finish.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TimerError {
+    /// Worth another try later (storage unavailable, a race lost, not yet due).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never succeed: recorded, counted and dropped.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<StoreError> for TimerError {
+    fn from(e: StoreError) -> Self {
+        TimerError::Retry(e.to_string())
+    }
+}
+
+impl From<StepError> for TimerError {
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::Backend(_) | StepError::RecordConflict { .. } => {
+                TimerError::Retry(e.to_string())
+            }
+            StepError::Ledger(_) | StepError::Duplicate(_) => TimerError::Permanent(e.to_string()),
+        }
+    }
+}
+
 /// Runs the timers of one kind.
 #[async_trait]
 pub trait TimerHandler: Send + Sync {
     /// Commits the timer's effect together with `TimerOp::Remove(timer.key)`.
-    /// An error leaves the timer in place to be tried again later.
-    async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String>;
+    /// A retryable error leaves the timer in place to be tried again later; a
+    /// permanent one ends it.
+    async fn fire(
+        &self,
+        store: &SharedStore,
+        timer: &Timer,
+        now: Timestamp,
+    ) -> Result<(), TimerError>;
+}
+
+/// What a `timer.failure` record holds.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct TimerFailure {
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub error: String,
+    pub attempts: i32,
+    pub at: Timestamp,
 }
 
 /// Longest wait between two tries of a failing timer.
@@ -28,21 +85,33 @@ const MAX_RETRY_SECONDS: i64 = 300;
 /// How long a claimed timer is held before another worker may take it.
 const LEASE_SECONDS: i64 = 60;
 
-#[derive(Clone, Default)]
+/// The handler of each timer kind; the set is fixed here.
+#[derive(Clone)]
 pub struct Handlers {
-    by_kind: HashMap<String, Arc<dyn TimerHandler>>,
+    by_kind: HashMap<&'static str, Arc<dyn TimerHandler>>,
 }
 
 impl Handlers {
-    pub fn register(&mut self, kind: &str, handler: Arc<dyn TimerHandler>) {
-        self.by_kind.insert(kind.to_string(), handler);
-    }
-
-    /// The handlers every gateway has.
-    pub fn builtin() -> Self {
-        let mut h = Handlers::default();
-        h.register(HOLD_EXPIRY_TIMER, Arc::new(ExpireHold));
-        h
+    /// Every kind of timer the gateway sets, with its handler.
+    pub fn of(app: &Arc<App>) -> Self {
+        let handlers: [(&'static str, Arc<dyn TimerHandler>); 4] = [
+            (HOLD_EXPIRY_TIMER, Arc::new(ExpireHold)),
+            (
+                payout::DISPATCH_TIMER,
+                Arc::new(payout::Dispatcher { app: app.clone() }),
+            ),
+            (
+                cashout::EXPIRY_TIMER,
+                Arc::new(cashout::expiry::Expirer { app: app.clone() }),
+            ),
+            (
+                payout::approval::BATCH_TIMER,
+                Arc::new(payout::approval::BatchDispatcher::new(app.clone())),
+            ),
+        ];
+        Handlers {
+            by_kind: handlers.into_iter().collect(),
+        }
     }
 }
 
@@ -76,19 +145,57 @@ impl Scheduler {
         crate::worker::run_rounds("scheduler", poll, &self.wake, &cancel, || self.fire_due()).await
     }
 
-    /// Runs one timer's handler; a failure schedules another try.
+    /// Runs one timer's handler; a retryable failure schedules another try, a
+    /// permanent one is recorded and ends the timer.
     async fn fire(&self, timer: Timer, now: Timestamp) {
-        let outcome = match self.handlers.by_kind.get(&timer.kind) {
+        let outcome = match self.handlers.by_kind.get(timer.kind.as_str()) {
             Some(handler) => handler.fire(&self.store, &timer, now).await,
-            None => Err(format!("no handler for timer kind {}", timer.kind)),
+            None => Err(TimerError::Permanent(format!(
+                "no handler for timer kind {}",
+                timer.kind
+            ))),
         };
-        if let Err(e) = outcome {
-            let wait = 1i64 << timer.attempts.clamp(0, 16);
-            let retry_at = now.plus_seconds(wait.min(MAX_RETRY_SECONDS));
-            tracing::warn!(timer = %timer.key, error = %e, "timer failed; will retry");
-            if let Err(e) = self.store.retry_timer(&timer.key, retry_at).await {
-                tracing::error!(timer = %timer.key, error = %e, "could not reschedule a timer");
+        match outcome {
+            Ok(()) => {}
+            Err(TimerError::Retry(e)) => {
+                let wait = 1i64 << timer.attempts.clamp(0, 16);
+                let retry_at = now.plus_seconds(wait.min(MAX_RETRY_SECONDS));
+                tracing::warn!(timer = %timer.key, error = %e, "timer failed; will retry");
+                if let Err(e) = self.store.retry_timer(&timer.key, retry_at).await {
+                    tracing::error!(timer = %timer.key, error = %e, "could not reschedule a timer");
+                }
             }
+            Err(TimerError::Permanent(e)) => self.give_up(&timer, now, e).await,
+        }
+    }
+
+    /// Records a timer that can never succeed, counts it and removes it.
+    async fn give_up(&self, timer: &Timer, now: Timestamp, error: String) {
+        tracing::error!(timer = %timer.key, kind = %timer.kind, %error, "timer failed for good; recorded and dropped");
+        metrics::counter!("gerbang_timer_failures_total", "kind" => timer.kind.clone())
+            .increment(1);
+        let failure = TimerFailure {
+            kind: timer.kind.clone(),
+            payload: timer.payload.clone(),
+            error,
+            attempts: timer.attempts + 1,
+            at: now,
+        };
+        let step = Step {
+            records: vec![RecordWrite {
+                kind: FAILURE_RECORD.into(),
+                key: timer.key.clone(),
+                owner: timer.kind.clone(),
+                state: "failed".into(),
+                data: Document::of(&failure),
+                expect: Expect::Any,
+            }],
+            timers: vec![TimerOp::Remove(timer.key.clone())],
+            ..Step::default()
+        };
+        if let Err(e) = self.store.commit(now, step).await {
+            // Left in place: the next claim tries (and records) it again.
+            tracing::error!(timer = %timer.key, error = %e, "could not record a failed timer");
         }
     }
 
@@ -119,7 +226,7 @@ impl Scheduler {
 }
 
 /// Removes a timer that has nothing (more) to do.
-pub async fn drop_timer(store: &SharedStore, now: Timestamp, key: &str) -> Result<(), String> {
+pub async fn drop_timer(store: &SharedStore, now: Timestamp, key: &str) -> Result<(), TimerError> {
     store
         .commit(
             now,
@@ -130,7 +237,7 @@ pub async fn drop_timer(store: &SharedStore, now: Timestamp, key: &str) -> Resul
         )
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(TimerError::from)
 }
 
 /// Releases a hold whose expiry came before it was posted or voided.
@@ -138,9 +245,14 @@ struct ExpireHold;
 
 #[async_trait]
 impl TimerHandler for ExpireHold {
-    async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
+    async fn fire(
+        &self,
+        store: &SharedStore,
+        timer: &Timer,
+        now: Timestamp,
+    ) -> Result<(), TimerError> {
         let Some(key) = timer.payload["hold"].as_str() else {
-            return Err("timer payload names no hold".into());
+            return Err(TimerError::Permanent("timer payload names no hold".into()));
         };
         let expire = Step {
             ledger: vec![LedgerOp::Expire { key: key.into() }],
@@ -153,7 +265,7 @@ impl TimerHandler for ExpireHold {
             Err(StepError::Ledger(
                 LedgerError::HoldNotPending { .. } | LedgerError::UnknownHold(_),
             )) => drop_timer(store, now, &timer.key).await,
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         }
     }
 }

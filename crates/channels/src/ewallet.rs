@@ -20,25 +20,32 @@ use gerbang_store::SharedStore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wallet {
+    /// Its code in requests (`gpy`).
     pub code: &'static str,
     pub name: &'static str,
+    /// Its name in ledger accounts and configuration (`gopay`).
+    pub slug: &'static str,
 }
 
 pub const WALLETS: &[Wallet] = &[
     Wallet {
         code: "ovo",
+        slug: "ovo",
         name: "OVO",
     },
     Wallet {
         code: "gpy",
+        slug: "gopay",
         name: "GOPAY",
     },
     Wallet {
         code: "dna",
+        slug: "dana",
         name: "DANA",
     },
     Wallet {
         code: "lkj",
+        slug: "linkaja",
         name: "LINKAJA",
     },
 ];

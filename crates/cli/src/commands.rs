@@ -253,11 +253,15 @@ pub async fn payout(
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(&common)?;
     let app = App::open(config).await?;
-    gerbang_server::register_adapters(&app);
+    // Payouts waiting for approval are asked for by SendMe partners.
+    let requester = gerbang_core::payout::Requester {
+        face: gerbang_core::payout::Face::SendmeV1,
+        principal: virtual_account.to_string(),
+    };
     let decided = if approve {
-        gerbang_app::approval::approve(&app, virtual_account, ids).await
+        gerbang_app::payout::approval::approve(&app, &requester, ids).await
     } else {
-        gerbang_app::approval::reject(&app, virtual_account, ids).await
+        gerbang_app::payout::approval::reject(&app, &requester, ids).await
     };
     match decided {
         Ok(list) => {

@@ -3,7 +3,7 @@
 //! gateway, in real time. One JSON line per call on stdout, then the outcome.
 
 use clap::{Args, Subcommand};
-use gerbang_app::cashout::Network;
+use gerbang_app::cashout::{Network, NetworkRules};
 use gerbang_app::config::{CashoutConfig, Mode};
 use gerbang_channels::cashout_sim::{CallRecord, Cashier, Habits, Outcome, RealTime};
 use serde_json::{json, Value};

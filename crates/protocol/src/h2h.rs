@@ -5,6 +5,7 @@
 //! `X-Gerbang-Signature` = lowercase hex HMAC-SHA256(secret,
 //! `METHOD \n PATH \n TIMESTAMP \n hex(SHA-256(body))`).
 
+use gerbang_core::payout::CodeRefusal;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -21,6 +22,19 @@ pub mod codes {
     pub const FORMAT_ERROR: &str = "30";
     pub const SECURITY_VIOLATION: &str = "63";
     pub const SYSTEM_MALFUNCTION: &str = "96";
+}
+
+/// The response code and message of each refusal.
+pub fn refusal(r: CodeRefusal) -> (&'static str, &'static str) {
+    match r {
+        CodeRefusal::UnknownCode => ("14", "Unknown code"),
+        CodeRefusal::Expired => ("54", "Code expired"),
+        CodeRefusal::WrongAmount => ("13", "Amount does not match the code"),
+        CodeRefusal::AlreadyUsed => ("88", "Code already used"),
+        CodeRefusal::DuplicateReference => ("94", "Reference already used"),
+        CodeRefusal::NoSuchPayment => ("25", "No such payment"),
+        CodeRefusal::NotAllowed => ("12", "Not allowed in the payment's state"),
+    }
 }
 
 pub fn string_to_sign(method: &str, path: &str, timestamp: &str, body: &[u8]) -> String {

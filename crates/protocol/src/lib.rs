@@ -2,5 +2,6 @@
 //! validation, status and response codes, and signatures — exactly as the real
 //! clients put them on the wire. Pure code: no I/O, no storage, no HTTP server.
 
+pub mod face;
 pub mod h2h;
 pub mod sendme;

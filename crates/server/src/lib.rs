@@ -48,15 +48,6 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn(crate::error::protocol_rejections))
 }
 
-/// Tells the application how each protocol family notifies its partners. Whoever
-/// drives the application (the server, the CLI) calls this first.
-pub fn register_adapters(app: &App) {
-    app.register_notices(
-        routes::sendme::ORIGIN,
-        Arc::new(routes::sendme::SendmeNotices),
-    );
-}
-
 /// Rewrites what must be matched case-insensitively before routing.
 fn normalise_uri(mut request: axum::extract::Request) -> axum::extract::Request {
     if let Some(path) = routes::sendme::normalise_path(request.uri().path()) {
@@ -94,7 +85,6 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
     };
     let _ = app.self_url.set(format!("http://{reachable}"));
     let stop = CancellationToken::new();
-    register_adapters(&app);
     let workers = app.start_workers(&stop)?;
     let service = tower::util::MapRequestLayer::new(normalise_uri).layer(router(app.clone()));
     let http_stop = stop.clone();

@@ -9,7 +9,6 @@
 //! outcomes (which status a transfer gets, what a protocol answers): it stores what
 //! the layers above decided, atomically.
 
-mod document;
 pub mod migrations;
 pub mod postgres;
 pub mod sqlite;
@@ -17,7 +16,7 @@ pub mod sqlite;
 pub mod testing;
 mod types;
 
-pub use document::Document;
+pub use gerbang_core::Document;
 pub use types::*;
 
 use async_trait::async_trait;

@@ -28,10 +28,22 @@ pub const SQLITE: &[Migration] = &[
         name: "drop_records_by_time",
         sql: include_str!("../migrations/sqlite/0004_drop_records_by_time.sql"),
     },
+    Migration {
+        version: 5,
+        name: "domain_account_names",
+        sql: include_str!("../migrations/sqlite/0005_domain_account_names.sql"),
+    },
 ];
 
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "domain_account_names",
+        sql: include_str!("../migrations/postgres/0002_domain_account_names.sql"),
+    },
+];

@@ -1,8 +1,8 @@
-//! The end of an unclaimed code: at `trx_expired` the hold is released, the code
-//! dies for every network, and the partner is told the cash-out failed.
+//! The end of an unclaimed code: at its expiry the hold is released, the code
+//! dies for every network, and the requester is told the payout failed.
 
-use crate::disbursement::{self, record_write, Status};
-use crate::scheduler::TimerHandler;
+use crate::payout::{self, hold_key, record_write, Failure, Status};
+use crate::scheduler::{TimerError, TimerHandler};
 use crate::App;
 use async_trait::async_trait;
 use gerbang_core::ledger::LedgerOp;
@@ -16,46 +16,52 @@ pub struct Expirer {
 
 #[async_trait]
 impl TimerHandler for Expirer {
-    async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
-        let found = disbursement::of_timer(store, timer).await?;
+    async fn fire(
+        &self,
+        store: &SharedStore,
+        timer: &Timer,
+        now: Timestamp,
+    ) -> Result<(), TimerError> {
+        let found = payout::of_timer(store, timer).await?;
         // Still waiting to be claimed, or to be approved with a life of its own (a
         // default life begins at approval, which schedules its own timer)?
         let live = found.and_then(|(d, version)| {
-            let c = d.cashout.clone().filter(|c| c.payment.is_none())?;
+            let c = d.cash_code().filter(|c| c.payment.is_none())?;
             let life_begun = match d.status {
                 Status::Processing => true,
                 Status::WaitingApproval => c.lifetime_seconds.is_none(),
                 _ => false,
             };
-            life_begun.then_some((d, version, c))
+            let expires_at = c.expires_at;
+            life_begun.then_some((d, version, expires_at))
         });
-        let Some((d, version, c)) = live else {
+        let Some((d, version, expires_at)) = live else {
             return crate::scheduler::drop_timer(store, now, &timer.key).await;
         };
-        if now < c.expires_at {
+        if now < expires_at {
             // Not yet (the clock of another process was behind): the timer stays.
-            return Err("the code has not expired yet".into());
+            return Err(TimerError::Retry("the code has not expired yet".into()));
         }
         let mut next = d.clone();
         next.status = Status::Failed;
+        next.failure = Some(Failure::CodeExpired);
         next.status_at = now;
-        next.bank_response_code = Some("54".into());
-        next.bank_response_message = Some("Cash-out code expired".into());
         let mut step = Step {
-            ledger: vec![LedgerOp::Void { key: d.hold_key() }],
+            ledger: vec![LedgerOp::Void { key: hold_key(&d) }],
             records: vec![record_write(&next, Expect::Version(version))],
             timers: vec![TimerOp::Remove(timer.key.clone())],
             ..Step::default()
         };
-        step.records
-            .extend(c.end_code(&d.id, &d.partner_va, "expired"));
+        step.records.extend(super::end_code_of(&d, "expired"));
         step.notifications
-            .extend(self.app.notice_of(&next).await.map_err(|e| e.to_string())?);
+            .extend(crate::faces::payout_notice(&self.app, &next).await?);
         match self.app.commit(step).await {
             Ok(_) => Ok(()),
             // Claimed (or approved, or rejected) meanwhile: look again.
-            Err(StepError::RecordConflict { .. }) => Err("cash-out changed meanwhile".into()),
-            Err(e) => Err(e.to_string()),
+            Err(StepError::RecordConflict { .. }) => {
+                Err(TimerError::Retry("cash-out changed meanwhile".into()))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }

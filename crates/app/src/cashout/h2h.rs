@@ -5,12 +5,12 @@
 //! that never arrived takes the key first (voided) so that the payment, should
 //! it come late, is refused.
 
-use super::{
-    end_code, same_phone, CashoutState, CodeRecord, Network, Payment, CODE_DIGITS, CODE_RECORD,
-};
-use crate::disbursement::{self, record_write, Disbursement, Status};
+use super::{end_code, same_phone, CodeRecord, CodeSubject, Network, NetworkRules};
+use super::{CODE_DIGITS, CODE_RECORD};
+use crate::payout::{self, hold_key, record_write, CashCode, CodePayment, Disbursement, Status};
 use crate::App;
 use gerbang_core::ledger::{AccountKind, LedgerOp, NewAccount, NewEntry, PostHold, Posting};
+pub use gerbang_core::payout::CodeRefusal as Refusal;
 use gerbang_core::{Currency, Timestamp};
 use gerbang_store::{Expect, NewIdempotency, Step, StepError, TimerOp};
 
@@ -20,46 +20,6 @@ const VOIDED: &str = "voided-by-reversal";
 pub const MAX_REFERENCE_CHARS: usize = 64;
 /// Attempts at a step that lost a race before giving up.
 const ATTEMPTS: usize = 8;
-
-/// Why a network's request is refused; each has its response code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    UnknownCode,
-    Expired,
-    WrongAmount,
-    AlreadyUsed,
-    /// The reference was used with other content, or voided by a reversal.
-    DuplicateReference,
-    NoSuchPayment,
-    /// A reversal after settlement or past the window; an advice after a reversal.
-    NotAllowed,
-}
-
-impl Refusal {
-    pub fn response_code(self) -> &'static str {
-        match self {
-            Refusal::UnknownCode => "14",
-            Refusal::Expired => "54",
-            Refusal::WrongAmount => "13",
-            Refusal::AlreadyUsed => "88",
-            Refusal::DuplicateReference => "94",
-            Refusal::NoSuchPayment => "25",
-            Refusal::NotAllowed => "12",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Refusal::UnknownCode => "Unknown code",
-            Refusal::Expired => "Code expired",
-            Refusal::WrongAmount => "Amount does not match the code",
-            Refusal::AlreadyUsed => "Code already used",
-            Refusal::DuplicateReference => "Reference already used",
-            Refusal::NoSuchPayment => "No such payment",
-            Refusal::NotAllowed => "Not allowed in the payment's state",
-        }
-    }
-}
 
 #[derive(Debug)]
 pub enum H2hError {
@@ -124,7 +84,7 @@ async fn live_code(
     network: Network,
     code: &str,
     phone: &str,
-) -> Result<(Disbursement, i64, CashoutState), H2hError> {
+) -> Result<(Disbursement, i64, CashCode), H2hError> {
     if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Refusal::UnknownCode.into());
     }
@@ -135,11 +95,12 @@ async fn live_code(
         .map_err(store_error)?
         .ok_or(Refusal::UnknownCode)?;
     let held: CodeRecord = record.data.decode().map_err(|_| Refusal::UnknownCode)?;
-    let (d, version) = disbursement::load(&app.store, &held.id)
+    let CodeSubject::Payout(id) = &held.subject;
+    let (d, version) = payout::load(&app.store, id)
         .await
         .map_err(store_error)?
         .ok_or(Refusal::UnknownCode)?;
-    let c = d.cashout.clone().ok_or(Refusal::UnknownCode)?;
+    let c = d.cash_code().cloned().ok_or(Refusal::UnknownCode)?;
     if held.network != network || !same_phone(c.phone.expose(), phone) {
         return Err(Refusal::UnknownCode.into());
     }
@@ -168,7 +129,7 @@ pub async fn inquire(
     Ok(Claimable {
         id: d.id,
         amount_minor: d.amount_minor,
-        beneficiary_name: d.account_name,
+        beneficiary_name: c.holder,
         expires_at: c.expires_at,
     })
 }
@@ -203,7 +164,7 @@ async fn taken(app: &App, network: Network, reference: &str) -> Result<Option<Ta
     if idem.fingerprint == VOIDED {
         return Ok(Some(Taken::Voided));
     }
-    let (d, version) = disbursement::load(&app.store, &idem.response)
+    let (d, version) = payout::load(&app.store, &idem.response)
         .await
         .map_err(store_error)?
         .ok_or_else(|| H2hError::Store(format!("payment {reference} names no disbursement")))?;
@@ -212,8 +173,7 @@ async fn taken(app: &App, network: Network, reference: &str) -> Result<Option<Ta
 
 fn paid_view(d: &Disbursement, repeated: bool) -> Result<Paid, H2hError> {
     let p = d
-        .cashout
-        .as_ref()
+        .cash_code()
         .and_then(|c| c.payment.clone())
         .ok_or_else(|| H2hError::Store(format!("disbursement {} has no payment", d.id)))?;
     Ok(Paid {
@@ -248,16 +208,14 @@ pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Pai
         let mut next = d.clone();
         next.status = Status::Succeeded;
         next.status_at = now;
-        next.bank_attempts += 1;
-        next.bank_response_code = Some("00".into());
-        next.bank_response_message = Some(format!("Paid out at {}", network.display_name()));
+        next.channel_attempts += 1;
         let mut state = c.clone();
-        state.payment = Some(Payment {
+        state.payment = Some(CodePayment {
             reference: req.reference.clone(),
             terminal: req.terminal.clone(),
             paid_at: now,
         });
-        next.cashout = Some(state);
+        next.payee = payout::Payee::CashCode(state);
         let clearing = network.clearing_account();
         let mut step = Step {
             idempotency: Some(NewIdempotency {
@@ -272,7 +230,7 @@ pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Pai
                 currency: Currency::Idr,
             }],
             ledger: vec![LedgerOp::Post(PostHold {
-                key: d.hold_key(),
+                key: hold_key(&d),
                 kind: "cashout".into(),
                 reference: d.reference.clone(),
                 description: format!(
@@ -288,13 +246,16 @@ pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Pai
             })],
             records: vec![
                 record_write(&next, Expect::Version(version)),
-                end_code(&req.code, &d.id, &d.partner_va, network, "paid"),
+                end_code(&req.code, &d.id, &d.requester.principal, network, "paid"),
             ],
             timers: vec![TimerOp::Remove(super::expiry_timer_key(&d.id))],
             ..Step::default()
         };
-        step.notifications
-            .extend(app.notice_of(&next).await.map_err(store_error)?);
+        step.notifications.extend(
+            crate::faces::payout_notice(app, &next)
+                .await
+                .map_err(store_error)?,
+        );
         match app.commit(step).await {
             Ok(_) => return paid_view(&next, false),
             // Another request took this reference or this code first (its post of
@@ -336,8 +297,8 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
             }
         };
         let c = d
-            .cashout
-            .clone()
+            .cash_code()
+            .cloned()
             .ok_or_else(|| H2hError::Store(format!("disbursement {} is no cash-out", d.id)))?;
         let paid = c
             .payment
@@ -357,11 +318,9 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
         let mut next = d.clone();
         next.status = Status::Reversed;
         next.status_at = now;
-        next.bank_response_code = Some("00".into());
-        next.bank_response_message = Some(format!("Reversed by {}", network.display_name()));
         let mut state = c.clone();
         state.reversed_at = Some(now);
-        next.cashout = Some(state);
+        next.payee = payout::Payee::CashCode(state);
         let mut step = Step {
             ledger: vec![LedgerOp::Transfer(NewEntry {
                 kind: "cashout_reversal".into(),
@@ -379,7 +338,7 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
                         amount: -d.amount_minor,
                     },
                     Posting {
-                        account: gerbang_core::ledger::codes::partner_balance(&d.partner_va),
+                        account: d.funding_account.clone(),
                         amount: d.amount_minor,
                     },
                 ],
@@ -387,10 +346,12 @@ pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Rev
             records: vec![record_write(&next, Expect::Version(version))],
             ..Step::default()
         };
-        step.records
-            .extend(c.end_code(&d.id, &d.partner_va, "reversed"));
-        step.notifications
-            .extend(app.notice_of(&next).await.map_err(store_error)?);
+        step.records.extend(super::end_code_of(&d, "reversed"));
+        step.notifications.extend(
+            crate::faces::payout_notice(app, &next)
+                .await
+                .map_err(store_error)?,
+        );
         match app.commit(step).await {
             Ok(_) => return Ok(Reversal::Reversed { repeated: false }),
             // A concurrent reversal moved it (or emptied the clearing first): look again.
@@ -413,7 +374,7 @@ pub async fn advise(app: &App, network: Network, reference: &str) -> Result<bool
         if d.status == Status::Reversed {
             return Err(Refusal::NotAllowed.into());
         }
-        let Some(c) = d.cashout.clone() else {
+        let Some(c) = d.cash_code().cloned() else {
             return Err(H2hError::Store(format!(
                 "disbursement {} is no cash-out",
                 d.id
@@ -425,7 +386,7 @@ pub async fn advise(app: &App, network: Network, reference: &str) -> Result<bool
         let mut next = d.clone();
         let mut state = c;
         state.advised_at = Some(app.now());
-        next.cashout = Some(state);
+        next.payee = payout::Payee::CashCode(state);
         let step = Step {
             records: vec![record_write(&next, Expect::Version(version))],
             ..Step::default()

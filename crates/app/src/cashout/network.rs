@@ -1,88 +1,37 @@
-//! The cash-out networks (Alfamart, Indomaret, Permata ATM), their SendMe codes,
-//! and the rules the configuration gives each.
+//! The rules the configuration gives each cash-out network (Alfamart, Indomaret,
+//! Permata ATM): amounts, description length, credentials, reversals.
 
 use crate::config::{CashoutConfig, CashoutNetworkConfig, Mode};
-use serde::{Deserialize, Serialize};
+pub use gerbang_core::payout::CashNetwork as Network;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    Alfamart,
-    Indomaret,
-    Permata,
+/// The rules the configuration gives each cash network.
+pub trait NetworkRules {
+    /// The rules in force for this network.
+    fn rules(self, config: &CashoutConfig, mode: Mode) -> Rules;
 }
 
-impl Network {
-    pub const ALL: [Network; 3] = [Network::Alfamart, Network::Indomaret, Network::Permata];
-
-    /// The network a SendMe `beneficiary_bank_code` names (any case).
-    pub fn by_bank_code(code: &str) -> Option<Network> {
-        Self::ALL
-            .into_iter()
-            .find(|n| n.bank_code().eq_ignore_ascii_case(code.trim()))
+pub(crate) fn settings(network: Network, config: &CashoutConfig) -> &CashoutNetworkConfig {
+    match network {
+        Network::Alfamart => &config.alfamart,
+        Network::Indomaret => &config.indomaret,
+        Network::Permata => &config.permata,
     }
+}
 
-    /// The network a host-to-host path segment names.
-    pub fn by_slug(slug: &str) -> Option<Network> {
-        Self::ALL.into_iter().find(|n| n.slug() == slug)
+/// Minimum, maximum and multiple in rupiah, and description length, when the
+/// configuration names none.
+fn defaults(network: Network) -> (i64, i64, i64, usize) {
+    match network {
+        Network::Alfamart => (50_000, 5_000_000, 50_000, 15),
+        Network::Indomaret => (100_000, 10_000_000, 50_000, 15),
+        Network::Permata => (100_000, 1_500_000, 100_000, 27),
     }
+}
 
-    /// Its SendMe `beneficiary_bank_code`.
-    pub fn bank_code(self) -> &'static str {
-        match self {
-            Network::Alfamart => "alf",
-            Network::Indomaret => "imr",
-            Network::Permata => "C013",
-        }
-    }
-
-    /// Its name in host-to-host paths and configuration.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Network::Alfamart => "alfamart",
-            Network::Indomaret => "indomaret",
-            Network::Permata => "permata",
-        }
-    }
-
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Network::Alfamart => "Alfamart",
-            Network::Indomaret => "Indomaret",
-            Network::Permata => "Permata ATM",
-        }
-    }
-
-    /// Whether the code handed to the partner is encrypted (Permata) or plain.
-    pub fn encrypts_code(self) -> bool {
-        self == Network::Permata
-    }
-
-    /// The ledger account its claimed cash-outs are posted to.
-    pub fn clearing_account(self) -> String {
-        gerbang_core::ledger::codes::channel_clearing(&format!("cashout:{}", self.bank_code()))
-    }
-
-    fn defaults(self) -> (i64, i64, i64, usize) {
-        match self {
-            Network::Alfamart => (50_000, 5_000_000, 50_000, 15),
-            Network::Indomaret => (100_000, 10_000_000, 50_000, 15),
-            Network::Permata => (100_000, 1_500_000, 100_000, 27),
-        }
-    }
-
-    pub(crate) fn settings(self, config: &CashoutConfig) -> &CashoutNetworkConfig {
-        match self {
-            Network::Alfamart => &config.alfamart,
-            Network::Indomaret => &config.indomaret,
-            Network::Permata => &config.permata,
-        }
-    }
-
-    /// The rules in force for this network.
-    pub fn rules(self, config: &CashoutConfig, mode: Mode) -> Rules {
-        let c = self.settings(config);
-        let (min, max, multiple, chars) = self.defaults();
+impl NetworkRules for Network {
+    fn rules(self, config: &CashoutConfig, mode: Mode) -> Rules {
+        let c = settings(self, config);
+        let (min, max, multiple, chars) = defaults(self);
         let secret = c
             .secret
             .clone()
@@ -119,18 +68,12 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// Why `amount_minor` is not allowed, if it is not.
-    pub fn check_amount(&self, amount_minor: i64) -> Result<(), String> {
-        if amount_minor < self.min_minor
-            || amount_minor > self.max_minor
-            || amount_minor % self.multiple_minor != 0
-        {
-            return Err(format!(
-                "trx_amount: from {} to {} in multiples of {} (two implied decimals)",
-                self.min_minor, self.max_minor, self.multiple_minor
-            ));
-        }
-        Ok(())
+    /// Whether the network pays out `amount_minor`: from the minimum to the
+    /// maximum, in multiples of the multiple.
+    pub fn allows_amount(&self, amount_minor: i64) -> bool {
+        amount_minor >= self.min_minor
+            && amount_minor <= self.max_minor
+            && amount_minor % self.multiple_minor == 0
     }
 }
 
@@ -139,18 +82,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_match_in_any_case_and_rules_take_defaults() {
-        assert_eq!(Network::by_bank_code("Imr"), Some(Network::Indomaret));
-        assert_eq!(Network::by_bank_code("c013"), Some(Network::Permata));
-        assert_eq!(Network::by_bank_code("014"), None);
+    fn rules_take_defaults() {
         let mut config = CashoutConfig::default();
         config.alfamart.min_rupiah = Some(100_000);
         let alf = Network::Alfamart.rules(&config, Mode::Sandbox);
         assert_eq!(alf.min_minor, 10_000_000);
         assert_eq!(alf.multiple_minor, 5_000_000);
-        assert!(alf.check_amount(10_000_000).is_ok());
-        assert!(alf.check_amount(12_500_000).is_err());
-        assert!(alf.check_amount(5_000_000).is_err());
+        assert!(alf.allows_amount(10_000_000));
+        assert!(!alf.allows_amount(12_500_000));
+        assert!(!alf.allows_amount(5_000_000));
         assert_eq!(alf.secret.as_deref(), Some("sandbox-alfamart-secret"));
         assert_eq!(
             Network::Permata.rules(&config, Mode::Production).secret,

@@ -13,7 +13,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use gerbang_app::cashout::faults::{Fault, Operation};
 use gerbang_app::cashout::h2h::{self, H2hError, PaymentRequest, Reversal, MAX_REFERENCE_CHARS};
-use gerbang_app::cashout::Network;
+use gerbang_app::cashout::{Network, NetworkRules};
 use gerbang_app::App;
 use gerbang_core::Timestamp;
 use gerbang_protocol::h2h::{
@@ -209,7 +209,10 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
 
 fn refused(e: H2hError, network: Network) -> Response {
     match e {
-        H2hError::Refused(r) => answer(StatusCode::OK, r.response_code(), r.message(), json!({})),
+        H2hError::Refused(r) => {
+            let (code, message) = gerbang_protocol::h2h::refusal(r);
+            answer(StatusCode::OK, code, message, json!({}))
+        }
         H2hError::Store(e) => {
             tracing::error!(network = network.slug(), error = %e, "host-to-host request failed");
             answer(

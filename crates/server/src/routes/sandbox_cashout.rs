@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gerbang_app::cashout::faults::{Armed, Fault, Operation};
-use gerbang_app::cashout::Network;
+use gerbang_app::cashout::{Network, NetworkRules};
 use gerbang_app::App;
 use gerbang_channels::cashout_sim::{CallRecord, Cashier, Habits, Outcome, Pace};
 use serde::Deserialize;

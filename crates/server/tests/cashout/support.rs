@@ -221,7 +221,14 @@ pub async fn statement(api: &Api, account: &str) -> (Vec<Value>, String) {
     )
 }
 
-/// The clearing account of a network's claimed cash-outs.
+/// The clearing account of the claimed cash-outs of the network a SendMe
+/// `beneficiary_bank_code` names (ledger accounts are named by the network).
 pub fn clearing(bank_code: &str) -> String {
-    format!("channel:cashout:{bank_code}")
+    let network = match bank_code {
+        "alf" => "alfamart",
+        "imr" => "indomaret",
+        "C013" => "permata",
+        other => panic!("no cash-out network has the code {other}"),
+    };
+    format!("channel:cashout:{network}")
 }

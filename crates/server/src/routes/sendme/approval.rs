@@ -2,16 +2,17 @@
 //! its dashboard): `POST /account/api/approve` and `POST /account/api/reject`,
 //! signed like any SendMe service, with `trx_id` or `trx_no` — one value or a list.
 
-use super::queries::status_of;
+use super::codes::PartnerCodes;
 use super::{call, error, Answer, Shared};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
-use gerbang_app::approval::{self, ApprovalError};
-use gerbang_app::disbursement::{self, Disbursement};
+use gerbang_app::payout::approval::{self, ApprovalError};
+use gerbang_app::payout::{self, Disbursement};
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
+use gerbang_protocol::sendme::render::{status_of, trx_id, wib};
 use serde_json::{json, Map, Value};
 
 const APPROVE: Endpoint = Endpoint::Service {
@@ -57,9 +58,10 @@ async fn decide(
         Ok(va) => va,
         Err(e) => return error(e),
     };
+    let requester = c.partner.requester();
     let mut ids = values(c.fields.raw().get("trx_id"));
     for reference in values(c.fields.raw().get("trx_no")) {
-        match disbursement::id_by_reference(&sendme.app.store, &va, &reference).await {
+        match payout::id_by_reference(&sendme.app.store, &requester, &reference).await {
             Ok(Some(id)) => ids.push(id),
             Ok(None) => {
                 return error(SendmeError::NOT_FOUND.with_detail(format!("trx_no {reference}")))
@@ -68,15 +70,15 @@ async fn decide(
         }
     }
     let decided = if endpoint == APPROVE {
-        approval::approve(&sendme.app, &va, &ids).await
+        approval::approve(&sendme.app, &requester, &ids).await
     } else {
-        approval::reject(&sendme.app, &va, &ids).await
+        approval::reject(&sendme.app, &requester, &ids).await
     };
     match decided {
         Ok(list) => {
             let mut m = Map::new();
             m.insert("virtual_account".into(), va.into());
-            let codes = super::cashout::PartnerCodes::new(&sendme);
+            let codes = PartnerCodes::new(&sendme);
             let mut lines = Vec::with_capacity(list.len());
             for d in &list {
                 match line(&codes, d).await {
@@ -98,20 +100,17 @@ async fn decide(
 }
 
 /// One decided transfer; a cash-out's line carries its code (issued on approval).
-async fn line(
-    codes: &super::cashout::PartnerCodes<'_>,
-    d: &Disbursement,
-) -> Result<Value, SendmeError> {
+async fn line(codes: &PartnerCodes<'_>, d: &Disbursement) -> Result<Value, SendmeError> {
     let (code, word) = status_of(d.status);
     let mut line = json!({
-        "trx_id": super::queries::trx_id(d),
+        "trx_id": trx_id(d),
         "trx_no": d.reference,
         "trx_status": code,
         "message": word,
     });
-    if let Some(c) = &d.cashout {
+    if let Some(c) = d.cash_code() {
         line["cashout_code"] = codes.code(d).await?.into();
-        line["trx_expired"] = super::queries::wib(c.expires_at).into();
+        line["trx_expired"] = wib(c.expires_at).into();
     }
     Ok(line)
 }

@@ -1,17 +1,15 @@
 //! Cash-out transfers (`beneficiary_bank_code` `alf`, `imr`, `C013`): what such a
-//! request must carry, and the code in the answers. Permata's code is handed out
-//! encrypted with the gateway's private key; the stores' codes in plain digits.
+//! request must carry, checked against its network's rules, as a payout to a
+//! cash code.
 
-use super::queries::wib;
-use super::{Shared, ORIGIN};
-use gerbang_app::cashout::keys::CodeKey;
-use gerbang_app::cashout::{Network, NewCashout};
-use gerbang_app::disbursement::{self, Disbursement, NewDisbursement};
-use gerbang_protocol::sendme::auth::parse_timestamp;
+use super::request::{callback_url, echo, timestamp_field};
+use super::Shared;
+use gerbang_app::cashout::{Network, NetworkRules};
+use gerbang_app::payout::{self, CashCode, NewPayout, Payee};
+use gerbang_core::mask::Masked;
 use gerbang_protocol::sendme::envelope::SendmeError;
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
-use serde_json::{Map, Value};
-use std::sync::Arc;
+use gerbang_protocol::sendme::render::cash_network_code;
 
 /// Checks a cash-out request against its network's rules.
 pub(super) async fn prepare(
@@ -21,16 +19,18 @@ pub(super) async fn prepare(
     amount: i64,
     description: Option<String>,
     network: Network,
-) -> Result<NewDisbursement, SendmeError> {
+) -> Result<NewPayout, SendmeError> {
     let f: &Fields = &c.fields;
     let app = &sendme.app;
     let rules = network.rules(&app.config.cashout, app.config.mode);
     // Checks that depend on the time or the configuration: a retry of a request
     // accepted before must still get its first answer, so they only refuse a new one.
-    let mut refusal = rules
-        .check_amount(amount)
-        .err()
-        .map(|why| SendmeError::INVALID_BODY.with_detail(why));
+    let mut refusal = (!rules.allows_amount(amount)).then(|| {
+        SendmeError::INVALID_BODY.with_detail(format!(
+            "trx_amount: from {} to {} in multiples of {} (two implied decimals)",
+            rules.min_minor, rules.max_minor, rules.multiple_minor
+        ))
+    });
     let description: String = description
         .unwrap_or_default()
         .chars()
@@ -52,7 +52,7 @@ pub(super) async fn prepare(
     let reference = f.required("trx_no", 255)?;
     let trx_date = timestamp_field(f, "trx_date")?;
     let instruct = timestamp_field(f, "instruct_date")?;
-    let callback_url = super::transfer::callback_url(f, network == Network::Permata)?;
+    let callback_url = callback_url(f, network == Network::Permata)?;
     let now = app.now();
     let max_life = app.config.cashout.max_expiry_seconds.min(i64::MAX as u64) as i64;
     let default_life = (c
@@ -74,7 +74,7 @@ pub(super) async fn prepare(
         None => (now.plus_seconds(default_life), Some(default_life)),
     };
     if let Some(refusal) = refusal {
-        let accepted = disbursement::id_by_reference(&app.store, &va, &reference)
+        let accepted = payout::id_by_reference(&app.store, &c.partner.requester(), &reference)
             .await
             .map_err(super::internal)?;
         if accepted.is_none() {
@@ -86,7 +86,7 @@ pub(super) async fn prepare(
     };
     let print = fingerprint(&[
         &va,
-        network.bank_code(),
+        cash_network_code(network),
         &phone,
         &name,
         &amount.to_string(),
@@ -96,106 +96,27 @@ pub(super) async fn prepare(
         &text(&expired_text),
         callback_url.as_deref().unwrap_or(""),
     ]);
-    let request = super::transfer::echo(f);
-    Ok(NewDisbursement {
+    Ok(NewPayout {
+        requester: c.partner.requester(),
+        funding_account: c.partner.account_code(),
+        needs_approval: c.partner.require_approval,
         reference,
         fingerprint: print,
-        bank_code: network.bank_code().into(),
-        bank_name: network.display_name().into(),
-        account: phone.clone(),
-        account_name: name,
-        beneficiary_va: None,
+        payee: Payee::CashCode(CashCode {
+            network,
+            phone: Masked(phone),
+            holder: name,
+            code: None,
+            expires_at,
+            lifetime_seconds,
+            payment: None,
+            advised_at: None,
+            reversed_at: None,
+        }),
         amount_minor: amount,
         description,
         callback_url,
-        origin: ORIGIN.into(),
-        request,
+        request: echo(f),
         instruct_at: None,
-        cashout: Some(NewCashout {
-            network,
-            phone,
-            expires_at,
-            lifetime_seconds,
-        }),
     })
-}
-
-/// An optional `Y-m-d H:i:s` field (Jakarta time); empty counts as absent.
-fn timestamp_field(
-    f: &Fields,
-    name: &str,
-) -> Result<Option<(String, gerbang_core::Timestamp)>, SendmeError> {
-    match f.optional(name, 19)? {
-        None => Ok(None),
-        Some(text) => match parse_timestamp(&text) {
-            Some(at) => Ok(Some((text, at))),
-            None => Err(SendmeError::INVALID_BODY.with_detail(format!("{name}: Y-m-d H:i:s"))),
-        },
-    }
-}
-
-/// Renders codes as partners get them — Permata's encrypted, the stores' plain,
-/// empty while a transfer waits for approval — reading the code key at most once
-/// however many codes one answer carries.
-pub(super) struct PartnerCodes<'a> {
-    sendme: &'a Shared,
-    key: tokio::sync::OnceCell<Arc<CodeKey>>,
-}
-
-impl<'a> PartnerCodes<'a> {
-    pub(super) fn new(sendme: &'a Shared) -> Self {
-        PartnerCodes {
-            sendme,
-            key: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    /// The code key (read once).
-    pub(super) async fn key(&self) -> Result<&CodeKey, SendmeError> {
-        let app = &self.sendme.app;
-        self.key
-            .get_or_try_init(|| async {
-                app.code_keys
-                    .current(&app.store, app.now())
-                    .await
-                    .map_err(super::internal)
-            })
-            .await
-            .map(|k| &**k)
-    }
-
-    pub(super) async fn code(&self, d: &Disbursement) -> Result<String, SendmeError> {
-        let Some(c) = &d.cashout else {
-            return Ok(String::new());
-        };
-        let Some(code) = &c.code else {
-            return Ok(String::new());
-        };
-        if !c.network.encrypts_code() {
-            return Ok(code.expose().to_string());
-        }
-        Ok(self.key().await?.encrypt_code(code.expose()))
-    }
-}
-
-/// Adds what a cash-out answer carries to `m`: dates, expiry and the code.
-pub(super) async fn add_fields(
-    codes: &PartnerCodes<'_>,
-    d: &Disbursement,
-    m: &mut Map<String, Value>,
-) -> Result<(), SendmeError> {
-    let Some(c) = &d.cashout else {
-        return Ok(());
-    };
-    for name in ["trx_date", "instruct_date"] {
-        let given = m.get(name).and_then(Value::as_str).unwrap_or("").trim();
-        if given.is_empty() {
-            m.insert(name.into(), wib(d.created_at).into());
-        }
-    }
-    m.insert("trx_expired".into(), wib(c.expires_at).into());
-    m.entry("beneficiary_account_name")
-        .or_insert_with(|| d.account_name.clone().into());
-    m.insert("cashout_code".into(), codes.code(d).await?.into());
-    Ok(())
 }

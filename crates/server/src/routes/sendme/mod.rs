@@ -6,9 +6,10 @@
 
 mod approval;
 mod cashout;
-mod notices;
+mod codes;
 mod queries;
 mod register;
+mod request;
 mod transfer;
 
 use axum::body::Bytes;
@@ -26,11 +27,6 @@ use gerbang_store::{Expect, RecordWrite, Step};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
-
-pub use notices::SendmeNotices;
-
-/// The origin name of disbursements that came in through SendMe.
-pub const ORIGIN: &str = "sendme";
 
 /// Shared state of the SendMe routes.
 pub struct Sendme {
@@ -81,28 +77,41 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Lower-cases the fixed part of SendMe paths (`/account/API/transfer` is
-/// documented), leaving appended values as they are.
+/// documented), leaving appended values as they are. Works on segments, so any
+/// path, whatever characters it holds, is either rewritten or left alone.
 pub fn normalise_path(path: &str) -> Option<String> {
-    const PREFIX: &str = "/account/api/";
-    if path.len() < PREFIX.len() || !path[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
+    let mut parts = path.splitn(4, '/');
+    let (Some(""), Some(account), Some(api), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if !account.eq_ignore_ascii_case("account") || !api.eq_ignore_ascii_case("api") {
         return None;
     }
-    let rest = &path[PREFIX.len()..];
-    let (service, values) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
+    let (service, values) = match rest.split_once('/') {
+        Some((service, values)) => (service, Some(values)),
+        None => (rest, None),
     };
     let service = service.to_ascii_lowercase();
-    // `register/confirm`: the second word is part of the service.
-    let values = if service == "register"
-        && values.len() >= 8
-        && values[..8].eq_ignore_ascii_case("/confirm")
-    {
-        format!("/confirm{}", &values[8..])
-    } else {
-        values.to_string()
-    };
-    let normalised = format!("{PREFIX}{service}{values}");
+    let mut normalised = format!("/account/api/{service}");
+    if let Some(values) = values {
+        // `register/confirm`: the second word is part of the service.
+        let (first, more) = match values.split_once('/') {
+            Some((first, more)) => (first, Some(more)),
+            None => (values, None),
+        };
+        normalised.push('/');
+        if service == "register" && first.eq_ignore_ascii_case("confirm") {
+            normalised.push_str("confirm");
+        } else {
+            normalised.push_str(first);
+        }
+        if let Some(more) = more {
+            normalised.push('/');
+            normalised.push_str(more);
+        }
+    }
     (normalised != path).then_some(normalised)
 }
 
@@ -247,7 +256,7 @@ async fn call(
     };
     let values = uri
         .path()
-        .get(base.len()..)
+        .strip_prefix(base)
         .unwrap_or("")
         .split('/')
         .filter(|s| !s.is_empty())
@@ -260,20 +269,24 @@ async fn call(
     })
 }
 
+/// A path segment with its `%XX` escapes decoded; malformed escapes stay as
+/// they are and bytes that are not UTF-8 become U+FFFD.
 fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&segment[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let mut out = Vec::with_capacity(segment.len());
+    let mut bytes = segment.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let mut ahead = bytes.clone();
+            if let (Some(hi), Some(lo)) = (ahead.next().and_then(hex), ahead.next().and_then(hex)) {
+                out.push(hi << 4 | lo);
+                bytes = ahead;
                 continue;
             }
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(b);
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -329,5 +342,23 @@ mod tests {
         );
         assert_eq!(normalise_path("/account/api/transfer"), None);
         assert_eq!(normalise_path("/sandbox/topup"), None);
+    }
+
+    #[test]
+    fn any_path_is_safe() {
+        assert_eq!(
+            normalise_path("/account/apié/x"),
+            None,
+            "not the SendMe prefix"
+        );
+        assert_eq!(
+            normalise_path("/Account/api/TRANSFER/é/ü").as_deref(),
+            Some("/account/api/transfer/é/ü")
+        );
+        assert_eq!(normalise_path("/accounté"), None);
+        assert_eq!(normalise_path(""), None);
+        assert_eq!(super::percent_decode("a%2Fb%zz%e"), "a/b%zz%e");
+        assert_eq!(super::percent_decode("%C3%A9é%"), "éé%");
+        assert_eq!(super::percent_decode("%ff"), "\u{fffd}");
     }
 }

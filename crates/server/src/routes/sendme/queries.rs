@@ -2,6 +2,7 @@
 //! Each answers GET or POST, with its values appended to the path or in a JSON body
 //! (the body wins: Python may reorder the path's values).
 
+use super::codes::{add_fields, PartnerCodes};
 use super::{call, error, Answer, Call, Shared};
 use crate::routes::rupiah;
 use axum::body::Bytes;
@@ -9,12 +10,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use gerbang_app::beneficiary;
-use gerbang_app::disbursement::{self, Disbursement, Status};
+use gerbang_app::payout::{self, Disbursement};
 use gerbang_core::ledger::codes;
 use gerbang_core::timestamp::JAKARTA;
 use gerbang_core::Timestamp;
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
+use gerbang_protocol::sendme::render::{
+    as_sent, bank_response, beneficiary as payee, status_of, trx_id, wib,
+};
 use gerbang_store::StatementQuery;
 use serde_json::{json, Map, Value};
 use time::macros::format_description;
@@ -41,12 +45,6 @@ const INQUIRY_STATUS: Endpoint = Endpoint::Service {
     path: "/account/api/inquiry_status",
     method: "GET",
 };
-
-/// `Y-m-d H:i:s` in Jakarta time.
-pub fn wib(at: Timestamp) -> String {
-    let f = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    at.jakarta().format(&f).unwrap_or_default()
-}
 
 async fn serve<F, Fut>(
     sendme: &Shared,
@@ -285,65 +283,22 @@ pub async fn mutasi(
     .await
 }
 
-/// SendMe's transaction status and its word for a disbursement status.
-pub fn status_of(s: Status) -> (&'static str, &'static str) {
-    match s {
-        Status::WaitingApproval | Status::Processing => (status::ON_PROCESS, "On Process"),
-        Status::Succeeded => (status::SUCCESS, "Success"),
-        Status::Failed => (status::FAILED, "Failed"),
-        Status::Reversed => (status::REVERSED, "Reverse"),
-    }
-}
-
-/// `trx_id` as the answers carry it: a number (the ids are all digits).
-pub fn trx_id(d: &Disbursement) -> Value {
-    d.id.parse::<i64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| d.id.clone().into())
-}
-
-/// The request fields other answers repeat (read without decoding the rest).
-#[derive(Default, serde::Deserialize)]
-struct Repeated {
-    beneficiary_name: Option<Value>,
-    trx_date: Option<Value>,
-}
-
-/// A text field of the request, if given and not blank.
-fn given(field: Option<Value>) -> Option<Value> {
-    field.filter(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()))
-}
-
-/// What status answers and callbacks repeat of the request.
-pub struct AsSent {
-    /// The beneficiary's name as the partner gave it (cash-out requests may carry
-    /// only `beneficiary_account_name`: then the holder's).
-    pub beneficiary_name: Value,
-    /// The request's `trx_date`, else when the transfer was accepted.
-    pub trx_date: Value,
-}
-
-pub fn as_sent(d: &Disbursement) -> AsSent {
-    let r: Repeated = d.request.decode().unwrap_or_default();
-    AsSent {
-        beneficiary_name: given(r.beneficiary_name)
-            .unwrap_or_else(|| d.account_name.clone().into()),
-        trx_date: given(r.trx_date).unwrap_or_else(|| wib(d.created_at).into()),
-    }
-}
-
 fn status_fields(d: &Disbursement) -> Map<String, Value> {
     let sent = as_sent(d);
+    let to = payee(d);
     let mut m = Map::new();
-    m.insert("virtual_account".into(), d.partner_va.clone().into());
+    m.insert(
+        "virtual_account".into(),
+        d.requester.principal.clone().into(),
+    );
     m.insert(
         "beneficiary_virtual_account".into(),
-        d.beneficiary_va.clone().unwrap_or_default().into(),
+        to.virtual_account.into(),
     );
-    m.insert("beneficiary_account".into(), d.account.clone().into());
+    m.insert("beneficiary_account".into(), to.account.into());
     m.insert("beneficiary_name".into(), sent.beneficiary_name);
-    m.insert("beneficiary_bank_code".into(), d.bank_code.clone().into());
-    m.insert("beneficiary_bank_name".into(), d.bank_name.clone().into());
+    m.insert("beneficiary_bank_code".into(), to.bank_code.into());
+    m.insert("beneficiary_bank_name".into(), to.bank_name.into());
     m.insert("trx_id".into(), trx_id(d));
     m.insert("trx_no".into(), d.reference.clone().into());
     m.insert("trx_date".into(), sent.trx_date);
@@ -363,18 +318,15 @@ fn status_fields(d: &Disbursement) -> Map<String, Value> {
         }
         .into(),
     );
+    let (response_code, response_message) = bank_response(d);
     m.insert(
         "bank_response_code".into(),
-        d.bank_response_code
-            .as_deref()
+        response_code
             .and_then(|c| c.parse::<i64>().ok())
             .map(Value::from)
             .unwrap_or(Value::Null),
     );
-    m.insert(
-        "bank_response_msg".into(),
-        d.bank_response_message.clone().unwrap_or_default().into(),
-    );
+    m.insert("bank_response_msg".into(), response_message.into());
     m
 }
 
@@ -394,9 +346,9 @@ pub async fn inquiry_status(
         headers,
         body,
         |c| async move {
-            let va = c.own_virtual_account(0)?;
+            c.own_virtual_account(0)?;
             let reference = c.value("trx_no", 1).ok_or(SendmeError::NOT_FOUND)?;
-            let d = disbursement::by_reference(&s.app.store, &va, &reference)
+            let d = payout::by_reference(&s.app.store, &c.partner.requester(), &reference)
                 .await
                 .map_err(super::internal)?
                 .ok_or(SendmeError::NOT_FOUND)?;
@@ -407,7 +359,7 @@ pub async fn inquiry_status(
             }
             let (code, word) = status_of(d.status);
             let mut m = status_fields(&d);
-            super::cashout::add_fields(&super::cashout::PartnerCodes::new(&s), &d, &mut m).await?;
+            add_fields(&PartnerCodes::new(&s), &d, &mut m).await?;
             Ok(envelope::success(m, code, word))
         },
     )

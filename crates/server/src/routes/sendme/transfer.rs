@@ -1,21 +1,22 @@
 //! `transfer`: a disbursement to a registered beneficiary's bank account.
 
-use super::cashout::PartnerCodes;
-use super::{call, error, Answer, Shared, ORIGIN};
+use super::codes::{add_fields, PartnerCodes};
+use super::request::{callback_url, echo};
+use super::{call, error, Answer, Shared};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use gerbang_app::beneficiary;
-use gerbang_app::cashout::Network;
-use gerbang_app::disbursement::{self, AcceptError, Disbursement, NewDisbursement};
+use gerbang_app::payout::{self, AcceptError, AccountPayee, Disbursement, NewPayout, Payee};
+use gerbang_app::principals::SendmePartner;
 use gerbang_channels::bank::directory;
 use gerbang_channels::ewallet;
+use gerbang_core::mask::Masked;
 use gerbang_protocol::sendme::auth::{parse_timestamp, Endpoint};
 use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
-use gerbang_store::Document;
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use gerbang_protocol::sendme::render::{cash_network_by_code, status_of, trx_id};
 use serde_json::{Map, Value};
 
 const TRANSFER: Endpoint = Endpoint::Service {
@@ -32,22 +33,21 @@ const MAX_AMOUNT: i64 = 100_000_000_000_000;
 /// transaction's status as it is now (a retry of a settled transfer says so).
 pub async fn answer(codes: &PartnerCodes<'_>, d: &Disbursement) -> Result<Value, SendmeError> {
     let mut m: Map<String, Value> = d.request.decode().unwrap_or_default();
-    m.insert("virtual_account".into(), d.partner_va.clone().into());
+    m.insert(
+        "virtual_account".into(),
+        d.requester.principal.clone().into(),
+    );
     m.insert("trx_amount".into(), d.amount_minor.into());
     m.insert("trx_desc".into(), d.description.clone().into());
-    m.insert("trx_id".into(), super::queries::trx_id(d));
+    m.insert("trx_id".into(), trx_id(d));
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
-    super::cashout::add_fields(codes, d, &mut m).await?;
-    let (code, word) = super::queries::status_of(d.status);
+    add_fields(codes, d, &mut m).await?;
+    let (code, word) = status_of(d.status);
     Ok(envelope::success(m, code, word))
 }
 
-fn is_url(text: &str) -> bool {
-    (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8
-}
-
 /// Checks a transfer request and resolves its beneficiary.
-async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, SendmeError> {
+async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewPayout, SendmeError> {
     let f: &Fields = &c.fields;
     let va = c.own_virtual_account(usize::MAX)?;
     let amount_text = f
@@ -70,7 +70,7 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
         return Err(SendmeError::FEE_DESCRIPTION);
     }
     let bank_code = f.required("beneficiary_bank_code", 10)?;
-    if let Some(network) = Network::by_bank_code(&bank_code) {
+    if let Some(network) = cash_network_by_code(&bank_code) {
         return super::cashout::prepare(sendme, c, va, amount, description, network).await;
     }
     let description: String = f
@@ -79,7 +79,7 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
         .take(DESCRIPTION_CHARS)
         .collect();
     if let Some(wallet) = ewallet::by_code(&bank_code) {
-        return prepare_wallet(f, va, amount, description, wallet);
+        return prepare_wallet(&c.partner, f, amount, description, wallet);
     }
     let bank = directory::by_code(&bank_code).ok_or(SendmeError::INVALID_BENEFICIARY_VA)?;
     let beneficiary_va = f
@@ -103,7 +103,8 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
         return Err(SendmeError::NAME_NOT_MATCH);
     }
     let when = When::read(f)?;
-    let payee = Payee {
+    let to = To {
+        wallet: false,
         code: bank.code,
         network_name: registered.bank_name.clone(),
         account,
@@ -111,11 +112,12 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewDisbursement, Se
         holder: registered.bank_account_name.clone(),
         beneficiary_va: Some(beneficiary_va),
     };
-    Ok(payee.disbursement(f, &va, amount, description, when))
+    Ok(to.payout(&c.partner, f, amount, description, when))
 }
 
 /// Who is paid: the network (bank or wallet), the account, the names.
-struct Payee {
+struct To {
+    wallet: bool,
     code: &'static str,
     network_name: String,
     account: String,
@@ -126,17 +128,17 @@ struct Payee {
     beneficiary_va: Option<String>,
 }
 
-impl Payee {
-    fn disbursement(
+impl To {
+    fn payout(
         self,
+        partner: &SendmePartner,
         f: &Fields,
-        va: &str,
         amount: i64,
         description: String,
         when: When,
-    ) -> NewDisbursement {
+    ) -> NewPayout {
         let print = fingerprint(&[
-            va,
+            &partner.virtual_account,
             self.beneficiary_va.as_deref().unwrap_or(""),
             &self.account,
             &self.name,
@@ -147,61 +149,30 @@ impl Payee {
             when.instruct.as_deref().unwrap_or(""),
             &when.callback_url,
         ]);
-        NewDisbursement {
+        let account = AccountPayee {
+            channel: self.code.to_string(),
+            channel_name: self.network_name,
+            account: Masked(self.account),
+            holder: self.holder,
+            beneficiary: self.beneficiary_va,
+        };
+        NewPayout {
+            requester: partner.requester(),
+            funding_account: partner.account_code(),
+            needs_approval: partner.require_approval,
             reference: when.reference,
             fingerprint: print,
-            bank_code: self.code.to_string(),
-            bank_name: self.network_name,
-            account: self.account,
-            account_name: self.holder,
-            beneficiary_va: self.beneficiary_va,
+            payee: if self.wallet {
+                Payee::EWallet(account)
+            } else {
+                Payee::BankAccount(account)
+            },
             amount_minor: amount,
             description,
             callback_url: Some(when.callback_url),
-            origin: ORIGIN.into(),
             request: echo(f),
             instruct_at: when.instruct_at,
-            cashout: None,
         }
-    }
-}
-
-/// Fields of the request that [`answer`] fills from the transfer itself (the
-/// partner's own virtual account, the amount as a number, the description as cut),
-/// so they are not stored with the echo.
-const FILLED_IN: [&str; 3] = ["virtual_account", "trx_amount", "trx_desc"];
-
-/// The request's fields as the answer echoes them, less those it fills in.
-pub(super) fn echo(f: &Fields) -> Document {
-    struct Echo<'a>(&'a Map<String, Value>);
-    impl Serialize for Echo<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut map = s.serialize_map(None)?;
-            for (k, v) in self
-                .0
-                .iter()
-                .filter(|(k, _)| !FILLED_IN.contains(&k.as_str()))
-            {
-                map.serialize_entry(k, v)?;
-            }
-            map.end()
-        }
-    }
-    Document::of(&Echo(f.raw()))
-}
-
-/// `callback_url`: an http(s) URL; `required` or else optional.
-pub(super) fn callback_url(f: &Fields, required: bool) -> Result<Option<String>, SendmeError> {
-    let url = if required {
-        Some(f.required("callback_url", 255)?)
-    } else {
-        f.optional("callback_url", 255)?
-    };
-    match url {
-        Some(url) if !is_url(&url) => {
-            Err(SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL"))
-        }
-        url => Ok(url),
     }
 }
 
@@ -242,19 +213,20 @@ impl When {
 /// An e-wallet top-up: the wallet is addressed by phone number or wallet id, with no
 /// registration first.
 fn prepare_wallet(
+    partner: &SendmePartner,
     f: &Fields,
-    va: String,
     amount: i64,
     description: String,
     wallet: &'static ewallet::Wallet,
-) -> Result<NewDisbursement, SendmeError> {
+) -> Result<NewPayout, SendmeError> {
     let account = f.required("beneficiary_account", 128)?;
     if !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SendmeError::ACCOUNT_NOT_MATCH);
     }
     let name = f.required("beneficiary_name", 255)?;
     let when = When::read(f)?;
-    let payee = Payee {
+    let to = To {
+        wallet: true,
         code: wallet.code,
         network_name: wallet.name.to_string(),
         holder: name.to_uppercase(),
@@ -262,7 +234,7 @@ fn prepare_wallet(
         name,
         beneficiary_va: None,
     };
-    Ok(payee.disbursement(f, &va, amount, description, when))
+    Ok(to.payout(partner, f, amount, description, when))
 }
 
 pub async fn transfer(
@@ -282,16 +254,12 @@ pub async fn transfer(
     };
     // An encrypted code needs the key: have it before anything is held.
     let codes = PartnerCodes::new(&sendme);
-    if request
-        .cashout
-        .as_ref()
-        .is_some_and(|co| co.network.encrypts_code())
-    {
+    if matches!(&request.payee, Payee::CashCode(c) if c.network.encrypts_code()) {
         if let Err(e) = codes.key().await {
             return error(e);
         }
     }
-    match disbursement::accept(&sendme.app, &c.partner, request).await {
+    match payout::accept(&sendme.app, request).await {
         Ok(d) => match answer(&codes, &d).await {
             Ok(body) => Json(body),
             Err(e) => error(e),

@@ -1,17 +1,17 @@
-//! Payout approval. A partner that requires approval has its disbursements held in
+//! Payout approval. A requester that approves its payouts has them held in
 //! "waiting for approval" (funds held, status on process) until it approves or
 //! rejects them. Approved disbursements to one bank that are due at the same time
 //! go to that bank as one batch (a scheduled one keeps its instructed time and
 //! holds back no other); each line still gets its own outcome and notification.
-//! A cash-out gets its code only when approved. Rejection releases the funds and
-//! tells the partner the transfer failed.
+//! A cash code is drawn only when approved. Rejection releases the funds and
+//! tells the requester the payout failed.
 
+use super::{hold_key, record_write, Disbursement, Dispatcher, Failure, Requester, Status};
 use crate::cashout;
-use crate::disbursement::{self, record_write, Disbursement, Dispatcher, Status};
-use crate::scheduler::TimerHandler;
+use crate::scheduler::{TimerError, TimerHandler};
 use crate::App;
 use async_trait::async_trait;
-use gerbang_core::ledger::LedgerOp;
+use gerbang_core::ledger::{LedgerError, LedgerOp};
 use gerbang_core::Timestamp;
 use gerbang_store::{Expect, NewTimer, SharedStore, Step, StepError, Timer, TimerOp};
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ pub const MAX_PER_APPROVAL: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApprovalError {
-    #[error("no disbursement {0} of this partner")]
+    #[error("no disbursement {0} of this requester")]
     NotFound(String),
     #[error("disbursement {0} is not waiting for approval")]
     NotWaiting(String),
@@ -36,7 +36,7 @@ pub enum ApprovalError {
 
 async fn waiting(
     app: &App,
-    partner_va: &str,
+    requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<(Disbursement, i64)>, ApprovalError> {
     if ids.is_empty() || ids.len() > MAX_PER_APPROVAL {
@@ -45,14 +45,13 @@ async fn waiting(
     let mut out = Vec::with_capacity(ids.len());
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
     for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-        let (d, version) = disbursement::load(&app.store, id)
+        let (d, version) = super::load(&app.store, id)
             .await
             .map_err(|e| ApprovalError::Store(e.to_string()))?
-            .filter(|(d, _)| d.partner_va == partner_va)
+            .filter(|(d, _)| d.requester == *requester)
             .ok_or_else(|| ApprovalError::NotFound(id.clone()))?;
         let expired = d
-            .cashout
-            .as_ref()
+            .cash_code()
             .is_some_and(|c| c.lifetime_seconds.is_none() && app.now() >= c.expires_at);
         if d.status != Status::WaitingApproval || expired {
             return Err(ApprovalError::NotWaiting(id.clone()));
@@ -62,9 +61,14 @@ async fn waiting(
     Ok(out)
 }
 
+/// A decision that lost a race with another decision on the same payout: the
+/// payout is no longer waiting. (Its record moved, or its hold already ended.)
 fn conflict_or_store(e: StepError, ids: &[String]) -> ApprovalError {
     match e {
         StepError::RecordConflict { key, .. } => ApprovalError::NotWaiting(key),
+        StepError::Ledger(LedgerError::HoldNotPending { .. } | LedgerError::UnknownHold(_)) => {
+            ApprovalError::NotWaiting(ids.first().cloned().unwrap_or_default())
+        }
         other => ApprovalError::Store(format!("{other} ({} disbursements)", ids.len())),
     }
 }
@@ -73,12 +77,12 @@ fn conflict_or_store(e: StepError, ids: &[String]) -> ApprovalError {
 /// instant goes out as one batch; each cash-out gets its code.
 pub async fn approve(
     app: &App,
-    partner_va: &str,
+    requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
     // A freshly drawn cash-out code may already exist: draw again.
     for _ in 0..8 {
-        let found = waiting(app, partner_va, ids).await?;
+        let found = waiting(app, requester, ids).await?;
         let (step, approved) = approval_step(app, found);
         match app.commit(step).await {
             Ok(_) => return Ok(approved),
@@ -101,20 +105,28 @@ fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbu
         let mut next = d.clone();
         next.status = Status::Processing;
         next.status_at = now;
-        if let Some(c) = next.cashout.as_mut() {
+        if let Some(c) = next.cash_code_mut() {
             // A default life starts when the code is issued.
             if let Some(life) = c.lifetime_seconds {
                 c.expires_at = now.plus_seconds(life);
                 step.timers.push(cashout::expiry_timer(&d.id, c.expires_at));
             }
             let code = cashout::draw_code();
-            step.records
-                .push(cashout::issue_code(&code, &d.id, &d.partner_va, c.network));
+            step.records.push(cashout::issue_code(
+                &code,
+                &d.id,
+                &d.requester.principal,
+                c.network,
+            ));
             c.code = Some(gerbang_core::mask::Secret::new(code));
         } else {
             next.dispatch_at = next.dispatch_at.max(now.plus_seconds(latency));
+            let channel = d
+                .account_payee()
+                .map(|a| a.channel.clone())
+                .unwrap_or_default();
             batches
-                .entry((d.bank_code.clone(), next.dispatch_at))
+                .entry((channel, next.dispatch_at))
                 .or_default()
                 .push(d.id.clone());
         }
@@ -136,33 +148,29 @@ fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbu
 /// Rejects disbursements (all or none): releases their funds and notifies.
 pub async fn reject(
     app: &App,
-    partner_va: &str,
+    requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
-    let found = waiting(app, partner_va, ids).await?;
-    let partner = app
-        .partners
-        .sendme_by_va(&*app.store, partner_va)
-        .await
-        .map_err(|e| ApprovalError::Store(e.to_string()))?;
+    let found = waiting(app, requester, ids).await?;
     let now = app.now();
     let mut step = Step::default();
     let mut rejected = Vec::with_capacity(found.len());
     for (d, version) in found {
         let mut next = d.clone();
         next.status = Status::Failed;
+        next.failure = Some(Failure::Rejected);
         next.status_at = now;
-        next.bank_response_message = Some("Rejected by the approver".into());
-        step.ledger.push(LedgerOp::Void { key: d.hold_key() });
-        if d.cashout.is_some() {
+        step.ledger.push(LedgerOp::Void { key: hold_key(&d) });
+        if d.cash_code().is_some() {
             step.timers
                 .push(TimerOp::Remove(cashout::expiry_timer_key(&d.id)));
         }
         step.records
             .push(record_write(&next, Expect::Version(version)));
-        if let Some(n) = partner.as_ref().and_then(|p| app.render_notice(&next, p)) {
-            step.notifications.push(n);
-        }
+        let notice = crate::faces::payout_notice(app, &next)
+            .await
+            .map_err(|e| ApprovalError::Store(e.to_string()))?;
+        step.notifications.extend(notice);
         rejected.push(next);
     }
     app.commit(step)
@@ -186,7 +194,12 @@ impl BatchDispatcher {
 
 #[async_trait]
 impl TimerHandler for BatchDispatcher {
-    async fn fire(&self, store: &SharedStore, timer: &Timer, now: Timestamp) -> Result<(), String> {
+    async fn fire(
+        &self,
+        store: &SharedStore,
+        timer: &Timer,
+        now: Timestamp,
+    ) -> Result<(), TimerError> {
         let ids: Vec<String> = timer.payload["ids"]
             .as_array()
             .map(|a| {
@@ -196,21 +209,18 @@ impl TimerHandler for BatchDispatcher {
             })
             .unwrap_or_default();
         for id in ids {
-            let Some((d, version)) = disbursement::load(store, &id)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
+            let Some((d, version)) = super::load(store, &id).await? else {
                 continue;
             };
             // Lines already answered, or pending at the bank on a timer of their own,
             // are not sent again.
-            if d.status != Status::Processing || d.bank_attempts > 0 {
+            if d.status != Status::Processing || d.channel_attempts > 0 {
                 continue;
             }
             let step = self.dispatcher.send(&d, version, now).await?;
             match self.dispatcher.app.commit(step).await {
                 Ok(_) | Err(StepError::RecordConflict { .. }) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
         crate::scheduler::drop_timer(store, now, &timer.key).await

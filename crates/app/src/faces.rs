@@ -1,0 +1,95 @@
+//! The faces the domain's notices go out through, chosen by an exhaustive
+//! `match` over [`Face`]: each face's implementation of
+//! [`gerbang_protocol::face::NoticeFace`] renders, signs and reads the answers;
+//! this module finds the requester it needs from what the record stores.
+
+use crate::App;
+use gerbang_core::payout::{Disbursement, Face};
+use gerbang_protocol::face::{NoticeFace, RenderedNotice};
+use gerbang_protocol::sendme::notice::SendmeV1;
+use gerbang_store::{NewNotification, StoreError};
+
+/// The notice a payout's new state sends its requester, if its face sends one.
+/// A requester that is no longer provisioned has no keys to sign with: that is
+/// logged and no notice is sent.
+pub async fn payout_notice(
+    app: &App,
+    d: &Disbursement,
+) -> Result<Option<NewNotification>, StoreError> {
+    let face = d.requester.face;
+    let rendered = match face {
+        Face::SendmeV1 => {
+            let Some(partner) = app
+                .partners
+                .sendme_by_va(&*app.store, &d.requester.principal)
+                .await?
+            else {
+                tracing::error!(
+                    disbursement = %d.id,
+                    requester = %gerbang_core::mask::mask_tail(&d.requester.principal),
+                    "the requester is not provisioned: no notice"
+                );
+                return Ok(None);
+            };
+            SendmeV1::payout_notice(d, &partner.callback_keys())
+        }
+    };
+    Ok(
+        rendered.map(|RenderedNotice { url, body }| NewNotification {
+            protocol: face.as_str().into(),
+            owner: d.requester.principal.clone(),
+            source: format!("disbursement:{}", d.id),
+            url,
+            body,
+        }),
+    )
+}
+
+/// How a notification of `protocol` (a face's name) is sent and acknowledged.
+/// Notifications of no face (the sandbox's own test notifications) are plain
+/// JSON acknowledged by any 2xx.
+pub struct Delivery {
+    pub content_type: &'static str,
+    headers: fn(&str) -> Vec<(String, String)>,
+    acknowledged: fn(u16, &str) -> bool,
+}
+
+impl Delivery {
+    pub fn of(protocol: &str) -> Delivery {
+        match Face::parse(protocol) {
+            Some(Face::SendmeV1) => Delivery {
+                content_type: SendmeV1::CONTENT_TYPE,
+                headers: SendmeV1::headers,
+                acknowledged: SendmeV1::acknowledged,
+            },
+            None => Delivery {
+                content_type: "application/json",
+                headers: |_| Vec::new(),
+                acknowledged: |status, _| (200..300).contains(&status),
+            },
+        }
+    }
+
+    pub fn headers(&self, body: &str) -> Vec<(String, String)> {
+        (self.headers)(body)
+    }
+
+    pub fn acknowledged(&self, http_status: u16, body: &str) -> bool {
+        (self.acknowledged)(http_status, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_face_has_a_delivery() {
+        for face in Face::ALL {
+            let d = Delivery::of(face.as_str());
+            assert!(d.content_type.contains('/'));
+            assert!(d.acknowledged(200, ""));
+            assert!(!d.acknowledged(500, ""));
+        }
+    }
+}

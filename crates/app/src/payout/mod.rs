@@ -1,0 +1,275 @@
+//! The one payout path, whatever face asked for it: accept → (approve) →
+//! dispatch → settle, or reject / expire.
+//!
+//! Accepting holds the amount on the requester's funding account and schedules the
+//! dispatch (at once after the channel's latency, at the instructed time, or after
+//! approval); a cash-code payee gets its code instead and waits for its network to
+//! claim it ([`crate::cashout`]). Dispatching sends it to the bank or wallet; the
+//! final answer posts the hold to the channel's clearing account (success) or
+//! releases it (failure), and tells the requester — state, postings and notice in
+//! one step. A pending answer is asked about again later. Every step is driven by
+//! a durable timer, so a restart loses nothing.
+
+pub mod approval;
+mod dispatch;
+
+pub use dispatch::Dispatcher;
+pub use gerbang_core::payout::{
+    AccountPayee, CashCode, CashNetwork, ChannelAnswer, CodePayment, Disbursement, Face, Failure,
+    Payee, Requester, Status,
+};
+
+use crate::cashout;
+use crate::App;
+use gerbang_core::ledger::{LedgerError, LedgerOp, NewHold};
+use gerbang_core::{Currency, Timestamp};
+use gerbang_store::{
+    Document, Expect, NewIdempotency, NewTimer, RecordWrite, SharedStore, Step, StepError,
+    StoreError, Timer, TimerOp,
+};
+use rand::Rng;
+
+/// Disbursement records, key = transaction id, owner = the requester's principal.
+pub const RECORD: &str = "disbursement";
+/// The timer that sends a disbursement to its channel or asks about it again.
+pub const DISPATCH_TIMER: &str = "disbursement.dispatch";
+
+pub(crate) fn hold_key(d: &Disbursement) -> String {
+    format!("disbursement:{}", d.id)
+}
+
+fn timer_key(d: &Disbursement) -> String {
+    format!("{DISPATCH_TIMER}:{}", d.id)
+}
+
+/// What a face asks for.
+#[derive(Clone, Debug)]
+pub struct NewPayout {
+    pub requester: Requester,
+    /// The ledger account that pays (held now).
+    pub funding_account: String,
+    /// Whether the requester approves each payout before it goes out.
+    pub needs_approval: bool,
+    pub reference: String,
+    /// A digest of everything that makes this request what it is: the same
+    /// reference with another fingerprint is a different request.
+    pub fingerprint: String,
+    /// Whom it pays; a cash code's `code` is drawn here, not given.
+    pub payee: Payee,
+    pub amount_minor: i64,
+    pub description: String,
+    pub callback_url: Option<String>,
+    /// What the requester sent, as its face's answers echo it.
+    pub request: Document,
+    /// When to send it; `None` or a past instant: now.
+    pub instruct_at: Option<Timestamp>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("the reference was used before for another request")]
+    DuplicateReference,
+    #[error("insufficient available balance")]
+    InsufficientBalance,
+    #[error("storage: {0}")]
+    Store(String),
+}
+
+/// A transaction id: 16 digits, a leading 1, then milliseconds since 2024 (12
+/// digits, good until 2055) and 3 random digits; each larger than the last in
+/// this process, so new rows land at the end of every index keyed by them (a
+/// random id would touch a scattered page of each index per transfer). Another
+/// process drawing the same id meets the "id taken, draw another" retry.
+fn new_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    const BASE: u64 = 1_000_000_000_000_000;
+    const EPOCH_MILLIS: u64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .saturating_sub(EPOCH_MILLIS);
+    let candidate =
+        BASE + (millis % 1_000_000_000_000) * 1000 + rand::thread_rng().gen_range(0..1000);
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let id = candidate.max(last + 1);
+        match LAST.compare_exchange_weak(last, id, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return id.to_string(),
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+fn new_gateway_reference(id: &str) -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    format!(
+        "{}_{id}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 20)
+    )
+}
+
+pub async fn load(
+    store: &SharedStore,
+    id: &str,
+) -> Result<Option<(Disbursement, i64)>, StoreError> {
+    crate::stored::load(&**store, RECORD, id).await
+}
+
+/// The disbursement a timer's payload names (`{"id": …}`), if it still exists.
+pub(crate) async fn of_timer(
+    store: &SharedStore,
+    timer: &Timer,
+) -> Result<Option<(Disbursement, i64)>, StoreError> {
+    match timer.payload["id"].as_str() {
+        Some(id) => load(store, id).await,
+        None => Ok(None),
+    }
+}
+
+/// The id of a requester's disbursement by its own reference.
+pub async fn id_by_reference(
+    store: &SharedStore,
+    requester: &Requester,
+    reference: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(store
+        .idempotency(&requester.reference_scope(), reference)
+        .await?
+        .map(|idem| idem.response))
+}
+
+/// A requester's disbursement by its own reference.
+pub async fn by_reference(
+    store: &SharedStore,
+    requester: &Requester,
+    reference: &str,
+) -> Result<Option<Disbursement>, StoreError> {
+    let Some(id) = id_by_reference(store, requester, reference).await? else {
+        return Ok(None);
+    };
+    Ok(load(store, &id).await?.map(|(d, _)| d))
+}
+
+pub(crate) fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
+    RecordWrite {
+        kind: RECORD.into(),
+        key: d.id.clone(),
+        owner: d.requester.principal.clone(),
+        state: d.status.as_str().into(),
+        data: Document::of(d),
+        expect,
+    }
+}
+
+fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
+    TimerOp::Schedule(NewTimer {
+        key: timer_key(d),
+        kind: DISPATCH_TIMER.into(),
+        due_at: at,
+        payload: serde_json::json!({ "id": d.id }).into(),
+    })
+}
+
+/// Accepts a payout: holds its amount and schedules it. A retry of the same
+/// request (same reference, same fingerprint) answers the first one again.
+pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptError> {
+    let now = app.now();
+    let scope = req.requester.reference_scope();
+    let latency = app.config.simulator.bank_latency_seconds as i64;
+    for _ in 0..8 {
+        let id = new_id();
+        let dispatch_at = match req.instruct_at {
+            Some(at) if at > now => at,
+            _ => now.plus_seconds(latency),
+        };
+        let waits = req.needs_approval;
+        let mut d = Disbursement {
+            gateway_reference: new_gateway_reference(&id),
+            id,
+            requester: req.requester.clone(),
+            funding_account: req.funding_account.clone(),
+            reference: req.reference.clone(),
+            payee: req.payee.clone(),
+            amount_minor: req.amount_minor,
+            description: req.description.clone(),
+            callback_url: req.callback_url.clone(),
+            request: req.request.clone(),
+            status: if waits {
+                Status::WaitingApproval
+            } else {
+                Status::Processing
+            },
+            failure: None,
+            channel_answer: None,
+            channel_attempts: 0,
+            created_at: now,
+            dispatch_at,
+            status_at: now,
+        };
+        let mut records = Vec::with_capacity(2);
+        let id = d.id.clone();
+        let owner = d.requester.principal.clone();
+        let timers = match d.cash_code_mut() {
+            Some(c) => {
+                c.code = None;
+                if !waits {
+                    let code = cashout::draw_code();
+                    records.push(cashout::issue_code(&code, &id, &owner, c.network));
+                    c.code = Some(gerbang_core::mask::Secret::new(code));
+                }
+                // A default life waiting for approval has not begun: approval sets
+                // its timer.
+                let life_begun = !waits || c.lifetime_seconds.is_none();
+                life_begun
+                    .then(|| cashout::expiry_timer(&id, c.expires_at))
+                    .into_iter()
+                    .collect()
+            }
+            None if !waits => vec![dispatch_timer(&d, dispatch_at)],
+            None => vec![],
+        };
+        records.insert(0, record_write(&d, Expect::Absent));
+        let step = Step {
+            idempotency: Some(NewIdempotency {
+                scope: scope.clone(),
+                key: req.reference.clone(),
+                fingerprint: req.fingerprint.clone(),
+                response: d.id.clone(),
+            }),
+            ledger: vec![LedgerOp::Hold(NewHold {
+                key: hold_key(&d),
+                account: d.funding_account.clone(),
+                amount: d.amount_minor,
+                currency: Currency::Idr,
+                expires_at: None,
+            })],
+            records,
+            timers,
+            ..Step::default()
+        };
+        match app.commit(step).await {
+            Ok(_) => return Ok(d),
+            Err(StepError::Duplicate(existing)) => {
+                if existing.fingerprint != req.fingerprint {
+                    return Err(AcceptError::DuplicateReference);
+                }
+                return match load(&app.store, &existing.response).await {
+                    Ok(Some((d, _))) => Ok(d),
+                    Ok(None) => Err(AcceptError::Store("disbursement vanished".into())),
+                    Err(e) => Err(AcceptError::Store(e.to_string())),
+                };
+            }
+            Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
+                return Err(AcceptError::InsufficientBalance)
+            }
+            // The random id (or code) was taken: draw another.
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(AcceptError::Store(e.to_string())),
+        }
+    }
+    Err(AcceptError::Store(
+        "could not allocate a transaction id".into(),
+    ))
+}

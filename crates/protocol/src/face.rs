@@ -1,0 +1,37 @@
+//! What every protocol face does with the notices the payout domain emits: render
+//! one from the domain record for the requester it names, sign it, say its content
+//! type, and read a receiver's answer as an acknowledgement or not. The faces are
+//! the variants of `gerbang_core::payout::Face`; the application picks the
+//! implementation with an exhaustive `match`, so a face without one does not build.
+
+use gerbang_core::payout::{Disbursement, Face};
+
+/// A notice ready to be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedNotice {
+    pub url: String,
+    pub body: String,
+}
+
+pub trait NoticeFace {
+    /// The face this implements.
+    const FACE: Face;
+    /// The content type of its notice bodies.
+    const CONTENT_TYPE: &'static str;
+    /// What the face needs to know of the requester to address and sign a notice
+    /// (names and keys, looked up by the application from the requester's id).
+    type Requester;
+
+    /// The notice a payout's new state sends, if this face sends one for it.
+    fn payout_notice(d: &Disbursement, requester: &Self::Requester) -> Option<RenderedNotice>;
+
+    /// Headers an attempt carries besides the content type.
+    fn headers(_body: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Whether a receiver's answer means "got it, stop sending".
+    fn acknowledged(http_status: u16, _body: &str) -> bool {
+        (200..300).contains(&http_status)
+    }
+}
