@@ -1,6 +1,7 @@
 //! Runtime configuration: defaults, overridden by a config file, overridden by
 //! environment variables and command-line flags (the CLI applies those).
 
+use gerbang_core::payout::CashNetwork;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -130,6 +131,17 @@ pub struct CashoutConfig {
     pub permata: CashoutNetworkConfig,
 }
 
+impl CashoutConfig {
+    /// The settings of one network.
+    pub fn network(&self, network: CashNetwork) -> &CashoutNetworkConfig {
+        match network {
+            CashNetwork::Alfamart => &self.alfamart,
+            CashNetwork::Indomaret => &self.indomaret,
+            CashNetwork::Permata => &self.permata,
+        }
+    }
+}
+
 /// One cash-out network's settings; what is left out takes the network's default
 /// (see `cashout::network`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -212,11 +224,8 @@ impl Config {
                 "cashout: default_expiry_seconds must be from 1 to max_expiry_seconds".into(),
             );
         }
-        for network in crate::cashout::Network::ALL {
-            let (name, n) = (
-                network.slug(),
-                crate::cashout::network::settings(network, c),
-            );
+        for network in CashNetwork::ALL {
+            let (name, n) = (network.slug(), c.network(network));
             let positive = |v: Option<i64>| !matches!(v, Some(v) if v <= 0);
             if !positive(n.min_rupiah) || !positive(n.max_rupiah) || !positive(n.multiple_rupiah) {
                 return Err(format!(

@@ -129,6 +129,32 @@ impl App {
         Ok(outcome)
     }
 
+    /// The scheduler with every timer handler of the gateway. Workers run it in a
+    /// loop; tests fire its due timers one round at a time.
+    pub fn scheduler(self: &Arc<Self>) -> scheduler::Scheduler {
+        scheduler::Scheduler::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.config.scheduler.clone(),
+            scheduler::Handlers::new([
+                (
+                    payout::DISPATCH_TIMER,
+                    Arc::new(payout::Dispatcher { app: self.clone() })
+                        as Arc<dyn scheduler::TimerHandler>,
+                ),
+                (
+                    cashout::EXPIRY_TIMER,
+                    Arc::new(cashout::expiry::Expirer { app: self.clone() }),
+                ),
+                (
+                    payout::approval::BATCH_TIMER,
+                    Arc::new(payout::approval::BatchDispatcher::new(self.clone())),
+                ),
+            ]),
+            self.wake_scheduler.clone(),
+        )
+    }
+
     /// Starts the notifier and the scheduler; they stop when `cancel` fires.
     pub fn start_workers(
         self: &Arc<Self>,
@@ -142,13 +168,7 @@ impl App {
             self.wake_notifier.clone(),
         )
         .map_err(|e| anyhow::anyhow!("cannot build the notifier: {e}"))?;
-        let scheduler = scheduler::Scheduler::new(
-            self.store.clone(),
-            self.clock.clone(),
-            self.config.scheduler.clone(),
-            scheduler::Handlers::of(self),
-            self.wake_scheduler.clone(),
-        );
+        let scheduler = self.scheduler();
         Ok(vec![
             tokio::spawn(notifier.run(cancel.clone())),
             tokio::spawn(scheduler.run(cancel.clone())),

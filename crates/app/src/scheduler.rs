@@ -10,7 +10,6 @@
 
 use crate::config::SchedulerConfig;
 use crate::sandbox_clock::PersistedClock;
-use crate::{cashout, payout, App};
 use async_trait::async_trait;
 use futures::StreamExt;
 use gerbang_core::ledger::{LedgerError, LedgerOp};
@@ -85,33 +84,18 @@ const MAX_RETRY_SECONDS: i64 = 300;
 /// How long a claimed timer is held before another worker may take it.
 const LEASE_SECONDS: i64 = 60;
 
-/// The handler of each timer kind; the set is fixed here.
+/// The handler of each timer kind. A kind with no handler fails for good.
 #[derive(Clone)]
 pub struct Handlers {
     by_kind: HashMap<&'static str, Arc<dyn TimerHandler>>,
 }
 
 impl Handlers {
-    /// Every kind of timer the gateway sets, with its handler.
-    pub fn of(app: &Arc<App>) -> Self {
-        let handlers: [(&'static str, Arc<dyn TimerHandler>); 4] = [
-            (HOLD_EXPIRY_TIMER, Arc::new(ExpireHold)),
-            (
-                payout::DISPATCH_TIMER,
-                Arc::new(payout::Dispatcher { app: app.clone() }),
-            ),
-            (
-                cashout::EXPIRY_TIMER,
-                Arc::new(cashout::expiry::Expirer { app: app.clone() }),
-            ),
-            (
-                payout::approval::BATCH_TIMER,
-                Arc::new(payout::approval::BatchDispatcher::new(app.clone())),
-            ),
-        ];
-        Handlers {
-            by_kind: handlers.into_iter().collect(),
-        }
+    /// The given handlers and the store's own (hold expiry).
+    pub fn new(handlers: impl IntoIterator<Item = (&'static str, Arc<dyn TimerHandler>)>) -> Self {
+        let mut by_kind: HashMap<_, _> = handlers.into_iter().collect();
+        by_kind.insert(HOLD_EXPIRY_TIMER, Arc::new(ExpireHold));
+        Handlers { by_kind }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod mask;
 pub mod money;
 pub mod payout;
 pub mod timestamp;
+pub mod values;
 
 pub use clock::{Clock, SandboxClock, SystemClock};
 pub use document::Document;

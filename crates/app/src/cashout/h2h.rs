@@ -16,8 +16,6 @@ use gerbang_store::{Expect, NewIdempotency, Step, StepError, TimerOp};
 
 /// The fingerprint of a reference taken by a reversal before any payment.
 const VOIDED: &str = "voided-by-reversal";
-/// Longest network reference.
-pub const MAX_REFERENCE_CHARS: usize = 64;
 /// Attempts at a step that lost a race before giving up.
 const ATTEMPTS: usize = 8;
 

@@ -1,21 +1,13 @@
 //! The rules the configuration gives each cash-out network (Alfamart, Indomaret,
 //! Permata ATM): amounts, description length, credentials, reversals.
 
-use crate::config::{CashoutConfig, CashoutNetworkConfig, Mode};
+use crate::config::{CashoutConfig, Mode};
 pub use gerbang_core::payout::CashNetwork as Network;
 
 /// The rules the configuration gives each cash network.
 pub trait NetworkRules {
     /// The rules in force for this network.
     fn rules(self, config: &CashoutConfig, mode: Mode) -> Rules;
-}
-
-pub(crate) fn settings(network: Network, config: &CashoutConfig) -> &CashoutNetworkConfig {
-    match network {
-        Network::Alfamart => &config.alfamart,
-        Network::Indomaret => &config.indomaret,
-        Network::Permata => &config.permata,
-    }
 }
 
 /// Minimum, maximum and multiple in rupiah, and description length, when the
@@ -30,7 +22,7 @@ fn defaults(network: Network) -> (i64, i64, i64, usize) {
 
 impl NetworkRules for Network {
     fn rules(self, config: &CashoutConfig, mode: Mode) -> Rules {
-        let c = settings(self, config);
+        let c = config.network(self);
         let (min, max, multiple, chars) = defaults(self);
         let secret = c
             .secret

@@ -7,5 +7,6 @@ pub mod crypto;
 pub mod envelope;
 pub mod fields;
 pub mod notice;
+pub mod path;
 pub mod render;
 pub mod token;

@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use gerbang_app::cashout::faults::{Fault, Operation};
-use gerbang_app::cashout::h2h::{self, H2hError, PaymentRequest, Reversal, MAX_REFERENCE_CHARS};
+use gerbang_app::cashout::h2h::{self, H2hError, PaymentRequest, Reversal};
 use gerbang_app::cashout::{Network, NetworkRules};
 use gerbang_app::App;
 use gerbang_core::Timestamp;
+use gerbang_protocol::h2h::request::{ByReference, Inquiry, Payment};
 use gerbang_protocol::h2h::{
     codes, KEY_HEADER, MAX_SKEW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -66,41 +66,6 @@ fn rfc3339(at: Timestamp) -> String {
         .unwrap_or(jakarta)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-#[derive(Deserialize)]
-struct InquiryBody {
-    reference: Option<String>,
-    code: String,
-    phone: String,
-}
-
-#[derive(Deserialize)]
-struct PaymentBody {
-    reference: String,
-    code: String,
-    phone: String,
-    amount: i64,
-    #[serde(default)]
-    terminal: String,
-}
-
-#[derive(Deserialize)]
-struct ReferenceBody {
-    reference: String,
-}
-
-fn check_reference(reference: &str) -> Result<(), String> {
-    let ok = !reference.is_empty()
-        && reference.chars().count() <= MAX_REFERENCE_CHARS
-        && reference.chars().all(|c| c.is_ascii_graphic());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "reference: 1 to {MAX_REFERENCE_CHARS} printable ASCII characters"
-        ))
-    }
 }
 
 /// Checks the network's key, timestamp and signature.
@@ -203,10 +168,6 @@ fn lost() -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| e.to_string())
-}
-
 fn refused(e: H2hError, network: Network) -> Response {
     match e {
         H2hError::Refused(r) => {
@@ -226,22 +187,17 @@ fn refused(e: H2hError, network: Network) -> Response {
 }
 
 async fn inquiry(app: &App, network: Network, body: &[u8]) -> Response {
-    let req: InquiryBody = match parse(body) {
+    let req = match Inquiry::parse(body) {
         Ok(r) => r,
-        Err(e) => return format_error(e),
+        Err(e) => return format_error(e.0),
     };
-    if let Some(reference) = &req.reference {
-        if let Err(e) = check_reference(reference) {
-            return format_error(e);
-        }
-    }
-    match h2h::inquire(app, network, req.code.trim(), &req.phone).await {
+    match h2h::inquire(app, network, &req.code, &req.phone).await {
         Ok(c) => answer(
             StatusCode::OK,
             codes::APPROVED,
             "Approved",
             json!({
-                "reference": req.reference,
+                "reference": req.reference.as_ref().map(|r| r.as_str()),
                 "trx_id": c.id,
                 "amount": rupiah(c.amount_minor),
                 "currency": "IDR",
@@ -257,24 +213,16 @@ async fn inquiry(app: &App, network: Network, body: &[u8]) -> Response {
 }
 
 async fn payment(app: &App, network: Network, body: &[u8]) -> Response {
-    let req: PaymentBody = match parse(body) {
+    let req = match Payment::parse(body) {
         Ok(r) => r,
-        Err(e) => return format_error(e),
+        Err(e) => return format_error(e.0),
     };
-    if let Err(e) = check_reference(&req.reference) {
-        return format_error(e);
-    }
-    if req.amount <= 0 || req.amount > i64::MAX / 100 {
-        return format_error("amount: a positive number of rupiah");
-    }
-    if req.terminal.chars().count() > 64 {
-        return format_error("terminal: at most 64 characters");
-    }
+    let reference = req.reference.as_str().to_string();
     let request = PaymentRequest {
-        reference: req.reference.clone(),
-        code: req.code.trim().to_string(),
+        reference: req.reference.into_string(),
+        code: req.code,
         phone: req.phone,
-        amount_minor: req.amount * 100,
+        amount_minor: req.amount.minor(),
         terminal: req.terminal,
     };
     match h2h::pay(app, network, request).await {
@@ -291,21 +239,18 @@ async fn payment(app: &App, network: Network, body: &[u8]) -> Response {
             }),
         ),
         Err(e) => {
-            tracing::info!(network = network.slug(), reference = %req.reference, ?e, "payment refused");
+            tracing::info!(network = network.slug(), %reference, ?e, "payment refused");
             refused(e, network)
         }
     }
 }
 
 async fn reversal(app: &App, network: Network, body: &[u8]) -> Response {
-    let req: ReferenceBody = match parse(body) {
+    let req = match ByReference::parse(body) {
         Ok(r) => r,
-        Err(e) => return format_error(e),
+        Err(e) => return format_error(e.0),
     };
-    if let Err(e) = check_reference(&req.reference) {
-        return format_error(e);
-    }
-    match h2h::reverse(app, network, &req.reference).await {
+    match h2h::reverse(app, network, req.reference.as_str()).await {
         Ok(r) => {
             let (paid, repeated) = match r {
                 Reversal::Reversed { repeated } => (true, repeated),
@@ -315,7 +260,7 @@ async fn reversal(app: &App, network: Network, body: &[u8]) -> Response {
                 StatusCode::OK,
                 codes::APPROVED,
                 "Reversed",
-                json!({ "reference": req.reference, "was_paid": paid, "repeated": repeated }),
+                json!({ "reference": req.reference.as_str(), "was_paid": paid, "repeated": repeated }),
             )
         }
         Err(e) => refused(e, network),
@@ -323,19 +268,16 @@ async fn reversal(app: &App, network: Network, body: &[u8]) -> Response {
 }
 
 async fn advice(app: &App, network: Network, body: &[u8]) -> Response {
-    let req: ReferenceBody = match parse(body) {
+    let req = match ByReference::parse(body) {
         Ok(r) => r,
-        Err(e) => return format_error(e),
+        Err(e) => return format_error(e.0),
     };
-    if let Err(e) = check_reference(&req.reference) {
-        return format_error(e);
-    }
-    match h2h::advise(app, network, &req.reference).await {
+    match h2h::advise(app, network, req.reference.as_str()).await {
         Ok(repeated) => answer(
             StatusCode::OK,
             codes::APPROVED,
             "Settled",
-            json!({ "reference": req.reference, "repeated": repeated }),
+            json!({ "reference": req.reference.as_str(), "repeated": repeated }),
         ),
         Err(e) => refused(e, network),
     }

@@ -7,6 +7,7 @@ use super::Shared;
 use gerbang_app::cashout::{Network, NetworkRules};
 use gerbang_app::payout::{self, CashCode, NewPayout, Payee};
 use gerbang_core::mask::Masked;
+use gerbang_core::values::Phone;
 use gerbang_protocol::sendme::envelope::SendmeError;
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
 use gerbang_protocol::sendme::render::cash_network_code;
@@ -36,15 +37,9 @@ pub(super) async fn prepare(
         .chars()
         .take(rules.description_chars)
         .collect();
-    let phone = f.required("beneficiary_phone", 15)?;
-    if !phone
-        .trim_start_matches('+')
-        .bytes()
-        .all(|b| b.is_ascii_digit())
-        || phone.len() < 8
-    {
-        return Err(SendmeError::INVALID_BODY.with_detail("beneficiary_phone: a phone number"));
-    }
+    let phone = Phone::parse(&f.required("beneficiary_phone", Phone::MAX_CHARS)?)
+        .map_err(|_| SendmeError::INVALID_BODY.with_detail("beneficiary_phone: a phone number"))?
+        .into_string();
     let name = match f.optional("beneficiary_name", 255)? {
         Some(name) => name,
         None => f.required("beneficiary_account_name", 255)?,

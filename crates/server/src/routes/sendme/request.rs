@@ -1,6 +1,7 @@
 //! Readers of request fields that several SendMe services share: the echo kept
 //! for answers, `callback_url`, and optional timestamps.
 
+use gerbang_core::values::HttpUrl;
 use gerbang_core::Document;
 use gerbang_protocol::sendme::auth::parse_timestamp;
 use gerbang_protocol::sendme::envelope::SendmeError;
@@ -32,10 +33,6 @@ pub(super) fn echo(f: &Fields) -> Document {
     Document::of(&Echo(f.raw()))
 }
 
-fn is_url(text: &str) -> bool {
-    (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8
-}
-
 /// `callback_url`: an http(s) URL; `required` or else optional.
 pub(super) fn callback_url(f: &Fields, required: bool) -> Result<Option<String>, SendmeError> {
     let url = if required {
@@ -43,12 +40,14 @@ pub(super) fn callback_url(f: &Fields, required: bool) -> Result<Option<String>,
     } else {
         f.optional("callback_url", 255)?
     };
-    match url {
-        Some(url) if !is_url(&url) => {
-            Err(SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL"))
-        }
-        url => Ok(url),
-    }
+    url.map(|url| {
+        HttpUrl::parse(&url, 255)
+            .map(HttpUrl::into_string)
+            .map_err(|_| {
+                SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
+            })
+    })
+    .transpose()
 }
 
 /// An optional `Y-m-d H:i:s` field (Jakarta time); empty counts as absent.

@@ -13,6 +13,7 @@ use gerbang_app::principals::SendmePartner;
 use gerbang_channels::bank::directory;
 use gerbang_channels::ewallet;
 use gerbang_core::mask::Masked;
+use gerbang_core::values::Amount;
 use gerbang_protocol::sendme::auth::{parse_timestamp, Endpoint};
 use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
@@ -26,8 +27,6 @@ const TRANSFER: Endpoint = Endpoint::Service {
 
 /// `trx_desc` is cut to this many characters.
 pub const DESCRIPTION_CHARS: usize = 15;
-/// Largest `trx_amount` accepted (in cents): one trillion rupiah.
-const MAX_AMOUNT: i64 = 100_000_000_000_000;
 
 /// The transfer answer: the request echoed, amounts as numbers, the ids, and the
 /// transaction's status as it is now (a retry of a settled transfer says so).
@@ -55,13 +54,12 @@ async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewPayout, SendmeEr
         .map(|a| a.trim().to_string())
         .filter(|a| !a.is_empty())
         .ok_or(SendmeError::AMOUNT_MANDATORY)?;
-    let amount: i64 = match amount_text.parse() {
-        Ok(a) if a > 0 && a <= MAX_AMOUNT && amount_text.bytes().all(|b| b.is_ascii_digit()) => a,
-        _ => {
-            return Err(SendmeError::INVALID_BODY
-                .with_detail("trx_amount: a positive whole number of cents (Rp 10.000 = 1000000)"))
-        }
-    };
+    let amount = Amount::parse_minor_digits(&amount_text)
+        .map_err(|_| {
+            SendmeError::INVALID_BODY
+                .with_detail("trx_amount: a positive whole number of cents (Rp 10.000 = 1000000)")
+        })?
+        .minor();
     let description = f.optional("trx_desc", 255)?;
     if description
         .as_deref()

@@ -5,6 +5,8 @@
 //! `X-Gerbang-Signature` = lowercase hex HMAC-SHA256(secret,
 //! `METHOD \n PATH \n TIMESTAMP \n hex(SHA-256(body))`).
 
+pub mod request;
+
 use gerbang_core::payout::CodeRefusal;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

@@ -1,0 +1,417 @@
+//! The payout workflows driven directly against the application — no HTTP, no
+//! protocol face: accept, approve, batch, dispatch, settle, reject, expire, claim,
+//! reverse. Time moves only when a test advances the sandbox clock, timers fire
+//! only when a test runs a scheduler round, and the banks and cash networks are
+//! the simulators. After every step the test reads the ledger and the records.
+//! Each scenario runs on SQLite and, when a server is configured, on PostgreSQL.
+
+use gerbang_app::cashout::h2h::{self, PaymentRequest, Refusal, Reversal};
+use gerbang_app::config::Config;
+use gerbang_app::payout::approval::{self, ApprovalError};
+use gerbang_app::payout::{
+    self, AcceptError, AccountPayee, CashCode, CashNetwork, Disbursement, Face, Failure, NewPayout,
+    Payee, Requester, Status,
+};
+use gerbang_app::scheduler::FAILURE_RECORD;
+use gerbang_app::{provision, App};
+use gerbang_core::mask::Masked;
+use gerbang_store::testing::{postgres_database, sqlite_database, TestDatabase};
+use gerbang_store::{NewTimer, NotificationQuery, Step, TimerOp};
+use std::path::Path;
+use std::sync::Arc;
+
+const VA: &str = "9920017001";
+const APPROVING_VA: &str = "9920017002";
+
+async fn world(db: &TestDatabase) -> Arc<App> {
+    let config = Config {
+        database_url: db.url.clone(),
+        ..Config::default()
+    };
+    let app = App::open(config).await.expect("the application opens");
+    let plan = provision::plan(
+        &format!(
+            r#"
+[[sendme_partner]]
+virtual_account = "{VA}"
+name = "Workflow Partner"
+opening_balance = "1000000.00"
+
+[[sendme_partner]]
+virtual_account = "{APPROVING_VA}"
+name = "Approving Partner"
+opening_balance = "1000000.00"
+require_approval = true
+"#
+        ),
+        Path::new("."),
+    )
+    .expect("a valid plan");
+    provision::apply(&*app.store, app.now(), plan)
+        .await
+        .expect("provisioned");
+    app
+}
+
+/// Runs `scenario` on a fresh SQLite database, then on a fresh PostgreSQL one;
+/// each database lives until its scenario is over.
+async fn on_each_backend<F, Fut>(scenario: F)
+where
+    F: Fn(Arc<App>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let sqlite = sqlite_database();
+    scenario(world(&sqlite).await).await;
+    if let Some(postgres) = postgres_database().await {
+        scenario(world(&postgres).await).await;
+    }
+}
+
+fn requester(va: &str) -> Requester {
+    Requester {
+        face: Face::SendmeV1,
+        principal: va.into(),
+    }
+}
+
+fn bank_payout(va: &str, reference: &str, account: &str, amount_minor: i64) -> NewPayout {
+    NewPayout {
+        requester: requester(va),
+        funding_account: format!("partner:{va}"),
+        needs_approval: va == APPROVING_VA,
+        reference: reference.into(),
+        fingerprint: format!("{reference}:{account}:{amount_minor}"),
+        payee: Payee::BankAccount(AccountPayee {
+            channel: "014".into(),
+            channel_name: "BCA".into(),
+            account: Masked(account.into()),
+            holder: "BUDI".into(),
+            beneficiary: Some("9920017001000001".into()),
+        }),
+        amount_minor,
+        description: "payroll".into(),
+        callback_url: Some("http://127.0.0.1:9/callback".into()),
+        request: gerbang_core::Document::of(&serde_json::json!({})),
+        instruct_at: None,
+    }
+}
+
+fn cash_payout(va: &str, reference: &str, amount_minor: i64, app: &App) -> NewPayout {
+    NewPayout {
+        payee: Payee::CashCode(CashCode {
+            network: CashNetwork::Alfamart,
+            phone: Masked("081234567890".into()),
+            holder: "SITI".into(),
+            code: None,
+            expires_at: app.now().plus_seconds(3600),
+            lifetime_seconds: Some(3600),
+            payment: None,
+            advised_at: None,
+            reversed_at: None,
+        }),
+        ..bank_payout(va, reference, "cash", amount_minor)
+    }
+}
+
+/// `(balance, pending)` of an account.
+async fn balances(app: &App, code: &str) -> (i64, i64) {
+    let a = app
+        .store
+        .account(code)
+        .await
+        .expect("readable")
+        .unwrap_or_else(|| panic!("account {code} exists"));
+    (a.balance, a.pending)
+}
+
+async fn reload(app: &App, d: &Disbursement) -> Disbursement {
+    payout::load(&app.store, &d.id)
+        .await
+        .expect("readable")
+        .expect("stored")
+        .0
+}
+
+/// Moves the clock on and runs one round of due timers.
+async fn after(app: &Arc<App>, seconds: i64) {
+    app.clock.advance(seconds).await.expect("sandbox clock");
+    app.scheduler().fire_due().await.expect("a scheduler round");
+}
+
+async fn ledger_is_clean(app: &App) {
+    let report = app.store.check_ledger().await.expect("checkable");
+    assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+async fn notices_for(app: &App, d: &Disbursement) -> usize {
+    app.store
+        .notifications(NotificationQuery {
+            source: Some(format!("disbursement:{}", d.id)),
+            limit: 100,
+            ..NotificationQuery::default()
+        })
+        .await
+        .expect("readable")
+        .len()
+}
+
+const OPENING: i64 = 100_000_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_dispatch_settle() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let partner = format!("partner:{VA}");
+        let d = payout::accept(app, bank_payout(VA, "T-1", "1234567890", 2_500_000))
+            .await
+            .expect("accepted");
+        assert_eq!(d.status, Status::Processing);
+        assert_eq!(balances(app, &partner).await, (OPENING, 2_500_000));
+
+        // Not yet due: nothing happens.
+        app.scheduler().fire_due().await.expect("a round");
+        assert_eq!(reload(app, &d).await.status, Status::Processing);
+
+        after(app, 3).await;
+        let done = reload(app, &d).await;
+        assert_eq!(done.status, Status::Succeeded);
+        assert_eq!(done.failure, None);
+        assert!(done.channel_answer.is_some());
+        assert_eq!(balances(app, &partner).await, (OPENING - 2_500_000, 0));
+        assert_eq!(
+            balances(app, "channel:bank:014").await,
+            (2_500_000, 0),
+            "the bank's clearing account is paid"
+        );
+        assert_eq!(notices_for(app, &done).await, 1, "one final notice");
+        ledger_is_clean(app).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_payout_releases_its_hold() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let d = payout::accept(app, bank_payout(VA, "T-2", "1234569904", 1_000_000))
+            .await
+            .expect("accepted");
+        after(app, 3).await;
+        let done = reload(app, &d).await;
+        assert_eq!(done.status, Status::Failed);
+        assert_eq!(done.failure, Some(Failure::Declined));
+        assert_eq!(balances(app, &format!("partner:{VA}")).await, (OPENING, 0));
+        ledger_is_clean(app).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_are_idempotent_per_face_and_requester() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let first = payout::accept(app, bank_payout(VA, "T-3", "1234567890", 1_000_000))
+            .await
+            .expect("accepted");
+        let again = payout::accept(app, bank_payout(VA, "T-3", "1234567890", 1_000_000))
+            .await
+            .expect("the same request answers again");
+        assert_eq!(first.id, again.id);
+        let other = payout::accept(app, bank_payout(VA, "T-3", "1234567890", 2_000_000)).await;
+        assert!(matches!(other, Err(AcceptError::DuplicateReference)));
+        // Another requester may use the same reference.
+        let theirs = payout::accept(
+            app,
+            bank_payout(APPROVING_VA, "T-3", "1234567890", 1_000_000),
+        )
+        .await
+        .expect("accepted");
+        assert_ne!(theirs.id, first.id);
+        assert_eq!(
+            balances(app, &format!("partner:{VA}")).await,
+            (OPENING, 1_000_000),
+            "one hold, not two"
+        );
+        let too_much = payout::accept(app, bank_payout(VA, "T-4", "1234567890", OPENING)).await;
+        assert!(matches!(too_much, Err(AcceptError::InsufficientBalance)));
+        ledger_is_clean(app).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_batches_and_reject_releases() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let who = requester(APPROVING_VA);
+        let funding = format!("partner:{APPROVING_VA}");
+        let a = payout::accept(
+            app,
+            bank_payout(APPROVING_VA, "A-1", "1234567890", 1_000_000),
+        )
+        .await
+        .expect("accepted");
+        let b = payout::accept(
+            app,
+            bank_payout(APPROVING_VA, "A-2", "1234567891", 2_000_000),
+        )
+        .await
+        .expect("accepted");
+        let c = payout::accept(
+            app,
+            bank_payout(APPROVING_VA, "A-3", "1234567892", 4_000_000),
+        )
+        .await
+        .expect("accepted");
+        assert_eq!(a.status, Status::WaitingApproval);
+        assert_eq!(balances(app, &funding).await, (OPENING, 7_000_000));
+
+        // Waiting payouts never go out on their own.
+        after(app, 3600).await;
+        assert_eq!(reload(app, &a).await.status, Status::WaitingApproval);
+
+        // Another requester cannot decide them.
+        let foreign = approval::approve(app, &requester(VA), std::slice::from_ref(&a.id)).await;
+        assert!(matches!(foreign, Err(ApprovalError::NotFound(_))));
+
+        let approved = approval::approve(app, &who, &[a.id.clone(), b.id.clone()])
+            .await
+            .expect("approved");
+        assert_eq!(approved.len(), 2);
+        assert!(approved.iter().all(|d| d.status == Status::Processing));
+        let rejected = approval::reject(app, &who, std::slice::from_ref(&c.id))
+            .await
+            .expect("rejected");
+        assert_eq!(rejected[0].failure, Some(Failure::Rejected));
+        assert_eq!(balances(app, &funding).await, (OPENING, 3_000_000));
+        // A decided payout is no longer waiting.
+        let twice = approval::reject(app, &who, std::slice::from_ref(&c.id)).await;
+        assert!(matches!(twice, Err(ApprovalError::NotWaiting(_))));
+
+        after(app, 3).await;
+        assert_eq!(reload(app, &a).await.status, Status::Succeeded);
+        assert_eq!(reload(app, &b).await.status, Status::Succeeded);
+        assert_eq!(balances(app, &funding).await, (OPENING - 3_000_000, 0));
+        assert_eq!(notices_for(app, &c).await, 1, "the rejection is told");
+        ledger_is_clean(app).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cash_code_is_claimed_then_reversed() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let funding = format!("partner:{VA}");
+        let clearing = CashNetwork::Alfamart.clearing_account();
+        let d = payout::accept(app, cash_payout(VA, "C-1", 5_000_000, app))
+            .await
+            .expect("accepted");
+        let code = d
+            .cash_code()
+            .and_then(|c| c.code.clone())
+            .expect("issued at once")
+            .expose()
+            .to_string();
+        assert_eq!(balances(app, &funding).await, (OPENING, 5_000_000));
+
+        let claimable = h2h::inquire(app, CashNetwork::Alfamart, &code, "+6281234567890")
+            .await
+            .expect("claimable");
+        assert_eq!(claimable.amount_minor, 5_000_000);
+        let wrong = h2h::inquire(app, CashNetwork::Indomaret, &code, "081234567890").await;
+        assert!(matches!(
+            wrong,
+            Err(h2h::H2hError::Refused(Refusal::UnknownCode))
+        ));
+
+        let paid = h2h::pay(
+            app,
+            CashNetwork::Alfamart,
+            PaymentRequest {
+                reference: "ALF-1".into(),
+                code: code.clone(),
+                phone: "081234567890".into(),
+                amount_minor: 5_000_000,
+                terminal: "T01".into(),
+            },
+        )
+        .await
+        .expect("paid");
+        assert!(!paid.repeated);
+        assert_eq!(reload(app, &d).await.status, Status::Succeeded);
+        assert_eq!(balances(app, &funding).await, (OPENING - 5_000_000, 0));
+        assert_eq!(balances(app, &clearing).await, (5_000_000, 0));
+
+        let reversed = h2h::reverse(app, CashNetwork::Alfamart, "ALF-1")
+            .await
+            .expect("reversed");
+        assert_eq!(reversed, Reversal::Reversed { repeated: false });
+        assert_eq!(reload(app, &d).await.status, Status::Reversed);
+        assert_eq!(balances(app, &funding).await, (OPENING, 0));
+        assert_eq!(balances(app, &clearing).await, (0, 0));
+        assert_eq!(notices_for(app, &d).await, 2, "paid, then reversed");
+        ledger_is_clean(app).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unclaimed_code_expires() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let d = payout::accept(app, cash_payout(VA, "C-2", 5_000_000, app))
+            .await
+            .expect("accepted");
+        after(app, 3599).await;
+        assert_eq!(reload(app, &d).await.status, Status::Processing);
+        after(app, 2).await;
+        let done = reload(app, &d).await;
+        assert_eq!(done.status, Status::Failed);
+        assert_eq!(done.failure, Some(Failure::CodeExpired));
+        assert_eq!(balances(app, &format!("partner:{VA}")).await, (OPENING, 0));
+        let code = d.cash_code().and_then(|c| c.code.clone()).expect("issued");
+        let late = h2h::inquire(app, CashNetwork::Alfamart, code.expose(), "081234567890").await;
+        assert!(matches!(
+            late,
+            Err(h2h::H2hError::Refused(Refusal::Expired))
+        ));
+        ledger_is_clean(app).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_that_can_never_succeed_is_recorded_and_dropped() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        app.commit(Step {
+            timers: vec![TimerOp::Schedule(NewTimer {
+                key: "no.such.kind:1".into(),
+                kind: "no.such.kind".into(),
+                due_at: app.now(),
+                payload: serde_json::json!({ "id": "1" }).into(),
+            })],
+            ..Step::default()
+        })
+        .await
+        .expect("scheduled");
+        let fired = app.scheduler().fire_due().await.expect("a round");
+        assert_eq!(fired, 1);
+        let failure = app
+            .store
+            .record(FAILURE_RECORD, "no.such.kind:1")
+            .await
+            .expect("readable")
+            .expect("the failure is recorded");
+        assert!(
+            failure.data.as_str().contains("no handler"),
+            "{}",
+            failure.data.as_str()
+        );
+        // Gone: the next round does not take it again.
+        after(app, 600).await;
+        assert_eq!(app.scheduler().fire_due().await.expect("a round"), 0);
+    })
+    .await;
+}
