@@ -11,5 +11,12 @@ fuzz_target!(|body: &[u8]| {
     }
     let _ = ByReference::parse(body);
     let text = String::from_utf8_lossy(body);
-    let _ = gerbang_protocol::h2h::verify("secret", "POST", "/h2h/v1/alfamart/payment", "t", body, &text);
+    let _ = gerbang_protocol::h2h::verify(
+        "secret",
+        "POST",
+        "/h2h/v1/alfamart/payment",
+        "t",
+        body,
+        &text,
+    );
 });

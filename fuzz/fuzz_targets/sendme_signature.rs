@@ -11,7 +11,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let (timestamp, plain) = text.split_once('\n').unwrap_or(("2024-01-01 10:00:00", &text));
+    let (timestamp, plain) = text
+        .split_once('\n')
+        .unwrap_or(("2024-01-01 10:00:00", &text));
     let creds = Credentials {
         virtual_account: "9920015307",
         faspay_secret: "secret",
@@ -42,13 +44,27 @@ fuzz_target!(|data: &[u8]| {
             method: "POST",
         },
     ] {
-        let _ = verifier.verify(&creds, &headers, endpoint, "POST", "/account/api/transfer", now);
+        let _ = verifier.verify(
+            &creds,
+            &headers,
+            endpoint,
+            "POST",
+            "/account/api/transfer",
+            now,
+        );
     }
     // And the raw header as it arrives, not encrypted by us.
     let raw = Headers {
         signature: Some(&text),
         ..headers
     };
-    let _ = verifier.verify(&creds, &raw, Endpoint::Tokens, "GET", "/account/api/tokens", now);
+    let _ = verifier.verify(
+        &creds,
+        &raw,
+        Endpoint::Tokens,
+        "GET",
+        "/account/api/tokens",
+        now,
+    );
     let _ = aes.decrypt_b64(&text);
 });

@@ -7,6 +7,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let token = String::from_utf8_lossy(data);
     let key = TokenKey::from_hex(&"cd".repeat(32)).expect("a key");
-    let _ = key.verify(&token, "9920015307", Timestamp::from_unix_seconds(1_704_067_200));
+    let _ = key.verify(
+        &token,
+        "9920015307",
+        Timestamp::from_unix_seconds(1_704_067_200),
+    );
     let _ = TokenKey::from_hex(&token);
 });

@@ -147,8 +147,8 @@ impl App {
                     Arc::new(cashout::expiry::Expirer { app: self.clone() }),
                 ),
                 (
-                    payout::approval::BATCH_TIMER,
-                    Arc::new(payout::approval::BatchDispatcher::new(self.clone())),
+                    payout::batch::BATCH_TIMER,
+                    Arc::new(payout::batch::BatchDispatcher::new(self.clone())),
                 ),
             ]),
             self.wake_scheduler.clone(),

@@ -415,3 +415,81 @@ async fn a_timer_that_can_never_succeed_is_recorded_and_dropped() {
     })
     .await;
 }
+
+/// Runs scheduler rounds until none has anything left to do.
+async fn until_idle(app: &Arc<App>) {
+    let scheduler = app.scheduler();
+    for _ in 0..10_000 {
+        if scheduler.fire_due().await.expect("a scheduler round") == 0 {
+            return;
+        }
+    }
+    panic!("the scheduler never went idle");
+}
+
+/// Accepts `count` waiting payouts of the approving partner, many at a time.
+async fn waiting_payouts(app: &App, prefix: &str, count: usize, amount_minor: i64) -> Vec<String> {
+    let mut ids = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+        let accepted = futures::future::join_all(chunk.iter().map(|n| {
+            payout::accept(
+                app,
+                bank_payout(
+                    APPROVING_VA,
+                    &format!("{prefix}-{n}"),
+                    "1234567890",
+                    amount_minor,
+                ),
+            )
+        }))
+        .await;
+        ids.extend(accepted.into_iter().map(|d| d.expect("accepted").id));
+    }
+    ids
+}
+
+async fn approve_and_settle(app: &Arc<App>, ids: &[String], amount_minor: i64) {
+    let funding = format!("partner:{APPROVING_VA}");
+    let total = amount_minor * ids.len() as i64;
+    assert_eq!(balances(app, &funding).await, (OPENING, total));
+    let approved = approval::approve(app, &requester(APPROVING_VA), ids)
+        .await
+        .expect("approved in one call");
+    assert_eq!(approved.len(), ids.len());
+    app.clock.advance(3).await.expect("sandbox clock");
+    until_idle(app).await;
+    for id in ids {
+        let (d, _) = payout::load(&app.store, id)
+            .await
+            .expect("readable")
+            .expect("stored");
+        assert_eq!(d.status, Status::Succeeded, "{id}");
+    }
+    assert_eq!(balances(app, &funding).await, (OPENING - total, 0));
+    let batches = app
+        .store
+        .records(payout::batch::BATCH_RECORD, None, None, 100)
+        .await
+        .expect("readable");
+    assert_eq!(batches.len(), 1, "one channel, one due time: one batch");
+    assert_eq!(batches[0].state, "sent");
+    ledger_is_clean(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_longer_than_a_chunk_goes_out_whole() {
+    on_each_backend(|app| async move {
+        let lines = payout::batch::CHUNK_LINES as usize * 2 + 50;
+        let ids = waiting_payouts(&app, "B", lines, 10_000).await;
+        approve_and_settle(&app, &ids, 10_000).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_waiting_payouts_approved_in_one_call() {
+    let db = sqlite_database();
+    let app = world(&db).await;
+    let ids = waiting_payouts(&app, "P", 20_000, 1_000).await;
+    approve_and_settle(&app, &ids, 1_000).await;
+}

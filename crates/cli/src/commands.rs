@@ -72,31 +72,34 @@ pub async fn serve(
         .current(&app.store, app.now())
         .await
         .context("preparing the cash-out code key")?;
+    // Listen for SIGTERM before serving: a signal that comes as soon as the first
+    // answer went out still stops the gateway gracefully.
+    let shutdown = shutdown_signal()?;
     let server = gerbang_server::start(app, &config.listen).await?;
     println!("gerbang listening on {}", server.url());
     tracing::info!(addr = %server.addr, "listening");
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests and worker rounds");
     server.stop().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Registers the handlers of Ctrl-C and SIGTERM now; the future ends at either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    Ok(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+        #[cfg(not(unix))]
         let _ = ctrl_c.await;
-    }
+    })
 }
 
 pub async fn migrate(common: Common) -> anyhow::Result<ExitCode> {

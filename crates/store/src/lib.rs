@@ -51,12 +51,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn record(&self, kind: &str, key: &str) -> Result<Option<Record>, StoreError>;
 
-    /// Records of one kind (and owner), oldest first, `offset` skipped, at most `limit`.
+    /// Records of one kind (and owner) in the order of their keys (compared byte
+    /// by byte on every backend), those after `after_key`, at most `limit`: the next
+    /// page starts after the last key of this one.
     async fn records(
         &self,
         kind: &str,
         owner: Option<&str>,
-        offset: u32,
+        after_key: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Record>, StoreError>;
 

@@ -597,18 +597,24 @@ async fn records_keep_versions(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let all = store.records("transfer", None, 0, 10).await.unwrap();
+    let all = store.records("transfer", None, None, 10).await.unwrap();
     assert_eq!(
         all.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
         ["T1", "T2"]
     );
     let mine = store
-        .records("transfer", Some("other"), 0, 10)
+        .records("transfer", Some("other"), None, 10)
         .await
         .unwrap();
     assert_eq!(mine.len(), 1);
+    // The next page starts after the last key of the one before.
+    let first_page = store.records("transfer", None, None, 1).await.unwrap();
     assert_eq!(
-        store.records("transfer", None, 1, 10).await.unwrap()[0].key,
+        store
+            .records("transfer", None, Some(&first_page[0].key), 10)
+            .await
+            .unwrap()[0]
+            .key,
         "T2"
     );
 }

@@ -1,26 +1,22 @@
 //! Payout approval. A requester that approves its payouts has them held in
 //! "waiting for approval" (funds held, status on process) until it approves or
 //! rejects them. Approved disbursements to one bank that are due at the same time
-//! go to that bank as one batch (a scheduled one keeps its instructed time and
-//! holds back no other); each line still gets its own outcome and notification.
+//! go to that bank as one batch ([`super::batch`]; a scheduled one keeps its
+//! instructed time and holds back no other); each line still gets its own outcome
+//! and notification.
 //! A cash code is drawn only when approved. Rejection releases the funds and
 //! tells the requester the payout failed.
 
-use super::{hold_key, record_write, Disbursement, Dispatcher, Failure, Requester, Status};
+use super::{batch, hold_key, record_write, Disbursement, Failure, Requester, Status};
 use crate::cashout;
-use crate::scheduler::{TimerError, TimerHandler};
 use crate::App;
-use async_trait::async_trait;
 use gerbang_core::ledger::{LedgerError, LedgerOp};
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, NewTimer, SharedStore, Step, StepError, Timer, TimerOp};
+use gerbang_store::{Expect, Step, StepError, TimerOp};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-/// The timer that sends one approved batch to its bank; payload `{"ids": [...]}`.
-pub const BATCH_TIMER: &str = "disbursement.batch";
 /// Most disbursements one approval may name.
-pub const MAX_PER_APPROVAL: usize = 1000;
+pub const MAX_PER_APPROVAL: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApprovalError {
@@ -83,7 +79,7 @@ pub async fn approve(
     // A freshly drawn cash-out code may already exist: draw again.
     for _ in 0..8 {
         let found = waiting(app, requester, ids).await?;
-        let (step, approved) = approval_step(app, found);
+        let (step, approved) = approval_step(app, requester, found);
         match app.commit(step).await {
             Ok(_) => return Ok(approved),
             Err(StepError::RecordConflict { kind, .. }) if kind == cashout::CODE_RECORD => continue,
@@ -95,11 +91,15 @@ pub async fn approve(
     ))
 }
 
-fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbursement>) {
+fn approval_step(
+    app: &App,
+    requester: &Requester,
+    found: Vec<(Disbursement, i64)>,
+) -> (Step, Vec<Disbursement>) {
     let now = app.now();
     let latency = app.config.simulator.bank_latency_seconds as i64;
     let mut step = Step::default();
-    let mut batches: BTreeMap<(String, Timestamp), Vec<String>> = BTreeMap::new();
+    let mut batches: BTreeMap<(String, Timestamp), Vec<Disbursement>> = BTreeMap::new();
     let mut approved = Vec::with_capacity(found.len());
     for (d, version) in found {
         let mut next = d.clone();
@@ -128,19 +128,14 @@ fn approval_step(app: &App, found: Vec<(Disbursement, i64)>) -> (Step, Vec<Disbu
             batches
                 .entry((channel, next.dispatch_at))
                 .or_default()
-                .push(d.id.clone());
+                .push(next.clone());
         }
         step.records
             .push(record_write(&next, Expect::Version(version)));
         approved.push(next);
     }
-    for ((bank, due), ids) in batches {
-        step.timers.push(TimerOp::Schedule(NewTimer {
-            key: format!("{BATCH_TIMER}:{bank}:{}", ids[0]),
-            kind: BATCH_TIMER.into(),
-            due_at: due,
-            payload: serde_json::json!({ "bank": bank, "ids": ids }).into(),
-        }));
+    for ((channel, due), lines) in batches {
+        batch::open(&mut step, requester, channel, due, &lines);
     }
     (step, approved)
 }
@@ -177,52 +172,4 @@ pub async fn reject(
         .await
         .map_err(|e| conflict_or_store(e, ids))?;
     Ok(rejected)
-}
-
-/// Sends an approved batch: every line to the bank, each settled on its own.
-pub struct BatchDispatcher {
-    pub dispatcher: Dispatcher,
-}
-
-impl BatchDispatcher {
-    pub fn new(app: Arc<App>) -> Self {
-        BatchDispatcher {
-            dispatcher: Dispatcher { app },
-        }
-    }
-}
-
-#[async_trait]
-impl TimerHandler for BatchDispatcher {
-    async fn fire(
-        &self,
-        store: &SharedStore,
-        timer: &Timer,
-        now: Timestamp,
-    ) -> Result<(), TimerError> {
-        let ids: Vec<String> = timer.payload["ids"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for id in ids {
-            let Some((d, version)) = super::load(store, &id).await? else {
-                continue;
-            };
-            // Lines already answered, or pending at the bank on a timer of their own,
-            // are not sent again.
-            if d.status != Status::Processing || d.channel_attempts > 0 {
-                continue;
-            }
-            let step = self.dispatcher.send(&d, version, now).await?;
-            match self.dispatcher.app.commit(step).await {
-                Ok(_) | Err(StepError::RecordConflict { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        crate::scheduler::drop_timer(store, now, &timer.key).await
-    }
 }

@@ -11,6 +11,7 @@
 //! a durable timer, so a restart loses nothing.
 
 pub mod approval;
+pub mod batch;
 mod dispatch;
 
 pub use dispatch::Dispatcher;
@@ -80,7 +81,7 @@ pub enum AcceptError {
 /// this process, so new rows land at the end of every index keyed by them (a
 /// random id would touch a scattered page of each index per transfer). Another
 /// process drawing the same id meets the "id taken, draw another" retry.
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static LAST: AtomicU64 = AtomicU64::new(0);
     const BASE: u64 = 1_000_000_000_000_000;

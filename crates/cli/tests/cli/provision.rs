@@ -72,7 +72,7 @@ async fn snapshot(store: &SharedStore) -> Vec<(String, String, i64, serde_json::
         principals::SENDME_KEY_INDEX,
         OPENING_BALANCE,
     ] {
-        for r in store.records(kind, None, 0, 1000).await.unwrap() {
+        for r in store.records(kind, None, None, 1000).await.unwrap() {
             out.push((r.kind, r.key, r.version, r.data.value()));
         }
     }

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bytes;
 mod health;
 mod notifier;
 mod production;

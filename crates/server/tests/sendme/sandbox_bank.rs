@@ -300,7 +300,7 @@ async fn bad_bank_scripting_requests_store_nothing(db: TestDatabase) {
     // Nothing was stored.
     let store = &s.app().store;
     for kind in [ACCOUNT_RECORD, FORCED_RECORD] {
-        let records = store.records(kind, None, 0, 100).await.expect("records");
+        let records = store.records(kind, None, None, 100).await.expect("records");
         assert!(records.is_empty(), "{kind}: {records:?}");
     }
     // The accounts named behave as they always do.

@@ -576,35 +576,23 @@ impl Store for PostgresStore {
         &self,
         kind: &str,
         owner: Option<&str>,
-        offset: u32,
+        after_key: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Record>, StoreError> {
         let limit = i64::from(clamp_limit(limit));
-        let offset = i64::from(offset);
         // Keys compare byte by byte, as SQLite compares them, whatever the
         // database's collation.
-        let rows = match owner {
-            Some(owner) => {
-                self.query(
-                    &format!(
-                        "SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1 AND owner = $2
-                         ORDER BY created_at, key COLLATE \"C\" LIMIT $3 OFFSET $4"
-                    ),
-                    &[&kind, &owner, &limit, &offset],
-                )
-                .await?
-            }
-            None => {
-                self.query(
-                    &format!(
-                        "SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1
-                         ORDER BY created_at, key COLLATE \"C\" LIMIT $2 OFFSET $3"
-                    ),
-                    &[&kind, &limit, &offset],
-                )
-                .await?
-            }
-        };
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE kind = $1 AND ($2::text IS NULL OR owner = $2)
+                       AND ($3::text IS NULL OR key COLLATE \"C\" > $3)
+                     ORDER BY key COLLATE \"C\" LIMIT $4"
+                ),
+                &[&kind, &owner, &after_key, &limit],
+            )
+            .await?;
         self.map_rows(rows, record_row)
     }
 

@@ -531,17 +531,20 @@ impl Store for SqliteStore {
         &self,
         kind: &str,
         owner: Option<&str>,
-        offset: u32,
+        after_key: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Record>, StoreError> {
         let (kind, owner) = (kind.to_string(), owner.map(str::to_string));
+        let after = after_key.map(str::to_string);
         let limit = clamp_limit(limit);
         self.read(move |conn| {
+            // The unique (kind, key) index serves the order and the seek.
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM records WHERE kind = ?1 AND (?2 IS NULL OR owner = ?2)
-                 ORDER BY created_at, key LIMIT ?3 OFFSET ?4"
+                "SELECT {RECORD_COLUMNS} FROM records
+                 WHERE kind = ?1 AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR key > ?3)
+                 ORDER BY key LIMIT ?4"
             ))?;
-            let rows = stmt.query_map(params![kind, owner, limit, offset], record_row)?;
+            let rows = stmt.query_map(params![kind, owner, after, limit], record_row)?;
             rows.collect()
         })
         .await
