@@ -57,7 +57,8 @@ pub async fn topup(
         ledger: vec![LedgerOp::Transfer(NewEntry {
             kind: "topup".into(),
             reference: reference.to_string(),
-            description: format!("Topup Saldo #{virtual_account} {reference}"),
+            // The top-up's own reference; each face words its statement line.
+            description: reference.to_string(),
             currency: Currency::Idr,
             postings: vec![
                 Posting {

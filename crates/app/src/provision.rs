@@ -575,7 +575,7 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                     step.ledger.push(LedgerOp::Transfer(NewEntry {
                         kind: "topup".into(),
                         reference: format!("opening-balance-{va}"),
-                        description: format!("Topup Saldo #{va} opening balance"),
+                        description: "opening balance".into(),
                         currency: Currency::Idr,
                         postings: vec![
                             Posting {

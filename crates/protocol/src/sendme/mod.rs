@@ -9,4 +9,5 @@ pub mod fields;
 pub mod notice;
 pub mod path;
 pub mod render;
+pub mod request;
 pub mod token;

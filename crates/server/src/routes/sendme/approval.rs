@@ -13,6 +13,7 @@ use gerbang_app::payout::{self, Disbursement};
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
 use gerbang_protocol::sendme::render::{status_of, trx_id, wib};
+use gerbang_protocol::sendme::request::Decision;
 use serde_json::{json, Map, Value};
 
 const APPROVE: Endpoint = Endpoint::Service {
@@ -23,24 +24,6 @@ const REJECT: Endpoint = Endpoint::Service {
     path: "/account/api/reject",
     method: "POST",
 };
-
-/// The values of a field that may be one value or a list.
-fn values(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| match i {
-                Value::String(s) => Some(s.trim().to_string()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .filter(|s| !s.is_empty())
-            .collect(),
-        Some(Value::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
-        Some(Value::Number(n)) => vec![n.to_string()],
-        _ => Vec::new(),
-    }
-}
 
 async fn decide(
     sendme: Shared,
@@ -59,8 +42,11 @@ async fn decide(
         Err(e) => return error(e),
     };
     let requester = c.partner.requester();
-    let mut ids = values(c.fields.raw().get("trx_id"));
-    for reference in values(c.fields.raw().get("trx_no")) {
+    let Decision {
+        mut ids,
+        references,
+    } = Decision::parse(&c.fields);
+    for reference in references {
         match payout::id_by_reference(&sendme.app.store, &requester, &reference).await {
             Ok(Some(id)) => ids.push(id),
             Ok(None) => {

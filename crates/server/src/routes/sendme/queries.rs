@@ -193,6 +193,15 @@ fn start_of_day(date: Date) -> Timestamp {
     )
 }
 
+/// A statement line's description as SendMe words it: a top-up reads
+/// `Topup Saldo #{virtual account} {reference}`; other movements keep the ledger's.
+fn statement_description(va: &str, kind: &str, description: &str) -> String {
+    match kind {
+        "topup" => format!("Topup Saldo #{va} {description}"),
+        _ => description.to_string(),
+    }
+}
+
 pub async fn mutasi(
     State(sendme): State<Shared>,
     method: Method,
@@ -258,7 +267,7 @@ pub async fn mutasi(
                     "transaction_type": if line.amount >= 0 { "K" } else { "D" },
                     "transaction_amount": rupiah(line.amount.abs()),
                     "transaction_name": line.kind,
-                    "transaction_desc": line.description,
+                    "transaction_desc": statement_description(&va, &line.kind, &line.description),
                 }));
                 }
                 match page.last() {

@@ -14,6 +14,7 @@ use gerbang_channels::bank::InquiryError;
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
 use gerbang_protocol::sendme::fields::Fields;
+use gerbang_protocol::sendme::request;
 use serde_json::{Map, Value};
 
 const REGISTER: Endpoint = Endpoint::Service {
@@ -25,18 +26,19 @@ const CONFIRM: Endpoint = Endpoint::Service {
     method: "POST",
 };
 
+/// The account a request names, decoded by the protocol, as the application
+/// registers it.
 fn details(fields: &Fields) -> Result<AccountDetails, SendmeError> {
+    let d = request::AccountDetails::parse(fields)?;
     Ok(AccountDetails {
-        account: fields.digits("beneficiary_account", 128)?,
-        account_name: fields.required("beneficiary_account_name", 255)?,
-        va_name: fields.required("beneficiary_va_name", 255)?,
-        bank_code: fields.required("beneficiary_bank_code", 10)?,
-        branch: fields.required("beneficiary_bank_branch", 255)?,
-        region_code: fields.digits("beneficiary_region_code", 4)?,
-        country_code: fields.required("beneficiary_country_code", 2)?,
-        purpose_code: fields
-            .optional("beneficiary_purpose_code", 1)?
-            .unwrap_or_default(),
+        account: d.account,
+        account_name: d.account_name,
+        va_name: d.va_name,
+        bank_code: d.bank_code,
+        branch: d.branch,
+        region_code: d.region_code,
+        country_code: d.country_code,
+        purpose_code: d.purpose_code,
     })
 }
 

@@ -1,10 +1,6 @@
-//! Readers of request fields that several SendMe services share: the echo kept
-//! for answers, `callback_url`, and optional timestamps.
+//! The echo of a request that SendMe answers repeat.
 
-use gerbang_core::values::HttpUrl;
 use gerbang_core::Document;
-use gerbang_protocol::sendme::auth::parse_timestamp;
-use gerbang_protocol::sendme::envelope::SendmeError;
 use gerbang_protocol::sendme::fields::Fields;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -31,35 +27,4 @@ pub(super) fn echo(f: &Fields) -> Document {
         }
     }
     Document::of(&Echo(f.raw()))
-}
-
-/// `callback_url`: an http(s) URL; `required` or else optional.
-pub(super) fn callback_url(f: &Fields, required: bool) -> Result<Option<String>, SendmeError> {
-    let url = if required {
-        Some(f.required("callback_url", 255)?)
-    } else {
-        f.optional("callback_url", 255)?
-    };
-    url.map(|url| {
-        HttpUrl::parse(&url, 255)
-            .map(HttpUrl::into_string)
-            .map_err(|_| {
-                SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
-            })
-    })
-    .transpose()
-}
-
-/// An optional `Y-m-d H:i:s` field (Jakarta time); empty counts as absent.
-pub(super) fn timestamp_field(
-    f: &Fields,
-    name: &str,
-) -> Result<Option<(String, gerbang_core::Timestamp)>, SendmeError> {
-    match f.optional(name, 19)? {
-        None => Ok(None),
-        Some(text) => match parse_timestamp(&text) {
-            Some(at) => Ok(Some((text, at))),
-            None => Err(SendmeError::INVALID_BODY.with_detail(format!("{name}: Y-m-d H:i:s"))),
-        },
-    }
 }
