@@ -296,6 +296,151 @@ impl AccountDetails {
     }
 }
 
+/// What a service reads: the body's fields and the values appended to its path
+/// (`/account/api/inquiry_status/{va}/{trx_no}`), percent-decoded, in order.
+pub struct Input {
+    pub fields: Fields,
+    pub path: Vec<String>,
+}
+
+impl Input {
+    /// `path_values` is what follows the service's own path.
+    pub fn new(fields: Fields, path_values: &str) -> Input {
+        Input {
+            fields,
+            path: path_values
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(super::path::percent_decode)
+                .collect(),
+        }
+    }
+
+    /// A value from the body, else the `index`th value on the path (the body wins:
+    /// Python may reorder the path's values).
+    pub fn value(&self, name: &str, index: usize) -> Option<String> {
+        self.fields
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.path.get(index).cloned())
+    }
+}
+
+/// `register/confirm`: the account again, the bank's answer, and `confirm` = 2.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    pub details: AccountDetails,
+    pub bank_account_number: String,
+    pub bank_account_name: String,
+}
+
+impl Confirmation {
+    pub fn parse(f: &Fields) -> Result<Confirmation, SendmeError> {
+        let details = AccountDetails::parse(f)?;
+        let bank_account_number = f.required("bank_account_number", 128)?;
+        let bank_account_name = f.required("bank_account_name", 255)?;
+        match f.get("confirm").as_deref().map(str::trim) {
+            Some("2") => Ok(Confirmation {
+                details,
+                bank_account_number,
+                bank_account_name,
+            }),
+            _ => Err(SendmeError::INVALID_BODY.with_detail("Parameter 'confirm' must be 2")),
+        }
+    }
+}
+
+/// `inquiry_name`: a registered beneficiary, or an e-wallet's holder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameQuery {
+    /// `beneficiary_bank_code`, when the body names one (an e-wallet's).
+    pub bank_code: Option<String>,
+    /// `beneficiary_virtual_account`, or the path's second value.
+    pub beneficiary_virtual_account: Option<String>,
+    /// `beneficiary_account` (a wallet's phone number or id), or the path's second value.
+    pub account: Option<String>,
+    /// `beneficiary_name` as the partner believes it.
+    pub claimed_name: String,
+}
+
+impl NameQuery {
+    pub fn parse(input: &Input) -> NameQuery {
+        NameQuery {
+            bank_code: input.fields.get("beneficiary_bank_code"),
+            beneficiary_virtual_account: input.value("beneficiary_virtual_account", 1),
+            account: input.value("beneficiary_account", 1),
+            claimed_name: input.fields.get("beneficiary_name").unwrap_or_default(),
+        }
+    }
+}
+
+/// `inquiry_status`: a transfer by the partner's `trx_no`, optionally with its `trx_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusQuery {
+    pub reference: String,
+    pub id: Option<String>,
+}
+
+impl StatusQuery {
+    pub fn parse(input: &Input) -> Result<StatusQuery, SendmeError> {
+        Ok(StatusQuery {
+            reference: input.value("trx_no", 1).ok_or(SendmeError::NOT_FOUND)?,
+            id: input.value("trx_id", 2),
+        })
+    }
+}
+
+/// `mutasi`: a statement from `start_date` to `end_date` (`YYYY-MM-DD`, Jakarta
+/// days, at most [`MutasiQuery::MAX_SPAN_DAYS`] apart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutasiQuery {
+    pub start_text: String,
+    pub end_text: String,
+    pub start: time::Date,
+    pub end: time::Date,
+}
+
+impl MutasiQuery {
+    pub const MAX_SPAN_DAYS: i64 = 31;
+
+    pub fn parse(input: &Input) -> Result<MutasiQuery, SendmeError> {
+        fn date(text: &str, field: &str) -> Result<time::Date, SendmeError> {
+            let f = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(text, &f)
+                .map_err(|_| SendmeError::INVALID_BODY.with_detail(format!("{field}: YYYY-MM-DD")))
+        }
+        let start_text = input
+            .value("start_date", 1)
+            .ok_or_else(|| mandatory("start_date"))?;
+        let end_text = input
+            .value("end_date", 2)
+            .ok_or_else(|| mandatory("end_date"))?;
+        let (start, end) = (
+            date(&start_text, "start_date")?,
+            date(&end_text, "end_date")?,
+        );
+        if end < start {
+            return Err(SendmeError::INVALID_BODY.with_detail("end_date is before start_date"));
+        }
+        if (end - start).whole_days() > Self::MAX_SPAN_DAYS {
+            return Err(
+                SendmeError::INVALID_BODY.with_detail("the period may span one month at most")
+            );
+        }
+        Ok(MutasiQuery {
+            start_text,
+            end_text,
+            start,
+            end,
+        })
+    }
+}
+
+fn mandatory(name: &str) -> SendmeError {
+    SendmeError::INVALID_BODY.with_detail(format!("Parameter '{name}' is mandatory"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +504,19 @@ mod tests {
             .unwrap_err(),
             SendmeError::FEE_DESCRIPTION
         );
+    }
+
+    #[test]
+    fn queries_read_the_body_then_the_path() {
+        let input = Input::new(fields(r#"{"trx_no":"B"}"#), "/99/A%2F1/7");
+        assert_eq!(input.path, ["99", "A/1", "7"]);
+        let q = StatusQuery::parse(&input).unwrap();
+        assert_eq!((q.reference.as_str(), q.id.as_deref()), ("B", Some("7")));
+        let m = MutasiQuery::parse(&Input::new(fields(""), "/99/2024-01-01/2024-01-31")).unwrap();
+        assert_eq!((m.end - m.start).whole_days(), 30);
+        assert!(MutasiQuery::parse(&Input::new(fields(""), "/99/2024-01-01/2024-03-01")).is_err());
+        assert!(MutasiQuery::parse(&Input::new(fields(""), "/99/2024-02-01/2024-01-01")).is_err());
+        assert!(MutasiQuery::parse(&Input::new(fields(""), "/99/01-01-2024/2024-01-02")).is_err());
     }
 
     #[test]

@@ -45,7 +45,7 @@ async fn decide(
     let Decision {
         mut ids,
         references,
-    } = Decision::parse(&c.fields);
+    } = Decision::parse(&c.input.fields);
     for reference in references {
         match payout::id_by_reference(&sendme.app.store, &requester, &reference).await {
             Ok(Some(id)) => ids.push(id),

@@ -99,7 +99,7 @@ pub(super) async fn prepare(
         amount_minor: amount,
         description,
         callback_url: t.callback_url.map(|u| u.into_string()),
-        request: echo(&c.fields),
+        request: echo(&c.input.fields),
         instruct_at: None,
     })
 }

@@ -22,8 +22,8 @@ use gerbang_app::App;
 use gerbang_protocol::sendme::auth::{Credentials, Endpoint, Headers, Verifier};
 use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::Fields;
-use gerbang_protocol::sendme::path;
 pub use gerbang_protocol::sendme::path::normalise_path;
+use gerbang_protocol::sendme::request::Input;
 use gerbang_protocol::sendme::token::{TokenKey, LIFETIME_SECONDS};
 use gerbang_store::{Expect, RecordWrite, Step};
 use serde_json::{Map, Value};
@@ -172,28 +172,17 @@ fn internal(e: impl std::fmt::Display) -> SendmeError {
     SendmeError::INTERNAL
 }
 
-/// A request to a service: its partner and its fields.
+/// A request to a service: its partner and what it sent.
 struct Call {
     partner: SendmePartner,
-    fields: Fields,
-    /// Values appended to the path, in order.
-    values: Vec<String>,
+    input: Input,
 }
 
 impl Call {
-    /// A value from the body, else the `index`th value on the path.
-    fn value(&self, name: &str, index: usize) -> Option<String> {
-        self.fields
-            .get(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .or_else(|| self.values.get(index).cloned())
-    }
-
     /// The body's (or path's) `virtual_account`, which must be the caller's own.
     /// (The SDKs fill it in from their configuration when the caller leaves it out.)
     fn own_virtual_account(&self, index: usize) -> Result<String, SendmeError> {
-        match self.value("virtual_account", index) {
+        match self.input.value("virtual_account", index) {
             Some(va) if va == self.partner.virtual_account => Ok(va),
             _ => Err(SendmeError::INVALID_VA),
         }
@@ -217,19 +206,8 @@ async fn call(
         Endpoint::Service { path, .. } => path,
         Endpoint::Tokens => "/account/api/tokens",
     };
-    let values = uri
-        .path()
-        .strip_prefix(base)
-        .unwrap_or("")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(path::percent_decode)
-        .collect();
-    Ok(Call {
-        partner,
-        fields,
-        values,
-    })
+    let input = Input::new(fields, uri.path().strip_prefix(base).unwrap_or(""));
+    Ok(Call { partner, input })
 }
 
 /// `/account/api/tokens`, GET or POST, any body.

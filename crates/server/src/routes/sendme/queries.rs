@@ -19,13 +19,13 @@ use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
 use gerbang_protocol::sendme::render::{
     as_sent, bank_response, beneficiary as payee, status_of, trx_id, wib,
 };
+use gerbang_protocol::sendme::request::{MutasiQuery, NameQuery, StatusQuery};
 use gerbang_store::StatementQuery;
 use serde_json::{json, Map, Value};
 use time::macros::format_description;
 use time::{Date, Duration, PrimitiveDateTime, Time};
 
-/// Mutasi: longest span and oldest history, in days, and most lines answered.
-const MUTASI_MAX_SPAN_DAYS: i64 = 31;
+/// Mutasi: oldest history, in days, and most lines answered.
 const MUTASI_MAX_AGE_DAYS: i64 = 92;
 const MUTASI_MAX_LINES: usize = 10_000;
 
@@ -123,15 +123,16 @@ pub async fn inquiry_name(
         body,
         |c| async move {
             let va = c.own_virtual_account(0)?;
-            if let Some(wallet) = c
-                .fields
-                .get("beneficiary_bank_code")
-                .and_then(|code| gerbang_channels::ewallet::by_code(&code))
+            let query = NameQuery::parse(&c.input);
+            if let Some(wallet) = query
+                .bank_code
+                .as_deref()
+                .and_then(gerbang_channels::ewallet::by_code)
             {
-                return wallet_inquiry(&s, &c, va, wallet).await;
+                return wallet_inquiry(&s, query, va, wallet).await;
             }
-            let beneficiary_va = c
-                .value("beneficiary_virtual_account", 1)
+            let beneficiary_va = query
+                .beneficiary_virtual_account
                 .ok_or(SendmeError::INVALID_BENEFICIARY_VA)?;
             let r = beneficiary::beneficiary(&s.app, &va, &beneficiary_va)
                 .await
@@ -158,18 +159,15 @@ pub async fn inquiry_name(
 /// (in `beneficiary_account`, or the path's second value).
 async fn wallet_inquiry(
     s: &Shared,
-    c: &Call,
+    query: NameQuery,
     va: String,
     wallet: &'static gerbang_channels::ewallet::Wallet,
 ) -> Result<Value, SendmeError> {
-    let account = c
-        .value("beneficiary_account", 1)
-        .ok_or(SendmeError::ACCOUNT_NOT_MATCH)?;
-    let claimed = c.fields.get("beneficiary_name").unwrap_or_default();
+    let account = query.account.ok_or(SendmeError::ACCOUNT_NOT_MATCH)?;
     let holder = s
         .app
         .banks
-        .inquiry(wallet.code, &account, &claimed)
+        .inquiry(wallet.code, &account, &query.claimed_name)
         .await
         .map_err(|_| SendmeError::ACCOUNT_NOT_MATCH)?;
     let mut m = Map::new();
@@ -179,12 +177,6 @@ async fn wallet_inquiry(
     m.insert("beneficiary_account_number".into(), account.into());
     m.insert("beneficiary_account_name".into(), holder.name.into());
     Ok(envelope::success(m, status::SUCCESS, "Success"))
-}
-
-fn parse_date(text: &str, field: &str) -> Result<Date, SendmeError> {
-    let f = format_description!("[year]-[month]-[day]");
-    Date::parse(text, &f)
-        .map_err(|_| SendmeError::INVALID_BODY.with_detail(format!("{field}: YYYY-MM-DD")))
 }
 
 fn start_of_day(date: Date) -> Timestamp {
@@ -219,25 +211,13 @@ pub async fn mutasi(
         body,
         |c| async move {
             let va = c.own_virtual_account(0)?;
-            let start_text = c.value("start_date", 1).ok_or_else(|| {
-                SendmeError::INVALID_BODY.with_detail("Parameter 'start_date' is mandatory")
-            })?;
-            let end_text = c.value("end_date", 2).ok_or_else(|| {
-                SendmeError::INVALID_BODY.with_detail("Parameter 'end_date' is mandatory")
-            })?;
-            let (start, end) = (
-                parse_date(&start_text, "start_date")?,
-                parse_date(&end_text, "end_date")?,
-            );
+            let MutasiQuery {
+                start_text,
+                end_text,
+                start,
+                end,
+            } = MutasiQuery::parse(&c.input)?;
             let today = s.app.now().jakarta().date();
-            if end < start {
-                return Err(SendmeError::INVALID_BODY.with_detail("end_date is before start_date"));
-            }
-            if (end - start).whole_days() > MUTASI_MAX_SPAN_DAYS {
-                return Err(
-                    SendmeError::INVALID_BODY.with_detail("the period may span one month at most")
-                );
-            }
             if (today - start).whole_days() > MUTASI_MAX_AGE_DAYS {
                 return Err(
                     SendmeError::INVALID_BODY.with_detail("history goes back three months at most")
@@ -356,12 +336,13 @@ pub async fn inquiry_status(
         body,
         |c| async move {
             c.own_virtual_account(0)?;
-            let reference = c.value("trx_no", 1).ok_or(SendmeError::NOT_FOUND)?;
+            let query = StatusQuery::parse(&c.input)?;
+            let reference = query.reference;
             let d = payout::by_reference(&s.app.store, &c.partner.requester(), &reference)
                 .await
                 .map_err(super::internal)?
                 .ok_or(SendmeError::NOT_FOUND)?;
-            if let Some(id) = c.value("trx_id", 2) {
+            if let Some(id) = query.id {
                 if id != d.id {
                     return Err(SendmeError::NOT_FOUND);
                 }

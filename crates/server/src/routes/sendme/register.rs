@@ -13,7 +13,6 @@ use gerbang_app::beneficiary::{
 use gerbang_channels::bank::InquiryError;
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
-use gerbang_protocol::sendme::fields::Fields;
 use gerbang_protocol::sendme::request;
 use serde_json::{Map, Value};
 
@@ -28,9 +27,8 @@ const CONFIRM: Endpoint = Endpoint::Service {
 
 /// The account a request names, decoded by the protocol, as the application
 /// registers it.
-fn details(fields: &Fields) -> Result<AccountDetails, SendmeError> {
-    let d = request::AccountDetails::parse(fields)?;
-    Ok(AccountDetails {
+fn account_details(d: request::AccountDetails) -> AccountDetails {
+    AccountDetails {
         account: d.account,
         account_name: d.account_name,
         va_name: d.va_name,
@@ -39,7 +37,7 @@ fn details(fields: &Fields) -> Result<AccountDetails, SendmeError> {
         region_code: d.region_code,
         country_code: d.country_code,
         purpose_code: d.purpose_code,
-    })
+    }
 }
 
 /// The register/confirm answer fields for a registration.
@@ -106,8 +104,8 @@ pub async fn register(
         Ok(va) => va,
         Err(e) => return error(e),
     };
-    let details = match details(&c.fields) {
-        Ok(d) => d,
+    let details = match request::AccountDetails::parse(&c.input.fields) {
+        Ok(d) => account_details(d),
         Err(e) => return error(e),
     };
     match beneficiary::register(&sendme.app, &va, details).await {
@@ -147,16 +145,12 @@ pub async fn confirm(
         Ok(va) => va,
         Err(e) => return error(e),
     };
-    let parsed = details(&c.fields).and_then(|d| {
-        let number = c.fields.required("bank_account_number", 128)?;
-        let name = c.fields.required("bank_account_name", 255)?;
-        match c.fields.get("confirm").as_deref().map(str::trim) {
-            Some("2") => Ok((d, number, name)),
-            _ => Err(SendmeError::INVALID_BODY.with_detail("Parameter 'confirm' must be 2")),
-        }
-    });
-    let (details, number, name) = match parsed {
-        Ok(p) => p,
+    let (details, number, name) = match request::Confirmation::parse(&c.input.fields) {
+        Ok(c) => (
+            account_details(c.details),
+            c.bank_account_number,
+            c.bank_account_name,
+        ),
         Err(e) => return error(e),
     };
     match beneficiary::confirm(

@@ -45,13 +45,13 @@ pub async fn answer(codes: &PartnerCodes<'_>, d: &Disbursement) -> Result<Value,
 /// Decodes a transfer request and resolves its beneficiary.
 async fn prepare(sendme: &Shared, c: &super::Call) -> Result<NewPayout, SendmeError> {
     let va = c.own_virtual_account(usize::MAX)?;
-    let transfer = Transfer::parse(&c.fields)?;
+    let transfer = Transfer::parse(&c.input.fields)?;
     let amount = transfer.amount.minor();
     let t = match transfer.to {
         TransferTo::Cash(cash) => return super::cashout::prepare(sendme, c, amount, cash).await,
         TransferTo::Account(t) => t,
     };
-    let f: &Fields = &c.fields;
+    let f: &Fields = &c.input.fields;
     if let Some(wallet) = ewallet::by_code(&t.bank_code) {
         return prepare_wallet(&c.partner, f, amount, &t, wallet);
     }
