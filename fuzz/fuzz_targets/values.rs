@@ -1,6 +1,6 @@
 //! The shared validated values and SendMe's timestamps, from any text.
 #![no_main]
-use gerbang_core::values::{Amount, HttpUrl, Phone, Reference};
+use gerbang_core::values::{AccountNumber, Amount, HttpUrl, Phone, Reference};
 use gerbang_protocol::sendme::auth::parse_timestamp;
 use libfuzzer_sys::fuzz_target;
 
@@ -13,6 +13,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(a.minor() > 0 && a.minor() <= Amount::MAX_MINOR);
     }
     let _ = Phone::parse(&text);
+    if let Ok(n) = AccountNumber::parse(&text, 34) {
+        assert!(n.as_str().bytes().all(|b| b.is_ascii_digit()));
+    }
     let _ = HttpUrl::parse(&text, 255);
     let _ = parse_timestamp(&text);
 });

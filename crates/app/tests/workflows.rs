@@ -90,7 +90,7 @@ fn bank_payout(va: &str, reference: &str, account: &str, amount_minor: i64) -> N
         }),
         amount_minor,
         description: "payroll".into(),
-        callback_url: Some("http://127.0.0.1:9/callback".into()),
+        notice_url: Some("http://127.0.0.1:9/callback".into()),
         request: gerbang_core::Document::of(&serde_json::json!({})),
         instruct_at: None,
     }

@@ -98,9 +98,10 @@ pub struct ChannelAnswer {
     pub message: String,
 }
 
-/// Whom a payout pays.
+/// Whom a payout pays. Stored externally tagged (`{"bank_account": {…}}`): it
+/// decodes in one pass, without buffering the record as an internal tag would.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Payee {
     BankAccount(AccountPayee),
     EWallet(AccountPayee),
@@ -228,7 +229,7 @@ pub struct Disbursement {
     /// Rupiah in minor units (sen).
     pub amount_minor: i64,
     pub description: String,
-    pub callback_url: Option<String>,
+    pub notice_url: Option<String>,
     /// What the requester sent, as its face echoes it back.
     pub request: Document,
     pub status: Status,

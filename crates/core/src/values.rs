@@ -126,6 +126,39 @@ impl fmt::Debug for Phone {
     }
 }
 
+/// A bank account number or an e-wallet's id: 1 to `max` decimal digits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountNumber(String);
+
+impl AccountNumber {
+    pub fn parse(text: &str, max_chars: usize) -> Result<AccountNumber, ValueError> {
+        if text.is_empty() {
+            return Err(ValueError::Empty);
+        }
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValueError::BadCharacters);
+        }
+        if text.len() > max_chars {
+            return Err(ValueError::TooLong(max_chars));
+        }
+        Ok(AccountNumber(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for AccountNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", crate::mask::mask_tail(&self.0))
+    }
+}
+
 /// An `http://` or `https://` URL of at most `max` characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpUrl(String);
@@ -188,6 +221,15 @@ mod tests {
         assert_eq!(
             format!("{:?}", Phone::parse("081234567890").unwrap()),
             "\"********7890\""
+        );
+
+        assert!(AccountNumber::parse("1234567890", 20).is_ok());
+        assert!(AccountNumber::parse("12-34", 20).is_err());
+        assert!(AccountNumber::parse("", 20).is_err());
+        assert!(AccountNumber::parse("123", 2).is_err());
+        assert_eq!(
+            format!("{:?}", AccountNumber::parse("1234567890", 20).unwrap()),
+            "\"******7890\""
         );
 
         assert!(HttpUrl::parse("https://example.test/cb", 255).is_ok());

@@ -40,7 +40,7 @@ fn store_error(e: impl std::fmt::Display) -> H2hError {
 pub struct Claimable {
     pub id: String,
     pub amount_minor: i64,
-    pub beneficiary_name: String,
+    pub holder: String,
     pub expires_at: Timestamp,
 }
 
@@ -127,7 +127,7 @@ pub async fn inquire(
     Ok(Claimable {
         id: d.id,
         amount_minor: d.amount_minor,
-        beneficiary_name: c.holder,
+        holder: c.holder,
         expires_at: c.expires_at,
     })
 }

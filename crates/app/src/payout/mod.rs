@@ -59,7 +59,7 @@ pub struct NewPayout {
     pub payee: Payee,
     pub amount_minor: i64,
     pub description: String,
-    pub callback_url: Option<String>,
+    pub notice_url: Option<String>,
     /// What the requester sent, as its face's answers echo it.
     pub request: Document,
     /// When to send it; `None` or a past instant: now.
@@ -195,7 +195,7 @@ pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptErr
             payee: req.payee.clone(),
             amount_minor: req.amount_minor,
             description: req.description.clone(),
-            callback_url: req.callback_url.clone(),
+            notice_url: req.notice_url.clone(),
             request: req.request.clone(),
             status: if waits {
                 Status::WaitingApproval

@@ -29,7 +29,7 @@ impl NoticeFace for SendmeV1 {
         if !d.status.is_final() {
             return None;
         }
-        let url = d.callback_url.clone()?;
+        let url = d.notice_url.clone()?;
         let (trx_status, _) = status_of(d.status);
         let sent = as_sent(d);
         let payee = beneficiary(d);

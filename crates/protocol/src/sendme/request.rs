@@ -8,7 +8,7 @@ use super::envelope::SendmeError;
 use super::fields::Fields;
 use super::render::cash_network_by_code;
 use gerbang_core::payout::CashNetwork;
-use gerbang_core::values::{Amount, HttpUrl, Phone};
+use gerbang_core::values::{AccountNumber, Amount, HttpUrl, Phone};
 use gerbang_core::Timestamp;
 use serde_json::Value;
 
@@ -281,8 +281,13 @@ pub struct AccountDetails {
 
 impl AccountDetails {
     pub fn parse(f: &Fields) -> Result<AccountDetails, SendmeError> {
+        let account =
+            AccountNumber::parse(&f.required("beneficiary_account", 128)?, 128).map_err(|_| {
+                SendmeError::INVALID_BODY
+                    .with_detail("Parameter 'beneficiary_account' must be numeric")
+            })?;
         Ok(AccountDetails {
-            account: f.digits("beneficiary_account", 128)?,
+            account: account.into_string(),
             account_name: f.required("beneficiary_account_name", 255)?,
             va_name: f.required("beneficiary_va_name", 255)?,
             bank_code: f.required("beneficiary_bank_code", 10)?,

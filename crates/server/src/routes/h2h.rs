@@ -201,7 +201,7 @@ async fn inquiry(app: &App, network: Network, body: &[u8]) -> Response {
                 "trx_id": c.id,
                 "amount": rupiah(c.amount_minor),
                 "currency": "IDR",
-                "beneficiary_name": c.beneficiary_name,
+                "beneficiary_name": c.holder,
                 "expires_at": rfc3339(c.expires_at),
             }),
         ),

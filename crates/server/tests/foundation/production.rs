@@ -6,7 +6,7 @@ use gerbang_core::{Clock, SystemClock};
 use reqwest::Method;
 use serde_json::json;
 
-const SANDBOX_CALLS: &[(&str, &str)] = &[
+pub(crate) const SANDBOX_CALLS: &[(&str, &str)] = &[
     ("POST", "/sandbox/topup"),
     ("GET", "/sandbox/partners/9920015307/balance"),
     ("GET", "/sandbox/accounts/partner:9920015307/statement"),

@@ -125,7 +125,59 @@ async fn timer_of_a_hold_that_ended_first_changes_nothing(db: TestDatabase) {
     gw.stop().await;
 }
 
+/// A timer no handler can ever run fails for good: recorded, counted in
+/// /metrics, removed — and tried no more.
+async fn a_permanent_timer_failure_is_recorded_counted_and_dropped(db: TestDatabase) {
+    let gw = Gateway::start(test_config(&db)).await;
+    let app = gw.app();
+    app.commit(Step {
+        timers: vec![gerbang_store::TimerOp::Schedule(gerbang_store::NewTimer {
+            key: "retired.kind:7".into(),
+            kind: "retired.kind".into(),
+            due_at: app.now(),
+            payload: serde_json::json!({}).into(),
+        })],
+        ..Step::default()
+    })
+    .await
+    .expect("scheduled");
+    let failure = eventually(
+        "the failure is recorded",
+        Duration::from_secs(10),
+        || async {
+            app.store
+                .record(gerbang_app::scheduler::FAILURE_RECORD, "retired.kind:7")
+                .await
+                .unwrap()
+        },
+    )
+    .await;
+    let text = failure.data.as_str().to_string();
+    assert!(
+        text.contains("no handler for timer kind retired.kind"),
+        "{text}"
+    );
+    let metrics = gw.api.get("/metrics").await.text;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("gerbang_timer_failures_total{kind=\"retired.kind\"} ")),
+        "{metrics}"
+    );
+    gw.api.advance_clock(3600).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = app
+        .store
+        .record(gerbang_app::scheduler::FAILURE_RECORD, "retired.kind:7")
+        .await
+        .unwrap()
+        .expect("still recorded");
+    assert_eq!(again.version, failure.version, "not tried again");
+    gw.stop().await;
+}
+
 on_both_backends!(
+    a_permanent_timer_failure_is_recorded_counted_and_dropped,
     hold_expires_when_the_clock_passes_it,
     hold_timers_survive_a_restart,
     timer_of_a_hold_that_ended_first_changes_nothing,

@@ -98,7 +98,7 @@ pub(super) async fn prepare(
         }),
         amount_minor: amount,
         description,
-        callback_url: t.callback_url.map(|u| u.into_string()),
+        notice_url: t.callback_url.map(|u| u.into_string()),
         request: echo(&c.input.fields),
         instruct_at: None,
     })

@@ -296,7 +296,7 @@ fn status_fields(d: &Disbursement) -> Map<String, Value> {
     m.insert("trx_reff".into(), d.gateway_reference.clone().into());
     m.insert(
         "callback_url".into(),
-        d.callback_url.clone().unwrap_or_default().into(),
+        d.notice_url.clone().unwrap_or_default().into(),
     );
     m.insert(
         "trx_status_date".into(),

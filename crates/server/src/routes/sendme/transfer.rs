@@ -13,6 +13,7 @@ use gerbang_app::principals::SendmePartner;
 use gerbang_channels::bank::directory;
 use gerbang_channels::ewallet;
 use gerbang_core::mask::Masked;
+use gerbang_core::values::AccountNumber;
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
@@ -142,7 +143,7 @@ impl To {
             },
             amount_minor: amount,
             description: description.to_string(),
-            callback_url: Some(when.callback_url.as_str().to_string()),
+            notice_url: Some(when.callback_url.as_str().to_string()),
             request: echo(f),
             instruct_at: when.instruct.as_ref().map(|i| i.at),
         }
@@ -158,17 +159,16 @@ fn prepare_wallet(
     t: &AccountTransfer,
     wallet: &'static ewallet::Wallet,
 ) -> Result<NewPayout, SendmeError> {
-    let account = t.account()?;
-    if !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SendmeError::ACCOUNT_NOT_MATCH);
-    }
+    let account = AccountNumber::parse(t.account()?, 128)
+        .map_err(|_| SendmeError::ACCOUNT_NOT_MATCH)?
+        .into_string();
     let name = t.name()?;
     let to = To {
         wallet: true,
         code: wallet.code,
         network_name: wallet.name.to_string(),
         holder: name.to_uppercase(),
-        account: account.to_string(),
+        account,
         name: name.to_string(),
         beneficiary_va: None,
     };
