@@ -127,7 +127,9 @@ impl BatchDispatcher {
         id: &str,
         now: Timestamp,
     ) -> Result<(), TimerError> {
-        let Some((d, version)) = super::load(store, id).await? else {
+        let Some((d, version)) =
+            crate::stored::load_for_timer::<Disbursement>(&**store, super::RECORD, id).await?
+        else {
             return Ok(());
         };
         if d.status != Status::Processing || d.channel_attempts > 0 {
@@ -154,7 +156,7 @@ impl TimerHandler for BatchDispatcher {
             return Err(TimerError::Permanent("timer payload names no batch".into()));
         };
         let Some((batch, version)) =
-            crate::stored::load::<Batch>(&**store, BATCH_RECORD, id).await?
+            crate::stored::load_for_timer::<Batch>(&**store, BATCH_RECORD, id).await?
         else {
             return drop_timer(store, now, &timer.key).await;
         };

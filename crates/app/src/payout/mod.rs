@@ -122,10 +122,12 @@ pub async fn load(
 pub(crate) async fn of_timer(
     store: &SharedStore,
     timer: &Timer,
-) -> Result<Option<(Disbursement, i64)>, StoreError> {
+) -> Result<Option<(Disbursement, i64)>, crate::scheduler::TimerError> {
     match timer.payload["id"].as_str() {
-        Some(id) => load(store, id).await,
-        None => Ok(None),
+        Some(id) => crate::stored::load_for_timer(&**store, RECORD, id).await,
+        None => Err(crate::scheduler::TimerError::Permanent(
+            "timer payload names no disbursement".into(),
+        )),
     }
 }
 
