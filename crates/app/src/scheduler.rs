@@ -44,10 +44,16 @@ impl From<StoreError> for TimerError {
     }
 }
 
+/// A step that lost a race — its record moved, or its hold was ended by another
+/// step first (the store applies ledger operations before record writes) — is
+/// tried again: the handler then sees the new state. Anything else the ledger or
+/// the idempotency keys refuse will be refused again.
 impl From<StepError> for TimerError {
     fn from(e: StepError) -> Self {
         match e {
-            StepError::Backend(_) | StepError::RecordConflict { .. } => {
+            StepError::Backend(_)
+            | StepError::RecordConflict { .. }
+            | StepError::Ledger(LedgerError::HoldNotPending { .. } | LedgerError::UnknownHold(_)) => {
                 TimerError::Retry(e.to_string())
             }
             StepError::Ledger(_) | StepError::Duplicate(_) => TimerError::Permanent(e.to_string()),
@@ -77,6 +83,20 @@ pub struct TimerFailure {
     pub error: String,
     pub attempts: i32,
     pub at: Timestamp,
+}
+
+impl TimerFailure {
+    /// The `timer.failure` record of this failure, under `key`.
+    pub fn record(&self, key: &str) -> RecordWrite {
+        RecordWrite {
+            kind: FAILURE_RECORD.into(),
+            key: key.into(),
+            owner: self.kind.clone(),
+            state: "failed".into(),
+            data: Document::of(self),
+            expect: Expect::Any,
+        }
+    }
 }
 
 /// Longest wait between two tries of a failing timer.
@@ -166,14 +186,7 @@ impl Scheduler {
             at: now,
         };
         let step = Step {
-            records: vec![RecordWrite {
-                kind: FAILURE_RECORD.into(),
-                key: timer.key.clone(),
-                owner: timer.kind.clone(),
-                state: "failed".into(),
-                data: Document::of(&failure),
-                expect: Expect::Any,
-            }],
+            records: vec![failure.record(&timer.key)],
             timers: vec![TimerOp::Remove(timer.key.clone())],
             ..Step::default()
         };

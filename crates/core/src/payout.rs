@@ -160,11 +160,6 @@ impl CashNetwork {
         }
     }
 
-    /// Whether the code handed to the requester is encrypted (Permata) or plain.
-    pub fn encrypts_code(self) -> bool {
-        self == CashNetwork::Permata
-    }
-
     /// The ledger account its claimed codes are posted to.
     pub fn clearing_account(self) -> String {
         crate::ledger::codes::channel_clearing(&format!("cashout:{}", self.slug()))

@@ -33,6 +33,11 @@ pub const SQLITE: &[Migration] = &[
         name: "domain_account_names",
         sql: include_str!("../migrations/sqlite/0005_domain_account_names.sql"),
     },
+    Migration {
+        version: 6,
+        name: "payout_records",
+        sql: include_str!("../migrations/sqlite/0006_payout_records.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -45,5 +50,15 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "domain_account_names",
         sql: include_str!("../migrations/postgres/0002_domain_account_names.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "payout_records",
+        sql: include_str!("../migrations/postgres/0003_payout_records.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "records_key_bytewise",
+        sql: include_str!("../migrations/postgres/0004_records_key_bytewise.sql"),
     },
 ];

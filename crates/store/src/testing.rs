@@ -87,6 +87,17 @@ pub async fn postgres_database() -> Option<TestDatabase> {
     })
 }
 
+/// Runs `sql` on the database `url` names (`sqlite://PATH` or `postgres://…`) on
+/// a connection of its own, as an operator's tool would.
+pub async fn execute(url: &str, sql: &str) -> Result<(), String> {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => rusqlite::Connection::open(path)
+            .and_then(|c| c.execute_batch(sql))
+            .map_err(|e| e.to_string()),
+        None => execute_on_server(url, sql).await.map_err(|e| e.to_string()),
+    }
+}
+
 /// Runs `sql` on the server `admin_url` names, on a connection of its own.
 pub async fn execute_on_server(admin_url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
     let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;

@@ -184,7 +184,7 @@ fn paid_view(d: &Disbursement, repeated: bool) -> Result<Paid, H2hError> {
 }
 
 /// Payment: claims the code. The held amount is posted to the network's clearing
-/// account and the partner is told (status 2).
+/// account and the requester is told the payout succeeded.
 pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Paid, H2hError> {
     let print = payment_fingerprint(&req);
     for _ in 0..ATTEMPTS {
@@ -270,7 +270,7 @@ pub async fn pay(app: &App, network: Network, req: PaymentRequest) -> Result<Pai
 }
 
 /// Reversal: undoes the payment `reference` names (funds back to the partner,
-/// partner told with status 5), or voids the reference if no payment came.
+/// requester told it was reversed), or voids the reference if no payment came.
 pub async fn reverse(app: &App, network: Network, reference: &str) -> Result<Reversal, H2hError> {
     let rules = network.rules(&app.config.cashout, app.config.mode);
     for _ in 0..ATTEMPTS {

@@ -10,7 +10,7 @@
 //! resends nothing twice: a line already at its channel is skipped.
 
 use super::{new_id, Disbursement, Dispatcher, Requester, Status};
-use crate::scheduler::{drop_timer, TimerError, TimerHandler};
+use crate::scheduler::{drop_timer, TimerError, TimerFailure, TimerHandler};
 use crate::App;
 use async_trait::async_trait;
 use gerbang_core::Timestamp;
@@ -120,6 +120,23 @@ impl BatchDispatcher {
         }
     }
 
+    /// A batch timer set by a build before stored batches: its payload lists the
+    /// ids (`{"bank", "ids": [...]}`, at most 1,000); each is sent, then it ends.
+    async fn send_listed(
+        &self,
+        store: &SharedStore,
+        timer: &Timer,
+        now: Timestamp,
+    ) -> Result<(), TimerError> {
+        let Some(ids) = timer.payload["ids"].as_array() else {
+            return Err(TimerError::Permanent("timer payload names no batch".into()));
+        };
+        for id in ids.iter().filter_map(|v| v.as_str()) {
+            self.send_line(store, id, now).await?;
+        }
+        drop_timer(store, now, &timer.key).await
+    }
+
     /// Sends one line, unless it was answered or is pending on a timer of its own.
     async fn send_line(
         &self,
@@ -153,7 +170,7 @@ impl TimerHandler for BatchDispatcher {
         now: Timestamp,
     ) -> Result<(), TimerError> {
         let Some(id) = timer.payload["batch"].as_str() else {
-            return Err(TimerError::Permanent("timer payload names no batch".into()));
+            return self.send_listed(store, timer, now).await;
         };
         let Some((batch, version)) =
             crate::stored::load_for_timer::<Batch>(&**store, BATCH_RECORD, id).await?
@@ -177,13 +194,24 @@ impl TimerHandler for BatchDispatcher {
             })?;
             self.send_line(store, &line.id, now).await
         });
-        for outcome in futures::future::join_all(sends).await {
+        let mut records = Vec::with_capacity(1);
+        for (line, outcome) in lines.iter().zip(futures::future::join_all(sends).await) {
             match outcome {
                 Ok(()) => {}
-                // A line that can never go out is recorded with its payout; the rest go.
-                Err(TimerError::Permanent(e)) => {
-                    tracing::error!(batch = %id, error = %e, "a batch line cannot be sent");
-                    metrics::counter!("gerbang_batch_line_failures_total").increment(1);
+                // A line that can never go out is recorded as a failed timer under
+                // the line's key (and counted); the rest of the batch goes on.
+                Err(TimerError::Permanent(error)) => {
+                    tracing::error!(batch = %id, line = %line.key, %error, "a batch line cannot be sent");
+                    metrics::counter!("gerbang_timer_failures_total", "kind" => BATCH_TIMER)
+                        .increment(1);
+                    let failure = TimerFailure {
+                        kind: BATCH_TIMER.into(),
+                        payload: serde_json::json!({ "batch": id, "line": line.key }),
+                        error,
+                        attempts: timer.attempts + 1,
+                        at: now,
+                    };
+                    records.push(failure.record(&line.key));
                 }
                 Err(e) => return Err(e),
             }
@@ -192,8 +220,9 @@ impl TimerHandler for BatchDispatcher {
         if let Some(last) = lines.last() {
             next.sent_through = Some(last.key.clone());
         }
+        records.push(batch_write(&next, Expect::Version(version), !more));
         let step = Step {
-            records: vec![batch_write(&next, Expect::Version(version), !more)],
+            records,
             timers: vec![if more {
                 firing(&next, now)
             } else {

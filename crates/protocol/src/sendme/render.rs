@@ -40,6 +40,12 @@ pub fn cash_network_code(n: CashNetwork) -> &'static str {
     }
 }
 
+/// Whether SendMe hands a network's code out encrypted with the gateway's key
+/// (Permata's) or in plain digits (the stores').
+pub fn code_is_encrypted(n: CashNetwork) -> bool {
+    n == CashNetwork::Permata
+}
+
 /// The cash-out network a `beneficiary_bank_code` names (any case).
 pub fn cash_network_by_code(code: &str) -> Option<CashNetwork> {
     CashNetwork::ALL

@@ -159,6 +159,17 @@ async fn mutasi_in_every_style(db: TestDatabase) {
         )
         .await;
     assert_eq!(answer["status"], "9", "{answer}");
+    // The last day of the calendar is a day like any other.
+    let answer = s
+        .client
+        .query(
+            Style::Java,
+            Query::Mutasi,
+            &[("start_date", "9999-12-01"), ("end_date", "9999-12-31")],
+        )
+        .await;
+    assert_success(&answer);
+    assert_eq!(answer["data"], serde_json::json!([]), "{answer}");
     s.stop().await;
 }
 

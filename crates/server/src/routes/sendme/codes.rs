@@ -6,7 +6,7 @@ use super::Shared;
 use gerbang_app::cashout::keys::CodeKey;
 use gerbang_core::payout::Disbursement;
 use gerbang_protocol::sendme::envelope::SendmeError;
-use gerbang_protocol::sendme::render::wib;
+use gerbang_protocol::sendme::render::{code_is_encrypted, wib};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ impl<'a> PartnerCodes<'a> {
         let Some(code) = &c.code else {
             return Ok(String::new());
         };
-        if !c.network.encrypts_code() {
+        if !code_is_encrypted(c.network) {
             return Ok(code.expose().to_string());
         }
         Ok(self.key().await?.encrypt_code(code.expose()))

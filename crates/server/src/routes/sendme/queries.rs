@@ -23,7 +23,7 @@ use gerbang_protocol::sendme::request::{MutasiQuery, NameQuery, StatusQuery};
 use gerbang_store::StatementQuery;
 use serde_json::{json, Map, Value};
 use time::macros::format_description;
-use time::{Date, Duration, PrimitiveDateTime, Time};
+use time::{Date, PrimitiveDateTime, Time};
 
 /// Mutasi: oldest history, in days, and most lines answered.
 const MUTASI_MAX_AGE_DAYS: i64 = 92;
@@ -187,9 +187,11 @@ fn start_of_day(date: Date) -> Timestamp {
 
 /// A statement line's description as SendMe words it: a top-up reads
 /// `Topup Saldo #{virtual account} {reference}`; other movements keep the ledger's.
+/// (Top-ups of earlier builds stored that wording themselves: kept as it is.)
 fn statement_description(va: &str, kind: &str, description: &str) -> String {
+    const TOPUP: &str = "Topup Saldo #";
     match kind {
-        "topup" => format!("Topup Saldo #{va} {description}"),
+        "topup" if !description.starts_with(TOPUP) => format!("{TOPUP}{va} {description}"),
         _ => description.to_string(),
     }
 }
@@ -224,7 +226,9 @@ pub async fn mutasi(
                 );
             }
             let account = codes::partner_balance(&va);
-            let (from, to) = (start_of_day(start), start_of_day(end + Duration::days(1)));
+            // The end day's last instant, whatever the date (no calendar arithmetic
+            // that a date at the end of the calendar could overflow).
+            let (from, to) = (start_of_day(start), start_of_day(end).plus_seconds(86_400));
             let line_format = format_description!("[day]/[month]/[year] [hour]:[minute]:[second]");
             let mut data = Vec::new();
             let mut after = 0;

@@ -17,7 +17,7 @@ use gerbang_core::values::AccountNumber;
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::{fingerprint, Fields};
-use gerbang_protocol::sendme::render::{status_of, trx_id};
+use gerbang_protocol::sendme::render::{code_is_encrypted, status_of, trx_id};
 use gerbang_protocol::sendme::request::{AccountTransfer, Timing, Transfer, TransferTo};
 use serde_json::{Map, Value};
 
@@ -192,7 +192,7 @@ pub async fn transfer(
     };
     // An encrypted code needs the key: have it before anything is held.
     let codes = PartnerCodes::new(&sendme);
-    if matches!(&request.payee, Payee::CashCode(c) if c.network.encrypts_code()) {
+    if matches!(&request.payee, Payee::CashCode(c) if code_is_encrypted(c.network)) {
         if let Err(e) = codes.key().await {
             return error(e);
         }
