@@ -4,4 +4,5 @@
 
 pub mod face;
 pub mod h2h;
+pub mod json;
 pub mod sendme;

@@ -63,7 +63,8 @@ pub fn verify(
     signature: &str,
 ) -> bool {
     let expected = sign(secret, method, path, timestamp, body);
-    let given = signature.trim().to_ascii_lowercase();
+    // Lowercase hex, as documented: another spelling of the same bytes is refused.
+    let given = signature.trim();
     expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
@@ -82,6 +83,15 @@ mod tests {
         );
         assert_eq!(s.len(), 64);
         assert!(verify(
+            "k",
+            "POST",
+            "/h2h/v1/alfamart/payment",
+            "2026-11-22T10:00:00+07:00",
+            b"{}",
+            &s
+        ));
+        // Lowercase hex only, as documented.
+        assert!(!verify(
             "k",
             "POST",
             "/h2h/v1/alfamart/payment",

@@ -15,8 +15,10 @@ pub const MAX_TERMINAL_CHARS: usize = 64;
 #[error("{0}")]
 pub struct FormatError(pub String);
 
+/// The body as `T`; a body that repeats a key anywhere is refused first.
 fn json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, FormatError> {
-    serde_json::from_slice(body).map_err(|e| FormatError(e.to_string()))
+    let value = crate::json::parse(body).map_err(|e| FormatError(e.to_string()))?;
+    serde_json::from_value(value).map_err(|e| FormatError(e.to_string()))
 }
 
 fn reference(text: &str) -> Result<Reference, FormatError> {

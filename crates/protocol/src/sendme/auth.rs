@@ -172,7 +172,8 @@ impl Verifier<'_> {
 
         match endpoint {
             // The path names the next service and the method is GET whatever the verb:
-            // neither is checked.
+            // neither is checked. The token part holds the client key and secret only.
+            Endpoint::Tokens if access_token.is_some() => Err(AuthError::MalformedSignature),
             Endpoint::Tokens => Ok(()),
             Endpoint::Service {
                 path: service_path,

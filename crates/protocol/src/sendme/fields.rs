@@ -15,8 +15,10 @@ impl Fields {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Fields(Map::new()));
         }
-        match serde_json::from_slice::<Value>(body) {
+        match crate::json::parse(body) {
             Ok(Value::Object(map)) => Ok(Fields(map)),
+            // A key given twice: which value would count is not for the gateway to guess.
+            Err(e) if e.is_data() => Err(SendmeError::INVALID_BODY.with_detail(e.to_string())),
             _ => Err(SendmeError::INVALID_BODY.with_detail("the body is not a JSON object")),
         }
     }

@@ -152,6 +152,21 @@ async fn refused_requests_leave_the_code_claimable(db: TestDatabase) {
         ),
         ("no headers", Vec::new()),
         (
+            // The documented signature is lowercase hex.
+            "the signature in uppercase hex",
+            headers("alfamart", &secret, &now, &body)
+                .into_iter()
+                .map(|(n, v)| {
+                    let v = if n == SIGNATURE_HEADER {
+                        v.to_ascii_uppercase()
+                    } else {
+                        v
+                    };
+                    (n, v)
+                })
+                .collect(),
+        ),
+        (
             "no signature",
             headers("alfamart", &secret, &now, &body)
                 .into_iter()
@@ -182,6 +197,15 @@ async fn refused_requests_leave_the_code_claimable(db: TestDatabase) {
             b"{\"reference\": \"ALF-8001-P7\",".to_vec(),
         ),
         ("payment", "an empty body", Vec::new()),
+        (
+            "payment",
+            "the amount given twice",
+            format!(
+                r#"{{"reference":"ALF-8001-P11","code":"{}","phone":"{PHONE}","amount":100000,"amount":1}}"#,
+                issued.code
+            )
+            .into_bytes(),
+        ),
         (
             "payment",
             "no amount",

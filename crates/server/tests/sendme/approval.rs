@@ -512,7 +512,82 @@ async fn approval_keeps_each_transfer_on_its_own_time(db: TestDatabase) {
     s.stop().await;
 }
 
+/// Asserts a decision lost its race: the documented "not waiting for approval".
+#[track_caller]
+fn assert_not_waiting(answer: &Value) {
+    let code = assert_error(answer, "Invalid Request body");
+    assert_eq!(code, "00", "{answer}");
+    let desc = answer["response_desc"].as_str().unwrap_or_default();
+    assert!(desc.contains("is not waiting for approval"), "{answer}");
+}
+
+/// Decisions racing on one waiting transfer: exactly one wins, every other gets
+/// "not waiting for approval" (never an internal error), and the status inquiry
+/// shows the winner's outcome. Each race is run several times.
+async fn concurrent_decisions_have_one_winner(db: TestDatabase) {
+    let s = fixture::start_requiring_approval(db).await;
+    let receiver = Receiver::start(Behaviour::Answer(200)).await;
+    let url = receiver.url();
+    let florist = s.beneficiary("10000006", "PT. Florist Lentera Abadi").await;
+    for round in 0..5 {
+        let no = format!("RACE-REJECT-{round}");
+        let id = send(
+            &s.client,
+            &s.transfer_body(&florist, &no, 100_000, &url).await,
+        )
+        .await;
+        let body = by_ids(&[id]);
+        let answers =
+            futures_util::future::join_all((0..10).map(|_| s.client.post(REJECT, &body))).await;
+        let (won, lost): (Vec<&Value>, Vec<&Value>) =
+            answers.iter().partition(|a| a["status"] == "2");
+        assert_eq!(won.len(), 1, "one rejection wins: {answers:?}");
+        assert_decided(won[0], &[(no.as_str(), id)], "4");
+        for answer in lost {
+            assert_not_waiting(answer);
+        }
+        let status = s.client.status(&no, None).await;
+        assert_eq!(status["status"], "4", "{status}");
+    }
+    let mut approved_nos = Vec::new();
+    for round in 0..5 {
+        let no = format!("RACE-BOTH-{round}");
+        let id = send(
+            &s.client,
+            &s.transfer_body(&florist, &no, 100_000, &url).await,
+        )
+        .await;
+        let body = by_ids(&[id]);
+        let (approved, rejected) =
+            futures_util::future::join(s.client.post(APPROVE, &body), s.client.post(REJECT, &body))
+                .await;
+        let status = s.client.status(&no, None).await;
+        match (approved["status"].as_str(), rejected["status"].as_str()) {
+            (Some("2"), _) => {
+                assert_decided(&approved, &[(no.as_str(), id)], "1");
+                assert_not_waiting(&rejected);
+                assert_eq!(status["status"], "1", "approved, on its way: {status}");
+                approved_nos.push(no);
+            }
+            (_, Some("2")) => {
+                assert_decided(&rejected, &[(no.as_str(), id)], "4");
+                assert_not_waiting(&approved);
+                assert_eq!(status["status"], "4", "rejected: {status}");
+            }
+            _ => panic!("no decision won: {approved} {rejected}"),
+        }
+    }
+    // The approved ones go to the bank; then no hold is left.
+    s.advance_clock(LATENCY + 1).await;
+    for no in &approved_nos {
+        wait_status_of(&s.client, no, "2").await;
+    }
+    assert_ledger_clean(&s.api).await;
+    s.stop().await;
+}
+
 on_both_backends!(
+    concurrent_decisions_have_one_winner,
     approved_transfers_go_to_the_bank_as_one_batch,
     rejected_transfers_release_their_funds_at_once,
     approval_refusals_change_nothing,

@@ -261,7 +261,17 @@ async fn bad_credentials_are_unauthorized(db: TestDatabase) {
     // The token request, GET and POST.
     for style in [Style::Java, Style::Python] {
         let request = s.client.token_request(style, &ts, next, Some("{}"));
-        let variants = common_variants(&s, &request, |c, ts| c.token_signature(next, ts));
+        let mut variants = common_variants(&s, &request, |c, ts| c.token_signature(next, ts));
+        // A token request's signature carries two parts (client key, client
+        // secret), never a third (spec §3.7).
+        variants.push((
+            "a token request signed with a third part",
+            with_header(
+                &request,
+                "faspay-signature",
+                &s.client.creds.service_signature("GET", next, &ts, "extra"),
+            ),
+        ));
         refused_variants(&s, &format!("token {style:?}"), &request, variants).await;
     }
 

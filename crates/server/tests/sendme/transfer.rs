@@ -168,6 +168,24 @@ async fn transfer_refusals_hold_nothing(db: TestDatabase) {
     );
     assert_unknown(&s, &no).await;
 
+    // A key given twice (the amount a proxy reading the first one would see is
+    // not the amount the last one says): the body is refused, nothing is held.
+    let no = next_no();
+    let body = s.transfer_body(&b, &no, 1_000_000, url).await.to_json();
+    let twice = body.replacen('{', "{\"trx_amount\":\"100\",", 1);
+    let answer = s
+        .client
+        .post_text(Style::Python, TRANSFER, TRANSFER, twice)
+        .await;
+    assert_eq!(assert_error(&answer, "Invalid Request body"), "00");
+    assert!(
+        answer["response_desc"]
+            .as_str()
+            .is_some_and(|d| d.contains("repeated")),
+        "{answer}"
+    );
+    assert_unknown(&s, &no).await;
+
     // The documented messages.
     let cases: Vec<(&str, Body)> = vec![
         (
