@@ -116,6 +116,24 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     pub sendme: SendmeConfig,
     pub cashout: CashoutConfig,
+    pub payout: PayoutConfig,
+}
+
+/// Payouts, whatever face asks for them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayoutConfig {
+    /// Furthest ahead a payout may be scheduled (SendMe `instruct_date`): its funds
+    /// are held until then.
+    pub max_schedule_ahead_seconds: u64,
+}
+
+impl Default for PayoutConfig {
+    fn default() -> Self {
+        PayoutConfig {
+            max_schedule_ahead_seconds: 90 * 24 * 3600,
+        }
+    }
 }
 
 /// Cash-out at stores and ATMs.
@@ -205,6 +223,7 @@ impl Default for Config {
             simulator: SimulatorConfig::default(),
             sendme: SendmeConfig::default(),
             cashout: CashoutConfig::default(),
+            payout: PayoutConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 use gerbang_app::cashout::h2h::{self, PaymentRequest, Refusal, Reversal};
 use gerbang_app::config::Config;
 use gerbang_app::payout::approval::{self, ApprovalError};
+use gerbang_app::payout::cancel::{self, CancelError};
 use gerbang_app::payout::{
     self, AcceptError, AccountPayee, CashCode, CashNetwork, Disbursement, Face, Failure, NewPayout,
     Payee, Requester, Status,
@@ -492,4 +493,42 @@ async fn twenty_thousand_waiting_payouts_approved_in_one_call() {
     let app = world(&db).await;
     let ids = waiting_payouts(&app, "P", 20_000, 1_000).await;
     approve_and_settle(&app, &ids, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_payouts_are_cancelled_and_their_holds_released() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let funding = format!("partner:{APPROVING_VA}");
+        let waiting = payout::accept(app, bank_payout(APPROVING_VA, "X-1", "1234567890", 1_000))
+            .await
+            .expect("accepted");
+        let code = payout::accept(app, cash_payout(APPROVING_VA, "X-2", 5_000_000, app))
+            .await
+            .expect("accepted");
+        let who = requester(APPROVING_VA);
+        // A code is drawn on approval; then it is live and can still be cancelled.
+        approval::approve(app, &who, std::slice::from_ref(&code.id))
+            .await
+            .expect("approved");
+        let live = reload(app, &code).await;
+        let drawn = live
+            .cash_code()
+            .and_then(|c| c.code.clone())
+            .expect("drawn");
+        let done = cancel::cancel(app, &who, &[waiting.id.clone(), code.id.clone()])
+            .await
+            .expect("cancelled");
+        assert!(done.iter().all(|d| d.failure == Some(Failure::Cancelled)));
+        assert_eq!(balances(app, &funding).await, (OPENING, 0));
+        let claim = h2h::inquire(app, CashNetwork::Alfamart, drawn.expose(), "081234567890").await;
+        assert!(claim.is_err(), "a cancelled code is dead");
+        let twice = cancel::cancel(app, &who, std::slice::from_ref(&waiting.id)).await;
+        assert!(matches!(twice, Err(CancelError::NotCancellable(_))));
+        after(app, 7200).await;
+        assert_eq!(reload(app, &code).await.status, Status::Failed);
+        assert_eq!(notices_for(app, &waiting).await, 1);
+        ledger_is_clean(app).await;
+    })
+    .await;
 }

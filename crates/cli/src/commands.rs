@@ -248,11 +248,19 @@ pub async fn keys(common: Common, rotate: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `gerbang payout` does to the named payouts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Decide {
+    Approve,
+    Reject,
+    Cancel,
+}
+
 pub async fn payout(
     common: Common,
     virtual_account: &str,
     ids: &[String],
-    approve: bool,
+    decide: Decide,
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(&common)?;
     let app = App::open(config).await?;
@@ -261,23 +269,29 @@ pub async fn payout(
         face: gerbang_core::payout::Face::SendmeV1,
         principal: virtual_account.to_string(),
     };
-    let decided = if approve {
-        gerbang_app::payout::approval::approve(&app, &requester, ids).await
-    } else {
-        gerbang_app::payout::approval::reject(&app, &requester, ids).await
+    use gerbang_app::payout::{approval, cancel};
+    let decided = match decide {
+        Decide::Approve => approval::approve(&app, &requester, ids)
+            .await
+            .map_err(|e| e.to_string()),
+        Decide::Reject => approval::reject(&app, &requester, ids)
+            .await
+            .map_err(|e| e.to_string()),
+        Decide::Cancel => cancel::cancel(&app, &requester, ids)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    let done = match decide {
+        Decide::Approve => "approved",
+        Decide::Reject => "rejected",
+        Decide::Cancel => "cancelled",
     };
     match decided {
         Ok(list) => {
             for d in list {
-                println!(
-                    "{} {} ({}): {}",
-                    if approve { "approved" } else { "rejected" },
-                    d.id,
-                    d.reference,
-                    d.status.as_str()
-                );
+                println!("{done} {} ({}): {}", d.id, d.reference, d.status.as_str());
             }
-            if approve {
+            if decide == Decide::Approve {
                 println!("a running gateway sends them to their banks");
             }
             Ok(ExitCode::SUCCESS)

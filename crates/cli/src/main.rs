@@ -126,6 +126,16 @@ enum PayoutCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Cancel payouts not sent yet (waiting, scheduled later, or an unclaimed
+    /// cash-out code): their funds are released and the partner told.
+    Cancel {
+        #[arg(long)]
+        virtual_account: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -201,12 +211,24 @@ fn main() -> std::process::ExitCode {
                     virtual_account,
                     ids,
                     common,
-                } => commands::payout(common, &virtual_account, &ids, true).await,
+                } => {
+                    commands::payout(common, &virtual_account, &ids, commands::Decide::Approve)
+                        .await
+                }
                 PayoutCommand::Reject {
                     virtual_account,
                     ids,
                     common,
-                } => commands::payout(common, &virtual_account, &ids, false).await,
+                } => {
+                    commands::payout(common, &virtual_account, &ids, commands::Decide::Reject).await
+                }
+                PayoutCommand::Cancel {
+                    virtual_account,
+                    ids,
+                    common,
+                } => {
+                    commands::payout(common, &virtual_account, &ids, commands::Decide::Cancel).await
+                }
             },
             Command::Keys { rotate, common } => commands::keys(common, rotate).await,
             Command::Sim { command } => sim::run(command).await,

@@ -89,6 +89,8 @@ pub enum Failure {
     Rejected,
     /// Its cash code was not claimed in time.
     CodeExpired,
+    /// Its requester (or an operator) cancelled it before it was sent.
+    Cancelled,
 }
 
 /// A channel's own answer, kept verbatim.

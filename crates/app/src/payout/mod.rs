@@ -12,6 +12,7 @@
 
 pub mod approval;
 pub mod batch;
+pub mod cancel;
 mod dispatch;
 
 pub use dispatch::Dispatcher;
@@ -39,7 +40,7 @@ pub(crate) fn hold_key(d: &Disbursement) -> String {
     format!("disbursement:{}", d.id)
 }
 
-fn timer_key(d: &Disbursement) -> String {
+pub(crate) fn timer_key(d: &Disbursement) -> String {
     format!("{DISPATCH_TIMER}:{}", d.id)
 }
 
@@ -70,6 +71,9 @@ pub struct NewPayout {
 pub enum AcceptError {
     #[error("the reference was used before for another request")]
     DuplicateReference,
+    /// Scheduled further ahead than `[payout] max_schedule_ahead_seconds`.
+    #[error("scheduled more than {max_seconds} s ahead")]
+    ScheduledTooFar { max_seconds: u64 },
     #[error("insufficient available balance")]
     InsufficientBalance,
     #[error("storage: {0}")]
@@ -179,6 +183,29 @@ fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
 /// request (same reference, same fingerprint) answers the first one again.
 pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptError> {
     let now = app.now();
+    let max_seconds = app.config.payout.max_schedule_ahead_seconds;
+    if req.instruct_at.is_some_and(|at| {
+        at > now.plus_seconds(max_seconds.min(i64::MAX as u64 / 2_000_000) as i64)
+    }) {
+        // A retry of a request accepted before (under an older horizon) still gets
+        // its first answer.
+        let taken = app
+            .store
+            .idempotency(&req.requester.reference_scope(), &req.reference)
+            .await
+            .map_err(|e| AcceptError::Store(e.to_string()))?;
+        return match taken {
+            None => Err(AcceptError::ScheduledTooFar { max_seconds }),
+            Some(idem) if idem.fingerprint != req.fingerprint => {
+                Err(AcceptError::DuplicateReference)
+            }
+            Some(idem) => match load(&app.store, &idem.response).await {
+                Ok(Some((d, _))) => Ok(d),
+                Ok(None) => Err(AcceptError::Store("disbursement vanished".into())),
+                Err(e) => Err(AcceptError::Store(e.to_string())),
+            },
+        };
+    }
     let scope = req.requester.reference_scope();
     let latency = app.config.simulator.bank_latency_seconds as i64;
     for _ in 0..8 {

@@ -86,6 +86,7 @@ pub fn bank_response(d: &Disbursement) -> (Option<String>, String) {
     let cash = d.cash_code();
     match (d.failure, d.status) {
         (Some(Failure::Rejected), _) => (None, "Rejected by the approver".into()),
+        (Some(Failure::Cancelled), _) => (None, "Cancelled before it was sent".into()),
         (Some(Failure::CodeExpired), _) => (Some("54".into()), "Cash-out code expired".into()),
         (_, Status::Reversed) => (
             Some("00".into()),

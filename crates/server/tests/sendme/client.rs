@@ -23,6 +23,7 @@ pub const CONFIRM: &str = "/account/api/register/confirm";
 pub const TRANSFER: &str = "/account/api/transfer";
 pub const APPROVE: &str = "/account/api/approve";
 pub const REJECT: &str = "/account/api/reject";
+pub const CANCEL: &str = "/account/api/cancel";
 
 /// A partner's seven credentials and its virtual account.
 #[derive(Clone, Debug)]

@@ -462,7 +462,93 @@ async fn inquiry_status_of_unknown_transactions(db: TestDatabase) {
     s.stop().await;
 }
 
+/// A scheduled date beyond the horizon (`[payout] max_schedule_ahead_seconds`,
+/// 90 days by default) is refused and holds nothing; a transfer that has not been
+/// sent can be cancelled (`/account/api/cancel`), which releases its funds at once
+/// and tells the partner; a transfer that has been sent cannot.
+async fn far_dates_are_refused_and_unsent_transfers_cancelled(db: TestDatabase) {
+    let s = fixture::start(db).await;
+    let receiver = Receiver::start(Behaviour::Answer(200)).await;
+    let b = s.beneficiary("30000003", "Scheduled Holder").await;
+    for far in [
+        "9999-12-31 23:59:59".to_string(),
+        s.jakarta_in(91 * 86_400).await,
+    ] {
+        let body = s
+            .transfer_body(&b, "FAR-1", 1_500_000, &receiver.url())
+            .await
+            .with("instruct_date", far.as_str());
+        let answer = s.client.post(TRANSFER, &body).await;
+        assert_eq!(assert_error(&answer, "Invalid Request body"), "00");
+        assert!(
+            answer["response_desc"]
+                .as_str()
+                .is_some_and(|d| d.contains("instruct_date: at most 90 days ahead")),
+            "{answer}"
+        );
+    }
+    assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
+
+    let later = s.jakarta_in(2 * 86_400).await;
+    let body = s
+        .transfer_body(&b, "LATER-2", 1_500_000, &receiver.url())
+        .await
+        .with("instruct_date", later.as_str());
+    let id = send(&s, &body).await;
+    assert_eq!(
+        s.balances().await,
+        (FUNDING_MINOR, FUNDING_MINOR - 1_500_000)
+    );
+    let cancel = Body::new()
+        .with("virtual_account", fixture::VA)
+        .with("trx_no", "LATER-2");
+    let answer = s.client.post(CANCEL, &cancel).await;
+    assert_success(&answer);
+    assert_eq!(answer["data"][0]["trx_id"].to_string(), id, "{answer}");
+    assert_eq!(answer["data"][0]["trx_status"], "4", "{answer}");
+    assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR));
+    let status = s.client.status("LATER-2", None).await;
+    assert_eq!(status["status"], "4", "{status}");
+    assert_eq!(status["bank_response_msg"], "Cancelled before it was sent");
+    let callback = callback_for(&s.client, &receiver, "LATER-2").await;
+    assert_eq!(callback["trx_status"], "4", "{callback}");
+    // Cancelled once is cancelled: again is refused, and the date passing sends nothing.
+    let again = s.client.post(CANCEL, &cancel).await;
+    assert_error(&again, "Invalid Request body");
+    s.advance_clock(3 * 86_400).await;
+    assert_eq!(s.client.status("LATER-2", None).await["status"], "4");
+
+    // A transfer already at the bank cannot be cancelled.
+    let body = s.transfer_body(&b, "NOW-1", 100_000, &receiver.url()).await;
+    send(&s, &body).await;
+    s.advance_clock(LATENCY + 1).await;
+    s.wait_status("NOW-1", "2").await;
+    let refused = s
+        .client
+        .post(
+            CANCEL,
+            &Body::new()
+                .with("virtual_account", fixture::VA)
+                .with("trx_no", "NOW-1"),
+        )
+        .await;
+    assert_error(&refused, "Invalid Request body");
+    assert!(
+        refused["response_desc"]
+            .as_str()
+            .is_some_and(|d| d.contains("cannot be cancelled")),
+        "{refused}"
+    );
+    assert_eq!(
+        s.balances().await,
+        (FUNDING_MINOR - 100_000, FUNDING_MINOR - 100_000)
+    );
+    assert_ledger_clean(&s.api).await;
+    s.stop().await;
+}
+
 on_both_backends!(
+    far_dates_are_refused_and_unsent_transfers_cancelled,
     transfer_succeeds_after_the_bank_latency,
     rejected_transfer_releases_the_funds,
     pending_transfer_succeeds_an_hour_later,

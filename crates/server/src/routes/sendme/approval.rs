@@ -1,6 +1,8 @@
-//! Payout approval on the SendMe surface (a gerbang extension; Faspay does it on
-//! its dashboard): `POST /account/api/approve` and `POST /account/api/reject`,
-//! signed like any SendMe service, with `trx_id` or `trx_no` — one value or a list.
+//! Payout decisions on the SendMe surface (gerbang extensions; Faspay does them on
+//! its dashboard): `POST /account/api/approve`, `POST /account/api/reject` and
+//! `POST /account/api/cancel` (a transfer not sent yet: waiting, scheduled, or a
+//! code nobody claimed), signed like any SendMe service, with `trx_id` or
+//! `trx_no` — one value or a list.
 
 use super::codes::PartnerCodes;
 use super::{call, error, Answer, Shared};
@@ -9,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use gerbang_app::payout::approval::{self, ApprovalError};
+use gerbang_app::payout::cancel::{self, CancelError};
 use gerbang_app::payout::{self, Disbursement};
 use gerbang_protocol::sendme::auth::Endpoint;
 use gerbang_protocol::sendme::envelope::{self, status, SendmeError};
@@ -22,6 +25,10 @@ const APPROVE: Endpoint = Endpoint::Service {
 };
 const REJECT: Endpoint = Endpoint::Service {
     path: "/account/api/reject",
+    method: "POST",
+};
+const CANCEL: Endpoint = Endpoint::Service {
+    path: "/account/api/cancel",
     method: "POST",
 };
 
@@ -56,9 +63,17 @@ async fn decide(
         }
     }
     let decided = if endpoint == APPROVE {
-        approval::approve(&sendme.app, &requester, &ids).await
+        approval::approve(&sendme.app, &requester, &ids)
+            .await
+            .map_err(Refused::from)
+    } else if endpoint == REJECT {
+        approval::reject(&sendme.app, &requester, &ids)
+            .await
+            .map_err(Refused::from)
     } else {
-        approval::reject(&sendme.app, &requester, &ids).await
+        cancel::cancel(&sendme.app, &requester, &ids)
+            .await
+            .map_err(Refused::from)
     };
     match decided {
         Ok(list) => {
@@ -75,13 +90,42 @@ async fn decide(
             m.insert("data".into(), Value::Array(lines));
             Json(envelope::success(m, status::SUCCESS, "Success"))
         }
-        Err(ApprovalError::NotFound(id)) => {
+        Err(Refused::NotFound(id)) => {
             error(SendmeError::NOT_FOUND.with_detail(format!("trx_id {id}")))
         }
-        Err(e @ (ApprovalError::NotWaiting(_) | ApprovalError::BadCount)) => {
-            error(SendmeError::INVALID_BODY.with_detail(e.to_string()))
+        Err(Refused::Invalid(why)) => error(SendmeError::INVALID_BODY.with_detail(why)),
+        Err(Refused::Store(e)) => error(super::internal(e)),
+    }
+}
+
+/// Why a decision was refused, as SendMe answers it.
+enum Refused {
+    NotFound(String),
+    Invalid(String),
+    Store(String),
+}
+
+impl From<ApprovalError> for Refused {
+    fn from(e: ApprovalError) -> Self {
+        match e {
+            ApprovalError::NotFound(id) => Refused::NotFound(id),
+            ApprovalError::NotWaiting(_) | ApprovalError::BadCount => {
+                Refused::Invalid(e.to_string())
+            }
+            ApprovalError::Store(e) => Refused::Store(e),
         }
-        Err(ApprovalError::Store(e)) => error(super::internal(e)),
+    }
+}
+
+impl From<CancelError> for Refused {
+    fn from(e: CancelError) -> Self {
+        match e {
+            CancelError::NotFound(id) => Refused::NotFound(id),
+            CancelError::NotCancellable(_) | CancelError::BadCount => {
+                Refused::Invalid(e.to_string())
+            }
+            CancelError::Store(e) => Refused::Store(e),
+        }
     }
 }
 
@@ -119,4 +163,14 @@ pub async fn reject(
     body: Bytes,
 ) -> Answer {
     decide(sendme, REJECT, method, uri, headers, body).await
+}
+
+pub async fn cancel(
+    State(sendme): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    decide(sendme, CANCEL, method, uri, headers, body).await
 }

@@ -58,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/api/transfer", post(transfer::transfer))
         .route("/account/api/approve", post(approval::approve))
         .route("/account/api/reject", post(approval::reject))
+        .route("/account/api/cancel", post(approval::cancel))
         .route("/account/api/balance_inquiry", any(queries::balance))
         .route(
             "/account/api/balance_inquiry/*values",

@@ -203,6 +203,12 @@ pub async fn transfer(
             Err(e) => error(e),
         },
         Err(AcceptError::DuplicateReference) => error(SendmeError::DUPLICATE_TRX_NO),
+        Err(AcceptError::ScheduledTooFar { max_seconds }) => {
+            error(SendmeError::INVALID_BODY.with_detail(format!(
+                "instruct_date: at most {} days ahead",
+                max_seconds / 86_400
+            )))
+        }
         Err(AcceptError::InsufficientBalance) => error(SendmeError::INSUFFICIENT_BALANCE),
         Err(AcceptError::Store(e)) => error(super::internal(e)),
     }
