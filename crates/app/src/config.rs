@@ -117,6 +117,31 @@ pub struct Config {
     pub sendme: SendmeConfig,
     pub cashout: CashoutConfig,
     pub payout: PayoutConfig,
+    pub http: HttpConfig,
+}
+
+/// Limits on client connections, so slow or idle clients cannot hold the
+/// gateway's sockets.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Longest wait for a request's headers — from the connection's start, and on
+    /// a kept-alive connection from the end of the last answer (the idle timeout).
+    pub header_read_timeout_seconds: u64,
+    /// Longest time reading one request's body.
+    pub body_read_timeout_seconds: u64,
+    /// Connections open at once; past it, new ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_seconds: 30,
+            body_read_timeout_seconds: 30,
+            max_connections: 4096,
+        }
+    }
 }
 
 /// Payouts, whatever face asks for them.
@@ -224,6 +249,7 @@ impl Default for Config {
             sendme: SendmeConfig::default(),
             cashout: CashoutConfig::default(),
             payout: PayoutConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod metrics;
 pub mod routes;
+mod serve;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -13,9 +14,9 @@ use axum::Router;
 use gerbang_app::App;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tower::Layer;
 
 /// The whole HTTP surface.
 pub fn router(app: Arc<App>) -> Router {
@@ -49,7 +50,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Rewrites what must be matched case-insensitively before routing.
-fn normalise_uri(mut request: axum::extract::Request) -> axum::extract::Request {
+pub(crate) fn normalise_uri(mut request: axum::extract::Request) -> axum::extract::Request {
     if let Some(path) = routes::sendme::normalise_path(request.uri().path()) {
         let rebuilt = match request.uri().query() {
             Some(q) => format!("{path}?{q}"),
@@ -86,16 +87,11 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
     let _ = app.self_url.set(format!("http://{reachable}"));
     let stop = CancellationToken::new();
     let workers = app.start_workers(&stop)?;
-    let service = tower::util::MapRequestLayer::new(normalise_uri).layer(router(app.clone()));
-    let http_stop = stop.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
-        )
-        .with_graceful_shutdown(http_stop.cancelled_owned())
-        .await
-    });
+    let limits = app.config.http.clone();
+    let router = router(app.clone()).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        Duration::from_secs(limits.body_read_timeout_seconds.max(1)),
+    ));
+    let http = tokio::spawn(serve::serve(listener, router, limits, stop.clone()));
     Ok(RunningServer {
         addr,
         app,

@@ -11,3 +11,4 @@ mod notifier;
 mod production;
 mod sandbox;
 mod scheduler;
+mod slow_clients;
