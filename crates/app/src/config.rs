@@ -43,6 +43,9 @@ pub struct NotifierConfig {
     pub concurrency: u32,
     /// How often the outbox is polled when nothing wakes the notifier.
     pub poll_millis: u64,
+    /// Whether notifications may go to loopback, private, link-local and other
+    /// internal addresses. Unset: yes in sandbox mode, no in production.
+    pub allow_internal_destinations: Option<bool>,
 }
 
 impl Default for NotifierConfig {
@@ -54,6 +57,7 @@ impl Default for NotifierConfig {
             max_attempts: 30,
             concurrency: 16,
             poll_millis: 500,
+            allow_internal_destinations: None,
         }
     }
 }
@@ -255,6 +259,14 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether notifications may go to internal addresses (see
+    /// [`NotifierConfig::allow_internal_destinations`]).
+    pub fn internal_destinations_allowed(&self) -> bool {
+        self.notifier
+            .allow_internal_destinations
+            .unwrap_or(self.mode == Mode::Sandbox)
+    }
+
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.check()?;

@@ -164,7 +164,10 @@ impl App {
         let notifier = notifier::Notifier::new(
             self.store.clone(),
             clock,
-            self.config.notifier.clone(),
+            config::NotifierConfig {
+                allow_internal_destinations: Some(self.config.internal_destinations_allowed()),
+                ..self.config.notifier.clone()
+            },
             self.wake_notifier.clone(),
         )
         .map_err(|e| anyhow::anyhow!("cannot build the notifier: {e}"))?;

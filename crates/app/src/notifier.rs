@@ -57,14 +57,42 @@ fn excerpt(text: &str) -> String {
     text.chars().take(EXCERPT_CHARS).collect()
 }
 
+/// Resolves receivers' host names, keeping only addresses outside the internal
+/// ranges (a name that resolves only to such addresses is not delivered to).
+struct ExternalOnly;
+
+impl reqwest::dns::Resolve for ExternalOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let external: Vec<std::net::SocketAddr> = found
+                .filter(|a| !gerbang_core::destination::is_internal(a.ip()))
+                .collect();
+            if external.is_empty() {
+                return Err(format!(
+                    "{} resolves only to internal addresses, which this gateway does not call",
+                    name.as_str()
+                )
+                .into());
+            }
+            Ok(Box::new(external.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 impl Notifier {
+    /// `config.allow_internal_destinations` is taken as given (unset: no).
     pub fn new(
         store: SharedStore,
         clock: Arc<dyn Clock>,
         config: NotifierConfig,
         wake: Arc<Notify>,
     ) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if !config.allow_internal_destinations.unwrap_or(false) {
+            http = http.dns_resolver(Arc::new(ExternalOnly));
+        }
+        let http = http
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout())
@@ -106,6 +134,29 @@ impl Notifier {
         let attempt_no = n.attempts + 1;
         let at = self.clock.now();
         let started = Instant::now();
+        if !self.config.allow_internal_destinations.unwrap_or(false) && names_internal(&n.url) {
+            // Never sent, and never will be: recorded once, not retried.
+            let attempt = Attempt {
+                notification_id: n.id,
+                attempt_no,
+                at,
+                http_status: None,
+                latency_ms: 0,
+                excerpt: "not sent: the URL names an internal address".into(),
+            };
+            tracing::warn!(
+                notification = n.id,
+                "notification to an internal address refused"
+            );
+            if let Err(e) = self
+                .store
+                .record_attempt(attempt, AttemptVerdict::GiveUp)
+                .await
+            {
+                tracing::error!(notification = n.id, error = %e, "could not record an attempt");
+            }
+            return;
+        }
         let delivery = Delivery::of(&n.protocol);
         let mut request = self
             .http
@@ -158,6 +209,17 @@ impl Notifier {
             tracing::error!(notification = n.id, error = %e, "could not record an attempt");
         }
     }
+}
+
+/// Whether a URL's host is an internal address literal or a `localhost` name.
+fn names_internal(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(gerbang_core::destination::names_internal_host)
+        })
+        .unwrap_or(false)
 }
 
 async fn read_limited(mut response: reqwest::Response) -> String {

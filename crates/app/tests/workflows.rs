@@ -532,3 +532,44 @@ async fn unsent_payouts_are_cancelled_and_their_holds_released() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_refuses_notice_urls_of_internal_addresses() {
+    let db = sqlite_database();
+    let sandbox = world(&db).await;
+    drop(sandbox);
+    let app = App::open(Config {
+        database_url: db.url.clone(),
+        mode: gerbang_app::config::Mode::Production,
+        ..Config::default()
+    })
+    .await
+    .expect("opens");
+    for (n, url) in [
+        "http://127.0.0.1:9/callback",
+        "http://localhost/callback",
+        "https://10.0.0.8/callback",
+        "http://[::1]/callback",
+        "http://169.254.169.254/latest",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut req = bank_payout(VA, &format!("I-{n}"), "1234567890", 1_000);
+        req.notice_url = Some(url.into());
+        let refused = payout::accept(&app, req).await;
+        assert!(
+            matches!(refused, Err(AcceptError::InternalNoticeUrl)),
+            "{url}: {refused:?}"
+        );
+    }
+    let mut req = bank_payout(VA, "I-PUBLIC", "1234567890", 1_000);
+    req.notice_url = Some("https://partner.example.com/callback".into());
+    payout::accept(&app, req)
+        .await
+        .expect("a public URL is fine");
+    assert_eq!(
+        balances(&app, &format!("partner:{VA}")).await,
+        (OPENING, 1_000)
+    );
+}

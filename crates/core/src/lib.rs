@@ -5,6 +5,7 @@
 //! deterministic and cheap to test.
 
 pub mod clock;
+pub mod destination;
 pub mod document;
 pub mod error_text;
 pub mod ledger;

@@ -74,6 +74,9 @@ pub enum AcceptError {
     /// Scheduled further ahead than `[payout] max_schedule_ahead_seconds`.
     #[error("scheduled more than {max_seconds} s ahead")]
     ScheduledTooFar { max_seconds: u64 },
+    /// The notice URL names an internal address, which production does not send to.
+    #[error("the notice URL names an internal address")]
+    InternalNoticeUrl,
     #[error("insufficient available balance")]
     InsufficientBalance,
     #[error("storage: {0}")]
@@ -183,6 +186,16 @@ fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
 /// request (same reference, same fingerprint) answers the first one again.
 pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptError> {
     let now = app.now();
+    if !app.config.internal_destinations_allowed()
+        && req.notice_url.as_deref().is_some_and(|u| {
+            reqwest::Url::parse(u).ok().is_some_and(|u| {
+                u.host_str()
+                    .is_some_and(gerbang_core::destination::names_internal_host)
+            })
+        })
+    {
+        return Err(AcceptError::InternalNoticeUrl);
+    }
     let max_seconds = app.config.payout.max_schedule_ahead_seconds;
     if req.instruct_at.is_some_and(|at| {
         at > now.plus_seconds(max_seconds.min(i64::MAX as u64 / 2_000_000) as i64)

@@ -74,6 +74,7 @@ pub fn test_config(db: &TestDatabase) -> Config {
             max_attempts: 30,
             concurrency: 8,
             poll_millis: 50,
+            allow_internal_destinations: None,
         },
         scheduler: SchedulerConfig {
             poll_millis: 50,

@@ -5,6 +5,7 @@ use gerbang_app::config::Mode;
 use gerbang_core::{Clock, SystemClock};
 use reqwest::Method;
 use serde_json::json;
+use std::time::Duration;
 
 pub(crate) const SANDBOX_CALLS: &[(&str, &str)] = &[
     ("POST", "/sandbox/topup"),
@@ -76,4 +77,91 @@ async fn production_refuses_the_sandbox_and_keeps_real_time(db: TestDatabase) {
     sandbox.stop().await;
 }
 
-on_both_backends!(production_refuses_the_sandbox_and_keeps_real_time);
+/// In production the notifier never calls the gateway's own machine or network
+/// (loopback, private, link-local…): such a notification is recorded as refused
+/// once and not retried. An operator may allow it.
+async fn production_does_not_notify_internal_addresses(db: TestDatabase) {
+    let receiver = Receiver::start(Behaviour::Answer(200)).await;
+    let port = receiver
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next())
+        .expect("a port")
+        .to_string();
+    for allowed in [None, Some(true)] {
+        let mut config = test_config(&db);
+        config.mode = Mode::Production;
+        config.notifier.allow_internal_destinations = allowed;
+        let gw = Gateway::start(config).await;
+        let app = gw.app().clone();
+        let urls = [
+            receiver.url(),
+            format!("http://localhost:{port}/notify"),
+            format!("http://[::ffff:127.0.0.1]:{port}/notify"),
+        ];
+        let outcome = app
+            .commit(gerbang_store::Step {
+                notifications: urls
+                    .iter()
+                    .map(|url| gerbang_store::NewNotification {
+                        protocol: "test".into(),
+                        owner: "operator".into(),
+                        source: format!("test:{url}"),
+                        url: url.clone(),
+                        body: "{}".into(),
+                    })
+                    .collect(),
+                ..gerbang_store::Step::default()
+            })
+            .await
+            .expect("written");
+        for id in outcome.notification_ids {
+            let n = eventually(
+                "the notification is decided",
+                Duration::from_secs(10),
+                || {
+                    let app = app.clone();
+                    async move {
+                        let n = app.store.notification(id).await.unwrap().unwrap();
+                        (n.status != gerbang_store::NotificationStatus::Pending).then_some(n)
+                    }
+                },
+            )
+            .await;
+            let attempts = app.store.attempts(id).await.unwrap();
+            match allowed {
+                None => {
+                    assert_eq!(
+                        n.status,
+                        gerbang_store::NotificationStatus::Failed,
+                        "{}",
+                        n.url
+                    );
+                    assert_eq!(attempts.len(), 1, "{}", n.url);
+                    assert!(
+                        attempts[0].excerpt.contains("internal"),
+                        "{:?}",
+                        attempts[0]
+                    );
+                }
+                Some(_) => {
+                    assert_eq!(
+                        n.status,
+                        gerbang_store::NotificationStatus::Delivered,
+                        "{}",
+                        n.url
+                    )
+                }
+            }
+        }
+        gw.stop().await;
+    }
+    // Only the gateway that was allowed reached the receiver.
+    assert_eq!(receiver.received().len(), 3);
+}
+
+on_both_backends!(
+    production_refuses_the_sandbox_and_keeps_real_time,
+    production_does_not_notify_internal_addresses,
+);

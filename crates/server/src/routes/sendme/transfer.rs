@@ -203,6 +203,10 @@ pub async fn transfer(
             Err(e) => error(e),
         },
         Err(AcceptError::DuplicateReference) => error(SendmeError::DUPLICATE_TRX_NO),
+        Err(AcceptError::InternalNoticeUrl) => error(
+            SendmeError::INVALID_BODY
+                .with_detail("callback_url: an internal address this gateway does not call"),
+        ),
         Err(AcceptError::ScheduledTooFar { max_seconds }) => {
             error(SendmeError::INVALID_BODY.with_detail(format!(
                 "instruct_date: at most {} days ahead",
