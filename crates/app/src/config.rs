@@ -55,7 +55,7 @@ impl Default for NotifierConfig {
             first_retry_seconds: 60,
             give_up_after_seconds: 24 * 3600,
             max_attempts: 30,
-            concurrency: 16,
+            concurrency: 64,
             poll_millis: 500,
             allow_internal_destinations: None,
         }

@@ -1,6 +1,7 @@
 //! `gerbang bench …`: benchmarks that print their figures, ending with one JSON line.
 
 mod ledger;
+mod notifier;
 mod sendme;
 
 use clap::Subcommand;
@@ -14,11 +15,15 @@ pub enum BenchCommand {
     /// Signed SendMe transfers over HTTP against a gateway process, next to the
     /// bare-HTTP limit of the same machine.
     Sendme(sendme::SendmeBench),
+    /// Notifications delivered per second to a fast and to a slow local receiver,
+    /// next to the bare-HTTP limit of the same machine.
+    Notifier(notifier::NotifierBench),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Ledger(args) => ledger::run(args).await,
         BenchCommand::Sendme(args) => sendme::run(args).await,
+        BenchCommand::Notifier(args) => notifier::run(args).await,
     }
 }
