@@ -211,8 +211,9 @@ impl Notifier {
     }
 }
 
-/// Whether a URL's host is an internal address literal or a `localhost` name.
-fn names_internal(url: &str) -> bool {
+/// Whether a URL's host is an internal address literal or a `localhost` name
+/// (the notifier never calls it unless internal destinations are allowed).
+pub(crate) fn names_internal(url: &str) -> bool {
     reqwest::Url::parse(url)
         .ok()
         .and_then(|u| {

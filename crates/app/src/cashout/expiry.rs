@@ -1,13 +1,12 @@
 //! The end of an unclaimed code: at its expiry the hold is released, the code
 //! dies for every network, and the requester is told the payout failed.
 
-use crate::payout::{self, hold_key, record_write, Failure, Status};
+use crate::payout::{self, end_unsent, Failure, Status};
 use crate::scheduler::{TimerError, TimerHandler};
 use crate::App;
 use async_trait::async_trait;
-use gerbang_core::ledger::LedgerOp;
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, SharedStore, Step, StepError, Timer, TimerOp};
+use gerbang_store::{SharedStore, Step, StepError, Timer};
 use std::sync::Arc;
 
 pub struct Expirer {
@@ -42,19 +41,9 @@ impl TimerHandler for Expirer {
             // Not yet (the clock of another process was behind): the timer stays.
             return Err(TimerError::Retry("the code has not expired yet".into()));
         }
-        let mut next = d.clone();
-        next.status = Status::Failed;
-        next.failure = Some(Failure::CodeExpired);
-        next.status_at = now;
-        let mut step = Step {
-            ledger: vec![LedgerOp::Void { key: hold_key(&d) }],
-            records: vec![record_write(&next, Expect::Version(version))],
-            timers: vec![TimerOp::Remove(timer.key.clone())],
-            ..Step::default()
-        };
-        step.records.extend(super::end_code_of(&d, "expired"));
-        step.notifications
-            .extend(crate::faces::payout_notice(&self.app, &next).await?);
+        // The step removes this timer with the payout's others.
+        let mut step = Step::default();
+        end_unsent(&self.app, &mut step, &d, version, Failure::CodeExpired, now).await?;
         match self.app.commit(step).await {
             Ok(_) => Ok(()),
             // Claimed (or approved, or rejected) meanwhile: look again.

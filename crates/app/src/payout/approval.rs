@@ -7,12 +7,13 @@
 //! A cash code is drawn only when approved. Rejection releases the funds and
 //! tells the requester the payout failed.
 
-use super::{batch, hold_key, record_write, Disbursement, Failure, Requester, Status};
+use super::{batch, end_unsent, load_own, record_write, OwnError};
+use super::{Disbursement, Failure, Requester, Status};
 use crate::cashout;
 use crate::App;
-use gerbang_core::ledger::{LedgerError, LedgerOp};
+use gerbang_core::ledger::LedgerError;
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, Step, StepError, TimerOp};
+use gerbang_store::{Expect, Step, StepError};
 use std::collections::BTreeMap;
 
 /// Most disbursements one approval may name.
@@ -30,31 +31,32 @@ pub enum ApprovalError {
     Store(String),
 }
 
+impl From<OwnError> for ApprovalError {
+    fn from(e: OwnError) -> Self {
+        match e {
+            OwnError::BadCount => ApprovalError::BadCount,
+            OwnError::NotFound(id) => ApprovalError::NotFound(id),
+            OwnError::Store(e) => ApprovalError::Store(e),
+        }
+    }
+}
+
+/// The named payouts of `requester`, each waiting for approval.
 async fn waiting(
     app: &App,
     requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<(Disbursement, i64)>, ApprovalError> {
-    if ids.is_empty() || ids.len() > MAX_PER_APPROVAL {
-        return Err(ApprovalError::BadCount);
-    }
-    let mut out = Vec::with_capacity(ids.len());
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-        let (d, version) = super::load(&app.store, id)
-            .await
-            .map_err(|e| ApprovalError::Store(e.to_string()))?
-            .filter(|(d, _)| d.requester == *requester)
-            .ok_or_else(|| ApprovalError::NotFound(id.clone()))?;
+    let found = load_own(app, requester, ids, MAX_PER_APPROVAL).await?;
+    for (d, _) in &found {
         let expired = d
             .cash_code()
             .is_some_and(|c| c.lifetime_seconds.is_none() && app.now() >= c.expires_at);
         if d.status != Status::WaitingApproval || expired {
-            return Err(ApprovalError::NotWaiting(id.clone()));
+            return Err(ApprovalError::NotWaiting(d.id.clone()));
         }
-        out.push((d, version));
     }
-    Ok(out)
+    Ok(found)
 }
 
 /// A decision that lost a race with another decision on the same payout: the
@@ -151,21 +153,9 @@ pub async fn reject(
     let mut step = Step::default();
     let mut rejected = Vec::with_capacity(found.len());
     for (d, version) in found {
-        let mut next = d.clone();
-        next.status = Status::Failed;
-        next.failure = Some(Failure::Rejected);
-        next.status_at = now;
-        step.ledger.push(LedgerOp::Void { key: hold_key(&d) });
-        if d.cash_code().is_some() {
-            step.timers
-                .push(TimerOp::Remove(cashout::expiry_timer_key(&d.id)));
-        }
-        step.records
-            .push(record_write(&next, Expect::Version(version)));
-        let notice = crate::faces::payout_notice(app, &next)
+        let next = end_unsent(app, &mut step, &d, version, Failure::Rejected, now)
             .await
             .map_err(|e| ApprovalError::Store(e.to_string()))?;
-        step.notifications.extend(notice);
         rejected.push(next);
     }
     app.commit(step)

@@ -8,11 +8,10 @@
 //! A cash code races only with its network's claim; the store lets one of the two
 //! steps win.
 
-use super::{hold_key, record_write, timer_key, Disbursement, Failure, Requester, Status};
-use crate::cashout;
+use super::{end_unsent, load_own, Disbursement, Failure, OwnError, Requester, Status};
 use crate::App;
-use gerbang_core::ledger::{LedgerError, LedgerOp};
-use gerbang_store::{Expect, Step, StepError, TimerOp};
+use gerbang_core::ledger::LedgerError;
+use gerbang_store::{Step, StepError};
 
 /// How close to its dispatch a payout can no longer be cancelled.
 pub const SENDING_MARGIN_SECONDS: i64 = 60;
@@ -51,39 +50,23 @@ pub async fn cancel(
     requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, CancelError> {
-    if ids.is_empty() || ids.len() > MAX_PER_CANCELLATION {
-        return Err(CancelError::BadCount);
-    }
+    let found = load_own(app, requester, ids, MAX_PER_CANCELLATION)
+        .await
+        .map_err(|e| match e {
+            OwnError::BadCount => CancelError::BadCount,
+            OwnError::NotFound(id) => CancelError::NotFound(id),
+            OwnError::Store(e) => CancelError::Store(e),
+        })?;
     let now = app.now();
     let mut step = Step::default();
-    let mut cancelled = Vec::with_capacity(ids.len());
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-        let (d, version) = super::load(&app.store, id)
-            .await
-            .map_err(|e| CancelError::Store(e.to_string()))?
-            .filter(|(d, _)| d.requester == *requester)
-            .ok_or_else(|| CancelError::NotFound(id.clone()))?;
+    let mut cancelled = Vec::with_capacity(found.len());
+    for (d, version) in found {
         if !cancellable(&d, now) {
-            return Err(CancelError::NotCancellable(id.clone()));
+            return Err(CancelError::NotCancellable(d.id));
         }
-        let mut next = d.clone();
-        next.status = Status::Failed;
-        next.failure = Some(Failure::Cancelled);
-        next.status_at = now;
-        step.ledger.push(LedgerOp::Void { key: hold_key(&d) });
-        step.timers.push(TimerOp::Remove(timer_key(&d)));
-        if d.cash_code().is_some() {
-            step.timers
-                .push(TimerOp::Remove(cashout::expiry_timer_key(&d.id)));
-            step.records.extend(cashout::end_code_of(&d, "cancelled"));
-        }
-        step.records
-            .push(record_write(&next, Expect::Version(version)));
-        let notice = crate::faces::payout_notice(app, &next)
+        let next = end_unsent(app, &mut step, &d, version, Failure::Cancelled, now)
             .await
             .map_err(|e| CancelError::Store(e.to_string()))?;
-        step.notifications.extend(notice);
         cancelled.push(next);
     }
     match app.commit(step).await {

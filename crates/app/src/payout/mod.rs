@@ -173,6 +173,72 @@ pub(crate) fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
     }
 }
 
+/// Why named payouts could not be loaded for a decision.
+pub(crate) enum OwnError {
+    BadCount,
+    /// An id that names no payout of the requester.
+    NotFound(String),
+    Store(String),
+}
+
+/// The payouts `ids` names (each once), all of `requester`'s, with their versions;
+/// between 1 and `max` of them.
+pub(crate) async fn load_own(
+    app: &App,
+    requester: &Requester,
+    ids: &[String],
+    max: usize,
+) -> Result<Vec<(Disbursement, i64)>, OwnError> {
+    if ids.is_empty() || ids.len() > max {
+        return Err(OwnError::BadCount);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+        let found = load(&app.store, id)
+            .await
+            .map_err(|e| OwnError::Store(e.to_string()))?
+            .filter(|(d, _)| d.requester == *requester)
+            .ok_or_else(|| OwnError::NotFound(id.clone()))?;
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// Adds to `step` the end of payout `d` (at `version`), which never reached its
+/// channel: its hold released, its timers removed, its code (if one was issued)
+/// ended, its record failed with `failure`, and the requester's notice. Returns
+/// the payout as it ends.
+pub(crate) async fn end_unsent(
+    app: &App,
+    step: &mut Step,
+    d: &Disbursement,
+    version: i64,
+    failure: Failure,
+    now: Timestamp,
+) -> Result<Disbursement, StoreError> {
+    let mut next = d.clone();
+    next.status = Status::Failed;
+    next.failure = Some(failure);
+    next.status_at = now;
+    step.ledger.push(LedgerOp::Void { key: hold_key(d) });
+    step.timers.push(TimerOp::Remove(timer_key(d)));
+    if d.cash_code().is_some() {
+        step.timers
+            .push(TimerOp::Remove(cashout::expiry_timer_key(&d.id)));
+        let code_state = match failure {
+            Failure::CodeExpired => "expired",
+            _ => "cancelled",
+        };
+        step.records.extend(cashout::end_code_of(d, code_state));
+    }
+    step.records
+        .push(record_write(&next, Expect::Version(version)));
+    step.notifications
+        .extend(crate::faces::payout_notice(app, &next).await?);
+    Ok(next)
+}
+
 fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
     TimerOp::Schedule(NewTimer {
         key: timer_key(d),
@@ -187,12 +253,10 @@ fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
 pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptError> {
     let now = app.now();
     if !app.config.internal_destinations_allowed()
-        && req.notice_url.as_deref().is_some_and(|u| {
-            reqwest::Url::parse(u).ok().is_some_and(|u| {
-                u.host_str()
-                    .is_some_and(gerbang_core::destination::names_internal_host)
-            })
-        })
+        && req
+            .notice_url
+            .as_deref()
+            .is_some_and(crate::notifier::names_internal)
     {
         return Err(AcceptError::InternalNoticeUrl);
     }
@@ -200,24 +264,15 @@ pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptErr
     if req.instruct_at.is_some_and(|at| {
         at > now.plus_seconds(max_seconds.min(i64::MAX as u64 / 2_000_000) as i64)
     }) {
-        // A retry of a request accepted before (under an older horizon) still gets
-        // its first answer.
-        let taken = app
-            .store
-            .idempotency(&req.requester.reference_scope(), &req.reference)
+        // A retry of a request accepted before (under an older horizon) goes on
+        // and gets its first answer from the reference below; a new one is refused.
+        if id_by_reference(&app.store, &req.requester, &req.reference)
             .await
-            .map_err(|e| AcceptError::Store(e.to_string()))?;
-        return match taken {
-            None => Err(AcceptError::ScheduledTooFar { max_seconds }),
-            Some(idem) if idem.fingerprint != req.fingerprint => {
-                Err(AcceptError::DuplicateReference)
-            }
-            Some(idem) => match load(&app.store, &idem.response).await {
-                Ok(Some((d, _))) => Ok(d),
-                Ok(None) => Err(AcceptError::Store("disbursement vanished".into())),
-                Err(e) => Err(AcceptError::Store(e.to_string())),
-            },
-        };
+            .map_err(|e| AcceptError::Store(e.to_string()))?
+            .is_none()
+        {
+            return Err(AcceptError::ScheduledTooFar { max_seconds });
+        }
     }
     let scope = req.requester.reference_scope();
     let latency = app.config.simulator.bank_latency_seconds as i64;

@@ -48,10 +48,7 @@ impl Fields {
     pub fn required(&self, name: &str, max: usize) -> Result<String, SendmeError> {
         match self.get(name).map(|v| v.trim().to_string()) {
             Some(v) if !v.is_empty() => check_len(name, v, max),
-            _ => {
-                Err(SendmeError::INVALID_BODY
-                    .with_detail(format!("Parameter '{name}' is mandatory")))
-            }
+            _ => Err(mandatory(name)),
         }
     }
 
@@ -72,6 +69,11 @@ impl Fields {
         }
         Ok(v)
     }
+}
+
+/// The error of a mandatory field that is missing or empty.
+pub fn mandatory(name: &str) -> SendmeError {
+    SendmeError::INVALID_BODY.with_detail(format!("Parameter '{name}' is mandatory"))
 }
 
 fn check_len(name: &str, v: String, max: usize) -> Result<String, SendmeError> {

@@ -5,7 +5,7 @@
 
 use super::auth::parse_timestamp;
 use super::envelope::SendmeError;
-use super::fields::Fields;
+use super::fields::{mandatory, Fields};
 use super::render::cash_network_by_code;
 use gerbang_core::payout::CashNetwork;
 use gerbang_core::values::{AccountNumber, Amount, HttpUrl, Phone};
@@ -33,19 +33,22 @@ fn stamp(f: &Fields, name: &str) -> Result<Option<Stamp>, SendmeError> {
     }
 }
 
+/// A given `callback_url` as an http(s) URL.
+fn http_url(text: &str) -> Result<HttpUrl, SendmeError> {
+    HttpUrl::parse(text, 255).map_err(|_| {
+        SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
+    })
+}
+
 /// `callback_url`: an http(s) URL; `required` or else optional.
 fn callback_url(f: &Fields, required: bool) -> Result<Option<HttpUrl>, SendmeError> {
-    let url = if required {
-        Some(f.required("callback_url", 255)?)
-    } else {
-        f.optional("callback_url", 255)?
-    };
-    url.map(|url| {
-        HttpUrl::parse(&url, 255).map_err(|_| {
-            SendmeError::INVALID_BODY.with_detail("callback_url: an http:// or https:// URL")
-        })
-    })
-    .transpose()
+    if required {
+        return http_url(&f.required("callback_url", 255)?).map(Some);
+    }
+    f.optional("callback_url", 255)?
+        .as_deref()
+        .map(http_url)
+        .transpose()
 }
 
 /// `transfer`: to a bank account, an e-wallet, or as cash against a code. (Its
@@ -177,9 +180,7 @@ impl AccountTransfer {
                     text,
                 }),
             };
-            let callback_url = callback_url(f, true)?.ok_or_else(|| {
-                SendmeError::INVALID_BODY.with_detail("Parameter 'callback_url' is mandatory")
-            })?;
+            let callback_url = http_url(&f.required("callback_url", 255)?)?;
             Ok(Timing {
                 reference,
                 trx_date,
@@ -440,10 +441,6 @@ impl MutasiQuery {
             end,
         })
     }
-}
-
-fn mandatory(name: &str) -> SendmeError {
-    SendmeError::INVALID_BODY.with_detail(format!("Parameter '{name}' is mandatory"))
 }
 
 #[cfg(test)]
