@@ -13,7 +13,7 @@ use gerbang_core::{Clock, Timestamp};
 use gerbang_store::{Attempt, AttemptVerdict, Notification, SharedStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Longest excerpt of a receiver's answer kept per attempt.
@@ -109,28 +109,91 @@ impl Notifier {
         })
     }
 
-    /// Delivers until cancelled. A round in progress finishes first.
+    /// Delivers until cancelled; deliveries in flight finish first. Up to
+    /// `concurrency` requests are in flight at any time: a delivery gives its slot
+    /// back as soon as the receiver has answered, and more due notifications are
+    /// claimed for the free slots while the answer is being recorded. Recording
+    /// holds the lease, and a source's next notification is not claimable until its
+    /// predecessor is recorded, so per-source order holds.
     pub async fn run(self, cancel: CancellationToken) {
         let poll = Duration::from_millis(self.config.poll_millis.max(10));
-        crate::worker::run_rounds("notifier", poll, &self.wake, &cancel, || self.deliver_due())
-            .await
+        let width = self.config.concurrency.max(1) as usize;
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(width));
+        // Answers being recorded, bounded so a slow store holds the claims back.
+        let recording = Arc::new(Semaphore::new(width * 4));
+        let mut in_flight = tokio::task::JoinSet::new();
+        loop {
+            while in_flight.try_join_next().is_some() {}
+            let first = tokio::select! {
+                _ = cancel.cancelled() => break,
+                permit = Arc::clone(&slots).acquire_owned() => permit,
+            };
+            let Ok(first) = first else { break };
+            let Ok(first_record) = Arc::clone(&recording).acquire_owned().await else {
+                break;
+            };
+            let room = (1 + slots.available_permits()).min(1 + recording.available_permits());
+            let due = match this.claim(room).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(worker = "notifier", error = %e, "a worker round failed");
+                    Vec::new()
+                }
+            };
+            if due.is_empty() {
+                drop((first, first_record));
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = this.wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+                continue;
+            }
+            let mut permits = Some((first, first_record));
+            for n in due {
+                let (slot, record) = match permits.take() {
+                    Some(pair) => pair,
+                    None => match (
+                        Arc::clone(&slots).try_acquire_owned(),
+                        Arc::clone(&recording).try_acquire_owned(),
+                    ) {
+                        (Ok(slot), Ok(record)) => (slot, record),
+                        // Only this loop takes permits, and it claimed no more than were free.
+                        _ => unreachable!("claimed more notifications than free slots"),
+                    },
+                };
+                let this = Arc::clone(&this);
+                in_flight.spawn(async move {
+                    let (attempt, verdict) = this.attempt(&n).await;
+                    drop(slot);
+                    this.record(attempt, verdict).await;
+                    drop(record);
+                });
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
     }
 
-    /// One round: claims what is due and delivers it concurrently. Returns how many.
-    pub async fn deliver_due(&self) -> Result<usize, String> {
+    /// Claims up to `limit` due notifications, leased for one attempt.
+    async fn claim(&self, limit: usize) -> Result<Vec<Notification>, String> {
         let now = self.clock.now();
         let lease = now.plus_seconds(self.config.timeout_seconds as i64 + 30);
-        let due = self
-            .store
-            .claim_notifications(now, lease, self.config.concurrency.max(1))
+        self.store
+            .claim_notifications(now, lease, limit.min(u32::MAX as usize) as u32)
             .await
-            .map_err(|e| e.to_string())?;
-        let count = due.len();
-        futures::future::join_all(due.into_iter().map(|n| self.deliver(n))).await;
-        Ok(count)
+            .map_err(|e| e.to_string())
     }
 
-    async fn deliver(&self, n: Notification) {
+    async fn record(&self, attempt: Attempt, verdict: AttemptVerdict) {
+        let id = attempt.notification_id;
+        if let Err(e) = self.store.record_attempt(attempt, verdict).await {
+            tracing::error!(notification = id, error = %e, "could not record an attempt");
+        }
+    }
+
+    /// Sends `n` once; what was seen, and what follows.
+    async fn attempt(&self, n: &Notification) -> (Attempt, AttemptVerdict) {
         let attempt_no = n.attempts + 1;
         let at = self.clock.now();
         let started = Instant::now();
@@ -148,14 +211,7 @@ impl Notifier {
                 notification = n.id,
                 "notification to an internal address refused"
             );
-            if let Err(e) = self
-                .store
-                .record_attempt(attempt, AttemptVerdict::GiveUp)
-                .await
-            {
-                tracing::error!(notification = n.id, error = %e, "could not record an attempt");
-            }
-            return;
+            return (attempt, AttemptVerdict::GiveUp);
         }
         let delivery = Delivery::of(&n.protocol);
         let mut request = self
@@ -205,9 +261,7 @@ impl Notifier {
             latency_ms,
             excerpt: excerpt(&text),
         };
-        if let Err(e) = self.store.record_attempt(attempt, verdict).await {
-            tracing::error!(notification = n.id, error = %e, "could not record an attempt");
-        }
+        (attempt, verdict)
     }
 }
 

@@ -18,9 +18,10 @@ pub struct NotifierBench {
     /// Notifications delivered to the fast receiver.
     #[arg(long, default_value_t = 20_000)]
     notifications: u64,
-    /// Notifications delivered to the slow receiver.
-    #[arg(long, default_value_t = 1_000)]
-    slow_notifications: u64,
+    /// Notifications delivered to the slow receiver (default: 32 × concurrency, so
+    /// that every wave of deliveries is full and concurrency ÷ latency is reachable).
+    #[arg(long)]
+    slow_notifications: Option<u64>,
     /// How long the slow receiver takes to answer.
     #[arg(long, default_value_t = 200)]
     slow_millis: u64,
@@ -146,7 +147,10 @@ pub async fn run(args: NotifierBench) -> anyhow::Result<ExitCode> {
     let fast = receiver(Duration::ZERO).await?;
     let slow = receiver(Duration::from_millis(args.slow_millis)).await?;
     let (fast_per_s, concurrency) = deliveries(&fast, args.notifications, args.concurrency).await?;
-    let (slow_per_s, _) = deliveries(&slow, args.slow_notifications, args.concurrency).await?;
+    let slow_count = args
+        .slow_notifications
+        .unwrap_or(32 * u64::from(concurrency));
+    let (slow_per_s, _) = deliveries(&slow, slow_count, Some(concurrency)).await?;
     let bare_per_s = bare_http(&fast, args.notifications, concurrency).await?;
     let slow_target = f64::from(concurrency) * 1000.0 / args.slow_millis.max(1) as f64;
     println!("notifier, {concurrency} deliveries in flight, SQLite with fsync:");
@@ -155,8 +159,9 @@ pub async fn run(args: NotifierBench) -> anyhow::Result<ExitCode> {
         fast_per_s / bare_per_s
     );
     println!(
-        "  receiver answering in {} ms: {slow_per_s:.0} deliveries/s (concurrency / latency = {slow_target:.0}/s)",
-        args.slow_millis
+        "  receiver answering in {} ms: {slow_per_s:.0} deliveries/s over {slow_count}; concurrency / latency = {slow_target:.0}/s; ratio {:.2}",
+        args.slow_millis,
+        slow_per_s / slow_target
     );
     println!(
         "{}",
@@ -169,7 +174,9 @@ pub async fn run(args: NotifierBench) -> anyhow::Result<ExitCode> {
             "ratio": (fast_per_s / bare_per_s * 100.0).round() / 100.0,
             "slow_millis": args.slow_millis,
             "slow_per_s": slow_per_s.round(),
+            "slow_notifications": slow_count,
             "slow_target_per_s": slow_target.round(),
+            "slow_ratio": (slow_per_s / slow_target * 100.0).round() / 100.0,
         })
     );
     Ok(ExitCode::SUCCESS)
