@@ -102,8 +102,25 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-pub async fn migrate(common: Common) -> anyhow::Result<ExitCode> {
-    let store = open_store(&common).await?;
+pub async fn migrate(common: Common, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common)?;
+    let shown = gerbang_store::redact_url(&config.database_url);
+    let pending = gerbang_store::pending_migrations(&config.database_url).await?;
+    if dry_run {
+        if pending.is_empty() {
+            println!("{shown} is at the current schema: nothing would run");
+        } else {
+            println!("{} migration(s) would run on {shown}:", pending.len());
+            for m in &pending {
+                println!("  {:04} {}", m.version, m.name);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = gerbang_store::connect(&config.database_url).await?;
+    for m in &pending {
+        println!("applied {:04} {}", m.version, m.name);
+    }
     println!("database is at the current schema ({})", store.backend());
     Ok(ExitCode::SUCCESS)
 }

@@ -51,6 +51,9 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
+        /// Say which migrations would run, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -188,7 +191,7 @@ fn main() -> std::process::ExitCode {
                 mode,
                 provision,
             } => commands::serve(common, listen, mode, provision).await,
-            Command::Migrate { common } => commands::migrate(common).await,
+            Command::Migrate { common, dry_run } => commands::migrate(common, dry_run).await,
             Command::Provision { file, common } => commands::provision(common, &file).await,
             Command::Ledger {
                 command: LedgerCommand::Check { common },

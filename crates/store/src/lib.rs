@@ -129,6 +129,23 @@ pub async fn connect(url: &str) -> Result<SharedStore, StoreError> {
     }
 }
 
+/// The migrations opening the database `url` names would run, without running
+/// them or creating anything.
+pub async fn pending_migrations(
+    url: &str,
+) -> Result<Vec<&'static migrations::Migration>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        sqlite::pending_migrations(std::path::Path::new(path))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        postgres::pending_migrations(url).await
+    } else {
+        Err(StoreError(format!(
+            "unsupported database URL (expected sqlite://PATH or postgres://…): {}",
+            redact_url(url)
+        )))
+    }
+}
+
 /// A database URL with its password hidden, for logs and errors.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

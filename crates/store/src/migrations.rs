@@ -1,6 +1,7 @@
 //! Schema migrations, one numbered SQL file per change and backend, embedded in
 //! the binary. Each backend records the versions it applied in `schema_migrations`.
 
+#[derive(Debug)]
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
@@ -62,3 +63,45 @@ pub const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0004_records_key_bytewise.sql"),
     },
 ];
+
+/// The migrations of `all` not among `applied` (the versions a database lists), in
+/// order. A database that lists a version this binary does not know was written
+/// by a newer gerbang: it is refused rather than run by older code.
+pub fn pending<'a>(all: &'a [Migration], applied: &[i64]) -> Result<Vec<&'a Migration>, String> {
+    let unknown: Vec<i64> = applied
+        .iter()
+        .copied()
+        .filter(|v| !all.iter().any(|m| m.version == *v))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "the database has schema version(s) {unknown:?}, which this gerbang does not know \
+             (it knows up to {}): it was upgraded by a newer gerbang; run that version",
+            all.last().map_or(0, |m| m.version)
+        ));
+    }
+    Ok(all
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_lists_what_is_missing_and_refuses_a_newer_database() {
+        let all = SQLITE;
+        assert_eq!(pending(all, &[]).unwrap().len(), all.len());
+        let applied: Vec<i64> = all.iter().map(|m| m.version).collect();
+        assert!(pending(all, &applied).unwrap().is_empty());
+        assert_eq!(
+            pending(all, &applied[..applied.len() - 1]).unwrap()[0].version,
+            *applied.last().unwrap()
+        );
+        let mut newer = applied.clone();
+        newer.push(applied.last().unwrap() + 1);
+        assert!(pending(all, &newer).unwrap_err().contains("newer gerbang"));
+    }
+}

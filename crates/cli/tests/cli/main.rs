@@ -21,6 +21,7 @@ mod fixture;
 mod crash;
 mod keys;
 mod ledger_check;
+mod migrate;
 mod notifications;
 mod payout;
 mod provision;

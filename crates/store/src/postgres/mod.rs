@@ -247,16 +247,25 @@ async fn migrate(config: &tokio_postgres::Config, shown: &str) -> Result<(), Str
                      version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
             )
             .await?;
-        for m in migrations::POSTGRES {
-            let done = client
-                .query_opt(
-                    "SELECT version FROM schema_migrations WHERE version = $1",
-                    &[&m.version],
-                )
-                .await?;
-            if done.is_some() {
-                continue;
+        let applied: Vec<i64> = client
+            .query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let pending = match migrations::pending(migrations::POSTGRES, &applied) {
+            Ok(pending) => pending,
+            Err(newer) => {
+                client
+                    .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+                    .await?;
+                return Ok(Err(newer));
             }
+        };
+        for m in pending {
             let tx = client.transaction().await?;
             tx.batch_execute(m.sql).await?;
             tx.execute(
@@ -271,17 +280,63 @@ async fn migrate(config: &tokio_postgres::Config, shown: &str) -> Result<(), Str
         client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
             .await?;
-        Ok(())
+        Ok(Ok(()))
     }
     .await;
     drop(client);
     let _ = driver.await;
-    migrated.map_err(|e: tokio_postgres::Error| {
-        format!(
-            "cannot migrate PostgreSQL database {shown}: {}",
+    migrated
+        .map_err(|e: tokio_postgres::Error| {
+            format!(
+                "cannot migrate PostgreSQL database {shown}: {}",
+                pg_text(&e)
+            )
+        })
+        .and_then(|newer| newer)
+}
+
+/// The migrations the PostgreSQL database `url` names would run on connecting,
+/// without running them.
+pub async fn pending_migrations(
+    url: &str,
+) -> Result<Vec<&'static migrations::Migration>, StoreError> {
+    let shown = redact_url(url);
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError(format!("invalid PostgreSQL URL {shown}: {e}")))?;
+    let failed = |e: tokio_postgres::Error| {
+        StoreError(format!(
+            "cannot read the schema of PostgreSQL database {shown}: {}",
             pg_text(&e)
-        )
-    })
+        ))
+    };
+    let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let applied = async {
+        let listed: bool = client
+            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .await?
+            .get(0);
+        if !listed {
+            return Ok(Vec::new());
+        }
+        Ok(client
+            .query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get::<_, i64>(0))
+            .collect::<Vec<i64>>())
+    }
+    .await
+    .map_err(failed);
+    drop(client);
+    let _ = driver.await;
+    migrations::pending(migrations::POSTGRES, &applied?).map_err(StoreError)
 }
 
 impl PostgresStore {

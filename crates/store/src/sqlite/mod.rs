@@ -79,38 +79,65 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+/// The schema versions a database lists as applied (none for a fresh one).
+fn applied_versions(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+    let listed: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !listed {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+    let versions = stmt.query_map([], |r| r.get(0))?;
+    versions.collect()
+}
+
+fn migrate(conn: &Connection) -> Result<(), String> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-    )?;
-    for m in migrations::SQLITE {
-        let done: Option<i64> = conn
-            .query_row(
-                "SELECT version FROM schema_migrations WHERE version = ?1",
-                [m.version],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if done.is_some() {
-            continue;
-        }
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let applied = conn.execute_batch(m.sql).and_then(|_| {
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",
-                params![m.version, m.name],
-            )
-        });
-        match applied {
-            Ok(_) => conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                conn.execute_batch("ROLLBACK")?;
-                return Err(e);
+    )
+    .map_err(|e| e.to_string())?;
+    let applied = applied_versions(conn).map_err(|e| e.to_string())?;
+    for m in migrations::pending(migrations::SQLITE, &applied)? {
+        let run = || -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let applied = conn.execute_batch(m.sql).and_then(|_| {
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",
+                    params![m.version, m.name],
+                )
+            });
+            match applied {
+                Ok(_) => conn.execute_batch("COMMIT"),
+                Err(e) => {
+                    conn.execute_batch("ROLLBACK")?;
+                    Err(e)
+                }
             }
-        }
+        };
+        run().map_err(|e| format!("migration {} ({}): {e}", m.version, m.name))?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
     }
     Ok(())
+}
+
+/// The migrations the SQLite database at `path` would run on opening, without
+/// running them (all of them when it does not exist yet).
+pub fn pending_migrations(path: &Path) -> Result<Vec<&'static migrations::Migration>, StoreError> {
+    if !path.exists() {
+        return migrations::pending(migrations::SQLITE, &[]).map_err(StoreError);
+    }
+    let conn = open_reader(path).map_err(|e| {
+        backend_err(format!(
+            "cannot open SQLite database {}: {e}",
+            path.display()
+        ))
+    })?;
+    let applied = applied_versions(&conn).map_err(backend_err)?;
+    migrations::pending(migrations::SQLITE, &applied).map_err(StoreError)
 }
 
 impl SqliteStore {
@@ -124,17 +151,20 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("gerbang-sqlite-writer".into())
             .spawn(move || {
-                let opened = Connection::open(&writer_path).and_then(|conn| {
-                    configure_writer(&conn)?;
+                let opened = (|| -> Result<Connection, String> {
+                    let text = |e: rusqlite::Error| e.to_string();
+                    let conn = Connection::open(&writer_path).map_err(text)?;
+                    configure_writer(&conn).map_err(text)?;
                     migrate(&conn)?;
                     // A fresh process holds no leases: whatever a previous process held
                     // when it stopped is free again.
                     conn.execute_batch(
                         "UPDATE notifications SET lease_until = NULL WHERE lease_until IS NOT NULL;
                          UPDATE timers SET lease_until = NULL WHERE lease_until IS NOT NULL;",
-                    )?;
+                    )
+                    .map_err(text)?;
                     Ok(conn)
-                });
+                })();
                 match opened {
                     Ok(conn) => {
                         // Checkpoints run beside the writer, not inside its commits.
