@@ -122,6 +122,29 @@ pub struct Config {
     pub cashout: CashoutConfig,
     pub payout: PayoutConfig,
     pub http: HttpConfig,
+    pub backup: BackupConfig,
+}
+
+/// Backups the gateway takes of its own SQLite database.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Folder the scheduled backups go to; unset: the gateway takes none.
+    pub folder: Option<String>,
+    /// Time between two backups.
+    pub interval_seconds: u64,
+    /// Backups kept in the folder; older ones are deleted after a new one is checked.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            folder: None,
+            interval_seconds: 24 * 3600,
+            keep: 7,
+        }
+    }
 }
 
 /// Limits on client connections, so slow or idle clients cannot hold the
@@ -254,6 +277,7 @@ impl Default for Config {
             cashout: CashoutConfig::default(),
             payout: PayoutConfig::default(),
             http: HttpConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -275,6 +299,11 @@ impl Config {
 
     /// Settings that parse but cannot work together.
     pub fn check(&self) -> Result<(), String> {
+        if self.backup.folder.is_some()
+            && (self.backup.interval_seconds == 0 || self.backup.keep == 0)
+        {
+            return Err("backup: interval_seconds and keep must be at least 1".into());
+        }
         let c = &self.cashout;
         if c.default_expiry_seconds == 0 || c.default_expiry_seconds > c.max_expiry_seconds {
             return Err(

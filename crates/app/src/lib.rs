@@ -5,6 +5,7 @@
 //! protocol: a face decodes requests into domain commands, and [`faces`] picks the
 //! face that renders a notice; nor does it write SQL (the store's job).
 
+pub mod backup;
 pub mod beneficiary;
 pub mod cashout;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod payout;
 pub mod principals;
 pub mod provision;
 mod remembered;
+pub mod restore;
 pub mod sandbox_clock;
 pub mod scheduler;
 mod stored;
@@ -54,6 +56,8 @@ pub struct App {
     pub self_url: std::sync::OnceLock<String>,
     /// Sandbox faults armed on the cash-out networks' answers.
     pub cashout_faults: cashout::faults::Faults,
+    /// New references wait while this database is an unconfirmed restored backup.
+    pub restore_guard: restore::RestoreGuard,
 }
 
 impl App {
@@ -85,6 +89,9 @@ impl App {
             code_keys: cashout::keys::CodeKeys::default(),
             cashout_faults: cashout::faults::Faults::default(),
             self_url: std::sync::OnceLock::new(),
+            restore_guard: restore::RestoreGuard::load(&store)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the restore state: {e}"))?,
             store,
         };
         app.commit(Step {
@@ -172,9 +179,20 @@ impl App {
         )
         .map_err(|e| anyhow::anyhow!("cannot build the notifier: {e}"))?;
         let scheduler = self.scheduler();
-        Ok(vec![
+        let mut workers = vec![
             tokio::spawn(notifier.run(cancel.clone())),
             tokio::spawn(scheduler.run(cancel.clone())),
-        ])
+        ];
+        if self.config.backup.folder.is_some() {
+            // A PostgreSQL database cannot be copied this way: refused at the start.
+            backup::sqlite_path(&self.config.database_url)
+                .map_err(|e| anyhow::anyhow!("[backup] folder is set, but {e}"))?;
+            workers.push(tokio::spawn(backup::run(
+                self.config.database_url.clone(),
+                self.config.backup.clone(),
+                cancel.clone(),
+            )));
+        }
+        Ok(workers)
     }
 }

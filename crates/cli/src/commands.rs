@@ -102,6 +102,64 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+pub async fn backup(common: Common, path: &str) -> anyhow::Result<ExitCode> {
+    use gerbang_app::backup::{self, BackupError};
+    let config = load_config(&common)?;
+    let now = gerbang_core::SystemClock.now();
+    match backup::take(&config.database_url, Path::new(path), now).await {
+        Ok(report) => {
+            let l = &report.ledger;
+            println!(
+                "backup of {} written to {}: {} bytes, schema version {}",
+                gerbang_store::redact_url(&config.database_url),
+                report.path.display(),
+                report.bytes,
+                report.schema_version
+            );
+            println!(
+                "copy checked: integrity ok; ledger is clean ({} accounts, {} entries, {} postings, {} pending holds)",
+                l.accounts, l.entries, l.postings, l.holds_pending
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(BackupError::Postgres) => {
+            eprintln!("{}", backup::POSTGRES_NOTE);
+            Ok(ExitCode::from(2))
+        }
+        Err(BackupError::Failed(e)) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub async fn restore_status(common: Common) -> anyhow::Result<ExitCode> {
+    use gerbang_app::restore::{self, Restored};
+    let store = open_store(&common).await?;
+    match restore::status(&store).await? {
+        Restored::No => println!("not a restored backup"),
+        Restored::Unconfirmed { taken_at } => println!(
+            "restored from a backup taken at {taken_at}; new references are refused until \
+             `gerbang restore confirm`"
+        ),
+        Restored::Confirmed { taken_at } => {
+            println!("restored from a backup taken at {taken_at}; confirmed")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn restore_confirm(common: Common, note: &str) -> anyhow::Result<ExitCode> {
+    let app = App::open(load_config(&common)?).await?;
+    if gerbang_app::restore::confirm(&app, note).await? {
+        println!("confirmed: new references are accepted again");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("nothing to confirm: not an unconfirmed restored backup");
+        Ok(ExitCode::from(1))
+    }
+}
+
 pub async fn migrate(common: Common, dry_run: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(&common)?;
     let shown = gerbang_store::redact_url(&config.database_url);

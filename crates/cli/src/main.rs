@@ -49,6 +49,19 @@ enum Command {
         #[arg(long, env = "GERBANG_PROVISION")]
         provision: Option<String>,
     },
+    /// Copy a running gateway's SQLite database into PATH (a new file) without
+    /// stopping it, and check the copy.
+    Backup {
+        path: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A database restored from a backup: its state, and the operator's
+    /// confirmation that the time since the backup was reconciled.
+    Restore {
+        #[command(subcommand)]
+        command: RestoreCommand,
+    },
     /// Create or upgrade the database schema, then exit.
     Migrate {
         /// Say which migrations would run, and change nothing.
@@ -102,6 +115,24 @@ enum Command {
 enum LedgerCommand {
     /// Verify every ledger invariant; exits 1 with a report if one fails.
     Check {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum RestoreCommand {
+    /// Whether the database is a restored backup, and whether it was confirmed.
+    Status {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Confirm that the transfers made after the backup was taken have been
+    /// reconciled with the channels; new references are accepted again.
+    Confirm {
+        /// What was reconciled, kept with the confirmation.
+        #[arg(long)]
+        note: String,
         #[command(flatten)]
         common: Common,
     },
@@ -191,6 +222,7 @@ fn main() -> std::process::ExitCode {
                 mode,
                 provision,
             } => commands::serve(common, listen, mode, provision).await,
+            Command::Backup { path, common } => commands::backup(common, &path).await,
             Command::Migrate { common, dry_run } => commands::migrate(common, dry_run).await,
             Command::Provision { file, common } => commands::provision(common, &file).await,
             Command::Ledger {
@@ -207,6 +239,12 @@ fn main() -> std::process::ExitCode {
                 }
                 NotificationsCommand::Resend { id, common } => {
                     commands::notifications_resend(common, id).await
+                }
+            },
+            Command::Restore { command } => match command {
+                RestoreCommand::Status { common } => commands::restore_status(common).await,
+                RestoreCommand::Confirm { note, common } => {
+                    commands::restore_confirm(common, &note).await
                 }
             },
             Command::Payout { command } => match command {

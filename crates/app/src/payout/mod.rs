@@ -74,6 +74,10 @@ pub enum AcceptError {
     /// Scheduled further ahead than `[payout] max_schedule_ahead_seconds`.
     #[error("scheduled more than {max_seconds} s ahead")]
     ScheduledTooFar { max_seconds: u64 },
+    /// The database is a restored backup an operator has not confirmed yet, and
+    /// the reference is new to it (see [`crate::restore`]).
+    #[error("the gateway runs on a restored backup not yet reconciled; new references wait")]
+    AwaitingRestoreConfirmation,
     /// The notice URL names an internal address, which production does not send to.
     #[error("the notice URL names an internal address")]
     InternalNoticeUrl,
@@ -273,6 +277,18 @@ pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptErr
         {
             return Err(AcceptError::ScheduledTooFar { max_seconds });
         }
+    }
+    if app
+        .restore_guard
+        .refuses_new_references(&app.store)
+        .await
+        .map_err(|e| AcceptError::Store(e.to_string()))?
+        && id_by_reference(&app.store, &req.requester, &req.reference)
+            .await
+            .map_err(|e| AcceptError::Store(e.to_string()))?
+            .is_none()
+    {
+        return Err(AcceptError::AwaitingRestoreConfirmation);
     }
     let scope = req.requester.reference_scope();
     let latency = app.config.simulator.bank_latency_seconds as i64;

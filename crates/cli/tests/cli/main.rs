@@ -18,6 +18,8 @@ mod client;
 #[path = "../../../server/tests/sendme/fixture.rs"]
 mod fixture;
 
+mod backup;
+mod burst;
 mod crash;
 mod keys;
 mod ledger_check;
@@ -25,6 +27,7 @@ mod migrate;
 mod notifications;
 mod payout;
 mod provision;
+mod restore_drill;
 mod sendme_crash;
 mod serve;
 mod shared_postgres;

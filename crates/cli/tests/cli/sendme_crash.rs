@@ -5,34 +5,22 @@
 //! balance shows each success exactly once and nothing held, the ledger is sound,
 //! and every final status reaches the partner's callback.
 
-use crate::client::{Body, Client, Query, Style, TRANSFER};
+use crate::burst::*;
+use crate::client::Client;
 use crate::common::*;
-use crate::fixture::{beneficiary_of, dev_credentials, minor, partner_toml, rupiah, VA};
+use crate::fixture::{dev_credentials, minor, partner_toml, rupiah, VA};
 use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 /// Transfers in the burst.
 const TRANSFERS: usize = 300;
 /// Accepted answers to see before the kill.
 const KILL_AFTER: usize = 60;
-/// Rp 1.000.000.000,00: far more than the burst needs.
-const OPENING_MINOR: i64 = 100_000_000_000;
-/// Every fifth transfer goes to an account the bank rejects.
-const REJECTED_EVERY: usize = 5;
-/// Requests in flight at once outside the burst.
-const PARALLEL: usize = 32;
-
-const GOOD_ACCOUNT: &str = "10000006";
-const GOOD_NAME: &str = "PT. Florist Lentera Abadi";
-const REJECTED_ACCOUNT: &str = "5550009904";
-const REJECTED_NAME: &str = "CV Sumber Tolak";
-
 /// The bank answers as soon as a transfer is accepted, so settlements and
 /// callbacks are under way when the process dies too; a callback that was not
 /// acknowledged is sent again a second later.
@@ -40,149 +28,6 @@ const CONFIG: &str = "[notifier]\ntimeout_seconds = 5\nfirst_retry_seconds = 1\n
                       concurrency = 32\npoll_millis = 50\n\n\
                       [scheduler]\npoll_millis = 50\n\n\
                       [simulator]\nbank_latency_seconds = 0\n";
-
-/// One transfer of the burst.
-struct Transfer {
-    trx_no: String,
-    amount_minor: i64,
-    rejected: bool,
-    body: Body,
-}
-
-impl Transfer {
-    /// The trx_status its callback and inquiry end with.
-    fn final_status(&self) -> &'static str {
-        if self.rejected {
-            "4"
-        } else {
-            "2"
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Token,
-    Transfer,
-}
-
-/// What the burst got for one transfer.
-enum Outcome {
-    /// Status "1" and this trx_id.
-    Accepted(String),
-    /// The process died before the answer came, in the token exchange or the
-    /// transfer exchange.
-    Lost(Stage),
-    /// Anything else: a failure of the test.
-    Unexpected(String),
-}
-
-#[track_caller]
-fn trx_id_of(answer: &Value) -> String {
-    answer["trx_id"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("trx_id is not a JSON number: {answer}"))
-        .to_string()
-}
-
-/// A token and a transfer as an SDK sends them, tolerating the process dying.
-async fn burst_transfer(client: &Client, timestamp: &str, body: &Body) -> Outcome {
-    let json = body.to_json();
-    let token = client.token_request(Style::Python, timestamp, TRANSFER, Some(&json));
-    let token = match client
-        .try_send(&token)
-        .await
-        .ok()
-        .map(|r| (r.status, r.text))
-    {
-        None => return Outcome::Lost(Stage::Token),
-        Some((200, text)) => match serde_json::from_str::<Value>(&text) {
-            Ok(answer) if answer["access_token"].is_string() => {
-                answer["access_token"].as_str().unwrap().to_string()
-            }
-            _ => return Outcome::Unexpected(format!("token answer: {text}")),
-        },
-        Some((status, text)) => {
-            return Outcome::Unexpected(format!("token: HTTP {status}: {text}"))
-        }
-    };
-    let request = client.service_request(
-        reqwest::Method::POST,
-        TRANSFER,
-        "POST",
-        TRANSFER,
-        timestamp,
-        &token,
-        Some(json),
-    );
-    match client
-        .try_send(&request)
-        .await
-        .ok()
-        .map(|r| (r.status, r.text))
-    {
-        None => Outcome::Lost(Stage::Transfer),
-        Some((200, text)) => match serde_json::from_str::<Value>(&text) {
-            Ok(answer) if answer["status"] == "1" && answer["trx_id"].is_u64() => {
-                Outcome::Accepted(trx_id_of(&answer))
-            }
-            _ => Outcome::Unexpected(format!("transfer answer: {text}")),
-        },
-        Some((status, text)) => Outcome::Unexpected(format!("transfer: HTTP {status}: {text}")),
-    }
-}
-
-/// Runs `f` on every item, at most [`PARALLEL`] at once; the results in order.
-async fn in_parallel<T, R, F, Fut>(items: Vec<T>, f: F) -> Vec<R>
-where
-    T: Send + 'static,
-    R: Send + 'static,
-    F: Fn(T) -> Fut,
-    Fut: Future<Output = R> + Send + 'static,
-{
-    let permits = Arc::new(Semaphore::new(PARALLEL));
-    let tasks: Vec<_> = items
-        .into_iter()
-        .map(|item| {
-            let permits = permits.clone();
-            let work = f(item);
-            tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("semaphore open");
-                work.await
-            })
-        })
-        .collect();
-    let mut out = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        out.push(task.await.expect("task completes"));
-    }
-    out
-}
-
-/// `inquiry_status` of `trx_no` as the Java SDK asks (a token, then a bodiless
-/// GET), stamped `timestamp`: its trx_id and status, or `None` when the gateway
-/// does not know it.
-async fn inquiry(client: &Client, timestamp: &str, trx_no: &str) -> Option<(String, String)> {
-    let values = [("trx_no", trx_no)];
-    let query = Query::InquiryStatus;
-    let token = client
-        .token(Style::Java, timestamp, query.path(), None)
-        .await;
-    let request = client.query_request(Style::Java, query, timestamp, &token, VA, &values);
-    let answer = client.exchange(&request).await;
-    if answer["status"] == "9" {
-        assert_eq!(answer["message"], "Transaction not found", "{answer}");
-        return None;
-    }
-    assert_eq!(answer["trx_no"], trx_no, "{answer}");
-    let id = match &answer["trx_id"] {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => panic!("trx_id {other} in {answer}"),
-    };
-    let status = answer["status"].as_str().expect("status").to_string();
-    Some((id, status))
-}
 
 async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
     let began = Instant::now();
@@ -213,51 +58,9 @@ async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
     let (balance, available) = client.balance().await;
     assert_eq!(minor(&balance), OPENING_MINOR);
     assert_eq!(minor(&available), OPENING_MINOR);
-    let good_va = beneficiary_of(&client, GOOD_ACCOUNT, GOOD_NAME)
-        .await
-        .virtual_account;
-    let rejected_va = beneficiary_of(&client, REJECTED_ACCOUNT, REJECTED_NAME)
-        .await
-        .virtual_account;
-
     let trx_date = client.timestamp().await;
-    let transfers: Arc<Vec<Transfer>> = Arc::new(
-        (0..TRANSFERS)
-            .map(|i| {
-                let rejected = i % REJECTED_EVERY == REJECTED_EVERY - 1;
-                let (va, account, name) = if rejected {
-                    (&rejected_va, REJECTED_ACCOUNT, REJECTED_NAME)
-                } else {
-                    (&good_va, GOOD_ACCOUNT, GOOD_NAME)
-                };
-                let trx_no = format!("KILL9-{i:04}");
-                // Rp 10.000 plus i rupiah: every amount is different.
-                let amount_minor = 1_000_000 + 100 * i as i64;
-                let body = Body::new()
-                    .with("virtual_account", VA)
-                    .with("beneficiary_virtual_account", va.as_str())
-                    .with("beneficiary_account", account)
-                    .with("beneficiary_name", name)
-                    .with("beneficiary_bank_code", "014")
-                    .with("beneficiary_region_code", "0391")
-                    .with("beneficiary_country_code", "ID")
-                    .with("beneficiary_purpose_code", "1")
-                    .with("beneficiary_email", "finance@example.com")
-                    .with("trx_no", trx_no.as_str())
-                    .with("trx_date", trx_date.as_str())
-                    .with("instruct_date", "")
-                    .with("trx_amount", amount_minor.to_string())
-                    .with("trx_desc", "Payout")
-                    .with("callback_url", receiver.url());
-                Transfer {
-                    trx_no,
-                    amount_minor,
-                    rejected,
-                    body,
-                }
-            })
-            .collect(),
-    );
+    let transfers: Arc<Vec<Transfer>> =
+        Arc::new(transfers(&client, "KILL9", TRANSFERS, &receiver.url()).await);
 
     // The burst: every transfer at once; kill -9 once enough were answered.
     let burst_began = Instant::now();
@@ -355,23 +158,7 @@ async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
         .collect();
     let answers: Vec<Value> = in_parallel(retried.clone(), |i| {
         let (client, transfers, timestamp) = (client.clone(), transfers.clone(), timestamp.clone());
-        async move {
-            let body = &transfers[i].body;
-            let json = body.to_json();
-            let token = client
-                .token(Style::Python, &timestamp, TRANSFER, Some(&json))
-                .await;
-            let request = client.service_request(
-                reqwest::Method::POST,
-                TRANSFER,
-                "POST",
-                TRANSFER,
-                &timestamp,
-                &token,
-                Some(json),
-            );
-            client.exchange(&request).await
-        }
+        async move { retry(&client, &timestamp, &transfers[i].body).await }
     })
     .await;
     let mut ids: HashMap<usize, String> = accepted.clone().into_iter().collect();

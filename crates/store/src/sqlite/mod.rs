@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
+pub mod backup;
 mod checkpoint;
 mod ledger;
 mod writer;
@@ -853,50 +854,66 @@ impl Store for SqliteStore {
     }
 
     async fn check_ledger(&self) -> Result<LedgerReport, StoreError> {
-        self.read(|conn| {
-            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
-            let mut report = LedgerReport {
-                accounts: count("SELECT COUNT(*) FROM accounts")?,
-                entries: count("SELECT COUNT(*) FROM entries")?,
-                postings: count("SELECT COUNT(*) FROM postings")?,
-                holds_pending: count("SELECT COUNT(*) FROM holds WHERE state = 'pending'")?,
-                problems: Vec::new(),
-            };
-            let total: i64 = count("SELECT COALESCE(SUM(amount), 0) FROM postings")?;
-            if total != 0 {
-                report.problems.push(ledger_problem::postings_total(total));
-            }
-            let mut push_rows = |sql: &str, describe: &dyn Fn(&Row<'_>) -> rusqlite::Result<String>| -> rusqlite::Result<()> {
-                let mut stmt = conn.prepare(sql)?;
-                let mut rows = stmt.query([])?;
-                while let Some(row) = rows.next()? {
-                    report.problems.push(describe(row)?);
-                }
-                Ok(())
-            };
-            push_rows(
-                "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e
-                 LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id
-                 HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2",
-                &|r| Ok(ledger_problem::unbalanced_entry(r.get(0)?, r.get(2)?, r.get(1)?)),
-            )?;
-            push_rows(
-                "SELECT a.code, a.balance, COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0) AS s
-                 FROM accounts a WHERE a.balance != COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0)",
-                &|r| Ok(ledger_problem::balance_mismatch(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            push_rows(
-                "SELECT a.code, a.pending, COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)
-                 FROM accounts a WHERE a.pending != COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)",
-                &|r| Ok(ledger_problem::pending_mismatch(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            push_rows(
-                "SELECT code, balance, pending FROM accounts
-                 WHERE NOT may_go_negative AND balance - pending < 0",
-                &|r| Ok(ledger_problem::overdrawn(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            Ok(report)
-        })
-        .await
+        self.read(ledger_report).await
     }
+}
+
+/// The ledger invariants over everything `conn` sees.
+fn ledger_report(conn: &Connection) -> rusqlite::Result<LedgerReport> {
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    let mut report = LedgerReport {
+        accounts: count("SELECT COUNT(*) FROM accounts")?,
+        entries: count("SELECT COUNT(*) FROM entries")?,
+        postings: count("SELECT COUNT(*) FROM postings")?,
+        holds_pending: count("SELECT COUNT(*) FROM holds WHERE state = 'pending'")?,
+        problems: Vec::new(),
+    };
+    let total: i64 = count("SELECT COALESCE(SUM(amount), 0) FROM postings")?;
+    if total != 0 {
+        report.problems.push(ledger_problem::postings_total(total));
+    }
+    let mut push_rows = |sql: &str,
+                         describe: &dyn Fn(&Row<'_>) -> rusqlite::Result<String>|
+     -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            report.problems.push(describe(row)?);
+        }
+        Ok(())
+    };
+    push_rows(
+        "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e
+         LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id
+         HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2",
+        &|r| {
+            Ok(ledger_problem::unbalanced_entry(
+                r.get(0)?,
+                r.get(2)?,
+                r.get(1)?,
+            ))
+        },
+    )?;
+    push_rows(
+        "SELECT a.code, a.balance, COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0) AS s
+         FROM accounts a WHERE a.balance != COALESCE((SELECT SUM(amount) FROM postings p WHERE p.account_id = a.id), 0)",
+        &|r| Ok(ledger_problem::balance_mismatch(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    push_rows(
+        "SELECT a.code, a.pending, COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)
+         FROM accounts a WHERE a.pending != COALESCE((SELECT SUM(amount) FROM holds h WHERE h.account_id = a.id AND h.state = 'pending'), 0)",
+        &|r| Ok(ledger_problem::pending_mismatch(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    push_rows(
+        "SELECT code, balance, pending FROM accounts
+         WHERE NOT may_go_negative AND balance - pending < 0",
+        &|r| {
+            Ok(ledger_problem::overdrawn(
+                &r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+            ))
+        },
+    )?;
+    Ok(report)
 }

@@ -214,6 +214,11 @@ pub async fn transfer(
             )))
         }
         Err(AcceptError::InsufficientBalance) => error(SendmeError::INSUFFICIENT_BALANCE),
+        // The documented "contact the operator" answer: nothing was taken, and the
+        // partner may retry once the operator has reconciled the restore.
+        Err(AcceptError::AwaitingRestoreConfirmation) => error(SendmeError::INTERNAL.with_detail(
+            "the gateway was restored from a backup; new transfers wait for the operator",
+        )),
         Err(AcceptError::Store(e)) => error(super::internal(e)),
     }
 }
