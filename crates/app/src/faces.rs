@@ -41,6 +41,7 @@ pub async fn payout_notice(
             source: format!("disbursement:{}", d.id),
             url,
             body,
+            request_id: d.request_id.clone(),
         }),
     )
 }

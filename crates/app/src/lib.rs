@@ -17,6 +17,7 @@ pub mod payout;
 pub mod principals;
 pub mod provision;
 mod remembered;
+pub mod request_id;
 pub mod restore;
 pub mod sandbox_clock;
 pub mod scheduler;
@@ -123,7 +124,12 @@ impl App {
     }
 
     /// Commits a step at the gateway's clock and wakes the workers it gave work to.
-    pub async fn commit(&self, step: Step) -> Result<StepOutcome, StepError> {
+    pub async fn commit(&self, mut step: Step) -> Result<StepOutcome, StepError> {
+        if let Some(id) = request_id::current() {
+            for n in &mut step.notifications {
+                n.request_id.get_or_insert_with(|| id.clone());
+            }
+        }
         let wakes_notifier = !step.notifications.is_empty();
         let wakes_scheduler = !step.timers.is_empty();
         let outcome = self.store.commit(self.now(), step).await?;

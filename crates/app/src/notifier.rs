@@ -247,6 +247,7 @@ impl Notifier {
         };
         tracing::info!(
             notification = n.id,
+            request_id = n.request_id.as_deref().unwrap_or(""),
             attempt = attempt_no,
             status = ?http_status,
             latency_ms,

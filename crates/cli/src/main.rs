@@ -198,14 +198,36 @@ enum NotificationsCommand {
     },
 }
 
+/// Logs go to stderr: `GERBANG_LOG_FORMAT=json` writes one JSON object per line
+/// (for log shippers), otherwise text, coloured only on a terminal. `GERBANG_LOG`
+/// filters (default `info`).
+fn init_logs() -> Result<(), String> {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GERBANG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("GERBANG_LOG_FORMAT").as_deref() {
+        Ok("json") => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        Ok("text") | Err(_) => logs
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .init(),
+        Ok(other) => return Err(format!("GERBANG_LOG_FORMAT={other}: expected json or text")),
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GERBANG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = init_logs() {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Command::Bench { .. } = cli.command {

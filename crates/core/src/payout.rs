@@ -237,6 +237,9 @@ pub struct Disbursement {
     pub channel_answer: Option<ChannelAnswer>,
     /// How often the channel was asked (a pending answer asks again).
     pub channel_attempts: u32,
+    /// The id of the HTTP request that asked for it, named in later log lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     pub created_at: Timestamp,
     pub dispatch_at: Timestamp,
     pub status_at: Timestamp,

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod metrics;
+mod request_log;
 pub mod routes;
 mod serve;
 
@@ -47,6 +48,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::from_fn(crate::error::protocol_rejections))
+        .layer(axum::middleware::from_fn(crate::request_log::log))
 }
 
 /// Rewrites what must be matched case-insensitively before routing.

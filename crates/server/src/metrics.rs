@@ -82,7 +82,7 @@ pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     let (requests, latency) = handles(
         &method,
         route.as_ref().map_or("unmatched", MatchedPath::as_str),
@@ -90,5 +90,9 @@ pub async fn track(request: Request, next: Next) -> Response {
     );
     requests.increment(1);
     latency.record(started.elapsed().as_secs_f64());
+    if let Some(route) = route {
+        // For the request log, which runs outside routing.
+        response.extensions_mut().insert(route);
+    }
     response
 }

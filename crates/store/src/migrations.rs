@@ -39,6 +39,11 @@ pub const SQLITE: &[Migration] = &[
         name: "payout_records",
         sql: include_str!("../migrations/sqlite/0006_payout_records.sql"),
     },
+    Migration {
+        version: 7,
+        name: "notification_request_id",
+        sql: include_str!("../migrations/sqlite/0007_notification_request_id.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -61,6 +66,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "records_key_bytewise",
         sql: include_str!("../migrations/postgres/0004_records_key_bytewise.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "notification_request_id",
+        sql: include_str!("../migrations/postgres/0005_notification_request_id.sql"),
     },
 ];
 

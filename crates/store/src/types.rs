@@ -170,6 +170,9 @@ pub struct NewNotification {
     pub source: String,
     pub url: String,
     pub body: String,
+    /// The HTTP request that caused it, for logs.
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -213,6 +216,7 @@ pub struct Notification {
     pub next_attempt_at: Timestamp,
     pub created_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
+    pub request_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

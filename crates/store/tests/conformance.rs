@@ -631,6 +631,7 @@ async fn notifications_are_leased_retried_and_recorded(store: Arc<dyn Store>) {
                         source: "src:1".into(),
                         url: "http://127.0.0.1:9/a".into(),
                         body: "{\"n\":1}".into(),
+                        request_id: None,
                     },
                     NewNotification {
                         protocol: "test".into(),
@@ -638,6 +639,7 @@ async fn notifications_are_leased_retried_and_recorded(store: Arc<dyn Store>) {
                         source: "src:2".into(),
                         url: "http://127.0.0.1:9/b".into(),
                         body: "{\"n\":2}".into(),
+                        request_id: None,
                     },
                 ],
                 ..Step::default()

@@ -318,6 +318,7 @@ pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptErr
             failure: None,
             channel_answer: None,
             channel_attempts: 0,
+            request_id: crate::request_id::current(),
             created_at: now,
             dispatch_at,
             status_at: now,

@@ -67,6 +67,7 @@ async fn deliveries(url: &str, count: u64, concurrency: Option<u32>) -> anyhow::
                 source: format!("bench:{i}"),
                 url: url.to_string(),
                 body: body.clone(),
+                request_id: None,
             })
             .collect();
         app.commit(Step {

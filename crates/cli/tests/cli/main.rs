@@ -23,6 +23,7 @@ mod burst;
 mod crash;
 mod keys;
 mod ledger_check;
+mod logs;
 mod migrate;
 mod notifications;
 mod payout;

@@ -343,6 +343,7 @@ async fn test_notification(
                 source: format!("sandbox:test:{:016x}", rand::random::<u64>()),
                 url: req.url,
                 body,
+                request_id: None,
             }],
             ..Step::default()
         })

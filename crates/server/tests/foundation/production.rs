@@ -110,6 +110,7 @@ async fn production_does_not_notify_internal_addresses(db: TestDatabase) {
                         source: format!("test:{url}"),
                         url: url.clone(),
                         body: "{}".into(),
+                        request_id: None,
                     })
                     .collect(),
                 ..gerbang_store::Step::default()

@@ -479,7 +479,7 @@ async fn push_problems(
 const RECORD_COLUMNS: &str = "kind, key, owner, state, version, data, created_at, updated_at";
 
 const NOTIFICATION_COLUMNS: &str = "id, protocol, owner, source, url, body, status, attempts, \
-     next_attempt_at, created_at, delivered_at";
+     next_attempt_at, created_at, delivered_at, request_id";
 
 const TIMER_COLUMNS: &str = "key, kind, due_at, payload, attempts";
 
@@ -513,6 +513,7 @@ fn notification_row(r: &Row) -> Result<Notification, tokio_postgres::Error> {
         next_attempt_at: Timestamp::from_micros(r.try_get(8)?),
         created_at: Timestamp::from_micros(r.try_get(9)?),
         delivered_at: r.try_get::<_, Option<i64>>(10)?.map(Timestamp::from_micros),
+        request_id: r.try_get(11)?,
     })
 }
 

@@ -1053,8 +1053,8 @@ async fn push_enqueue(
     let s = prepare(
         p.tx,
         "INSERT INTO notifications
-           (protocol, owner, source, url, body, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) RETURNING id",
+           (protocol, owner, source, url, body, status, next_attempt_at, created_at, request_id)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $7) RETURNING id",
     )
     .await?;
     p.query(
@@ -1066,6 +1066,7 @@ async fn push_enqueue(
             n.url.clone(),
             n.body.clone(),
             now.as_micros(),
+            n.request_id.clone(),
         ],
     );
     Ok(())

@@ -388,10 +388,10 @@ fn write_record(conn: &Connection, now: Timestamp, w: &RecordWrite) -> Result<i6
 
 fn enqueue(conn: &Connection, now: Timestamp, n: &NewNotification) -> Result<i64, StepError> {
     conn.prepare_cached(
-        "INSERT INTO notifications (protocol, owner, source, url, body, status, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+        "INSERT INTO notifications (protocol, owner, source, url, body, status, next_attempt_at, created_at, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)",
     )
-    .and_then(|mut s| s.execute(params![n.protocol, n.owner, n.source, n.url, n.body, now.as_micros()]))
+    .and_then(|mut s| s.execute(params![n.protocol, n.owner, n.source, n.url, n.body, now.as_micros(), n.request_id]))
     .map_err(sql_err)?;
     Ok(conn.last_insert_rowid())
 }
@@ -489,7 +489,7 @@ const RECORD_BY_KEY: &str = concat!(
 );
 
 const NOTIFICATION_COLUMNS: &str = "id, protocol, owner, source, url, body, status, attempts, \
-     next_attempt_at, created_at, delivered_at";
+     next_attempt_at, created_at, delivered_at, request_id";
 
 fn notification_row(r: &Row<'_>) -> rusqlite::Result<Notification> {
     let status: String = r.get(6)?;
@@ -505,6 +505,7 @@ fn notification_row(r: &Row<'_>) -> rusqlite::Result<Notification> {
         next_attempt_at: Timestamp::from_micros(r.get(8)?),
         created_at: Timestamp::from_micros(r.get(9)?),
         delivered_at: r.get::<_, Option<i64>>(10)?.map(Timestamp::from_micros),
+        request_id: r.get(11)?,
     })
 }
 

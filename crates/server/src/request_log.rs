@@ -1,0 +1,51 @@
+//! One log line per request — its id, method, matched route (never the raw path,
+//! which may carry account numbers), status and latency — and the request id:
+//! the client's `X-Request-Id` when it is a sane one, otherwise a new one;
+//! returned in the answer's `X-Request-Id`, attached to every log line written
+//! while the request is served, and kept with what it starts (see
+//! `gerbang_app::request_id`).
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use gerbang_app::request_id;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const HEADER: &str = "x-request-id";
+
+pub async fn log(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(request_id::accept)
+        .unwrap_or_else(request_id::make);
+    let method = request.method().clone();
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response =
+        request_id::scope(id.clone(), next.run(request).instrument(span.clone())).await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        tracing::info!(
+            target: "gerbang::http",
+            request_id = %id,
+            method = %method,
+            route,
+            status,
+            latency_ms = (latency_ms * 1000.0).round() / 1000.0,
+            "request"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    response
+}
