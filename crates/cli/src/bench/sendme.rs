@@ -35,6 +35,13 @@ pub struct SendmeBench {
     /// for its fsync, and the figure measures the disk's sync latency instead.
     #[arg(long, default_value_t = 128)]
     concurrency: u64,
+    /// The gateway's `GERBANG_LOG` filter; `info` writes a line per request (to a
+    /// discarded stderr), to measure what request logging costs.
+    #[arg(long, default_value = "warn")]
+    gateway_log: String,
+    /// The gateway's `GERBANG_LOG_FORMAT` (`text` or `json`).
+    #[arg(long, default_value = "text")]
+    gateway_log_format: String,
 }
 
 const VA: &str = "9920088888";
@@ -139,7 +146,7 @@ struct Gateway {
 }
 
 impl Gateway {
-    async fn start() -> anyhow::Result<Self> {
+    async fn start(args: &SendmeBench) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let provision = dir.path().join("bench.toml");
@@ -163,9 +170,14 @@ impl Gateway {
             ))
             .arg("--provision")
             .arg(&provision)
-            .env("GERBANG_LOG", "warn")
+            .env("GERBANG_LOG", &args.gateway_log)
+            .env("GERBANG_LOG_FORMAT", &args.gateway_log_format)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(if args.gateway_log == "warn" {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .context("starting the gateway")?;
         let probe = reqwest::Client::builder().no_proxy().build()?;
@@ -523,7 +535,7 @@ fn cpu_seconds(pid: &str) -> f64 {
 }
 
 pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
-    let gateway = Gateway::start().await?;
+    let gateway = Gateway::start(&args).await?;
     let client = Arc::new(Client::new(format!("http://{}", gateway.addr))?);
 
     // A beneficiary to pay.
