@@ -186,6 +186,12 @@ impl Notifier {
     }
 
     async fn record(&self, attempt: Attempt, verdict: AttemptVerdict) {
+        let result = match verdict {
+            AttemptVerdict::Delivered => "delivered",
+            AttemptVerdict::RetryAt(_) => "retry",
+            AttemptVerdict::GiveUp => "failed",
+        };
+        metrics::counter!("gerbang_notification_attempts_total", "result" => result).increment(1);
         let id = attempt.notification_id;
         if let Err(e) = self.store.record_attempt(attempt, verdict).await {
             tracing::error!(notification = id, error = %e, "could not record an attempt");

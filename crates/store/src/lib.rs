@@ -110,6 +110,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Verifies the ledger's invariants over everything stored.
     async fn check_ledger(&self) -> Result<LedgerReport, StoreError>;
+
+    /// How much work the workers have in front of them at `now`.
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

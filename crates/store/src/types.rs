@@ -203,6 +203,19 @@ impl NotificationStatus {
     }
 }
 
+/// Work waiting for the workers, for monitoring.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Backlog {
+    /// Notifications not delivered yet (due now or waiting for a retry).
+    pub notifications_pending: i64,
+    /// Of those, the ones due now.
+    pub notifications_due: i64,
+    /// When the longest-waiting due notification fell due.
+    pub oldest_due_notification: Option<Timestamp>,
+    pub timers_due: i64,
+    pub oldest_due_timer: Option<Timestamp>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Notification {
     pub id: i64,

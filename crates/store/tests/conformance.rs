@@ -631,7 +631,7 @@ async fn notifications_are_leased_retried_and_recorded(store: Arc<dyn Store>) {
                         source: "src:1".into(),
                         url: "http://127.0.0.1:9/a".into(),
                         body: "{\"n\":1}".into(),
-                        request_id: None,
+                        request_id: Some("req-1".into()),
                     },
                     NewNotification {
                         protocol: "test".into(),
@@ -650,9 +650,17 @@ async fn notifications_are_leased_retried_and_recorded(store: Arc<dyn Store>) {
     let [first, second] = outcome.notification_ids[..] else {
         panic!("two ids")
     };
+    let waiting = store.backlog(T0.plus_seconds(10)).await.unwrap();
+    assert_eq!(
+        (waiting.notifications_pending, waiting.notifications_due),
+        (2, 2)
+    );
+    assert_eq!(waiting.oldest_due_notification, Some(T0));
     let lease = T0.plus_seconds(15);
     let claimed = store.claim_notifications(T0, lease, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0].request_id.as_deref(), Some("req-1"));
+    assert_eq!(claimed[1].request_id, None);
     // Leased: nobody else gets them until the lease ends.
     assert!(store
         .claim_notifications(T0.plus_seconds(1), lease, 10)
@@ -688,7 +696,18 @@ async fn notifications_are_leased_retried_and_recorded(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
+    let waiting = store.backlog(T0.plus_seconds(10)).await.unwrap();
+    assert_eq!(
+        (waiting.notifications_pending, waiting.notifications_due),
+        (1, 0),
+        "one waits for its retry, none is due"
+    );
+    assert_eq!(waiting.oldest_due_notification, None);
+    let waiting = store.backlog(T0.plus_seconds(70)).await.unwrap();
+    assert_eq!(waiting.notifications_due, 1);
+    assert_eq!(waiting.oldest_due_notification, Some(retry_at));
     let n1 = store.notification(first).await.unwrap().unwrap();
+    assert_eq!(n1.request_id.as_deref(), Some("req-1"));
     assert_eq!(n1.status, NotificationStatus::Delivered);
     assert_eq!(n1.delivered_at, Some(T0));
     assert_eq!(n1.attempts, 1);
@@ -807,6 +826,9 @@ async fn timers_fire_once_and_retry(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_empty());
+    let waiting = store.backlog(T0.plus_seconds(25)).await.unwrap();
+    assert_eq!(waiting.timers_due, 2, "a and c");
+    assert_eq!(waiting.oldest_due_timer, Some(T0.plus_seconds(5)));
     let due = store
         .claim_timers(T0.plus_seconds(25), T0.plus_seconds(55), 10)
         .await

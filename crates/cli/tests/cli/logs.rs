@@ -2,7 +2,8 @@
 //! is one JSON object; each request is logged once with its id, route, status
 //! and latency; the id a client sends in `X-Request-Id` (or one the gateway
 //! makes) comes back in the answer and names the notification attempts the
-//! request led to; no secret or account number is written.
+//! request led to; no secret or account number is written. The delivery is
+//! counted in `/metrics`, beside the workers' backlog.
 
 use crate::burst::{transfers, GOOD_ACCOUNT};
 use crate::client::{Client, Style, TRANSFER};
@@ -97,6 +98,17 @@ async fn json_logs_name_each_request_and_what_it_led_to() {
         text.contains("notification attempt").then_some(text)
     })
     .await;
+    // The same delivery seen by monitoring: counted, and nothing left waiting.
+    let metrics = serving.api.get("/metrics").await.text;
+    for line in [
+        "gerbang_notification_attempts_total{result=\"delivered\"} 1",
+        "gerbang_notifications_pending 0",
+        "gerbang_notifications_due 0",
+        "gerbang_notification_oldest_due_age_seconds 0",
+        "gerbang_timers_due 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
     serving.stop().await;
     let mut entries = Vec::new();
     for line in lines.lines().filter(|l| !l.trim().is_empty()) {

@@ -23,7 +23,26 @@ pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     }
 }
 
-pub async fn metrics() -> impl IntoResponse {
+/// Renders every metric, after reading the workers' backlog from the database
+/// (a failed read leaves the last figures and is logged).
+pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let now = app.now();
+    match app.store.backlog(now).await {
+        Ok(b) => {
+            let age = |since: Option<gerbang_core::Timestamp>| {
+                since.map_or(0.0, |at| {
+                    (now.as_micros() - at.as_micros()).max(0) as f64 / 1_000_000.0
+                })
+            };
+            metrics::gauge!("gerbang_notifications_pending").set(b.notifications_pending as f64);
+            metrics::gauge!("gerbang_notifications_due").set(b.notifications_due as f64);
+            metrics::gauge!("gerbang_notification_oldest_due_age_seconds")
+                .set(age(b.oldest_due_notification));
+            metrics::gauge!("gerbang_timers_due").set(b.timers_due as f64);
+            metrics::gauge!("gerbang_timer_oldest_due_age_seconds").set(age(b.oldest_due_timer));
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the workers' backlog"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::metrics::handle().render(),

@@ -18,7 +18,7 @@ mod step;
 pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
 
 use crate::{
-    clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict,
+    clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict, Backlog,
     Document, Hold, IdempotencyRecord, LedgerReport, Notification, NotificationQuery,
     NotificationStatus, Record, StatementLine, StatementQuery, Step, StepError, StepOutcome, Store,
     StoreError, Timer,
@@ -907,6 +907,35 @@ impl Store for PostgresStore {
         })
         .await
         .map_err(|f| self.store_error(f))
+    }
+
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        let now = now.as_micros();
+        let row = self
+            .query_opt(
+                "SELECT
+                   (SELECT COUNT(*) FROM notifications WHERE status = 'pending'),
+                   (SELECT COUNT(*) FROM notifications
+                     WHERE status = 'pending' AND next_attempt_at <= $1),
+                   (SELECT MIN(next_attempt_at) FROM notifications
+                     WHERE status = 'pending' AND next_attempt_at <= $1),
+                   (SELECT COUNT(*) FROM timers WHERE due_at <= $1),
+                   (SELECT MIN(due_at) FROM timers WHERE due_at <= $1)",
+                &[&now],
+            )
+            .await?;
+        self.map_row(row, |r| {
+            Ok(Backlog {
+                notifications_pending: r.try_get(0)?,
+                notifications_due: r.try_get(1)?,
+                oldest_due_notification: r
+                    .try_get::<_, Option<i64>>(2)?
+                    .map(Timestamp::from_micros),
+                timers_due: r.try_get(3)?,
+                oldest_due_timer: r.try_get::<_, Option<i64>>(4)?.map(Timestamp::from_micros),
+            })
+        })
+        .map(Option::unwrap_or_default)
     }
 
     async fn check_ledger(&self) -> Result<LedgerReport, StoreError> {

@@ -3,10 +3,10 @@
 //! of read-only connections that read concurrently with the writer (WAL).
 
 use crate::{
-    clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Document, Expect,
-    Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, NewTimer, Notification,
-    NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine, StatementQuery,
-    Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
+    clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Backlog, Document,
+    Expect, Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, NewTimer,
+    Notification, NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine,
+    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
 };
 use async_trait::async_trait;
 use gerbang_core::ledger::{AccountKind, HoldState, LedgerOp};
@@ -856,6 +856,36 @@ impl Store for SqliteStore {
 
     async fn check_ledger(&self) -> Result<LedgerReport, StoreError> {
         self.read(ledger_report).await
+    }
+
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        self.read(move |conn| {
+            let now = now.as_micros();
+            let pending: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM notifications WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )?;
+            let (due, oldest): (i64, Option<i64>) = conn.query_row(
+                "SELECT COUNT(*), MIN(next_attempt_at) FROM notifications
+                 WHERE status = 'pending' AND next_attempt_at <= ?1",
+                [now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let (timers, oldest_timer): (i64, Option<i64>) = conn.query_row(
+                "SELECT COUNT(*), MIN(due_at) FROM timers WHERE due_at <= ?1",
+                [now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(Backlog {
+                notifications_pending: pending,
+                notifications_due: due,
+                oldest_due_notification: oldest.map(Timestamp::from_micros),
+                timers_due: timers,
+                oldest_due_timer: oldest_timer.map(Timestamp::from_micros),
+            })
+        })
+        .await
     }
 }
 
