@@ -81,6 +81,32 @@ impl RestoreGuard {
     }
 }
 
+/// Marks this database as restored from a copy of `taken_at` (a PostgreSQL
+/// point-in-time recovery, or a copy made by other means): new references are
+/// refused until [`confirm`] by gateways started after it (mark before starting them).
+pub async fn mark(app: &App, taken_at: &str, note: &str) -> Result<(), StoreError> {
+    let data = serde_json::json!({
+        "taken_at": taken_at,
+        "marked_at": app.now().rfc3339(),
+        "mark": note,
+    });
+    app.commit(Step {
+        records: vec![RecordWrite {
+            kind: TAKEN_RECORD.into(),
+            key: TAKEN_RECORD.into(),
+            owner: "gateway".into(),
+            state: TAKEN.into(),
+            data: gerbang_core::Document::of(&data),
+            expect: Expect::Any,
+        }],
+        ..Step::default()
+    })
+    .await
+    .map_err(|e| StoreError(e.to_string()))?;
+    app.restore_guard.awaiting.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
 /// Records the operator's confirmation; `Ok(false)` when there was nothing to confirm.
 pub async fn confirm(app: &App, note: &str) -> Result<bool, StoreError> {
     let Some(r) = app.store.record(TAKEN_RECORD, TAKEN_RECORD).await? else {

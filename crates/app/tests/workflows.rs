@@ -573,3 +573,48 @@ async fn production_refuses_notice_urls_of_internal_addresses() {
         (OPENING, 1_000)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_database_takes_no_new_reference_until_confirmed() {
+    on_each_backend(|app| async move {
+        let app = &app;
+        let known = payout::accept(app, bank_payout(VA, "K-1", "1234567890", 1_000))
+            .await
+            .expect("accepted");
+        gerbang_app::restore::mark(app, "2026-12-04T10:00:00Z", "point-in-time recovery")
+            .await
+            .expect("marked");
+        assert_eq!(
+            gerbang_app::restore::status(&app.store)
+                .await
+                .expect("readable"),
+            gerbang_app::restore::Restored::Unconfirmed {
+                taken_at: "2026-12-04T10:00:00Z".into()
+            }
+        );
+        let new = payout::accept(app, bank_payout(VA, "K-2", "1234567890", 1_000)).await;
+        assert!(
+            matches!(new, Err(AcceptError::AwaitingRestoreConfirmation)),
+            "{new:?}"
+        );
+        let again = payout::accept(app, bank_payout(VA, "K-1", "1234567890", 1_000))
+            .await
+            .expect("a known reference answers as before");
+        assert_eq!(again.id, known.id);
+        assert_eq!(
+            balances(app, &format!("partner:{VA}")).await,
+            (OPENING, 1_000)
+        );
+        assert!(gerbang_app::restore::confirm(app, "gap reconciled")
+            .await
+            .expect("confirmed"));
+        assert!(!gerbang_app::restore::confirm(app, "twice")
+            .await
+            .expect("readable"));
+        payout::accept(app, bank_payout(VA, "K-2", "1234567890", 1_000))
+            .await
+            .expect("accepted once confirmed");
+        ledger_is_clean(app).await;
+    })
+    .await;
+}

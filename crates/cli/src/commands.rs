@@ -149,6 +149,23 @@ pub async fn restore_status(common: Common) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn restore_mark(common: Common, taken_at: &str, note: &str) -> anyhow::Result<ExitCode> {
+    let Some(at) = gerbang_core::Timestamp::parse_rfc3339(taken_at) else {
+        eprintln!(
+            "error: --taken-at {taken_at}: expected an RFC 3339 time, e.g. 2026-12-04T10:00:00Z"
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let app = App::open(load_config(&common)?).await?;
+    gerbang_app::restore::mark(&app, &at.rfc3339(), note).await?;
+    println!(
+        "marked as restored from {}: gateways started now refuse references they do not know \
+         until `gerbang restore confirm`",
+        at.rfc3339()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn restore_confirm(common: Common, note: &str) -> anyhow::Result<ExitCode> {
     let app = App::open(load_config(&common)?).await?;
     if gerbang_app::restore::confirm(&app, note).await? {

@@ -127,6 +127,19 @@ enum RestoreCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Mark a database restored by other means (a PostgreSQL point-in-time
+    /// recovery) as a copy of TAKEN_AT: gateways started afterwards refuse references it does not
+    /// know until `gerbang restore confirm`.
+    Mark {
+        /// When the copy's data ends (RFC 3339, e.g. the recovery target time).
+        #[arg(long)]
+        taken_at: String,
+        /// How the database was restored, kept with the mark.
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Confirm that the transfers made after the backup was taken have been
     /// reconciled with the channels; new references are accepted again.
     Confirm {
@@ -265,6 +278,11 @@ fn main() -> std::process::ExitCode {
             },
             Command::Restore { command } => match command {
                 RestoreCommand::Status { common } => commands::restore_status(common).await,
+                RestoreCommand::Mark {
+                    taken_at,
+                    note,
+                    common,
+                } => commands::restore_mark(common, &taken_at, &note).await,
                 RestoreCommand::Confirm { note, common } => {
                     commands::restore_confirm(common, &note).await
                 }
