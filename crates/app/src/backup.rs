@@ -68,24 +68,52 @@ fn file_name(at: Timestamp) -> String {
     )
 }
 
-/// Deletes the oldest scheduled backups in `folder` beyond the newest `keep`.
-/// Only files named as scheduled backups are touched.
-fn prune(folder: &Path, keep: usize) -> std::io::Result<Vec<PathBuf>> {
-    let mut ours: Vec<PathBuf> = std::fs::read_dir(folder)?
+/// The scheduled backups in `folder`, oldest first, and the `.partial` files
+/// interrupted ones left behind.
+fn scheduled_files(folder: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let named = |p: &PathBuf, suffix: &str| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(suffix))
+    };
+    let all: Vec<PathBuf> = std::fs::read_dir(folder)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
-        })
         .collect();
-    ours.sort();
-    let excess = ours.len().saturating_sub(keep);
-    let old: Vec<PathBuf> = ours.drain(..excess).collect();
+    let mut done: Vec<PathBuf> = all.iter().filter(|p| named(p, SUFFIX)).cloned().collect();
+    done.sort();
+    let partial = all
+        .into_iter()
+        .filter(|p| named(p, &format!("{SUFFIX}.partial")))
+        .collect();
+    Ok((done, partial))
+}
+
+/// Deletes the oldest scheduled backups in `folder` beyond the newest `keep`, and
+/// what interrupted ones left. Only files named as scheduled backups are touched.
+fn prune(folder: &Path, keep: usize) -> std::io::Result<Vec<PathBuf>> {
+    let (mut done, partial) = scheduled_files(folder)?;
+    let excess = done.len().saturating_sub(keep);
+    let mut old: Vec<PathBuf> = done.drain(..excess).collect();
+    old.extend(partial);
     for path in &old {
         std::fs::remove_file(path)?;
     }
     Ok(old)
+}
+
+/// When the newest scheduled backup in `folder` was written, if there is one.
+fn newest_backup(folder: &Path) -> Option<std::time::SystemTime> {
+    let (done, _) = scheduled_files(folder).ok()?;
+    std::fs::metadata(done.last()?).ok()?.modified().ok()
+}
+
+/// How long to wait before the first backup: what is left of the interval since
+/// the newest backup in the folder (none: at once), so restarts do not put the
+/// schedule off.
+fn first_wait(interval: Duration, newest: Option<std::time::SystemTime>) -> Duration {
+    newest
+        .and_then(|at| at.elapsed().ok())
+        .map_or(Duration::ZERO, |age| interval.saturating_sub(age))
 }
 
 /// One scheduled backup into `config.folder`, then the retention. The new
@@ -104,17 +132,28 @@ pub async fn scheduled_once(
     Ok(report.path)
 }
 
-/// Takes a backup every `config.interval_seconds` until cancelled (the first one
-/// interval after the start). Each outcome is logged and counted.
+/// Takes a backup every `config.interval_seconds` until cancelled — the first
+/// when the newest one in the folder is that old (at once when there is none).
+/// Each outcome is logged and counted.
 pub async fn run(database_url: String, config: BackupConfig, cancel: CancellationToken) {
     // Backups are named and stamped in wall-clock time, whatever the sandbox clock says.
     let clock = SystemClock;
     let every = Duration::from_secs(config.interval_seconds.max(1));
+    let folder = PathBuf::from(config.folder.as_deref().unwrap_or("."));
+    let newest = newest_backup(&folder);
+    if let Some(at) = newest {
+        let seconds = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        metrics::gauge!("gerbang_backup_last_success_timestamp_seconds").set(seconds);
+    }
+    let mut wait = first_wait(every, newest);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
+        wait = every;
         match scheduled_once(&database_url, &config, clock.now()).await {
             Ok(path) => {
                 metrics::gauge!("gerbang_backup_last_success_timestamp_seconds")
@@ -142,8 +181,9 @@ mod tests {
             std::fs::write(dir.path().join(file_name(at.plus_seconds(s * 3600))), b"x").unwrap();
         }
         std::fs::write(dir.path().join("operator-notes.db"), b"x").unwrap();
+        std::fs::write(dir.path().join("gerbang-20260101T000000Z.db.partial"), b"x").unwrap();
         let removed = prune(dir.path(), 2).unwrap();
-        assert_eq!(removed.len(), 3);
+        assert_eq!(removed.len(), 4, "three old backups and a partial one");
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -157,5 +197,16 @@ mod tests {
                 "operator-notes.db".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn the_first_backup_waits_only_for_what_is_left_of_the_interval() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(first_wait(day, None), Duration::ZERO);
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let left = first_wait(day, Some(hour_ago));
+        assert!(left <= day - Duration::from_secs(3600) && left > day - Duration::from_secs(3700));
+        let old = std::time::SystemTime::now() - 2 * day;
+        assert_eq!(first_wait(day, Some(old)), Duration::ZERO);
     }
 }

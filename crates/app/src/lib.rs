@@ -169,10 +169,14 @@ impl App {
     }
 
     /// Starts the notifier and the scheduler; they stop when `cancel` fires.
-    pub fn start_workers(
+    pub async fn start_workers(
         self: &Arc<Self>,
         cancel: &CancellationToken,
     ) -> anyhow::Result<Vec<JoinHandle<()>>> {
+        self.store
+            .release_leases()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot free the leases of a previous run: {e}"))?;
         let clock: Arc<dyn Clock> = self.clock.clone();
         let notifier = notifier::Notifier::new(
             self.store.clone(),

@@ -88,7 +88,7 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
     };
     let _ = app.self_url.set(format!("http://{reachable}"));
     let stop = CancellationToken::new();
-    let workers = app.start_workers(&stop)?;
+    let workers = app.start_workers(&stop).await?;
     let limits = app.config.http.clone();
     let router = router(app.clone()).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         Duration::from_secs(limits.body_read_timeout_seconds.max(1)),

@@ -111,6 +111,12 @@ pub trait Store: Send + Sync + 'static {
     /// Verifies the ledger's invariants over everything stored.
     async fn check_ledger(&self) -> Result<LedgerReport, StoreError>;
 
+    /// Frees the leases on notifications and timers that a previous process left
+    /// when it stopped, on a database only one process works on (SQLite); called as
+    /// a gateway starts its workers, never by a command run beside one. On
+    /// PostgreSQL, where other nodes may hold leases, nothing.
+    async fn release_leases(&self) -> Result<(), StoreError>;
+
     /// How much work the workers have in front of them at `now`.
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError>;
 }

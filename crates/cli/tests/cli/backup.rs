@@ -65,6 +65,40 @@ async fn backup_copies_checks_or_explains(db: TestDatabase) {
     )
     .await;
     assert_eq!(original.stdout.trim(), "not a restored backup");
+    // A backup of a restored and confirmed database is, again, unconfirmed.
+    run(
+        dir.path(),
+        &[
+            "restore",
+            "confirm",
+            "--note",
+            "checked",
+            "--database-url",
+            &copy_url,
+        ],
+    )
+    .await
+    .expect_code(0);
+    let second = dir.path().join("second.db");
+    let second = second.to_str().unwrap();
+    run(dir.path(), &["backup", second, "--database-url", &copy_url])
+        .await
+        .expect_code(0);
+    let state = run(
+        dir.path(),
+        &[
+            "restore",
+            "status",
+            "--database-url",
+            &format!("sqlite://{second}"),
+        ],
+    )
+    .await;
+    assert!(
+        state.stdout.contains("new references are refused"),
+        "{}",
+        state.stdout
+    );
     // Never over an existing file.
     let again = run(dir.path(), &["backup", target, "--database-url", &db.url]).await;
     again.expect_code(1);

@@ -102,7 +102,7 @@ fn copy_and_check(
         copy.execute(
             "INSERT INTO records (kind, key, owner, state, version, data, created_at, updated_at)
              VALUES (?1, ?1, 'gateway', 'taken', 1, ?2, ?3, ?3)
-             ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data,
+             ON CONFLICT (kind, key) DO UPDATE SET state = excluded.state, data = excluded.data,
                version = records.version + 1, updated_at = excluded.updated_at",
             params![TAKEN_RECORD, data, taken_at.as_micros()],
         )

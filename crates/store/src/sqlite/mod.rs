@@ -157,13 +157,6 @@ impl SqliteStore {
                     let conn = Connection::open(&writer_path).map_err(text)?;
                     configure_writer(&conn).map_err(text)?;
                     migrate(&conn)?;
-                    // A fresh process holds no leases: whatever a previous process held
-                    // when it stopped is free again.
-                    conn.execute_batch(
-                        "UPDATE notifications SET lease_until = NULL WHERE lease_until IS NOT NULL;
-                         UPDATE timers SET lease_until = NULL WHERE lease_until IS NOT NULL;",
-                    )
-                    .map_err(text)?;
                     Ok(conn)
                 })();
                 match opened {
@@ -856,6 +849,17 @@ impl Store for SqliteStore {
 
     async fn check_ledger(&self) -> Result<LedgerReport, StoreError> {
         self.read(ledger_report).await
+    }
+
+    async fn release_leases(&self) -> Result<(), StoreError> {
+        self.write(|conn| {
+            conn.execute_batch(
+                "UPDATE notifications SET lease_until = NULL WHERE lease_until IS NOT NULL;
+                 UPDATE timers SET lease_until = NULL WHERE lease_until IS NOT NULL;",
+            )
+            .map_err(backend_err)
+        })
+        .await
     }
 
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
