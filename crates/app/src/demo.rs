@@ -9,10 +9,13 @@ use gerbang_store::{Document, Expect, RecordWrite, SharedStore, Step, StepError}
 use std::path::Path;
 
 pub const DEMO_FILE: &str = r#"
+# Faspay's published sandbox merchant, so the Debit documentation's samples and
+# signatures work unchanged.
 [[merchant]]
 merchant_id = "99999"
-name = "Demo Store"
+name = "FASPAY STORE"
 user_id = "bot99999"
+password = "p@ssw0rd"
 
 [[sendme_partner]]
 virtual_account = "9920015307"

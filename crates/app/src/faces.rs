@@ -4,7 +4,9 @@
 //! this module finds the requester it needs from what the record stores.
 
 use crate::App;
+use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
+use gerbang_protocol::debit::notice::DebitV1;
 use gerbang_protocol::face::{NoticeFace, RenderedNotice};
 use gerbang_protocol::sendme::notice::SendmeV1;
 use gerbang_store::{NewNotification, StoreError};
@@ -33,6 +35,8 @@ pub async fn payout_notice(
             };
             SendmeV1::payout_notice(d, &partner.callback_keys())
         }
+        // Debit merchants take payments; they request no payouts.
+        Face::Debit => None,
     };
     Ok(
         rendered.map(|RenderedNotice { url, body }| NewNotification {
@@ -46,11 +50,41 @@ pub async fn payout_notice(
     )
 }
 
+/// The notice a bill's new state sends its requester, if its face sends one.
+pub async fn bill_notice(app: &App, b: &Bill) -> Result<Option<NewNotification>, StoreError> {
+    let face = b.requester.face;
+    let rendered = match face {
+        Face::Debit => {
+            let Some(merchant) = crate::principals::load::<crate::principals::Merchant>(
+                &*app.store,
+                &b.requester.principal,
+            )
+            .await?
+            else {
+                tracing::error!(bill = %b.id, "the merchant is not provisioned: no notice");
+                return Ok(None);
+            };
+            DebitV1::bill_notice(b, &merchant.notice_keys())
+        }
+        Face::SendmeV1 => None,
+    };
+    Ok(
+        rendered.map(|RenderedNotice { url, body }| NewNotification {
+            protocol: face.as_str().into(),
+            owner: b.requester.principal.clone(),
+            source: format!("bill:{}", b.id),
+            url,
+            body,
+            request_id: b.request_id.clone(),
+        }),
+    )
+}
+
 /// How a notification of `protocol` (a face's name) is sent and acknowledged.
 /// Notifications of no face (the sandbox's own test notifications) are plain
 /// JSON acknowledged by any 2xx.
 pub struct Delivery {
-    pub content_type: &'static str,
+    content_type: fn(&str) -> &'static str,
     headers: fn(&str) -> Vec<(String, String)>,
     acknowledged: fn(u16, &str) -> bool,
 }
@@ -59,16 +93,25 @@ impl Delivery {
     pub fn of(protocol: &str) -> Delivery {
         match Face::parse(protocol) {
             Some(Face::SendmeV1) => Delivery {
-                content_type: SendmeV1::CONTENT_TYPE,
+                content_type: SendmeV1::content_type,
                 headers: SendmeV1::headers,
                 acknowledged: SendmeV1::acknowledged,
             },
+            Some(Face::Debit) => Delivery {
+                content_type: DebitV1::content_type,
+                headers: DebitV1::headers,
+                acknowledged: DebitV1::acknowledged,
+            },
             None => Delivery {
-                content_type: "application/json",
+                content_type: |_| "application/json",
                 headers: |_| Vec::new(),
                 acknowledged: |status, _| (200..300).contains(&status),
             },
         }
+    }
+
+    pub fn content_type(&self, body: &str) -> &'static str {
+        (self.content_type)(body)
     }
 
     pub fn headers(&self, body: &str) -> Vec<(String, String)> {
@@ -88,8 +131,8 @@ mod tests {
     fn every_face_has_a_delivery() {
         for face in Face::ALL {
             let d = Delivery::of(face.as_str());
-            assert!(d.content_type.contains('/'));
-            assert!(d.acknowledged(200, ""));
+            assert!(d.content_type("{}").contains('/'));
+            assert!(d.acknowledged(200, r#"{"response_code":"00"}"#));
             assert!(!d.acknowledged(500, ""));
         }
     }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod faces;
 pub mod funding;
 pub mod notifier;
+pub mod payin;
 pub mod payout;
 pub mod principals;
 pub mod provision;
@@ -162,6 +163,10 @@ impl App {
                 (
                     payout::batch::BATCH_TIMER,
                     Arc::new(payout::batch::BatchDispatcher::new(self.clone())),
+                ),
+                (
+                    payin::EXPIRY_TIMER,
+                    Arc::new(payin::expiry::Expirer { app: self.clone() }),
                 ),
             ]),
             self.wake_scheduler.clone(),

@@ -223,7 +223,7 @@ impl Notifier {
         let mut request = self
             .http
             .post(&n.url)
-            .header("content-type", delivery.content_type)
+            .header("content-type", delivery.content_type(&n.body))
             .body(n.body.clone());
         for (name, value) in delivery.headers(&n.body) {
             request = request.header(name, value);

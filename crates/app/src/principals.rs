@@ -23,6 +23,49 @@ pub struct Merchant {
     pub password: Secret,
     pub notification_url: Option<String>,
     pub return_url: Option<String>,
+    /// The syntax the merchant reads payment notifications in.
+    #[serde(default)]
+    pub notification_format: NoticeFormat,
+    /// The payment channels its bills may name; unset: every channel the gateway knows.
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+}
+
+/// JSON or XML, as a merchant chose in its developer settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeFormat {
+    #[default]
+    Json,
+    Xml,
+}
+
+impl Merchant {
+    /// The channels this merchant's bills may name.
+    pub fn enabled_channels(
+        &self,
+    ) -> impl Iterator<Item = &'static gerbang_core::payin::Channel> + '_ {
+        gerbang_core::payin::CHANNELS.iter().filter(|c| {
+            self.channels
+                .as_ref()
+                .is_none_or(|enabled| enabled.iter().any(|e| e == c.code))
+        })
+    }
+
+    /// What the Debit face signs and addresses its notices with.
+    pub fn notice_keys(&self) -> gerbang_protocol::debit::notice::MerchantKeys {
+        use gerbang_protocol::debit::message::Syntax;
+        gerbang_protocol::debit::notice::MerchantKeys {
+            merchant_id: self.merchant_id.clone(),
+            name: self.name.clone(),
+            user_id: self.user_id.clone(),
+            password: self.password.expose().to_string(),
+            syntax: match self.notification_format {
+                NoticeFormat::Json => Syntax::Json,
+                NoticeFormat::Xml => Syntax::Xml,
+            },
+        }
+    }
 }
 
 /// A SendMe disbursement partner; its virtual account is also the source of funds

@@ -98,6 +98,24 @@ struct MerchantSpec {
     password: Option<Text>,
     notification_url: Option<HttpUrl>,
     return_url: Option<HttpUrl>,
+    notification_format: Option<principals::NoticeFormat>,
+    channels: Option<Vec<ChannelCode>>,
+}
+
+/// A payment channel code the gateway knows.
+#[derive(Debug, Clone)]
+struct ChannelCode(String);
+
+impl<'de> Deserialize<'de> for ChannelCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        if gerbang_core::payin::find_channel(&code).is_none() {
+            return Err(serde::de::Error::custom(format!(
+                "unknown payment channel {code:?}"
+            )));
+        }
+        Ok(ChannelCode(code))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -441,6 +459,15 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                 .as_ref()
                 .map(|u| u.0.clone())
                 .or_else(|| stored.as_ref().and_then(|m| m.return_url.clone())),
+            channels: spec
+                .channels
+                .as_ref()
+                .map(|c| c.iter().map(|c| c.0.clone()).collect())
+                .or_else(|| stored.as_ref().and_then(|m| m.channels.clone())),
+            notification_format: spec
+                .notification_format
+                .or_else(|| stored.as_ref().map(|m| m.notification_format))
+                .unwrap_or_default(),
             merchant_id: id.clone(),
         };
         step.accounts.push(NewAccount {

@@ -11,6 +11,7 @@ pub mod error_text;
 pub mod ledger;
 pub mod mask;
 pub mod money;
+pub mod payin;
 pub mod payout;
 pub mod timestamp;
 pub mod values;

@@ -17,15 +17,19 @@ pub enum Face {
     /// Faspay SendMe v1 (`/account/api/…`).
     #[serde(rename = "sendme")]
     SendmeV1,
+    /// Faspay Debit (`/cvr/…`, `/pws/…`): merchants' bills.
+    #[serde(rename = "debit")]
+    Debit,
 }
 
 impl Face {
-    pub const ALL: [Face; 1] = [Face::SendmeV1];
+    pub const ALL: [Face; 2] = [Face::SendmeV1, Face::Debit];
 
     /// Its name in stored records and notifications.
     pub fn as_str(self) -> &'static str {
         match self {
             Face::SendmeV1 => "sendme",
+            Face::Debit => "debit",
         }
     }
 

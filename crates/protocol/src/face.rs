@@ -1,9 +1,10 @@
-//! What every protocol face does with the notices the payout domain emits: render
+//! What every protocol face does with the notices the domains emit: render
 //! one from the domain record for the requester it names, sign it, say its content
 //! type, and read a receiver's answer as an acknowledgement or not. The faces are
 //! the variants of `gerbang_core::payout::Face`; the application picks the
 //! implementation with an exhaustive `match`, so a face without one does not build.
 
+use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
 
 /// A notice ready to be sent.
@@ -24,6 +25,17 @@ pub trait NoticeFace {
 
     /// The notice a payout's new state sends, if this face sends one for it.
     fn payout_notice(d: &Disbursement, requester: &Self::Requester) -> Option<RenderedNotice>;
+
+    /// The notice a bill's new state sends, if this face sends one for it.
+    fn bill_notice(_b: &Bill, _requester: &Self::Requester) -> Option<RenderedNotice> {
+        None
+    }
+
+    /// The content type of one notice body (a face whose requesters choose a syntax
+    /// tells it from the body).
+    fn content_type(_body: &str) -> &'static str {
+        Self::CONTENT_TYPE
+    }
 
     /// Headers an attempt carries besides the content type.
     fn headers(_body: &str) -> Vec<(String, String)> {

@@ -2,6 +2,7 @@
 //! validation, status and response codes, and signatures — exactly as the real
 //! clients put them on the wire. Pure code: no I/O, no storage, no HTTP server.
 
+pub mod debit;
 pub mod face;
 pub mod h2h;
 pub mod json;

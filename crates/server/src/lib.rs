@@ -26,6 +26,7 @@ pub fn router(app: Arc<App>) -> Router {
         routes::sandbox::router()
             .with_state(app.clone())
             .merge(routes::sandbox_cashout::router(app.clone()))
+            .merge(routes::sandbox_debit::router(app.clone()))
     } else {
         routes::sandbox::disabled().with_state(app.clone())
     };
@@ -36,6 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app.clone())
         .merge(sandbox)
         .merge(routes::h2h::router(app.clone()))
+        .merge(routes::debit::router(app.clone()))
         .merge(routes::sendme::router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { error::ApiError::not_found("no such route") })

@@ -1,7 +1,9 @@
+pub mod debit;
 pub mod h2h;
 pub mod health;
 pub mod sandbox;
 pub mod sandbox_cashout;
+pub mod sandbox_debit;
 pub mod sendme;
 
 /// An amount in minor units as the APIs print rupiah: `"1250.00"`.

@@ -388,6 +388,9 @@ pub enum Behaviour {
     Answer(u16),
     /// Answers with this status after this many milliseconds.
     AnswerAfter(u16, u64),
+    /// Answers with this status and this body (its content type guessed from its
+    /// first byte).
+    Body(u16, &'static str),
     /// Never answers (the connection stays open until the client gives up).
     Hang,
 }
@@ -460,6 +463,15 @@ async fn receive(
                 format!("{{\"received\":true,\"status\":{}}}", status.as_u16()),
             )
                 .into_response()
+        }
+        Behaviour::Body(status, body) => {
+            let status = StatusCode::from_u16(status).expect("valid status");
+            let kind = if body.starts_with('<') {
+                "text/xml"
+            } else {
+                "application/json"
+            };
+            (status, [("content-type", kind)], body.to_string()).into_response()
         }
         Behaviour::Hang => std::future::pending().await,
     }

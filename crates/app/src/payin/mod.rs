@@ -1,0 +1,381 @@
+//! The one pay-in path, whatever face posted the bill: post (a reference unique
+//! per requester; an expiry timer), pay (the channel's clearing account credits
+//! the merchant's settlement account, the operator's fee split off, in the same
+//! step as the record and the merchant's notice), cancel and expire (nothing moved,
+//! the merchant told). A bill's id is the number its customer pays to.
+
+pub mod expiry;
+
+use crate::stored;
+use crate::App;
+use gerbang_core::ledger::{
+    codes, AccountKind, LedgerError, LedgerOp, NewAccount, NewEntry, Posting,
+};
+use gerbang_core::payin::{find_channel, Bill, BillItem, BillPayment, BillStatus, Customer};
+use gerbang_core::payout::Requester;
+use gerbang_core::{Currency, Document, Timestamp};
+use gerbang_store::{
+    Expect, NewIdempotency, NewTimer, RecordWrite, SharedStore, Step, StepError, StoreError,
+    TimerOp,
+};
+
+/// The record kind of a bill.
+pub const RECORD: &str = "payin.bill";
+/// The timer that expires an unpaid bill.
+pub const EXPIRY_TIMER: &str = "payin.bill.expire";
+
+/// A bill as a face asks for it.
+#[derive(Clone, Debug)]
+pub struct NewBill {
+    pub requester: Requester,
+    pub reference: String,
+    /// What identifies the request's content: the same reference with another one
+    /// is refused.
+    pub fingerprint: String,
+    pub channel: String,
+    pub amount_minor: i64,
+    pub description: String,
+    pub customer: Customer,
+    pub items: Vec<BillItem>,
+    pub expires_at: Timestamp,
+    pub notice_url: Option<String>,
+    pub request: Document,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error("the reference was used before for another bill")]
+    DuplicateReference,
+    #[error("unknown payment channel {0}")]
+    UnknownChannel(String),
+    #[error("the bill expires before it could be paid")]
+    AlreadyExpired,
+    #[error("storage: {0}")]
+    Store(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("no such bill")]
+    NotFound,
+    #[error("the bill was paid")]
+    AlreadyPaid,
+    #[error("the bill is {0}")]
+    NotPending(&'static str),
+    #[error("the amount paid is not the bill's")]
+    WrongAmount,
+    #[error("storage: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for ChangeError {
+    fn from(e: StoreError) -> Self {
+        ChangeError::Store(e.to_string())
+    }
+}
+
+fn scope(requester: &Requester) -> String {
+    format!("bill:{}:{}", requester.face.as_str(), requester.principal)
+}
+
+/// A bill id: the merchant's id, the channel's code and eight more digits
+/// (Debit's `trx_id`, spec §3.4); each larger than the last in this process.
+fn new_id(merchant: &str, channel: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .wrapping_mul(1000)
+        .wrapping_add(rand::random::<u64>() % 1000)
+        % 100_000_000;
+    let mut sequence = seed;
+    let _ = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+        sequence = if seed > last {
+            seed
+        } else {
+            (last + 1) % 100_000_000
+        };
+        Some(sequence)
+    });
+    let merchant: String = merchant
+        .chars()
+        .rev()
+        .take(5)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{merchant:0>5}{channel:0>3}{sequence:08}")
+}
+
+pub(crate) fn record_write(b: &Bill, expect: Expect) -> RecordWrite {
+    RecordWrite {
+        kind: RECORD.into(),
+        key: b.id.clone(),
+        owner: b.requester.principal.clone(),
+        state: b.status.as_str().into(),
+        data: Document::of(b),
+        expect,
+    }
+}
+
+fn expiry_timer_key(id: &str) -> String {
+    format!("bill:{id}:expire")
+}
+
+/// The bill with this id, and its version.
+pub async fn load(store: &SharedStore, id: &str) -> Result<Option<(Bill, i64)>, StoreError> {
+    stored::load(&**store, RECORD, id).await
+}
+
+/// A requester's bill by its own reference.
+pub async fn by_reference(
+    store: &SharedStore,
+    requester: &Requester,
+    reference: &str,
+) -> Result<Option<(Bill, i64)>, StoreError> {
+    let Some(idem) = store.idempotency(&scope(requester), reference).await? else {
+        return Ok(None);
+    };
+    load(store, &idem.response).await
+}
+
+/// Posts a bill; the same request again answers the same bill.
+pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
+    let now = app.now();
+    if find_channel(&req.channel).is_none() {
+        return Err(PostError::UnknownChannel(req.channel));
+    }
+    let store_err = |e: StepError| PostError::Store(e.to_string());
+    for _ in 0..8 {
+        let b = Bill {
+            id: new_id(&req.requester.principal, &req.channel),
+            requester: req.requester.clone(),
+            reference: req.reference.clone(),
+            channel: req.channel.clone(),
+            amount_minor: req.amount_minor,
+            description: req.description.clone(),
+            customer: req.customer.clone(),
+            items: req.items.clone(),
+            expires_at: req.expires_at,
+            status: BillStatus::Pending,
+            payment: None,
+            cancel_reason: None,
+            refunded_minor: 0,
+            notice_url: req.notice_url.clone(),
+            request: req.request.clone(),
+            request_id: crate::request_id::current(),
+            created_at: now,
+            status_at: now,
+        };
+        let step = Step {
+            idempotency: Some(NewIdempotency {
+                scope: scope(&req.requester),
+                key: req.reference.clone(),
+                fingerprint: req.fingerprint.clone(),
+                response: b.id.clone(),
+            }),
+            records: vec![record_write(&b, Expect::Absent)],
+            timers: vec![TimerOp::Schedule(NewTimer {
+                key: expiry_timer_key(&b.id),
+                kind: EXPIRY_TIMER.into(),
+                due_at: b.expires_at,
+                payload: serde_json::json!({ "bill": b.id }).into(),
+            })],
+            ..Step::default()
+        };
+        match app.commit(step).await {
+            Ok(_) => {
+                if req.expires_at <= now {
+                    // Stored, so a retry answers the same; the timer ends it at once.
+                    return Err(PostError::AlreadyExpired);
+                }
+                return Ok(b);
+            }
+            Err(StepError::Duplicate(existing)) => {
+                if existing.fingerprint != req.fingerprint {
+                    return Err(PostError::DuplicateReference);
+                }
+                return match load(&app.store, &existing.response).await {
+                    Ok(Some((b, _))) => Ok(b),
+                    Ok(None) => Err(PostError::Store("bill vanished".into())),
+                    Err(e) => Err(PostError::Store(e.to_string())),
+                };
+            }
+            // The id was taken: draw another.
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(store_err(e)),
+        }
+    }
+    Err(PostError::Store("could not allocate a bill id".into()))
+}
+
+/// Ends pending bill `b` (at `version`) as `status` in `step`: record, timer,
+/// notice.
+async fn end(
+    app: &App,
+    step: &mut Step,
+    b: &Bill,
+    version: i64,
+    status: BillStatus,
+    now: Timestamp,
+) -> Result<Bill, StoreError> {
+    let mut next = b.clone();
+    next.status = status;
+    next.status_at = now;
+    step.timers.push(TimerOp::Remove(expiry_timer_key(&b.id)));
+    step.records
+        .push(record_write(&next, Expect::Version(version)));
+    step.notifications
+        .extend(crate::faces::bill_notice(app, &next).await?);
+    Ok(next)
+}
+
+fn pending(b: &Bill) -> Result<(), ChangeError> {
+    match b.status {
+        BillStatus::Pending => Ok(()),
+        BillStatus::Paid | BillStatus::Refunded | BillStatus::PartlyRefunded => {
+            Err(ChangeError::AlreadyPaid)
+        }
+        other => Err(ChangeError::NotPending(other.as_str())),
+    }
+}
+
+/// Cancels a requester's unpaid bill.
+pub async fn cancel(
+    app: &App,
+    requester: &Requester,
+    id: &str,
+    reason: &str,
+) -> Result<Bill, ChangeError> {
+    for _ in 0..4 {
+        let (b, version) = load(&app.store, id)
+            .await?
+            .filter(|(b, _)| b.requester == *requester)
+            .ok_or(ChangeError::NotFound)?;
+        if b.status == BillStatus::Cancelled {
+            return Ok(b);
+        }
+        pending(&b)?;
+        let mut with_reason = b.clone();
+        with_reason.cancel_reason = Some(reason.to_string());
+        let mut step = Step::default();
+        let next = end(
+            app,
+            &mut step,
+            &with_reason,
+            version,
+            BillStatus::Cancelled,
+            app.now(),
+        )
+        .await?;
+        match app.commit(step).await {
+            Ok(_) => return Ok(next),
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(ChangeError::Store(e.to_string())),
+        }
+    }
+    Err(ChangeError::Store("the bill kept changing".into()))
+}
+
+/// Records bill `id` paid through its channel under the channel's `reference`:
+/// the merchant's settlement account is credited from the channel's clearing
+/// account. Paying a paid bill again under the same reference answers it again.
+pub async fn pay(
+    app: &App,
+    id: &str,
+    reference: &str,
+    amount_minor: i64,
+) -> Result<Bill, ChangeError> {
+    for _ in 0..4 {
+        let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
+        if b.payment.as_ref().is_some_and(|p| p.reference == reference) {
+            return Ok(b);
+        }
+        pending(&b)?;
+        if amount_minor != b.amount_minor {
+            return Err(ChangeError::WrongAmount);
+        }
+        let now = app.now();
+        let channel = find_channel(&b.channel).ok_or(ChangeError::NotFound)?;
+        let fee_minor = 0;
+        let merchant = codes::merchant_settlement(&b.requester.principal);
+        let clearing = channel.clearing_account();
+        let mut paid = b.clone();
+        paid.payment = Some(BillPayment {
+            reference: reference.to_string(),
+            paid_at: now,
+            amount_minor,
+            fee_minor,
+        });
+        let mut step = Step {
+            accounts: vec![NewAccount {
+                code: clearing.clone(),
+                kind: AccountKind::ChannelClearing,
+                currency: Currency::Idr,
+            }],
+            ledger: vec![LedgerOp::Transfer(NewEntry {
+                kind: "payin".into(),
+                reference: b.id.clone(),
+                description: format!("{} bill {}", channel.name, b.reference),
+                currency: Currency::Idr,
+                postings: vec![
+                    Posting {
+                        account: clearing,
+                        amount: -amount_minor,
+                    },
+                    Posting {
+                        account: merchant,
+                        amount: amount_minor - fee_minor,
+                    },
+                ],
+            })],
+            ..Step::default()
+        };
+        let next = end(app, &mut step, &paid, version, BillStatus::Paid, now).await?;
+        match app.commit(step).await {
+            Ok(_) => return Ok(next),
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(StepError::Ledger(LedgerError::UnknownAccount(a))) => {
+                return Err(ChangeError::Store(format!("account {a} is missing")))
+            }
+            Err(e) => return Err(ChangeError::Store(e.to_string())),
+        }
+    }
+    Err(ChangeError::Store("the bill kept changing".into()))
+}
+
+/// Ends an unpaid bill whose time is up (the expiry timer's work).
+pub(crate) async fn expire(app: &App, id: &str) -> Result<Option<Bill>, ChangeError> {
+    let Some((b, version)) = load(&app.store, id).await? else {
+        return Ok(None);
+    };
+    let now = app.now();
+    if b.status != BillStatus::Pending || now < b.expires_at {
+        return Ok(None);
+    }
+    let mut step = Step::default();
+    let next = end(app, &mut step, &b, version, BillStatus::Expired, now).await?;
+    match app.commit(step).await {
+        Ok(_) => Ok(Some(next)),
+        Err(e) => Err(ChangeError::Store(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_sixteen_digits_and_rise() {
+        let a = new_id("99999", "801");
+        let b = new_id("99999", "801");
+        assert_eq!(a.len(), 16);
+        assert!(a.starts_with("99999801"));
+        assert!(a.bytes().all(|c| c.is_ascii_digit()));
+        assert_ne!(a, b);
+        assert_eq!(new_id("123", "707").len(), 16);
+    }
+}

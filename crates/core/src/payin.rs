@@ -1,0 +1,203 @@
+//! Money flowing in: a bill a merchant posts for one payment channel, paid (or
+//! not) by its customer. Knows no protocol: the face that created a bill is named
+//! in its [`Requester`], and what that face echoes back lives in its `request`.
+
+use crate::mask::Masked;
+use crate::payout::Requester;
+use crate::{Document, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// How a channel's customer pays, which decides the bill's path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelFamily {
+    /// A bank virtual account: the bill's id is the number the customer pays to.
+    VirtualAccount,
+    /// A store counter: the bill's id is the payment code shown at the till.
+    Retail,
+    /// An e-wallet the customer confirms a push in, or is redirected to.
+    EWallet,
+    /// A QRIS code any wallet scans.
+    Qris,
+    /// An online-credit provider where the customer chooses a plan.
+    OnlineCredit,
+    /// Internet banking or online debit: a login at the bank's site.
+    InternetBanking,
+    /// A card payment.
+    Card,
+}
+
+/// A payment channel a bill can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub family: ChannelFamily,
+}
+
+const fn channel(code: &'static str, name: &'static str, family: ChannelFamily) -> Channel {
+    Channel { code, name, family }
+}
+
+use ChannelFamily::*;
+
+/// Every channel the gateway knows (Faspay's codes, spec faspay-debit §8.3).
+pub const CHANNELS: &[Channel] = &[
+    channel("302", "LinkAja", EWallet),
+    channel("303", "XL Tunai", EWallet),
+    channel("305", "Mandiri e-Cash", EWallet),
+    channel("307", "Indosat Dompetku", EWallet),
+    channel("400", "BRI MoCash", InternetBanking),
+    channel("401", "BRI e-Pay", InternetBanking),
+    channel("402", "Permata Virtual Account", VirtualAccount),
+    channel("405", "BCA KlikPay", InternetBanking),
+    channel("406", "Mandiri ClickPay", InternetBanking),
+    channel("408", "Maybank Virtual Account", VirtualAccount),
+    channel("500", "Credit Card", Card),
+    channel("700", "CIMB Clicks", InternetBanking),
+    channel("701", "Danamon Online Banking", InternetBanking),
+    channel("702", "BCA Virtual Account", VirtualAccount),
+    channel("703", "Mandiri Bill Payment", VirtualAccount),
+    channel("704", "BCA Sakuku", EWallet),
+    channel("706", "Indomaret Payment Point", Retail),
+    channel("707", "Alfagroup", Retail),
+    channel("708", "Danamon Virtual Account", VirtualAccount),
+    channel("709", "Kredivo", OnlineCredit),
+    channel("711", "ShopeePay QRIS", Qris),
+    channel("713", "ShopeePay App", EWallet),
+    channel("715", "LinkAja QRIS", Qris),
+    channel("716", "LinkAja AppLink", EWallet),
+    channel("800", "BRI Virtual Account", VirtualAccount),
+    channel("801", "BNI Virtual Account", VirtualAccount),
+    channel("802", "Mandiri Virtual Account", VirtualAccount),
+    channel("807", "Akulaku", OnlineCredit),
+    channel("810", "B-Secure", InternetBanking),
+    channel("812", "OVO", EWallet),
+    channel("814", "Maybank2U", InternetBanking),
+    channel("818", "Sinarmas Virtual Account", VirtualAccount),
+    channel("819", "DANA", EWallet),
+    channel("820", "Indodana", OnlineCredit),
+    channel("825", "CIMB Niaga Virtual Account", VirtualAccount),
+    channel("836", "Paydia QRIS", Qris),
+];
+
+/// The channel with this code.
+pub fn find_channel(code: &str) -> Option<&'static Channel> {
+    CHANNELS.iter().find(|c| c.code == code)
+}
+
+impl Channel {
+    /// Where money paid through this channel arrives before the merchant is credited.
+    pub fn clearing_account(&self) -> String {
+        crate::ledger::codes::channel_clearing(&format!("payin:{}", self.code))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillStatus {
+    /// Waiting for the customer.
+    Pending,
+    Paid,
+    /// The channel declined it (an online-credit provider said no).
+    Failed,
+    Expired,
+    Cancelled,
+    Refunded,
+    PartlyRefunded,
+}
+
+impl BillStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillStatus::Pending => "pending",
+            BillStatus::Paid => "paid",
+            BillStatus::Failed => "failed",
+            BillStatus::Expired => "expired",
+            BillStatus::Cancelled => "cancelled",
+            BillStatus::Refunded => "refunded",
+            BillStatus::PartlyRefunded => "partly_refunded",
+        }
+    }
+}
+
+/// Who pays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub number: String,
+    pub name: String,
+    pub email: Masked,
+    pub phone: Masked,
+}
+
+/// One line of what is bought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillItem {
+    pub product: String,
+    pub quantity: u32,
+    pub amount_minor: i64,
+}
+
+/// How a bill was paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillPayment {
+    /// The channel's own reference of the payment.
+    pub reference: String,
+    pub paid_at: Timestamp,
+    pub amount_minor: i64,
+    /// What the operator kept.
+    pub fee_minor: i64,
+}
+
+/// A bill and where it stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bill {
+    /// The gateway's id (Debit's `trx_id`; the number a VA or store customer pays to).
+    pub id: String,
+    pub requester: Requester,
+    /// The merchant's reference (Debit's `bill_no`), unique per requester.
+    pub reference: String,
+    pub channel: String,
+    pub amount_minor: i64,
+    pub description: String,
+    pub customer: Customer,
+    pub items: Vec<BillItem>,
+    pub expires_at: Timestamp,
+    pub status: BillStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<BillPayment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    #[serde(default)]
+    pub refunded_minor: i64,
+    /// Where the requester is told of the bill's end, if anywhere.
+    pub notice_url: Option<String>,
+    /// The request as its face decoded it, for the face's answers.
+    pub request: Document,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    pub created_at: Timestamp,
+    pub status_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_codes_are_unique_and_known() {
+        let mut codes: Vec<&str> = CHANNELS.iter().map(|c| c.code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), CHANNELS.len());
+        assert_eq!(
+            find_channel("709").unwrap().family,
+            ChannelFamily::OnlineCredit
+        );
+        assert_eq!(
+            find_channel("801").unwrap().clearing_account(),
+            "channel:payin:801"
+        );
+        assert!(find_channel("999").is_none());
+    }
+}

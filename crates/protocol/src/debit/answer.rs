@@ -1,0 +1,200 @@
+//! What the Debit API answers, in the syntax it was asked in: one flat object of
+//! strings (arrays of objects for lists) in JSON, the same names as elements under
+//! `<faspay>` in XML (a list repeats its element). A refusal is the
+//! `response_error` envelope (§1.6), always with HTTP 200. XML is written with a
+//! real XML writer, so every value is escaped.
+
+use super::message::Syntax;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+
+/// A documented `response_code` (§8.1) with its description, and what exactly was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebitError {
+    pub code: &'static str,
+    pub desc: &'static str,
+    pub detail: Option<String>,
+}
+
+impl DebitError {
+    const fn new(code: &'static str, desc: &'static str) -> Self {
+        DebitError {
+            code,
+            desc,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// `83`, naming the missing field.
+    pub fn mandatory(field: &str) -> Self {
+        Self::MANDATORY.with_detail(format!("{field} is mandatory"))
+    }
+
+    /// The description as sent: the documented words, then the detail.
+    pub fn description(&self) -> String {
+        match &self.detail {
+            Some(d) => format!("{}: {d}", self.desc),
+            None => self.desc.to_string(),
+        }
+    }
+
+    pub const INVALID_MERCHANT: DebitError = DebitError::new("03", "Invalid Merchant");
+    pub const INVALID_AMOUNT: DebitError = DebitError::new("13", "Invalid Amount");
+    pub const INVALID_ORDER: DebitError = DebitError::new("14", "Invalid Order");
+    pub const ORDER_CANCELLED: DebitError =
+        DebitError::new("17", "Order Cancelled by Merchant/Customer");
+    pub const FORMAT: DebitError = DebitError::new("30", "Format Error");
+    pub const NOT_SUPPORTED: DebitError = DebitError::new("40", "Requested Function not Supported");
+    pub const EXPIRED: DebitError = DebitError::new("54", "Order is Expired");
+    pub const BAD_SIGNATURE: DebitError = DebitError::new("55", "Incorrect User/Password");
+    pub const INTERNAL: DebitError = DebitError::new("66", "internal Error");
+    pub const ALREADY_PAID: DebitError = DebitError::new("81", "Already Been Paid");
+    pub const UNREGISTERED: DebitError = DebitError::new("82", "Unregistered Entity");
+    pub const MANDATORY: DebitError = DebitError::new("83", "Parameter is mandatory");
+}
+
+/// A value of an answer: text, or a list of flat records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    List(Vec<Vec<(String, String)>>),
+}
+
+/// An answer's fields in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer(pub Vec<(String, Value)>);
+
+impl Answer {
+    pub fn text(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.0.push((key.to_string(), Value::Text(value.into())));
+        self
+    }
+
+    pub fn list(mut self, key: &str, records: Vec<Vec<(String, String)>>) -> Self {
+        self.0.push((key.to_string(), Value::List(records)));
+        self
+    }
+
+    /// The refusal envelope.
+    pub fn refusal(e: &DebitError) -> Answer {
+        Answer(vec![(
+            "response_error".into(),
+            Value::List(vec![vec![
+                ("response_code".into(), e.code.into()),
+                ("response_desc".into(), e.description()),
+            ]]),
+        )])
+    }
+
+    /// The body in `syntax`, and its content type.
+    pub fn render(&self, syntax: Syntax) -> (&'static str, String) {
+        match syntax {
+            Syntax::Json => ("application/json", self.json()),
+            Syntax::Xml => ("application/xml", self.xml()),
+        }
+    }
+
+    fn json(&self) -> String {
+        let record = |r: &Vec<(String, String)>| {
+            serde_json::Value::Object(
+                r.iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            )
+        };
+        let mut object = serde_json::Map::new();
+        for (key, value) in &self.0 {
+            let v = match value {
+                Value::Text(t) => serde_json::Value::String(t.clone()),
+                // The error envelope is one object, not a list of one.
+                Value::List(records) if key == "response_error" && records.len() == 1 => {
+                    record(&records[0])
+                }
+                Value::List(records) => {
+                    serde_json::Value::Array(records.iter().map(record).collect())
+                }
+            };
+            object.insert(key.clone(), v);
+        }
+        serde_json::Value::Object(object).to_string()
+    }
+
+    fn xml(&self) -> String {
+        let mut w = Writer::new(Vec::new());
+        let element = |w: &mut Writer<Vec<u8>>, name: &str, text: &str| {
+            // Writing to a Vec cannot fail.
+            let _ = w.write_event(Event::Start(BytesStart::new(name)));
+            let _ = w.write_event(Event::Text(BytesText::new(text)));
+            let _ = w.write_event(Event::End(BytesEnd::new(name)));
+        };
+        let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+        let _ = w.write_event(Event::Start(BytesStart::new("faspay")));
+        for (key, value) in &self.0 {
+            match value {
+                Value::Text(t) => element(&mut w, key, t),
+                Value::List(records) => {
+                    for r in records {
+                        let _ = w.write_event(Event::Start(BytesStart::new(key.as_str())));
+                        for (k, v) in r {
+                            element(&mut w, k, v);
+                        }
+                        let _ = w.write_event(Event::End(BytesEnd::new(key.as_str())));
+                    }
+                }
+            }
+        }
+        let _ = w.write_event(Event::End(BytesEnd::new("faspay")));
+        String::from_utf8(w.into_inner()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_in_both_syntaxes() {
+        let e = DebitError::BAD_SIGNATURE;
+        let (kind, json) = Answer::refusal(&e).render(Syntax::Json);
+        assert_eq!(kind, "application/json");
+        assert_eq!(
+            json,
+            r#"{"response_error":{"response_code":"55","response_desc":"Incorrect User/Password"}}"#
+        );
+        let (_, xml) = Answer::refusal(&e.with_detail("a < b")).render(Syntax::Xml);
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><faspay><response_error><response_code>55</response_code>\
+             <response_desc>Incorrect User/Password: a &lt; b</response_desc></response_error></faspay>"
+        );
+    }
+
+    #[test]
+    fn lists_are_arrays_in_json_and_repeated_elements_in_xml() {
+        let a = Answer::default().text("merchant_id", "99999").list(
+            "payment_channel",
+            vec![
+                vec![
+                    ("pg_code".into(), "801".into()),
+                    ("pg_name".into(), "BNI".into()),
+                ],
+                vec![
+                    ("pg_code".into(), "707".into()),
+                    ("pg_name".into(), "Alfa".into()),
+                ],
+            ],
+        );
+        let (_, json) = a.render(Syntax::Json);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["payment_channel"][1]["pg_code"], "707");
+        let (_, xml) = a.render(Syntax::Xml);
+        assert_eq!(xml.matches("<payment_channel>").count(), 2);
+        let (_, back) = super::super::message::read(xml.as_bytes()).unwrap();
+        assert_eq!(back.get("merchant_id"), Some("99999"));
+    }
+}

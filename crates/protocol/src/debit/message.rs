@@ -1,0 +1,271 @@
+//! A Debit API body as the clients send it (spec §1.2, §1.4): JSON or XML,
+//! whatever the Content-Type says — the first byte decides — with every scalar
+//! read as text whether it came as a string, an integer or a PHP float, `item`
+//! as one object, an array of them or repeated `<item>` elements, and unknown keys
+//! kept aside unread. XML may not declare a DOCTYPE (no entity of its own can be
+//! expanded), and a JSON object may not repeat a key.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Most `item` lines one message may carry.
+pub const MAX_ITEMS: usize = 500;
+/// Most characters kept of one value.
+pub const MAX_VALUE_CHARS: usize = 2048;
+/// Deepest XML nesting read.
+const MAX_XML_DEPTH: usize = 8;
+
+/// The syntax a message came in; its answer goes back in the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syntax {
+    Json,
+    Xml,
+}
+
+/// One item line: its fields as text.
+pub type Line = BTreeMap<String, String>;
+
+/// A message's top-level scalars and its item lines, all as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    pub scalars: BTreeMap<String, String>,
+    pub items: Vec<Line>,
+}
+
+/// Why a body is no Debit message (answered with the format error).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+impl Message {
+    /// The field's text, trimmed; `None` when absent or empty.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.scalars
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// The syntax of `body`, from its first meaningful byte.
+pub fn sniff(body: &[u8]) -> Option<Syntax> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    match body.iter().find(|b| !b.is_ascii_whitespace())? {
+        b'{' => Some(Syntax::Json),
+        b'<' => Some(Syntax::Xml),
+        _ => None,
+    }
+}
+
+/// Reads a body in the syntax it is written in.
+pub fn read(body: &[u8]) -> Result<(Syntax, Message), Unreadable> {
+    match sniff(body) {
+        Some(Syntax::Json) => read_json(body).map(|m| (Syntax::Json, m)),
+        Some(Syntax::Xml) => read_xml(body).map(|m| (Syntax::Xml, m)),
+        None => Err(Unreadable("the body is neither JSON nor XML".into())),
+    }
+}
+
+fn clip(text: String) -> String {
+    if text.chars().count() > MAX_VALUE_CHARS {
+        text.chars().take(MAX_VALUE_CHARS).collect()
+    } else {
+        text
+    }
+}
+
+/// A JSON scalar as text: numbers without a PHP float's `.0`.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(clip(s.clone())),
+        Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => {
+                format!("{f:.0}")
+            }
+            _ => n.to_string(),
+        }),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+fn json_line(object: &serde_json::Map<String, Value>) -> Line {
+    object
+        .iter()
+        .filter_map(|(k, v)| scalar_text(v).map(|t| (k.clone(), t)))
+        .collect()
+}
+
+fn read_json(body: &[u8]) -> Result<Message, Unreadable> {
+    let value = crate::json::parse(body).map_err(|e| Unreadable(format!("invalid JSON: {e}")))?;
+    let Value::Object(top) = value else {
+        return Err(Unreadable("the JSON body is not an object".into()));
+    };
+    let mut message = Message::default();
+    for (key, value) in &top {
+        if key == "item" {
+            let lines: Vec<Line> = match value {
+                Value::Array(list) => list
+                    .iter()
+                    .filter_map(|v| v.as_object().map(json_line))
+                    .collect(),
+                Value::Object(one) => vec![json_line(one)],
+                _ => Vec::new(),
+            };
+            message.items.extend(lines);
+        } else if let Some(text) = scalar_text(value) {
+            message.scalars.insert(key.clone(), text);
+        }
+    }
+    if message.items.len() > MAX_ITEMS {
+        return Err(Unreadable(format!("more than {MAX_ITEMS} items")));
+    }
+    Ok(message)
+}
+
+fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {
+    let text = std::str::from_utf8(body).map_err(|_| Unreadable("the XML is not UTF-8".into()))?;
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().trim_text(true);
+    let bad = |e: &dyn std::fmt::Display| Unreadable(format!("invalid XML: {e}"));
+    let mut message = Message::default();
+    // The open elements below the root, and the text of the innermost one.
+    let mut path: Vec<String> = Vec::new();
+    let mut text_of = String::new();
+    let mut line: Option<Line> = None;
+    let mut seen_root = false;
+    loop {
+        match reader.read_event().map_err(|e| bad(&e))? {
+            Event::DocType(_) => return Err(Unreadable("a DOCTYPE is not accepted".into())),
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if !seen_root {
+                    if name != "faspay" {
+                        return Err(Unreadable(format!(
+                            "the root element is <{name}>, not <faspay>"
+                        )));
+                    }
+                    seen_root = true;
+                    continue;
+                }
+                if path.len() >= MAX_XML_DEPTH {
+                    return Err(Unreadable("the XML is nested too deep".into()));
+                }
+                if path.is_empty() && name == "item" {
+                    if message.items.len() >= MAX_ITEMS {
+                        return Err(Unreadable(format!("more than {MAX_ITEMS} items")));
+                    }
+                    line = Some(Line::new());
+                }
+                path.push(name);
+                text_of.clear();
+            }
+            Event::Empty(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if !seen_root {
+                    return Err(Unreadable("the <faspay> element is empty".into()));
+                }
+                match (path.len(), line.as_mut()) {
+                    (0, _) if name != "item" => {
+                        message.scalars.insert(name, String::new());
+                    }
+                    (1, Some(l)) => {
+                        l.insert(name, String::new());
+                    }
+                    _ => {}
+                }
+            }
+            Event::Text(t) => {
+                let unescaped = t.unescape().map_err(|e| bad(&e))?;
+                text_of.push_str(&unescaped);
+            }
+            Event::CData(c) => {
+                text_of.push_str(&String::from_utf8_lossy(&c.into_inner()));
+            }
+            Event::End(_) => {
+                let Some(name) = path.pop() else {
+                    // The root closes: nothing after it is read.
+                    return Ok(message);
+                };
+                let value = clip(std::mem::take(&mut text_of));
+                match (path.len(), name.as_str()) {
+                    (0, "item") => message.items.extend(line.take()),
+                    (0, _) => {
+                        message.scalars.insert(name, value);
+                    }
+                    (1, _) if path[0] == "item" => {
+                        if let Some(l) = line.as_mut() {
+                            l.insert(name, value);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Eof => return Err(Unreadable("the XML ends before </faspay>".into())),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_scalars_of_every_type_read_as_text() {
+        let (syntax, m) = read(
+            br#" {"merchant_id":99999,"bill_total":1000000.0,"bill_no":"AGS/2997","bill_gross":"0.00",
+                 "flag":true,"none":null,"payment_channel":["711"],"item":{"product":"A","qty":1,"amount":"100"}}"#,
+        )
+        .unwrap();
+        assert_eq!(syntax, Syntax::Json);
+        assert_eq!(m.get("merchant_id"), Some("99999"));
+        assert_eq!(m.get("bill_total"), Some("1000000"));
+        assert_eq!(m.get("bill_gross"), Some("0.00"));
+        assert_eq!(m.get("none"), None);
+        assert!(!m.scalars.contains_key("payment_channel"));
+        assert_eq!(m.items.len(), 1);
+        assert_eq!(m.items[0]["qty"], "1");
+        let (_, arrays) = read(br#"{"item":[{"product":"A"},{"product":"B"}]}"#).unwrap();
+        assert_eq!(arrays.items.len(), 2);
+        assert!(read(br#"{"bill_no":"1","bill_no":"2"}"#).is_err());
+        assert!(read(b"[1]").is_err());
+        assert!(read(b"bill_no=1").is_err());
+    }
+
+    #[test]
+    fn xml_with_repeated_items() {
+        let (syntax, m) = read(
+            br#"<?xml version="1.0" encoding="UTF-8"?>
+<faspay><request>Post Data Transaction</request><merchant_id>99999</merchant_id>
+<bill_no>8987984789977873</bill_no><bill_desc>Tom &amp; Jerry</bill_desc><bill_reff/>
+<item><product>A</product><qty>1</qty><amount>100</amount></item>
+<item><product><![CDATA[B <b>]]></product><qty>2</qty><amount>200</amount></item>
+</faspay>"#,
+        )
+        .unwrap();
+        assert_eq!(syntax, Syntax::Xml);
+        assert_eq!(m.get("bill_no"), Some("8987984789977873"));
+        assert_eq!(m.get("bill_desc"), Some("Tom & Jerry"));
+        assert_eq!(m.get("bill_reff"), None);
+        assert_eq!(m.items.len(), 2);
+        assert_eq!(m.items[1]["product"], "B <b>");
+    }
+
+    #[test]
+    fn hostile_xml_is_refused() {
+        let doctype = br#"<?xml version="1.0"?><!DOCTYPE faspay [<!ENTITY a "aaaaaaaa">]>
+<faspay><bill_no>&a;</bill_no></faspay>"#;
+        assert!(read(doctype).unwrap_err().0.contains("DOCTYPE"));
+        assert!(read(b"<faspay><bill_no>&a;</bill_no></faspay>").is_err());
+        assert!(read(b"<other><bill_no>1</bill_no></other>").is_err());
+        assert!(read(b"<faspay><bill_no>1</bill_no>").is_err());
+        let deep = format!("<faspay>{}{}</faspay>", "<a>".repeat(20), "</a>".repeat(20));
+        assert!(read(deep.as_bytes()).is_err());
+    }
+}

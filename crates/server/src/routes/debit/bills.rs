@@ -1,0 +1,316 @@
+//! Post Data Transaction, Inquiry Payment Status and Cancel Transaction (§3, §5,
+//! §6): typed requests turned into pay-in commands, bills turned into answers.
+
+use super::{internal, signed_merchant};
+use gerbang_app::payin::{self, ChangeError, NewBill, PostError};
+use gerbang_app::principals::Merchant;
+use gerbang_app::App;
+use gerbang_core::mask::Masked;
+use gerbang_core::payin::{Bill, BillItem, BillStatus, Customer};
+use gerbang_core::payout::{Face, Requester};
+use gerbang_core::Document;
+use gerbang_protocol::debit::answer::{Answer, DebitError};
+use gerbang_protocol::debit::message::Message;
+use gerbang_protocol::debit::notice::{payment_status, wib};
+use gerbang_protocol::debit::request::{Cancel, PostData, StatusInquiry, MAX_LIFETIME_SECONDS};
+use gerbang_protocol::debit::signature;
+use serde::{Deserialize, Serialize};
+
+/// What the Debit face keeps of a posted request, to answer as it was asked.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Echo {
+    bill_total: String,
+    bill_items: Vec<Vec<(String, String)>>,
+}
+
+fn requester(merchant_id: &str) -> Requester {
+    Requester {
+        face: Face::Debit,
+        principal: merchant_id.to_string(),
+    }
+}
+
+/// Every field of the request but the free-text `request` and the signature,
+/// which says whether a repeated `bill_no` asks for the same bill.
+fn fingerprint(m: &Message) -> String {
+    let scalars: Vec<(&String, &String)> = m
+        .scalars
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "request" | "signature"))
+        .collect();
+    serde_json::json!({ "scalars": scalars, "items": m.items }).to_string()
+}
+
+/// The item lines as echoed in `bill_items`: what was sent, with the defaults
+/// Faspay fills in.
+fn bill_items(req: &PostData, merchant_id: &str) -> Vec<Vec<(String, String)>> {
+    req.items
+        .iter()
+        .map(|item| {
+            let sent = |k: &str, default: &str| {
+                item.sent
+                    .get(k)
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| default.to_string())
+            };
+            let mut line = Vec::new();
+            if let Some(id) = item.sent.get("id") {
+                line.push(("id".to_string(), id.clone()));
+            }
+            line.extend([
+                ("product".to_string(), item.product.clone()),
+                ("qty".to_string(), sent("qty", "1")),
+                ("amount".to_string(), item.amount.raw.clone()),
+                ("payment_plan".to_string(), sent("payment_plan", "01")),
+                ("tenor".to_string(), sent("tenor", "00")),
+                ("merchant_id".to_string(), sent("merchant_id", merchant_id)),
+            ]);
+            line
+        })
+        .collect()
+}
+
+/// Where the customer's browser goes to pay (§4).
+fn redirect_url(app: &App, b: &Bill, merchant: &Merchant) -> String {
+    let base = app.self_url.get().cloned().unwrap_or_default();
+    let environment = if app.is_sandbox() {
+        "0830000010100000"
+    } else {
+        "2830000010100000"
+    };
+    let signed = signature::sign(
+        &merchant.user_id,
+        merchant.password.expose(),
+        &[&b.reference],
+    );
+    let query = url_query(&[
+        ("trx_id", &b.id),
+        ("merchant_id", &merchant.merchant_id),
+        ("bill_no", &b.reference),
+    ]);
+    format!("{base}/pws/100003/{environment}/{signed}?{query}")
+}
+
+fn url_query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitError> {
+    let req = PostData::decode(m)?;
+    let merchant = signed_merchant(
+        app,
+        &req.merchant_id.0,
+        &req.signature,
+        &[req.bill_no.as_str()],
+    )
+    .await?;
+    if !merchant
+        .enabled_channels()
+        .any(|c| c.code == req.payment_channel)
+    {
+        return Err(DebitError::UNREGISTERED.with_detail(format!(
+            "payment_channel {} is not enabled for this merchant",
+            req.payment_channel
+        )));
+    }
+    let now = app.now();
+    if req.bill_expired <= now {
+        return Err(DebitError::EXPIRED.with_detail("bill_expired has passed"));
+    }
+    // At most 30 days after bill_date (§3.1): a later date is taken as that.
+    let expires_at = req
+        .bill_expired
+        .min(req.bill_date.plus_seconds(MAX_LIFETIME_SECONDS))
+        .max(now.plus_seconds(60));
+    let echo = Echo {
+        bill_total: req.bill_total.raw.clone(),
+        bill_items: bill_items(&req, &merchant.merchant_id),
+    };
+    let new = NewBill {
+        requester: requester(&merchant.merchant_id),
+        reference: req.bill_no.as_str().to_string(),
+        fingerprint: fingerprint(m),
+        channel: req.payment_channel.clone(),
+        amount_minor: req.bill_total.minor,
+        description: req.bill_desc.clone(),
+        customer: Customer {
+            number: req.cust_no.clone(),
+            name: req.cust_name.clone(),
+            email: Masked(req.email.clone()),
+            phone: Masked(req.msisdn.clone()),
+        },
+        items: req
+            .items
+            .iter()
+            .map(|i| BillItem {
+                product: i.product.clone(),
+                quantity: i.quantity,
+                amount_minor: i.amount.minor,
+            })
+            .collect(),
+        expires_at,
+        notice_url: merchant.notification_url.clone(),
+        request: Document::of(&echo),
+    };
+    let bill = match payin::post(app, new).await {
+        Ok(b) => b,
+        Err(PostError::DuplicateReference) => {
+            return Err(DebitError::INVALID_ORDER.with_detail(format!(
+                "bill_no {} was used for another bill",
+                req.bill_no.as_str()
+            )))
+        }
+        Err(PostError::UnknownChannel(c)) => {
+            return Err(DebitError::UNREGISTERED.with_detail(format!("payment_channel {c}")))
+        }
+        Err(PostError::AlreadyExpired) => return Err(DebitError::EXPIRED),
+        Err(PostError::Store(e)) => return Err(internal(e)),
+    };
+    let echo: Echo = bill.request.decode().unwrap_or_default();
+    Ok(Answer::default()
+        .text("response", "Transmisi Info Detil Pembelian")
+        .text("trx_id", bill.id.as_str())
+        .text("merchant_id", merchant.merchant_id.as_str())
+        .text("merchant", merchant.name.as_str())
+        .text("bill_no", bill.reference.as_str())
+        .text("external_id", "")
+        .list("bill_items", echo.bill_items)
+        .text("response_code", "00")
+        .text("response_desc", "Sukses")
+        .text("redirect_url", redirect_url(app, &bill, &merchant)))
+}
+
+/// The merchant's bill `bill_no`, which must carry `trx_id` when one is given.
+async fn find(
+    app: &App,
+    merchant: &Merchant,
+    bill_no: &str,
+    trx_id: Option<&str>,
+) -> Result<Option<Bill>, DebitError> {
+    let found = payin::by_reference(&app.store, &requester(&merchant.merchant_id), bill_no)
+        .await
+        .map_err(internal)?
+        .map(|(b, _)| b);
+    match (found, trx_id) {
+        (Some(b), Some(id)) if b.id != id => {
+            Err(DebitError::INVALID_ORDER
+                .with_detail(format!("trx_id {id} is not the bill {bill_no}")))
+        }
+        (found, _) => Ok(found),
+    }
+}
+
+pub(super) async fn status_inquiry(app: &App, m: &Message) -> Result<Answer, DebitError> {
+    let req = StatusInquiry::decode(m)?;
+    let merchant = signed_merchant(
+        app,
+        &req.merchant_id.0,
+        &req.signature,
+        &[req.bill_no.as_str()],
+    )
+    .await?;
+    let bill = find(app, &merchant, req.bill_no.as_str(), req.trx_id.as_deref()).await?;
+    let (code, desc) = match &bill {
+        Some(b) => payment_status(b.status),
+        None => ("5", "Tagihan tidak ditemukan"),
+    };
+    let payment = bill.as_ref().and_then(|b| b.payment.as_ref());
+    let echo: Echo = bill
+        .as_ref()
+        .and_then(|b| b.request.decode().ok())
+        .unwrap_or_default();
+    Ok(Answer::default()
+        .text("response", "Inquiry Status Payment")
+        .text(
+            "trx_id",
+            bill.as_ref()
+                .map(|b| b.id.clone())
+                .or(req.trx_id.clone())
+                .unwrap_or_default(),
+        )
+        .text("merchant_id", merchant.merchant_id.as_str())
+        .text("merchant", merchant.name.as_str())
+        .text("bill_no", req.bill_no.as_str())
+        .text(
+            "payment_reff",
+            payment.map(|p| p.reference.clone()).unwrap_or_default(),
+        )
+        .text(
+            "payment_date",
+            payment.map(|p| wib(p.paid_at)).unwrap_or_default(),
+        )
+        .text("payment_status_code", code)
+        .text("payment_status_desc", desc)
+        .text(
+            "payment_total",
+            if payment.is_some() {
+                echo.bill_total
+            } else {
+                String::new()
+            },
+        )
+        .text("response_code", "00")
+        .text("response_desc", "Sukses"))
+}
+
+pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError> {
+    let req = Cancel::decode(m)?;
+    let merchant = signed_merchant(
+        app,
+        &req.merchant_id.0,
+        &req.signature,
+        &[req.bill_no.as_str()],
+    )
+    .await?;
+    let bill = find(app, &merchant, req.bill_no.as_str(), req.trx_id.as_deref())
+        .await?
+        .ok_or_else(|| {
+            DebitError::INVALID_ORDER.with_detail(format!("no bill {}", req.bill_no.as_str()))
+        })?;
+    let cancelled = match payin::cancel(app, &bill.requester, &bill.id, &req.reason).await {
+        Ok(b) => b,
+        Err(ChangeError::AlreadyPaid) => return Err(DebitError::ALREADY_PAID),
+        Err(ChangeError::NotPending(status)) if status == BillStatus::Expired.as_str() => {
+            return Err(DebitError::EXPIRED)
+        }
+        Err(ChangeError::NotPending(status)) => {
+            return Err(DebitError::INVALID_ORDER.with_detail(format!("the bill is {status}")))
+        }
+        Err(ChangeError::NotFound) => return Err(DebitError::INVALID_ORDER),
+        Err(e @ (ChangeError::WrongAmount | ChangeError::Store(_))) => return Err(internal(e)),
+    };
+    let (code, desc) = payment_status(cancelled.status);
+    Ok(Answer::default()
+        .text("response", "Canceling Payment")
+        .text("trx_id", cancelled.id.as_str())
+        .text("merchant_id", merchant.merchant_id.as_str())
+        .text("merchant", merchant.name.as_str())
+        .text("bill_no", cancelled.reference.as_str())
+        .text("trx_status_code", "00")
+        .text("trx_status_desc", "Sukses")
+        .text("payment_status_code", code)
+        .text("payment_status_desc", desc)
+        .text("payment_cancel_date", wib(cancelled.status_at))
+        .text(
+            "payment_cancel",
+            cancelled.cancel_reason.clone().unwrap_or_default(),
+        )
+        .text("response_code", "00")
+        .text("response_desc", "Sukses"))
+}

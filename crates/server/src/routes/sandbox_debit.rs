@@ -1,0 +1,56 @@
+//! Sandbox: pay a Debit bill as its channel would — a customer paying the VA, the
+//! code at the counter, the QR — so the whole path runs on a laptop.
+
+use crate::error::ApiError;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use gerbang_app::payin::{self, ChangeError};
+use gerbang_app::App;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/sandbox/debit/bills/:trx_id/pay", post(pay))
+        .with_state(app)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PayRequest {
+    /// The channel's reference of the payment (default: made up).
+    reference: Option<String>,
+}
+
+async fn pay(
+    State(app): State<Arc<App>>,
+    Path(trx_id): Path<String>,
+    body: Option<Json<PayRequest>>,
+) -> Result<Json<Value>, ApiError> {
+    let req = body.map(|Json(r)| r).unwrap_or_default();
+    let Some((bill, _)) = payin::load(&app.store, &trx_id).await? else {
+        return Err(ApiError::not_found("no such bill"));
+    };
+    let reference = req
+        .reference
+        .filter(|r| !r.is_empty() && r.len() <= 32)
+        .unwrap_or_else(|| format!("SIM{:011}", rand::random::<u64>() % 100_000_000_000));
+    match payin::pay(&app, &trx_id, &reference, bill.amount_minor).await {
+        Ok(b) => Ok(Json(json!({
+            "trx_id": b.id,
+            "bill_no": b.reference,
+            "status": b.status.as_str(),
+            "payment_reff": reference,
+        }))),
+        Err(ChangeError::NotFound) => Err(ApiError::not_found("no such bill")),
+        Err(
+            e @ (ChangeError::AlreadyPaid | ChangeError::NotPending(_) | ChangeError::WrongAmount),
+        ) => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            e.to_string(),
+        )),
+        Err(ChangeError::Store(e)) => Err(ApiError::internal(e)),
+    }
+}

@@ -1,0 +1,287 @@
+//! A bill's whole life in each syntax: channels listed, posted, asked about, paid
+//! through the sandbox, the merchant notified (signed, acknowledged in its own
+//! syntax), cancelled, expired.
+
+use crate::common::*;
+use crate::support::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const JSON_ACK: &str =
+    r#"{"response":"Payment Notification","response_code":"00","response_desc":"Sukses"}"#;
+const XML_ACK: &str = "<faspay><response>Payment Notification</response><response_code>00</response_code><response_desc>Sukses</response_desc></faspay>";
+
+fn ack(syntax: Syntax) -> Behaviour {
+    match syntax {
+        Syntax::Json => Behaviour::Body(200, JSON_ACK),
+        Syntax::Xml => Behaviour::Body(200, XML_ACK),
+    }
+}
+
+fn format_of(syntax: Syntax) -> &'static str {
+    match syntax {
+        Syntax::Json => "json",
+        Syntax::Xml => "xml",
+    }
+}
+
+/// A notification body as JSON, whatever syntax it came in.
+fn notice(r: &Received) -> Value {
+    if r.body.starts_with('<') {
+        xml_to_json(&r.body)
+    } else {
+        r.json()
+    }
+}
+
+async fn status(gw: &Gateway, syntax: Syntax, bill_no: &str, trx_id: &str) -> Value {
+    let body = json!({
+        "request": "Inquiry Status Payment",
+        "trx_id": trx_id,
+        "merchant_id": MERCHANT,
+        "bill_no": bill_no,
+        "signature": sign(&[bill_no]),
+    });
+    call(gw, syntax, "100004", &body).await
+}
+
+async fn channels_are_listed_for_the_signed_merchant(db: TestDatabase) {
+    let gw = Gateway::start(test_config(&db)).await;
+    for syntax in [Syntax::Json, Syntax::Xml] {
+        let body = json!({
+            "request": "Request List of Payment Gateway",
+            "merchant_id": MERCHANT,
+            "merchant": "FASPAY STORE",
+            "signature": "1ac4d5a611ec5376d8da43bbe33aaea1719076b6",
+        });
+        let answer = call(&gw, syntax, "100001", &body).await;
+        assert_eq!(answer["response_code"], "00", "{answer}");
+        assert_eq!(answer["response_desc"], "Sukses");
+        assert_eq!(answer["merchant_id"], MERCHANT);
+        let listed = answer["payment_channel"].as_array().expect("channels");
+        assert!(listed.len() > 30, "{answer}");
+        assert!(listed
+            .iter()
+            .any(|c| c["pg_code"] == "801" && c["pg_name"] == "BNI Virtual Account"));
+    }
+    // A merchant that enables two channels sees those two.
+    let plan = gerbang_app::provision::plan(
+        "[[merchant]]\nmerchant_id = \"99999\"\nchannels = [\"801\", \"707\"]\n",
+        std::path::Path::new("."),
+    )
+    .expect("a plan");
+    gerbang_app::provision::apply(&*gw.app().store, gw.app().now(), plan)
+        .await
+        .expect("provisioned");
+    let body = json!({"merchant_id": 99999, "signature": sign(&[])});
+    let answer = call(&gw, Syntax::Json, "100001", &body).await;
+    let codes: Vec<&str> = answer["payment_channel"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| c["pg_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["707", "801"]);
+    let other = call(
+        &gw,
+        Syntax::Json,
+        "300011",
+        &post_data(&gw, "NOT-ENABLED", "802", 1_000_000),
+    )
+    .await;
+    assert_eq!(refusal(&other).0, "82", "{other}");
+    gw.stop().await;
+}
+
+async fn a_bill_is_posted_paid_and_notified(db: TestDatabase) {
+    for syntax in [Syntax::Json, Syntax::Xml] {
+        let receiver = Receiver::start(ack(syntax)).await;
+        let gw = gateway(&db, &receiver.url(), format_of(syntax)).await;
+        let bill_no = format!("INV/{}-1", format_of(syntax));
+        let body = post_data(&gw, &bill_no, "801", 1_500_000);
+        let posted = call(&gw, syntax, "300011", &body).await;
+        assert_eq!(posted["response_code"], "00", "{posted}");
+        assert_eq!(posted["response"], "Transmisi Info Detil Pembelian");
+        assert_eq!(posted["bill_no"], bill_no.as_str());
+        assert_eq!(posted["merchant"], "FASPAY STORE");
+        let trx_id = posted["trx_id"].as_str().expect("trx_id").to_string();
+        assert_eq!(trx_id.len(), 16, "{trx_id}");
+        assert!(trx_id.starts_with("99999801"), "{trx_id}");
+        let items = posted["bill_items"].as_array().expect("bill_items");
+        assert_eq!(items[0]["amount"], "1500000");
+        assert_eq!(items[0]["product"], "Kaos");
+        assert_eq!(items[0]["payment_plan"], "01");
+        let redirect = posted["redirect_url"].as_str().expect("redirect_url");
+        assert!(
+            redirect.contains(&format!(
+                "/pws/100003/0830000010100000/{}?trx_id={trx_id}&merchant_id=99999&bill_no=INV%2F",
+                sign(&[&bill_no])
+            )),
+            "{redirect}"
+        );
+        // The same request again is the same bill; other content under the bill_no is refused.
+        let again = call(&gw, syntax, "300011", &body).await;
+        assert_eq!(again["trx_id"], trx_id.as_str());
+        let mut other = body.clone();
+        other["bill_total"] = "2000000".into();
+        other["item"][0]["amount"] = "2000000".into();
+        assert_eq!(refusal(&call(&gw, syntax, "300011", &other).await).0, "14");
+
+        let before = status(&gw, syntax, &bill_no, &trx_id).await;
+        assert_eq!(before["response_code"], "00", "{before}");
+        assert_eq!(before["payment_status_code"], "0");
+        assert_eq!(before["payment_status_desc"], "Belum diproses");
+        assert_eq!(before["payment_date"], "");
+
+        let paid = gw
+            .post_json(
+                &format!("/sandbox/debit/bills/{trx_id}/pay"),
+                &json!({"reference": "57910067322"}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(paid["status"], "paid");
+        let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+        let n = notice(&got[0]);
+        if syntax == Syntax::Xml {
+            assert!(got[0].body.starts_with("<?xml"), "{}", got[0].body);
+            assert_eq!(got[0].header("content-type"), Some("text/xml"));
+        }
+        assert_eq!(n["request"], "Payment Notification");
+        assert_eq!(n["trx_id"], trx_id.as_str());
+        assert_eq!(n["merchant_id"], MERCHANT);
+        assert_eq!(n["bill_no"], bill_no.as_str());
+        assert_eq!(n["payment_reff"], "57910067322");
+        assert_eq!(n["payment_status_code"], "2");
+        assert_eq!(n["payment_status_desc"], "Payment Sukses");
+        assert_eq!(n["bill_total"], "15000", "plain rupiah");
+        assert_eq!(n["payment_total"], "15000");
+        assert_eq!(n["payment_channel_uid"], "801");
+        assert_eq!(n["payment_channel"], "BNI Virtual Account");
+        assert_eq!(n["signature"], sign(&[&bill_no, "2"]).as_str());
+        // Acknowledged in the merchant's syntax: delivered, not retried.
+        eventually(
+            "the notification delivered",
+            Duration::from_secs(10),
+            || async {
+                let listed = gw
+                    .get(&format!("/sandbox/notifications?owner={MERCHANT}"))
+                    .await
+                    .expect(200);
+                listed["notifications"]
+                    .as_array()
+                    .and_then(|all| {
+                        all.iter()
+                            .find(|x| x["source"] == format!("bill:{trx_id}"))
+                            .cloned()
+                    })
+                    .filter(|x| x["status"] == "delivered")
+            },
+        )
+        .await;
+
+        let after = status(&gw, syntax, &bill_no, &trx_id).await;
+        assert_eq!(after["payment_status_code"], "2", "{after}");
+        assert_eq!(after["payment_reff"], "57910067322");
+        assert_eq!(after["payment_total"], "1500000");
+        assert!(!after["payment_date"].as_str().unwrap().is_empty());
+        // The merchant's settlement account holds the money.
+        let statement = gw
+            .get(&format!("/sandbox/accounts/merchant:{MERCHANT}/statement"))
+            .await
+            .expect(200);
+        assert!(
+            statement["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["amount"] == "15000.00" && l["reference"] == trx_id.as_str()),
+            "{statement}"
+        );
+        // A paid bill cannot be cancelled.
+        let cancel = json!({
+            "request": "Canceling Payment", "trx_id": trx_id, "merchant_id": MERCHANT,
+            "bill_no": bill_no, "payment_cancel": "customer changed mind", "signature": sign(&[&bill_no]),
+        });
+        assert_eq!(refusal(&call(&gw, syntax, "100005", &cancel).await).0, "81");
+        let check = gw.ledger_check().await;
+        assert_eq!(check["clean"], true, "{check}");
+        gw.stop().await;
+    }
+}
+
+async fn bills_are_cancelled_or_expire(db: TestDatabase) {
+    let receiver = Receiver::start(ack(Syntax::Json)).await;
+    let gw = gateway(&db, &receiver.url(), "json").await;
+    for syntax in [Syntax::Json, Syntax::Xml] {
+        let bill_no = format!("CXL-{}", format_of(syntax));
+        let posted = call(
+            &gw,
+            syntax,
+            "300011",
+            &post_data(&gw, &bill_no, "707", 5_000_000),
+        )
+        .await;
+        let trx_id = posted["trx_id"].as_str().expect("trx_id").to_string();
+        let cancel = json!({
+            "request": "Canceling Payment", "trx_id": trx_id, "merchant_id": MERCHANT, "merchant": "FASPAY STORE",
+            "bill_no": bill_no, "payment_cancel": "out of stock", "signature": sign(&[&bill_no]),
+        });
+        let cancelled = call(&gw, syntax, "100005", &cancel).await;
+        assert_eq!(cancelled["response_code"], "00", "{cancelled}");
+        assert_eq!(cancelled["payment_status_code"], "8");
+        assert_eq!(cancelled["payment_cancel"], "out of stock");
+        assert_eq!(
+            status(&gw, syntax, &bill_no, &trx_id).await["payment_status_code"],
+            "8"
+        );
+        let paid = gw
+            .post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))
+            .await;
+        assert_eq!(paid.status, 409, "{}", paid.text);
+    }
+    // Expiry: an hour's bill, the sandbox clock moved past it.
+    let mut body = post_data(&gw, "EXP-1", "801", 1_000_000);
+    body["bill_expired"] = wib_in(&gw, 3600).into();
+    let posted = call(&gw, Syntax::Json, "300011", &body).await;
+    let trx_id = posted["trx_id"].as_str().unwrap().to_string();
+    gw.advance_clock(3601).await;
+    eventually("the bill expired", Duration::from_secs(10), || async {
+        let s = status(&gw, Syntax::Json, "EXP-1", &trx_id).await;
+        (s["payment_status_code"] == "7").then_some(())
+    })
+    .await;
+    let got = receiver.wait_for(3, Duration::from_secs(10)).await;
+    let codes: Vec<String> = got
+        .iter()
+        .map(|r| {
+            r.json()["payment_status_code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        codes.contains(&"8".to_string()) && codes.contains(&"7".to_string()),
+        "{codes:?}"
+    );
+    let expired = got
+        .iter()
+        .map(|r| r.json())
+        .find(|n| n["bill_no"] == "EXP-1")
+        .unwrap();
+    assert_eq!(expired["signature"], sign(&["EXP-1", "7"]).as_str());
+    let paid = gw
+        .post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))
+        .await;
+    assert_eq!(paid.status, 409);
+    let check = gw.ledger_check().await;
+    assert_eq!(check["clean"], true, "{check}");
+    gw.stop().await;
+}
+
+on_both_backends!(
+    channels_are_listed_for_the_signed_merchant,
+    a_bill_is_posted_paid_and_notified,
+    bills_are_cancelled_or_expire,
+);
