@@ -29,6 +29,28 @@ pub struct Merchant {
     /// The payment channels its bills may name; unset: every channel the gateway knows.
     #[serde(default)]
     pub channels: Option<Vec<String>>,
+    /// What the operator keeps of each paid bill, per channel.
+    #[serde(default)]
+    pub fees: Vec<Fee>,
+}
+
+/// The operator's fee on a channel's paid bills: a flat amount plus a share.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fee {
+    /// The channel it applies to; `None`: every channel without a fee of its own.
+    pub channel: Option<String>,
+    pub flat_minor: i64,
+    /// Hundredths of a percent (`70` = 0.70 %).
+    pub basis_points: i64,
+}
+
+impl Fee {
+    /// The fee on `amount_minor`: flat plus the share rounded half up, never more
+    /// than the amount.
+    pub fn on(&self, amount_minor: i64) -> i64 {
+        let share = (amount_minor * self.basis_points + 5_000) / 10_000;
+        (self.flat_minor + share).clamp(0, amount_minor)
+    }
 }
 
 /// JSON or XML, as a merchant chose in its developer settings.
@@ -41,6 +63,15 @@ pub enum NoticeFormat {
 }
 
 impl Merchant {
+    /// The fee on a bill of `amount_minor` paid through `channel`.
+    pub fn fee_for(&self, channel: &str, amount_minor: i64) -> i64 {
+        self.fees
+            .iter()
+            .find(|f| f.channel.as_deref() == Some(channel))
+            .or_else(|| self.fees.iter().find(|f| f.channel.is_none()))
+            .map_or(0, |f| f.on(amount_minor))
+    }
+
     /// The channels this merchant's bills may name.
     pub fn enabled_channels(
         &self,

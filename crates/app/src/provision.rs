@@ -100,6 +100,33 @@ struct MerchantSpec {
     return_url: Option<HttpUrl>,
     notification_format: Option<principals::NoticeFormat>,
     channels: Option<Vec<ChannelCode>>,
+    fee: Option<Vec<FeeSpec>>,
+}
+
+/// `[[merchant.fee]]`: `channel` (or none: the default), `flat` rupiah, `percent`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeeSpec {
+    channel: Option<ChannelCode>,
+    flat: Option<Rupiah>,
+    /// Up to two decimals: `"0.70"`.
+    percent: Option<Percent>,
+}
+
+/// A share in hundredths of a percent, written `"0.70"` (at most 100).
+#[derive(Debug, Clone, Copy)]
+struct Percent(i64);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let money = Money::parse_major(&text, Currency::Idr)
+            .map_err(|_| serde::de::Error::custom(format!("percent {text:?}: like \"0.70\"")))?;
+        if !(0..=10_000).contains(&money.minor) {
+            return Err(serde::de::Error::custom("percent: from 0 to 100"));
+        }
+        Ok(Percent(money.minor))
+    }
 }
 
 /// A payment channel code the gateway knows.
@@ -459,6 +486,17 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                 .as_ref()
                 .map(|u| u.0.clone())
                 .or_else(|| stored.as_ref().and_then(|m| m.return_url.clone())),
+            fees: match &spec.fee {
+                Some(fees) => fees
+                    .iter()
+                    .map(|f| principals::Fee {
+                        channel: f.channel.as_ref().map(|c| c.0.clone()),
+                        flat_minor: f.flat.as_ref().map_or(0, |r| r.0),
+                        basis_points: f.percent.map_or(0, |p| p.0),
+                    })
+                    .collect(),
+                None => stored.as_ref().map(|m| m.fees.clone()).unwrap_or_default(),
+            },
             channels: spec
                 .channels
                 .as_ref()

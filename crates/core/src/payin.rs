@@ -159,6 +159,10 @@ pub struct Bill {
     pub reference: String,
     pub channel: String,
     pub amount_minor: i64,
+    /// What the operator keeps when it is paid (the merchant's fee for the channel
+    /// when the bill was posted).
+    #[serde(default)]
+    pub fee_minor: i64,
     pub description: String,
     pub customer: Customer,
     pub items: Vec<BillItem>,

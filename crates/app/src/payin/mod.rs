@@ -148,6 +148,13 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
     if find_channel(&req.channel).is_none() {
         return Err(PostError::UnknownChannel(req.channel));
     }
+    let fee_minor = crate::principals::load::<crate::principals::Merchant>(
+        &*app.store,
+        &req.requester.principal,
+    )
+    .await
+    .map_err(|e| PostError::Store(e.to_string()))?
+    .map_or(0, |m| m.fee_for(&req.channel, req.amount_minor));
     let store_err = |e: StepError| PostError::Store(e.to_string());
     for _ in 0..8 {
         let b = Bill {
@@ -156,6 +163,7 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
             reference: req.reference.clone(),
             channel: req.channel.clone(),
             amount_minor: req.amount_minor,
+            fee_minor,
             description: req.description.clone(),
             customer: req.customer.clone(),
             items: req.items.clone(),
@@ -300,7 +308,7 @@ pub async fn pay(
         }
         let now = app.now();
         let channel = find_channel(&b.channel).ok_or(ChangeError::NotFound)?;
-        let fee_minor = 0;
+        let fee_minor = b.fee_minor.clamp(0, amount_minor);
         let merchant = codes::merchant_settlement(&b.requester.principal);
         let clearing = channel.clearing_account();
         let mut paid = b.clone();
@@ -330,7 +338,15 @@ pub async fn pay(
                         account: merchant,
                         amount: amount_minor - fee_minor,
                     },
-                ],
+                    Posting {
+                        account: codes::FEES.into(),
+                        amount: fee_minor,
+                    },
+                ]
+                .into_iter()
+                // An entry has no zero postings: a fee of nothing is none.
+                .filter(|p| p.amount != 0)
+                .collect(),
             })],
             ..Step::default()
         };
@@ -345,6 +361,101 @@ pub async fn pay(
         }
     }
     Err(ChangeError::Store("the bill kept changing".into()))
+}
+
+/// Gives back `amount_minor` of a paid bill to its customer through the channel
+/// it came in by: the merchant's settlement account pays the channel's clearing
+/// account (the operator keeps its fee). Refunded in full, the bill ends
+/// `Refunded` and the merchant is told; in part, `PartlyRefunded`.
+pub async fn refund(
+    app: &App,
+    requester: &Requester,
+    id: &str,
+    amount_minor: i64,
+) -> Result<Bill, RefundError> {
+    for _ in 0..4 {
+        let (b, version) = load(&app.store, id)
+            .await
+            .map_err(|e| RefundError::Store(e.to_string()))?
+            .filter(|(b, _)| b.requester == *requester)
+            .ok_or(RefundError::NotFound)?;
+        let paid = match (&b.status, &b.payment) {
+            (BillStatus::Paid | BillStatus::PartlyRefunded, Some(p)) => p.amount_minor,
+            (BillStatus::Refunded, _) => return Err(RefundError::AlreadyRefunded),
+            _ => return Err(RefundError::NotPaid),
+        };
+        let left = paid - b.refunded_minor;
+        if amount_minor <= 0 || amount_minor > left {
+            return Err(RefundError::Amount { left });
+        }
+        let channel = find_channel(&b.channel).ok_or(RefundError::NotFound)?;
+        let now = app.now();
+        let mut next = b.clone();
+        next.refunded_minor += amount_minor;
+        next.status = if next.refunded_minor == paid {
+            BillStatus::Refunded
+        } else {
+            BillStatus::PartlyRefunded
+        };
+        next.status_at = now;
+        let mut step = Step {
+            accounts: vec![NewAccount {
+                code: channel.clearing_account(),
+                kind: AccountKind::ChannelClearing,
+                currency: Currency::Idr,
+            }],
+            ledger: vec![LedgerOp::Transfer(NewEntry {
+                kind: "refund".into(),
+                reference: b.id.clone(),
+                description: format!("refund of {} bill {}", channel.name, b.reference),
+                currency: Currency::Idr,
+                postings: vec![
+                    Posting {
+                        account: codes::merchant_settlement(&b.requester.principal),
+                        amount: -amount_minor,
+                    },
+                    Posting {
+                        account: channel.clearing_account(),
+                        amount: amount_minor,
+                    },
+                ],
+            })],
+            records: vec![record_write(&next, Expect::Version(version))],
+            ..Step::default()
+        };
+        if next.status == BillStatus::Refunded {
+            step.notifications.extend(
+                crate::faces::bill_notice(app, &next)
+                    .await
+                    .map_err(|e| RefundError::Store(e.to_string()))?,
+            );
+        }
+        match app.commit(step).await {
+            Ok(_) => return Ok(next),
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
+                return Err(RefundError::MerchantBalance)
+            }
+            Err(e) => return Err(RefundError::Store(e.to_string())),
+        }
+    }
+    Err(RefundError::Store("the bill kept changing".into()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    #[error("no such bill")]
+    NotFound,
+    #[error("the bill was not paid")]
+    NotPaid,
+    #[error("the bill was refunded in full")]
+    AlreadyRefunded,
+    #[error("at most {left} minor units are left to refund")]
+    Amount { left: i64 },
+    #[error("the merchant's balance does not cover the refund")]
+    MerchantBalance,
+    #[error("storage: {0}")]
+    Store(String),
 }
 
 /// Ends an unpaid bill whose time is up (the expiry timer's work).

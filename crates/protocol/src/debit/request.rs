@@ -254,6 +254,59 @@ impl Cancel {
     }
 }
 
+/// How much a refund gives back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundAmount {
+    Full,
+    Partial(Amount),
+}
+
+/// Refund / purchase cancellation (`/cvr/300013/10`, §6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    pub merchant_id: MerchantId,
+    pub bill_no: Reference,
+    pub trx_id: Option<String>,
+    pub amount: RefundAmount,
+    pub reason: String,
+    pub signature: String,
+}
+
+impl Refund {
+    pub fn decode(m: &Message) -> Result<Self, DebitError> {
+        let merchant_id = merchant_id(m)?;
+        let bill_no = bill_no(m)?;
+        let amount = match m
+            .get("cancellation_type")
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("FULL") => RefundAmount::Full,
+            Some("PARTIAL") => RefundAmount::Partial(
+                Amount::parse(mandatory(m, "cancellation_amount")?)
+                    .filter(|a| a.minor > 0)
+                    .ok_or_else(|| DebitError::INVALID_AMOUNT.with_detail("cancellation_amount"))?,
+            ),
+            Some(_) => {
+                return Err(DebitError::FORMAT.with_detail("cancellation_type: FULL or PARTIAL"))
+            }
+        };
+        Ok(Refund {
+            merchant_id,
+            bill_no,
+            trx_id: m.get("trx_id").map(str::to_string),
+            amount,
+            reason: m
+                .get("cancellation_reason")
+                .unwrap_or_default()
+                .chars()
+                .take(128)
+                .collect(),
+            signature: signature(m)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

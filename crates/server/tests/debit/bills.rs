@@ -280,8 +280,124 @@ async fn bills_are_cancelled_or_expire(db: TestDatabase) {
     gw.stop().await;
 }
 
+/// The last statement line of `account`: its amount.
+async fn last_amount(gw: &Gateway, account: &str) -> String {
+    let statement = gw
+        .get(&format!("/sandbox/accounts/{account}/statement"))
+        .await
+        .expect(200);
+    let lines = statement["lines"].as_array().expect("lines");
+    lines.last().expect("a line")["amount"]
+        .as_str()
+        .expect("amount")
+        .to_string()
+}
+
+async fn fees_are_kept_and_refunds_given_back(db: TestDatabase) {
+    let receiver = Receiver::start(ack(Syntax::Json)).await;
+    let gw = gateway(&db, &receiver.url(), "json").await;
+    let plan = gerbang_app::provision::plan(
+        "[[merchant]]\nmerchant_id = \"99999\"\n\
+         [[merchant.fee]]\nchannel = \"801\"\nflat = \"2500.00\"\n\
+         [[merchant.fee]]\npercent = \"0.70\"\n",
+        std::path::Path::new("."),
+    )
+    .expect("a plan");
+    gerbang_app::provision::apply(&*gw.app().store, gw.app().now(), plan)
+        .await
+        .expect("provisioned");
+    // Rp 100.000 through BNI VA: Rp 2.500 flat; through Alfagroup: 0.70 % = Rp 700.
+    for (bill_no, channel, fee) in [("FEE-1", "801", "2500.00"), ("FEE-2", "707", "700.00")] {
+        let posted = call(
+            &gw,
+            Syntax::Json,
+            "300011",
+            &post_data(&gw, bill_no, channel, 10_000_000),
+        )
+        .await;
+        let trx_id = posted["trx_id"].as_str().unwrap().to_string();
+        gw.post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))
+            .await
+            .expect(200);
+        assert_eq!(last_amount(&gw, "operator:fees").await, fee, "{bill_no}");
+    }
+    assert_eq!(last_amount(&gw, "merchant:99999").await, "99300.00");
+
+    let refund = |bill_no: &str, kind: &str, amount: Option<&str>| {
+        let mut body = json!({
+            "request": "Pembatalan Pembelian Barang", "merchant_id": MERCHANT, "merchant": "FASPAY STORE",
+            "bill_no": bill_no, "cancellation_type": kind, "cancellation_reason": "returned",
+            "cancelled_by": "admin", "signature": sign(&[bill_no]),
+        });
+        if let Some(a) = amount {
+            body["cancellation_amount"] = a.into();
+        }
+        body
+    };
+    let part = call(
+        &gw,
+        Syntax::Json,
+        "300013",
+        &refund("FEE-1", "PARTIAL", Some("3000000")),
+    )
+    .await;
+    assert_eq!(part["response_code"], "00", "{part}");
+    assert_eq!(part["payment_status_code"], "2");
+    assert_eq!(last_amount(&gw, "merchant:99999").await, "-30000.00");
+    let too_much = call(
+        &gw,
+        Syntax::Xml,
+        "300013",
+        &refund("FEE-1", "PARTIAL", Some("8000000")),
+    )
+    .await;
+    assert_eq!(refusal(&too_much).0, "13", "{too_much}");
+    let rest = call(&gw, Syntax::Xml, "300013", &refund("FEE-1", "FULL", None)).await;
+    assert_eq!(rest["response_code"], "00", "{rest}");
+    assert_eq!(rest["payment_status_code"], "4");
+    assert_eq!(last_amount(&gw, "merchant:99999").await, "-70000.00");
+    // Asked again: the same answer, nothing more moved.
+    let again = call(&gw, Syntax::Json, "300013", &refund("FEE-1", "FULL", None)).await;
+    assert_eq!(again["payment_status_code"], "4", "{again}");
+    assert_eq!(last_amount(&gw, "merchant:99999").await, "-70000.00");
+    let more = call(
+        &gw,
+        Syntax::Json,
+        "300013",
+        &refund("FEE-1", "PARTIAL", Some("100")),
+    )
+    .await;
+    assert_eq!(refusal(&more).0, "14");
+    // The full refund told the merchant (payment reversal).
+    let reversal = eventually("the reversal notice", Duration::from_secs(10), || async {
+        receiver
+            .received()
+            .iter()
+            .map(|r| r.json())
+            .find(|n| n["bill_no"] == "FEE-1" && n["payment_status_code"] == "4")
+    })
+    .await;
+    assert_eq!(reversal["signature"], sign(&["FEE-1", "4"]).as_str());
+    // An unpaid bill has nothing to refund.
+    call(
+        &gw,
+        Syntax::Json,
+        "300011",
+        &post_data(&gw, "FEE-3", "801", 1_000_000),
+    )
+    .await;
+    assert_eq!(
+        refusal(&call(&gw, Syntax::Json, "300013", &refund("FEE-3", "FULL", None)).await).0,
+        "14"
+    );
+    let check = gw.ledger_check().await;
+    assert_eq!(check["clean"], true, "{check}");
+    gw.stop().await;
+}
+
 on_both_backends!(
     channels_are_listed_for_the_signed_merchant,
     a_bill_is_posted_paid_and_notified,
     bills_are_cancelled_or_expire,
+    fees_are_kept_and_refunds_given_back,
 );

@@ -2,7 +2,7 @@
 //! §6): typed requests turned into pay-in commands, bills turned into answers.
 
 use super::{internal, signed_merchant};
-use gerbang_app::payin::{self, ChangeError, NewBill, PostError};
+use gerbang_app::payin::{self, ChangeError, NewBill, PostError, RefundError};
 use gerbang_app::principals::Merchant;
 use gerbang_app::App;
 use gerbang_core::mask::Masked;
@@ -12,7 +12,9 @@ use gerbang_core::Document;
 use gerbang_protocol::debit::answer::{Answer, DebitError};
 use gerbang_protocol::debit::message::Message;
 use gerbang_protocol::debit::notice::{payment_status, wib};
-use gerbang_protocol::debit::request::{Cancel, PostData, StatusInquiry, MAX_LIFETIME_SECONDS};
+use gerbang_protocol::debit::request::{
+    Cancel, PostData, Refund, RefundAmount, StatusInquiry, MAX_LIFETIME_SECONDS,
+};
 use gerbang_protocol::debit::signature;
 use serde::{Deserialize, Serialize};
 
@@ -311,6 +313,62 @@ pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError>
             "payment_cancel",
             cancelled.cancel_reason.clone().unwrap_or_default(),
         )
+        .text("response_code", "00")
+        .text("response_desc", "Sukses"))
+}
+
+pub(super) async fn refund(app: &App, m: &Message) -> Result<Answer, DebitError> {
+    let req = Refund::decode(m)?;
+    let merchant = signed_merchant(
+        app,
+        &req.merchant_id.0,
+        &req.signature,
+        &[req.bill_no.as_str()],
+    )
+    .await?;
+    let bill = find(app, &merchant, req.bill_no.as_str(), req.trx_id.as_deref())
+        .await?
+        .ok_or_else(|| {
+            DebitError::INVALID_ORDER.with_detail(format!("no bill {}", req.bill_no.as_str()))
+        })?;
+    let amount_minor = match &req.amount {
+        RefundAmount::Full => {
+            bill.payment.as_ref().map_or(0, |p| p.amount_minor) - bill.refunded_minor
+        }
+        RefundAmount::Partial(a) => a.minor,
+    };
+    let refunded = match payin::refund(app, &bill.requester, &bill.id, amount_minor).await {
+        Ok(b) => b,
+        // A full refund asked again after it was made answers as it did.
+        Err(RefundError::AlreadyRefunded) if req.amount == RefundAmount::Full => bill,
+        Err(RefundError::AlreadyRefunded) => {
+            return Err(DebitError::INVALID_ORDER.with_detail("the bill was refunded in full"))
+        }
+        Err(RefundError::NotPaid) => {
+            return Err(DebitError::INVALID_ORDER.with_detail("the bill was not paid"))
+        }
+        Err(RefundError::Amount { left }) => {
+            return Err(
+                DebitError::INVALID_AMOUNT.with_detail(format!("at most {left} can be refunded"))
+            )
+        }
+        Err(RefundError::MerchantBalance) => {
+            return Err(DebitError::INVALID_AMOUNT
+                .with_detail("the merchant's settlement balance does not cover it"))
+        }
+        Err(RefundError::NotFound) => return Err(DebitError::INVALID_ORDER),
+        Err(RefundError::Store(e)) => return Err(internal(e)),
+    };
+    let (code, desc) = payment_status(refunded.status);
+    Ok(Answer::default()
+        .text("response", "Pembatalan Pembelian Barang")
+        .text("merchant_id", merchant.merchant_id.as_str())
+        .text("merchant", merchant.name.as_str())
+        .text("trx_id", refunded.id.as_str())
+        .text("bill_no", refunded.reference.as_str())
+        .text("fraud_status", "")
+        .text("payment_status_code", code)
+        .text("payment_status_desc", desc)
         .text("response_code", "00")
         .text("response_desc", "Sukses"))
 }

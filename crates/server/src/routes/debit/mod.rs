@@ -30,6 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
         ("300002", Operation::PostData),
         ("100004", Operation::StatusInquiry),
         ("100005", Operation::Cancel),
+        ("300013", Operation::Refund),
     ] {
         let serve = move |state: axum::extract::State<Arc<App>>, body: Bytes| {
             handle(state.0, handler, body)
@@ -49,6 +50,7 @@ enum Operation {
     PostData,
     StatusInquiry,
     Cancel,
+    Refund,
 }
 
 /// An answer in `syntax`, HTTP 200.
@@ -74,6 +76,7 @@ async fn handle(app: Arc<App>, operation: Operation, body: Bytes) -> Response {
         Operation::PostData => bills::post_data(&app, &m).await,
         Operation::StatusInquiry => bills::status_inquiry(&app, &m).await,
         Operation::Cancel => bills::cancel(&app, &m).await,
+        Operation::Refund => bills::refund(&app, &m).await,
     };
     match answered {
         Ok(answer) => reply(syntax, &answer),
