@@ -363,6 +363,26 @@ pub async fn pay(
     Err(ChangeError::Store("the bill kept changing".into()))
 }
 
+/// Ends a pending bill its channel declined (an online-credit provider said no,
+/// a customer refused the push): nothing moved, the merchant told.
+pub async fn decline(app: &App, id: &str) -> Result<Bill, ChangeError> {
+    for _ in 0..4 {
+        let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
+        if b.status == BillStatus::Failed {
+            return Ok(b);
+        }
+        pending(&b)?;
+        let mut step = Step::default();
+        let next = end(app, &mut step, &b, version, BillStatus::Failed, app.now()).await?;
+        match app.commit(step).await {
+            Ok(_) => return Ok(next),
+            Err(StepError::RecordConflict { .. }) => continue,
+            Err(e) => return Err(ChangeError::Store(e.to_string())),
+        }
+    }
+    Err(ChangeError::Store("the bill kept changing".into()))
+}
+
 /// Gives back `amount_minor` of a paid bill to its customer through the channel
 /// it came in by: the merchant's settlement account pays the channel's clearing
 /// account (the operator keeps its fee). Refunded in full, the bill ends

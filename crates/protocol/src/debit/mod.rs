@@ -7,5 +7,6 @@
 pub mod answer;
 pub mod message;
 pub mod notice;
+pub mod qris;
 pub mod request;
 pub mod signature;

@@ -11,4 +11,5 @@ mod common;
 mod support;
 
 mod bills;
+mod pages;
 mod refusals;

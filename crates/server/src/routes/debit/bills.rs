@@ -6,7 +6,7 @@ use gerbang_app::payin::{self, ChangeError, NewBill, PostError, RefundError};
 use gerbang_app::principals::Merchant;
 use gerbang_app::App;
 use gerbang_core::mask::Masked;
-use gerbang_core::payin::{Bill, BillItem, BillStatus, Customer};
+use gerbang_core::payin::{find_channel, Bill, BillItem, BillStatus, ChannelFamily, Customer};
 use gerbang_core::payout::{Face, Requester};
 use gerbang_core::Document;
 use gerbang_protocol::debit::answer::{Answer, DebitError};
@@ -23,6 +23,11 @@ use serde::{Deserialize, Serialize};
 struct Echo {
     bill_total: String,
     bill_items: Vec<Vec<(String, String)>>,
+    #[serde(default)]
+    bill_reff: Option<String>,
+    /// Channel-specific: Kredivo's plan.
+    #[serde(default)]
+    reserve2: Option<String>,
 }
 
 fn requester(merchant_id: &str) -> Requester {
@@ -143,6 +148,8 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
     let echo = Echo {
         bill_total: req.bill_total.raw.clone(),
         bill_items: bill_items(&req, &merchant.merchant_id),
+        bill_reff: req.bill_reff.clone(),
+        reserve2: req.reserve2.clone(),
     };
     let new = NewBill {
         requester: requester(&merchant.merchant_id),
@@ -185,7 +192,20 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         Err(PostError::Store(e)) => return Err(internal(e)),
     };
     let echo: Echo = bill.request.decode().unwrap_or_default();
-    Ok(Answer::default()
+    let mut qr = Answer::default();
+    if find_channel(&bill.channel).is_some_and(|c| c.family == ChannelFamily::Qris) {
+        let base = app.self_url.get().cloned().unwrap_or_default();
+        qr = qr
+            .text(
+                "web_url",
+                format!(
+                    "{base}/__assets/qr/{}-{}.svg",
+                    merchant.merchant_id, bill.id
+                ),
+            )
+            .text("qr_content", super::pages::qr_content(&bill, &merchant));
+    }
+    let answer = Answer::default()
         .text("response", "Transmisi Info Detil Pembelian")
         .text("trx_id", bill.id.as_str())
         .text("merchant_id", merchant.merchant_id.as_str())
@@ -195,7 +215,8 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         .list("bill_items", echo.bill_items)
         .text("response_code", "00")
         .text("response_desc", "Sukses")
-        .text("redirect_url", redirect_url(app, &bill, &merchant)))
+        .text("redirect_url", redirect_url(app, &bill, &merchant));
+    Ok(Answer(answer.0.into_iter().chain(qr.0).collect()))
 }
 
 /// The merchant's bill `bill_no`, which must carry `trx_id` when one is given.

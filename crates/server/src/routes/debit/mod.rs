@@ -6,6 +6,8 @@
 //! and its signature checked, then handed to the pay-in domain.
 
 mod bills;
+mod pages;
+mod views;
 
 use axum::body::Bytes;
 use axum::http::header;
@@ -41,7 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
             .route(&format!("/pws/{operation}/:environment"), post(serve))
             .route(&format!("/pws/{operation}/:environment/"), post(serve));
     }
-    router.with_state(app)
+    router.with_state(app.clone()).merge(pages::router(app))
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,454 @@
+//! The redirect page (spec §4, `GET /pws/100003/{environment}/{signature}?trx_id=…
+//! &merchant_id=…&bill_no=…`): the signature (the Post Data one) and the bill are
+//! checked, and the page of the bill's channel family is shown. In the sandbox its
+//! forms complete the payment as the channel would — with the published test
+//! accounts for online credit (§13) — and the browser is sent to the merchant's
+//! return URL with the documented, signed parameters (§7.2).
+
+use super::views::{self, Lang, PageContext};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use gerbang_app::payin::{self, ChangeError};
+use gerbang_app::principals::Merchant;
+use gerbang_app::App;
+use gerbang_core::payin::{find_channel, Bill, BillStatus, Channel, ChannelFamily};
+use gerbang_core::payout::{Face, Requester};
+use gerbang_protocol::debit::notice::{payment_status, rupiah, wib};
+use gerbang_protocol::debit::qris;
+use gerbang_protocol::debit::signature;
+use serde::Deserialize;
+use std::sync::Arc;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/pws/100003/:environment/:signature", get(show).post(act))
+        .route("/__assets/qr/:file", get(qr_image))
+        .with_state(app)
+}
+
+/// Instalment plans need at least Rp 1.500.000 (§9.1).
+pub const MIN_INSTALMENT_MINOR: i64 = 150_000_000;
+/// The online-credit test accounts (§13): phone, PIN, whether only full payment.
+const CREDIT_ACCOUNTS: [(&str, &str, bool); 2] = [
+    ("081513114262", "663482", true),
+    ("081291891818", "414141", false),
+];
+const CREDIT_OTP: &str = "4567";
+/// The internet-banking simulators' login (§13).
+const BANKING_LOGIN: (&str, &str) = ("faspay", "password");
+const BANKING_OTPS: [&str; 2] = ["101010", "10101010"];
+
+#[derive(Deserialize)]
+struct Link {
+    trx_id: Option<String>,
+    merchant_id: Option<String>,
+    bill_no: Option<String>,
+    lang: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Action {
+    action: Option<String>,
+    lang: Option<String>,
+    plan: Option<String>,
+    phone: Option<String>,
+    pin: Option<String>,
+    otp: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+}
+
+fn lang(asked: Option<&str>, headers: &HeaderMap) -> Lang {
+    match asked {
+        Some("en") => Lang::En,
+        Some("id") => Lang::Id,
+        _ => {
+            let accept = headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if accept.trim_start().to_ascii_lowercase().starts_with("en") {
+                Lang::En
+            } else {
+                Lang::Id
+            }
+        }
+    }
+}
+
+/// Rupiah with dots between thousands: `Rp 1.500.000`.
+fn rupiah_text(minor: i64) -> String {
+    let whole = (minor / 100).to_string();
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    match minor % 100 {
+        0 => format!("Rp {out}"),
+        cents => format!("Rp {out},{cents:02}"),
+    }
+}
+
+/// The bill a link names, once its signature checks out.
+async fn linked(
+    app: &App,
+    signed: &str,
+    link: &Link,
+) -> Option<(Bill, Merchant, &'static Channel)> {
+    let (merchant_id, bill_no) = (link.merchant_id.as_deref()?, link.bill_no.as_deref()?);
+    let merchant: Merchant = gerbang_app::principals::load(&*app.store, merchant_id)
+        .await
+        .ok()??;
+    if !signature::verify(
+        signed,
+        &merchant.user_id,
+        merchant.password.expose(),
+        &[bill_no],
+    ) {
+        return None;
+    }
+    let requester = Requester {
+        face: Face::Debit,
+        principal: merchant.merchant_id.clone(),
+    };
+    let (bill, _) = payin::by_reference(&app.store, &requester, bill_no)
+        .await
+        .ok()??;
+    if link.trx_id.as_deref().is_some_and(|id| id != bill.id) {
+        return None;
+    }
+    let channel = find_channel(&bill.channel)?;
+    Some((bill, merchant, channel))
+}
+
+fn page_url(environment: &str, signed: &str, bill: &Bill, merchant_id: &str) -> String {
+    format!(
+        "/pws/100003/{environment}/{signed}?trx_id={}&merchant_id={merchant_id}&bill_no={}",
+        bill.id,
+        percent_encode(&bill.reference)
+    )
+}
+
+fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The QRIS payload of a QR channel's bill.
+pub fn qr_content(bill: &Bill, merchant: &Merchant) -> String {
+    qris::Payload {
+        merchant_id: &merchant.merchant_id,
+        merchant_name: &merchant.name,
+        bill_id: &bill.id,
+        amount_rupiah: bill.amount_minor / 100,
+    }
+    .encode()
+}
+
+fn qr_svg(content: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(content.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(240, 240)
+            .build(),
+    )
+}
+
+/// A bill's page as one browser sees it.
+struct Page<'a> {
+    app: &'a App,
+    bill: &'a Bill,
+    merchant: &'a Merchant,
+    channel: &'a Channel,
+    lang: Lang,
+    /// The page's own URL.
+    action: &'a str,
+}
+
+fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
+    let Page {
+        app,
+        bill,
+        merchant,
+        channel,
+        lang,
+        action,
+    } = *page;
+    let echo_plan = bill.request.value()["reserve2"]
+        .as_str()
+        .map(str::to_string);
+    let qr = (channel.family == ChannelFamily::Qris).then(|| {
+        let content = qr_content(bill, merchant);
+        let svg = qr_svg(&content).unwrap_or_default();
+        (content, svg)
+    });
+    let c = PageContext {
+        bill,
+        channel,
+        merchant_name: &merchant.name,
+        lang,
+        action,
+        sandbox: app.is_sandbox(),
+        amount_text: rupiah_text(bill.amount_minor),
+        expires_text: format!("{} WIB", wib(bill.expires_at)),
+        qr,
+        plan: plan.or(echo_plan.as_deref()),
+        error,
+    };
+    let markup = match bill.status {
+        BillStatus::Pending => views::pending(&c),
+        BillStatus::Paid | BillStatus::PartlyRefunded | BillStatus::Refunded => {
+            views::finished(&c, true, false)
+        }
+        BillStatus::Failed => views::finished(&c, false, false),
+        BillStatus::Expired | BillStatus::Cancelled => views::finished(&c, false, true),
+    };
+    Html(markup.into_string()).into_response()
+}
+
+async fn show(
+    State(app): State<Arc<App>>,
+    Path((environment, signed)): Path<(String, String)>,
+    Query(link): Query<Link>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang(link.lang.as_deref(), &headers);
+    let Some((bill, merchant, channel)) = linked(&app, &signed, &link).await else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(views::not_found(lang).into_string()),
+        )
+            .into_response();
+    };
+    let action = page_url(&environment, &signed, &bill, &merchant.merchant_id);
+    let page = Page {
+        app: &app,
+        bill: &bill,
+        merchant: &merchant,
+        channel,
+        lang,
+        action: &action,
+    };
+    render(&page, None, None)
+}
+
+/// Where the browser goes when the bill is done: the merchant's return URL with
+/// the signed parameters (§7.2), or this page showing the outcome.
+fn finish(page: &Page) -> Response {
+    let (bill, merchant) = (page.bill, page.merchant);
+    let Some(return_url) = merchant.return_url.as_deref() else {
+        return render(page, None, None);
+    };
+    let (status, _) = payment_status(bill.status);
+    let bill_ref = bill.request.value()["bill_reff"]
+        .as_str()
+        .unwrap_or(&bill.reference)
+        .to_string();
+    let payment = bill.payment.as_ref();
+    let pairs = [
+        ("trx_id", bill.id.clone()),
+        ("merchant_id", merchant.merchant_id.clone()),
+        ("merchant", merchant.name.clone()),
+        ("bill_no", bill.reference.clone()),
+        ("bill_ref", bill_ref),
+        ("bill_total", rupiah(bill.amount_minor)),
+        (
+            "payment_reff",
+            payment.map(|p| p.reference.clone()).unwrap_or_default(),
+        ),
+        (
+            "payment_date",
+            payment.map(|p| wib(p.paid_at)).unwrap_or_default(),
+        ),
+        ("bank_user_name", bill.customer.name.clone()),
+        ("status", status.to_string()),
+        (
+            "signature",
+            signature::sign(
+                &merchant.user_id,
+                merchant.password.expose(),
+                &[&bill.reference, status],
+            ),
+        ),
+    ];
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
+    let joiner = if return_url.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{return_url}{joiner}{}", query.join("&"))).into_response()
+}
+
+async fn act(
+    State(app): State<Arc<App>>,
+    Path((environment, signed)): Path<(String, String)>,
+    Query(link): Query<Link>,
+    headers: HeaderMap,
+    Form(form): Form<Action>,
+) -> Response {
+    let lang = lang(form.lang.as_deref().or(link.lang.as_deref()), &headers);
+    let Some((bill, merchant, channel)) = linked(&app, &signed, &link).await else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(views::not_found(lang).into_string()),
+        )
+            .into_response();
+    };
+    let action = page_url(&environment, &signed, &bill, &merchant.merchant_id);
+    let page = Page {
+        app: &app,
+        bill: &bill,
+        merchant: &merchant,
+        channel,
+        lang,
+        action: &action,
+    };
+    if !app.is_sandbox() {
+        // In production the channel itself completes the payment.
+        return (
+            StatusCode::FORBIDDEN,
+            Html(views::not_found(lang).into_string()),
+        )
+            .into_response();
+    }
+    if bill.status != BillStatus::Pending {
+        return finish(&page);
+    }
+    let again = |error: &str, plan: Option<&str>| render(&page, Some(error.to_string()), plan);
+    let outcome = match (form.action.as_deref(), channel.family) {
+        (Some("decline"), _) => payin::decline(&app, &bill.id).await,
+        (Some("approve"), ChannelFamily::OnlineCredit) => {
+            let plan = form
+                .plan
+                .as_deref()
+                .filter(|p| views::PLANS.contains(p))
+                .unwrap_or("30_days");
+            let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
+            let account = CREDIT_ACCOUNTS.iter().find(|(p, pin, _)| {
+                *p == phone && Some(*pin) == form.pin.as_deref().map(str::trim)
+            });
+            let Some((_, _, full_only)) = account else {
+                return again(
+                    "Nomor ponsel atau PIN salah / wrong phone number or PIN",
+                    Some(plan),
+                );
+            };
+            if form.otp.as_deref().map(str::trim) != Some(CREDIT_OTP) {
+                return again("Kode OTP salah / wrong OTP", Some(plan));
+            }
+            if plan != "30_days" && *full_only {
+                return again(
+                    "Akun ini hanya bisa bayar penuh / this account can only pay in full",
+                    Some(plan),
+                );
+            }
+            if plan != "30_days" && bill.amount_minor < MIN_INSTALMENT_MINOR {
+                return again(
+                    "Cicilan minimal Rp 1.500.000 / instalments start at Rp 1.500.000",
+                    Some(plan),
+                );
+            }
+            payin::pay(&app, &bill.id, &reference("KRD"), bill.amount_minor).await
+        }
+        (Some("pay"), ChannelFamily::InternetBanking) => {
+            let login = (
+                form.user.as_deref().unwrap_or(""),
+                form.password.as_deref().unwrap_or(""),
+            );
+            if login != BANKING_LOGIN || !BANKING_OTPS.contains(&form.otp.as_deref().unwrap_or(""))
+            {
+                return again("Login atau OTP salah / wrong login or OTP", None);
+            }
+            payin::pay(&app, &bill.id, &reference("IB"), bill.amount_minor).await
+        }
+        (Some("pay"), ChannelFamily::EWallet | ChannelFamily::Card) => {
+            if normalise_phone(form.phone.as_deref().unwrap_or("")).len() < 9 {
+                return again("Nomor ponsel tidak valid / invalid phone number", None);
+            }
+            payin::pay(&app, &bill.id, &reference("EW"), bill.amount_minor).await
+        }
+        (
+            Some("pay"),
+            ChannelFamily::VirtualAccount | ChannelFamily::Retail | ChannelFamily::Qris,
+        ) => payin::pay(&app, &bill.id, &reference("SIM"), bill.amount_minor).await,
+        _ => return again("?", None),
+    };
+    match outcome {
+        Ok(done) => finish(&Page {
+            bill: &done,
+            ..page
+        }),
+        // Paid, cancelled or expired meanwhile: show where it stands.
+        Err(ChangeError::AlreadyPaid | ChangeError::NotPending(_)) => {
+            match payin::load(&app.store, &bill.id).await {
+                Ok(Some((now, _))) => finish(&Page { bill: &now, ..page }),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, "storage unavailable").into_response(),
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "hosted page action failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "storage unavailable").into_response()
+        }
+    }
+}
+
+fn reference(prefix: &str) -> String {
+    format!("{prefix}{:010}", rand::random::<u64>() % 10_000_000_000)
+}
+
+/// `+62 812-3456`, `62812…` and `0812…` as `0812…`.
+fn normalise_phone(text: &str) -> String {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix("62") {
+        Some(rest) => format!("0{rest}"),
+        None => digits,
+    }
+}
+
+/// `GET /__assets/qr/{merchant_id}-{trx_id}.svg`: a QR channel bill's code as an image.
+async fn qr_image(State(app): State<Arc<App>>, Path(file): Path<String>) -> Response {
+    let found = async {
+        let stem = file.strip_suffix(".svg")?;
+        let (merchant_id, trx_id) = stem.split_once('-')?;
+        let (bill, _) = payin::load(&app.store, trx_id).await.ok()??;
+        if bill.requester.principal != merchant_id
+            || find_channel(&bill.channel)?.family != ChannelFamily::Qris
+        {
+            return None;
+        }
+        let merchant: Merchant = gerbang_app::principals::load(&*app.store, merchant_id)
+            .await
+            .ok()??;
+        qr_svg(&qr_content(&bill, &merchant))
+    }
+    .await;
+    match found {
+        Some(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such QR code").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rupiah_is_written_the_indonesian_way() {
+        assert_eq!(rupiah_text(150_000_000), "Rp 1.500.000");
+        assert_eq!(rupiah_text(1_500), "Rp 15");
+        assert_eq!(rupiah_text(123_456_789), "Rp 1.234.567,89");
+        assert_eq!(normalise_phone("+62 815-1311-4262"), "081513114262");
+    }
+}

@@ -1,0 +1,259 @@
+//! The hosted checkout's HTML (spec §4), rendered on the server with maud: one
+//! page per channel family — a VA number and how to pay it, a store payment
+//! code, a QRIS code, an e-wallet or internet-banking confirmation, an
+//! online-credit provider's plan choice — in Indonesian or English, working
+//! without JavaScript. The stylesheet is vendored and compiled in.
+
+use gerbang_core::payin::{Bill, Channel, ChannelFamily};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+pub const STYLESHEET: &str = include_str!("../../../assets/checkout.css");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Id,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// The page's words in `lang`.
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    let (id, en) = match key {
+        "title" => ("Pembayaran", "Payment"),
+        "total" => ("Total pembayaran", "Amount to pay"),
+        "bill" => ("No. tagihan", "Bill number"),
+        "expires" => ("Bayar sebelum", "Pay before"),
+        "va" => ("Nomor Virtual Account", "Virtual account number"),
+        "va_steps" => (
+            "Buka ATM, mobile banking atau internet banking|Pilih Transfer ke Virtual Account|Masukkan nomor di atas dan pastikan jumlahnya sama|Konfirmasi pembayaran",
+            "Open an ATM, mobile banking or internet banking|Choose Transfer to Virtual Account|Enter the number above and check the amount|Confirm the payment",
+        ),
+        "retail" => ("Kode pembayaran", "Payment code"),
+        "retail_steps" => (
+            "Datang ke kasir gerai terdekat|Sebutkan pembayaran Faspay dan tunjukkan kode di atas|Bayar sesuai jumlah dan simpan struknya",
+            "Go to the cashier of the nearest store|Ask to pay Faspay and show the code above|Pay the amount and keep the receipt",
+        ),
+        "qris" => ("Pindai dengan aplikasi e-wallet atau mobile banking", "Scan with any e-wallet or mobile banking app"),
+        "ewallet" => ("Konfirmasi pembayaran di aplikasi", "Confirm the payment in the app"),
+        "banking" => ("Masuk ke internet banking", "Log in to internet banking"),
+        "credit" => ("Pilih cicilan", "Choose a plan"),
+        "phone" => ("Nomor ponsel", "Phone number"),
+        "pin" => ("PIN", "PIN"),
+        "otp" => ("Kode OTP", "OTP code"),
+        "user" => ("User ID", "User ID"),
+        "password" => ("Kata sandi", "Password"),
+        "pay" => ("Bayar", "Pay"),
+        "simulate" => ("Simulasikan pembayaran (sandbox)", "Simulate the payment (sandbox)"),
+        "approve" => ("Setujui", "Approve"),
+        "decline" => ("Tolak", "Decline"),
+        "plan_30_days" => ("Bayar penuh dalam 30 hari", "Pay in full within 30 days"),
+        "plan_3_months" => ("Cicilan 3 bulan", "3 monthly instalments"),
+        "plan_6_months" => ("Cicilan 6 bulan", "6 monthly instalments"),
+        "plan_12_months" => ("Cicilan 12 bulan", "12 monthly instalments"),
+        "paid" => ("Pembayaran berhasil", "Payment received"),
+        "failed" => ("Pembayaran ditolak", "Payment declined"),
+        "closed" => ("Tagihan ini tidak dapat dibayar lagi", "This bill can no longer be paid"),
+        "sandbox" => ("Mode sandbox: tidak ada uang sungguhan", "Sandbox mode: no real money"),
+        _ => ("", ""),
+    };
+    match lang {
+        Lang::Id => id,
+        Lang::En => en,
+    }
+}
+
+/// The online-credit plans a provider offers (Kredivo's `reserve2` values).
+pub const PLANS: [&str; 4] = ["30_days", "3_months", "6_months", "12_months"];
+
+/// What a page shows beyond the bill.
+pub struct PageContext<'a> {
+    pub bill: &'a Bill,
+    pub channel: &'a Channel,
+    pub merchant_name: &'a str,
+    pub lang: Lang,
+    /// The page's own URL (forms post back to it), without `lang`.
+    pub action: &'a str,
+    pub sandbox: bool,
+    pub amount_text: String,
+    pub expires_text: String,
+    /// The QRIS payload and its picture, for a QR channel.
+    pub qr: Option<(String, String)>,
+    /// A plan chosen before (Kredivo `reserve2`).
+    pub plan: Option<&'a str>,
+    pub error: Option<String>,
+}
+
+fn layout(c: &PageContext, body: Markup) -> Markup {
+    let other = match c.lang {
+        Lang::Id => Lang::En,
+        Lang::En => Lang::Id,
+    };
+    let joiner = if c.action.contains('?') { '&' } else { '?' };
+    html! {
+        (DOCTYPE)
+        html lang=(c.lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t(c.lang, "title")) " — " (c.merchant_name) }
+                style { (PreEscaped(STYLESHEET)) }
+            }
+            body {
+                header {
+                    span.merchant { (c.merchant_name) }
+                    nav { a href=(format!("{}{joiner}lang={}", c.action, other.code())) { (other.code().to_uppercase()) } }
+                }
+                main {
+                    section.card {
+                        div.muted { (t(c.lang, "total")) }
+                        p.amount data-testid="amount" { (c.amount_text) }
+                        dl {
+                            dt { (t(c.lang, "bill")) } dd { (c.bill.reference) }
+                            dt { (t(c.lang, "expires")) } dd { (c.expires_text) }
+                            dt { "Channel" } dd { (c.channel.name) }
+                        }
+                    }
+                    @if let Some(e) = &c.error { p.error role="alert" { (e) } }
+                    (body)
+                    @if c.sandbox { p.muted { (t(c.lang, "sandbox")) } }
+                }
+            }
+        }
+    }
+}
+
+fn steps(lang: Lang, key: &str) -> Markup {
+    html! { ol { @for s in t(lang, key).split('|') { li { (s) } } } }
+}
+
+fn hidden_lang(c: &PageContext) -> Markup {
+    html! { input type="hidden" name="lang" value=(c.lang.code()); }
+}
+
+fn simulate(c: &PageContext) -> Markup {
+    html! {
+        @if c.sandbox {
+            form.card.sandbox method="post" action=(c.action) {
+                (hidden_lang(c))
+                input type="hidden" name="action" value="pay";
+                button type="submit" { (t(c.lang, "simulate")) }
+            }
+        }
+    }
+}
+
+/// The page for a pending bill.
+pub fn pending(c: &PageContext) -> Markup {
+    let lang = c.lang;
+    let body = match c.channel.family {
+        ChannelFamily::VirtualAccount => html! {
+            section.card {
+                div.muted { (t(lang, "va")) }
+                p.code data-testid="pay-code" { (c.bill.id) }
+                (steps(lang, "va_steps"))
+            }
+            (simulate(c))
+        },
+        ChannelFamily::Retail => html! {
+            section.card {
+                div.muted { (t(lang, "retail")) }
+                p.code data-testid="pay-code" { (c.bill.id) }
+                (steps(lang, "retail_steps"))
+            }
+            (simulate(c))
+        },
+        ChannelFamily::Qris => html! {
+            section.card {
+                div.muted { (t(lang, "qris")) }
+                @if let Some((content, svg)) = &c.qr {
+                    div.qr data-testid="qr" { (PreEscaped(svg)) }
+                    p.muted style="word-break:break-all" data-testid="qr-content" { (content) }
+                }
+            }
+            (simulate(c))
+        },
+        ChannelFamily::EWallet | ChannelFamily::Card => html! {
+            form.card method="post" action=(c.action) {
+                div.muted { (t(lang, "ewallet")) }
+                (hidden_lang(c))
+                label for="phone" { (t(lang, "phone")) }
+                input #phone name="phone" inputmode="tel" autocomplete="tel" required;
+                @if c.sandbox {
+                    button type="submit" name="action" value="pay" { (t(lang, "pay")) }
+                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
+                }
+            }
+        },
+        ChannelFamily::InternetBanking => html! {
+            form.card method="post" action=(c.action) {
+                div.muted { (t(lang, "banking")) }
+                (hidden_lang(c))
+                label for="user" { (t(lang, "user")) }
+                input #user name="user" autocomplete="username" required;
+                label for="password" { (t(lang, "password")) }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                label for="otp" { (t(lang, "otp")) }
+                input #otp name="otp" inputmode="numeric" required;
+                @if c.sandbox {
+                    button type="submit" name="action" value="pay" { (t(lang, "pay")) }
+                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
+                }
+            }
+        },
+        ChannelFamily::OnlineCredit => html! {
+            form.card method="post" action=(c.action) {
+                div.muted { (t(lang, "credit")) }
+                (hidden_lang(c))
+                label for="plan" { (t(lang, "credit")) }
+                select #plan name="plan" {
+                    @for plan in PLANS {
+                        option value=(plan) selected[c.plan == Some(plan)] { (t(lang, &format!("plan_{plan}"))) }
+                    }
+                }
+                label for="phone" { (t(lang, "phone")) }
+                input #phone name="phone" inputmode="tel" autocomplete="tel" required;
+                label for="pin" { (t(lang, "pin")) }
+                input #pin name="pin" type="password" inputmode="numeric" required;
+                label for="otp" { (t(lang, "otp")) }
+                input #otp name="otp" inputmode="numeric" required;
+                @if c.sandbox {
+                    button type="submit" name="action" value="approve" { (t(lang, "approve")) }
+                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
+                }
+            }
+        },
+    };
+    layout(c, body)
+}
+
+/// The page for a bill that is no longer pending (and no return URL to go to).
+pub fn finished(c: &PageContext, paid: bool, closed: bool) -> Markup {
+    let body = html! {
+        section.card {
+            @if paid { p.done data-testid="result" { (t(c.lang, "paid")) } }
+            @else if closed { p.error data-testid="result" { (t(c.lang, "closed")) } }
+            @else { p.error data-testid="result" { (t(c.lang, "failed")) } }
+        }
+    };
+    layout(c, body)
+}
+
+/// A page for a link that names no bill, or a bad signature.
+pub fn not_found(lang: Lang) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1";
+                   title { "gerbang" } style { (PreEscaped(STYLESHEET)) } }
+            body { main { section.card { p.error { (match lang { Lang::Id => "Tautan pembayaran tidak valid", Lang::En => "This payment link is not valid" }) } } } }
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The hosted checkout (spec §4, §7.2): the redirect link shows the page of the
+//! bill's channel family; in the sandbox its forms pay or decline as the channel
+//! would — online credit with the published test accounts and plan rules — and
+//! the browser is sent to the merchant's return URL with the signed parameters.
+
+use crate::common::*;
+use crate::support::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Posts a bill; its answer.
+async fn bill(
+    gw: &Gateway,
+    bill_no: &str,
+    channel: &str,
+    total_minor: i64,
+    reserve2: Option<&str>,
+) -> Value {
+    let mut body = post_data(gw, bill_no, channel, total_minor);
+    if let Some(plan) = reserve2 {
+        body["reserve2"] = plan.into();
+    }
+    let answer = call(gw, Syntax::Json, "300011", &body).await;
+    assert_eq!(answer["response_code"], "00", "{answer}");
+    answer
+}
+
+async fn page(url: &str, lang: Option<&str>) -> (u16, String) {
+    let url = match lang {
+        Some(l) => format!("{url}&lang={l}"),
+        None => url.to_string(),
+    };
+    let r = browser().get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Submits the page's form; the status and where it sends the browser.
+async fn submit(url: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    let r = browser().post(url).form(form).send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    (status, location, r.text().await.unwrap())
+}
+
+/// The return URL's query as a map.
+fn returned(location: &str) -> HashMap<String, String> {
+    let url = reqwest::Url::parse(location).expect("a URL");
+    assert_eq!(url.host_str(), Some("shop.example"), "{location}");
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Independent CRC-16/CCITT-FALSE, as QRIS wallets check it.
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0xFFFF;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
+    let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
+    let gw = gateway(&db, &receiver.url(), "json").await;
+
+    // A VA: the number and the steps; a wrong signature shows nothing.
+    let va = bill(&gw, "PG-VA", "801", 1_500_000, None).await;
+    let url = va["redirect_url"].as_str().unwrap().to_string();
+    let (status, html) = page(&url, None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(va["trx_id"].as_str().unwrap()), "{html}");
+    assert!(
+        html.contains("Rp 15.000") && html.contains("Nomor Virtual Account"),
+        "{html}"
+    );
+    let (_, english) = page(&url, Some("en")).await;
+    assert!(english.contains("Virtual account number"), "{english}");
+    let forged = url.replace(&sign(&["PG-VA"]), &sign(&["other"]));
+    assert_eq!(page(&forged, None).await.0, 404);
+    let (status, location, _) = submit(&url, &[("action", "pay")]).await;
+    assert_eq!(status, 303);
+    let back = returned(&location.expect("a return URL"));
+    assert_eq!(back["trx_id"], va["trx_id"].as_str().unwrap());
+    assert_eq!(back["bill_no"], "PG-VA");
+    assert_eq!(back["bill_ref"], "PG-VA");
+    assert_eq!(back["merchant_id"], MERCHANT);
+    assert_eq!(back["bill_total"], "15000");
+    assert_eq!(back["status"], "2");
+    assert_eq!(back["bank_user_name"], "Budi Santoso");
+    assert_eq!(back["signature"], sign(&["PG-VA", "2"]));
+    assert!(!back["payment_reff"].is_empty());
+    // Paid: the page says so, and paying again changes nothing.
+    let (_, html) = page(&url, Some("en")).await;
+    assert!(html.contains("Payment received"), "{html}");
+
+    // A store code.
+    let retail = bill(&gw, "PG-ALFA", "707", 2_000_000, None).await;
+    let (_, html) = page(retail["redirect_url"].as_str().unwrap(), None).await;
+    assert!(html.contains("Kode pembayaran") && html.contains(retail["trx_id"].as_str().unwrap()));
+
+    // QRIS: the payload (checksummed) in the answer and as an image.
+    let qr = bill(&gw, "PG-QR", "711", 1_500_000, None).await;
+    let content = qr["qr_content"].as_str().expect("qr_content");
+    let (body, crc) = content.split_at(content.len() - 4);
+    assert_eq!(format!("{:04X}", crc16(body.as_bytes())), crc, "{content}");
+    assert!(content.contains("540515000"), "{content}");
+    let image = browser()
+        .get(qr["web_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.headers()["content-type"], "image/svg+xml");
+    assert!(image.text().await.unwrap().contains("<svg"));
+    let (_, html) = page(qr["redirect_url"].as_str().unwrap(), None).await;
+    assert!(html.contains(content), "the page shows the payload");
+
+    // Internet banking: the simulator's login.
+    let ib = bill(&gw, "PG-IB", "401", 1_000_000, None).await;
+    let url = ib["redirect_url"].as_str().unwrap();
+    let (status, location, html) = submit(
+        url,
+        &[
+            ("action", "pay"),
+            ("user", "faspay"),
+            ("password", "nope"),
+            ("otp", "101010"),
+        ],
+    )
+    .await;
+    assert_eq!((status, location), (200, None));
+    assert!(html.contains("wrong login"), "{html}");
+    let (status, location, _) = submit(
+        url,
+        &[
+            ("action", "pay"),
+            ("user", "faspay"),
+            ("password", "password"),
+            ("otp", "101010"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(returned(&location.unwrap())["status"], "2");
+
+    // Every bill paid here reached the merchant.
+    let got = receiver.wait_for(2, Duration::from_secs(10)).await;
+    let notified: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["bill_no"].as_str().unwrap().to_string())
+        .collect();
+    for b in ["PG-VA", "PG-IB"] {
+        assert!(notified.contains(&b.to_string()), "{notified:?}");
+    }
+    gw.stop().await;
+}
+
+async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
+    let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
+    let gw = gateway(&db, &receiver.url(), "json").await;
+    // Rp 2.000.000 on Kredivo, 3 months asked for by the shop.
+    let kredivo = bill(&gw, "PG-KRD", "709", 200_000_000, Some("3_months")).await;
+    let url = kredivo["redirect_url"].as_str().unwrap();
+    let (_, html) = page(url, Some("en")).await;
+    assert!(
+        html.contains(r#"<option value="3_months" selected>"#),
+        "{html}"
+    );
+    // The full-payment-only account cannot take instalments.
+    let (status, location, html) = submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", "3_months"),
+            ("phone", "081513114262"),
+            ("pin", "663482"),
+            ("otp", "4567"),
+        ],
+    )
+    .await;
+    assert_eq!((status, location), (200, None));
+    assert!(html.contains("only pay in full"), "{html}");
+    // A wrong PIN or OTP.
+    let (_, _, html) = submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", "3_months"),
+            ("phone", "081291891818"),
+            ("pin", "000000"),
+            ("otp", "4567"),
+        ],
+    )
+    .await;
+    assert!(html.contains("wrong phone number or PIN"), "{html}");
+    let (_, _, html) = submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", "3_months"),
+            ("phone", "081291891818"),
+            ("pin", "414141"),
+            ("otp", "1111"),
+        ],
+    )
+    .await;
+    assert!(html.contains("wrong OTP"), "{html}");
+    // The instalment account approves.
+    let (status, location, _) = submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", "3_months"),
+            ("phone", "+62 812-9189-1818"),
+            ("pin", "414141"),
+            ("otp", "4567"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let back = returned(&location.unwrap());
+    assert_eq!(back["status"], "2");
+    assert_eq!(back["signature"], sign(&["PG-KRD", "2"]));
+
+    // Under Rp 1.500.000 instalments are refused; paying in full is fine.
+    let small = bill(&gw, "PG-KRD-S", "709", 100_000_000, Some("6_months")).await;
+    let url = small["redirect_url"].as_str().unwrap();
+    let (_, _, html) = submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", "6_months"),
+            ("phone", "081291891818"),
+            ("pin", "414141"),
+            ("otp", "4567"),
+        ],
+    )
+    .await;
+    assert!(html.contains("Rp 1.500.000"), "{html}");
+    let (status, _, _) = submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", "30_days"),
+            ("phone", "081513114262"),
+            ("pin", "663482"),
+            ("otp", "4567"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+
+    // A declined one fails, and the shop hears status 3.
+    let declined = bill(&gw, "PG-KRD-D", "807", 50_000_000, None).await;
+    let (status, location, _) = submit(
+        declined["redirect_url"].as_str().unwrap(),
+        &[("action", "decline")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let back = returned(&location.unwrap());
+    assert_eq!(back["status"], "3");
+    assert_eq!(back["signature"], sign(&["PG-KRD-D", "3"]));
+    let status = call(
+        &gw,
+        Syntax::Json,
+        "100004",
+        &json!({"merchant_id": MERCHANT, "bill_no": "PG-KRD-D", "signature": sign(&["PG-KRD-D"])}),
+    )
+    .await;
+    assert_eq!(status["payment_status_code"], "3", "{status}");
+    let notice = eventually("the decline notice", Duration::from_secs(10), || async {
+        receiver
+            .received()
+            .iter()
+            .map(|r| r.json())
+            .find(|n| n["bill_no"] == "PG-KRD-D")
+    })
+    .await;
+    assert_eq!(notice["payment_status_code"], "3");
+    let check = gw.ledger_check().await;
+    assert_eq!(check["clean"], true, "{check}");
+    gw.stop().await;
+}
+
+on_both_backends!(
+    each_family_pays_and_returns_to_the_shop,
+    online_credit_follows_the_providers_rules,
+);
