@@ -45,6 +45,7 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "ewallet" => ("Konfirmasi pembayaran di aplikasi", "Confirm the payment in the app"),
         "banking" => ("Masuk ke internet banking", "Log in to internet banking"),
         "credit" => ("Pilih cicilan", "Choose a plan"),
+        "credit_with" => ("Bayar dengan", "Pay with"),
         "phone" => ("Nomor ponsel", "Phone number"),
         "pin" => ("PIN", "PIN"),
         "otp" => ("Kode OTP", "OTP code"),
@@ -210,7 +211,7 @@ pub fn pending(c: &PageContext) -> Markup {
         },
         ChannelFamily::OnlineCredit => html! {
             form.card method="post" action=(c.action) {
-                div.muted { (t(lang, "credit")) }
+                div.muted { (t(lang, "credit_with")) " " (c.channel.name) }
                 (hidden_lang(c))
                 label for="plan" { (t(lang, "credit")) }
                 select #plan name="plan" {
