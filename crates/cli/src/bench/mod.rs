@@ -1,6 +1,8 @@
 //! `gerbang bench …`: benchmarks that print their figures, ending with one JSON line.
 
+mod debit;
 mod ledger;
+mod load;
 mod notifier;
 mod sendme;
 
@@ -15,6 +17,9 @@ pub enum BenchCommand {
     /// Signed SendMe transfers over HTTP against a gateway process, next to the
     /// bare-HTTP limit of the same machine.
     Sendme(sendme::SendmeBench),
+    /// Debit Post Data requests over HTTP against a gateway process next to the
+    /// bare-HTTP limit, and bills paid end to end per second.
+    Debit(debit::DebitBench),
     /// Notifications delivered per second to a fast and to a slow local receiver,
     /// next to the bare-HTTP limit of the same machine.
     Notifier(notifier::NotifierBench),
@@ -25,5 +30,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Ledger(args) => ledger::run(args).await,
         BenchCommand::Sendme(args) => sendme::run(args).await,
         BenchCommand::Notifier(args) => notifier::run(args).await,
+        BenchCommand::Debit(args) => debit::run(args).await,
     }
 }

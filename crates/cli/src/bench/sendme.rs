@@ -11,17 +11,16 @@
 //! parsed and counted as accepted only if its `status` is `"1"`. The CPU time each
 //! side spent per request is printed, so a busy client shows up.
 
-use anyhow::{bail, Context};
+use super::load::{bare_http_limit, cpu_seconds, drive, write_post, Gateway, Request};
+use anyhow::Context;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use clap::Args;
 use gerbang_protocol::sendme::crypto::AesKey;
 use serde_json::{json, Value};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub struct SendmeBench {
@@ -138,272 +137,6 @@ impl Client {
     }
 }
 
-/// The gateway under test: this binary, `serve`, on a fresh SQLite database.
-struct Gateway {
-    child: std::process::Child,
-    addr: std::net::SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Gateway {
-    async fn start(args: &SendmeBench) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-        let provision = dir.path().join("bench.toml");
-        std::fs::write(
-            &provision,
-            format!(
-                "[[sendme_partner]]\nvirtual_account = \"{VA}\"\nname = \"Bench Partner\"\n\
-                 faspay_key = \"{FASPAY_KEY}\"\nfaspay_secret = \"{SECRET}\"\niv = \"{IV}\"\n\
-                 app_key = \"{APP_KEY}\"\napp_secret = \"{APP_SECRET}\"\nclient_key = \"{CLIENT_KEY}\"\n\
-                 client_secret = \"{CLIENT_SECRET}\"\nopening_balance = \"900000000000.00\"\n"
-            ),
-        )?;
-        let child = std::process::Command::new(std::env::current_exe()?)
-            .arg("serve")
-            .arg("--listen")
-            .arg(addr.to_string())
-            .arg("--database-url")
-            .arg(format!(
-                "sqlite://{}",
-                dir.path().join("gerbang.db").display()
-            ))
-            .arg("--provision")
-            .arg(&provision)
-            .env("GERBANG_LOG", &args.gateway_log)
-            .env("GERBANG_LOG_FORMAT", &args.gateway_log_format)
-            .stdout(Stdio::null())
-            .stderr(if args.gateway_log == "warn" {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .spawn()
-            .context("starting the gateway")?;
-        let probe = reqwest::Client::builder().no_proxy().build()?;
-        for _ in 0..200 {
-            if probe
-                .get(format!("http://{addr}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Ok(Gateway {
-                    child,
-                    addr,
-                    _dir: dir,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!("the gateway did not become ready")
-    }
-
-    /// Peak resident memory of the gateway process, in MiB.
-    fn peak_rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Run {
-    per_s: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    failures: u64,
-}
-
-/// One kind of request the load generator sends.
-trait Request: Send + Sync + 'static {
-    /// Appends the whole HTTP/1.1 request number `n` to `out`.
-    fn write(&self, n: u64, out: &mut Vec<u8>);
-    /// Whether this answer counts as a success.
-    fn accepted(&self, status: u16, body: &[u8]) -> bool;
-}
-
-/// A keep-alive HTTP/1.1 connection that sends one request at a time.
-struct Connection {
-    stream: TcpStream,
-    /// Bytes read and not yet consumed.
-    buf: Vec<u8>,
-}
-
-/// Largest answer head or body read.
-const MAX_ANSWER_BYTES: usize = 1 << 20;
-
-impl Connection {
-    async fn open(addr: std::net::SocketAddr) -> std::io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Connection {
-            stream,
-            buf: Vec::with_capacity(4096),
-        })
-    }
-
-    /// Sends `request` and reads the answer: its status, its body (in `self.buf`,
-    /// at the returned range) and whether the connection may be used again.
-    async fn exchange(
-        &mut self,
-        request: &[u8],
-    ) -> std::io::Result<(u16, std::ops::Range<usize>, bool)> {
-        use std::io::{Error, ErrorKind};
-        self.stream.write_all(request).await?;
-        let head_end = loop {
-            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            if self.buf.len() > MAX_ANSWER_BYTES {
-                return Err(Error::new(ErrorKind::InvalidData, "answer head too long"));
-            }
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return Err(ErrorKind::UnexpectedEof.into());
-            }
-        };
-        let head = std::str::from_utf8(&self.buf[..head_end])
-            .map_err(|_| Error::new(ErrorKind::InvalidData, "answer head is not text"))?;
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.strip_prefix("HTTP/1.1 "))
-            .and_then(|l| l.get(..3))
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| Error::new(ErrorKind::InvalidData, "no HTTP/1.1 status line"))?;
-        let mut length = None;
-        let mut reusable = true;
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse::<usize>().ok();
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                return Err(Error::new(ErrorKind::Unsupported, "chunked answers"));
-            } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close")
-            {
-                reusable = false;
-            }
-        }
-        let length =
-            length.ok_or_else(|| Error::new(ErrorKind::InvalidData, "no content-length"))?;
-        if length > MAX_ANSWER_BYTES {
-            return Err(Error::new(ErrorKind::InvalidData, "answer too long"));
-        }
-        while self.buf.len() < head_end + length {
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return Err(ErrorKind::UnexpectedEof.into());
-            }
-        }
-        Ok((status, head_end..head_end + length, reusable))
-    }
-
-    /// Forgets the answer just read.
-    fn consume(&mut self, up_to: usize) {
-        self.buf.drain(..up_to);
-    }
-}
-
-/// Sends `requests` requests to `addr` with `concurrency` in flight, each lane on
-/// its own keep-alive connection (reopened if the server closes it).
-async fn drive<R: Request>(
-    addr: std::net::SocketAddr,
-    requests: u64,
-    concurrency: u64,
-    request: Arc<R>,
-) -> Run {
-    let lanes = concurrency.max(1);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for lane in 0..lanes {
-        let request = request.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity((requests / lanes + 1) as usize);
-            let mut failures = 0u64;
-            let mut connection: Option<Connection> = None;
-            let mut out = Vec::with_capacity(2048);
-            let mut n = lane;
-            while n < requests {
-                let t = Instant::now();
-                out.clear();
-                request.write(n, &mut out);
-                let conn = match connection.take() {
-                    Some(conn) => Ok(conn),
-                    None => Connection::open(addr).await,
-                };
-                let ok = match conn {
-                    Ok(mut conn) => match conn.exchange(&out).await {
-                        Ok((status, body, reusable)) => {
-                            let ok = request.accepted(status, &conn.buf[body.clone()]);
-                            conn.consume(body.end);
-                            if reusable {
-                                connection = Some(conn);
-                            }
-                            ok
-                        }
-                        Err(_) => false,
-                    },
-                    Err(_) => false,
-                };
-                if !ok {
-                    failures += 1;
-                }
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                n += lanes;
-            }
-            (latencies, failures)
-        }));
-    }
-    let mut all = Vec::with_capacity(requests as usize);
-    let mut failures = 0;
-    for t in tasks {
-        if let Ok((l, f)) = t.await {
-            all.extend(l);
-            failures += f;
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    all.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Run {
-        per_s: (requests - failures) as f64 / seconds,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        failures,
-    }
-}
-
-/// Appends a POST with a JSON body and the given extra header lines.
-fn write_post(out: &mut Vec<u8>, host: &str, path: &str, headers: &str, body: &[u8]) {
-    use std::io::Write;
-    let _ = write!(
-        out,
-        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\n{headers}\r\n",
-        body.len()
-    );
-    out.extend_from_slice(body);
-}
-
-/// A signed SendMe transfer, as the SDKs send it.
 struct Transfer {
     host: String,
     /// The body with `trx_no` = `BENCH0000000000`; its digits sit at `digits`.
@@ -486,56 +219,14 @@ impl Request for Transfer {
 }
 
 /// The bare-HTTP request: a small JSON body to a trivial handler.
-struct Bare {
-    host: String,
-    body: Vec<u8>,
-}
-
-impl Request for Bare {
-    fn write(&self, _n: u64, out: &mut Vec<u8>) {
-        write_post(out, &self.host, TRANSFER_PATH, "", &self.body);
-    }
-
-    fn accepted(&self, status: u16, _body: &[u8]) -> bool {
-        (200..300).contains(&status)
-    }
-}
-
-/// A trivial handler on this machine: the ceiling of HTTP itself.
-async fn bare_http_limit(args: &SendmeBench) -> anyhow::Result<Run> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = axum::Router::new().route(
-        TRANSFER_PATH,
-        axum::routing::post(|| async { axum::Json(json!({"status": "1"})) }),
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let bare = Arc::new(Bare {
-        host: addr.to_string(),
-        body: serde_json::to_vec(&json!({"virtual_account": VA, "trx_amount": "1000000"}))?,
-    });
-    let run = drive(addr, args.requests, args.concurrency, bare).await;
-    server.abort();
-    Ok(run)
-}
-
-/// CPU time (user + system) a process has used so far, in seconds.
-fn cpu_seconds(pid: &str) -> f64 {
-    // Fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let after_name = &stat[stat.rfind(')')? + 2..];
-            let fields: Vec<&str> = after_name.split_whitespace().collect();
-            let utime: f64 = fields.get(11)?.parse().ok()?;
-            let stime: f64 = fields.get(12)?.parse().ok()?;
-            Some((utime + stime) / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
-    let gateway = Gateway::start(&args).await?;
+    let provision = format!(
+        "[[sendme_partner]]\nvirtual_account = \"{VA}\"\nname = \"Bench Partner\"\n\
+         faspay_key = \"{FASPAY_KEY}\"\nfaspay_secret = \"{SECRET}\"\niv = \"{IV}\"\n\
+         app_key = \"{APP_KEY}\"\napp_secret = \"{APP_SECRET}\"\nclient_key = \"{CLIENT_KEY}\"\n\
+         client_secret = \"{CLIENT_SECRET}\"\nopening_balance = \"900000000000.00\"\n"
+    );
+    let gateway = Gateway::start(&provision, &args.gateway_log, &args.gateway_log_format).await?;
     let client = Arc::new(Client::new(format!("http://{}", gateway.addr))?);
 
     // A beneficiary to pay.
@@ -575,7 +266,14 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
     let per_request_us = |cpu: f64| (cpu / args.requests.max(1) as f64 * 1e6).round();
     let rss = gateway.peak_rss_mib();
     drop(gateway);
-    let bare = bare_http_limit(&args).await?;
+    let bare = bare_http_limit(
+        TRANSFER_PATH,
+        serde_json::to_vec(&json!({"virtual_account": VA, "trx_amount": "1000000"}))?,
+        json!({"status": "1"}),
+        args.requests,
+        args.concurrency,
+    )
+    .await?;
 
     println!(
         "sendme transfers: {:>8.0} accepted/s  p50 {:.1} ms  p99 {:.1} ms  failures {}  gateway peak RSS {:.0} MiB",
