@@ -55,11 +55,10 @@ pub async fn bill_notice(app: &App, b: &Bill) -> Result<Option<NewNotification>,
     let face = b.requester.face;
     let rendered = match face {
         Face::Debit => {
-            let Some(merchant) = crate::principals::load::<crate::principals::Merchant>(
-                &*app.store,
-                &b.requester.principal,
-            )
-            .await?
+            let Some(merchant) = app
+                .partners
+                .merchant(&*app.store, &b.requester.principal)
+                .await?
             else {
                 tracing::error!(bill = %b.id, "the merchant is not provisioned: no notice");
                 return Ok(None);

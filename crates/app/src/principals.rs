@@ -200,12 +200,14 @@ pub async fn sendme_partner_by_key(
     load(store, &index.owner).await
 }
 
-/// SendMe partners by `faspay_key`, remembered for a moment: every SendMe request
-/// names its partner, and reading two records per request would cost more than
-/// the request. A provisioning change is seen within [`PartnerCache::TTL`].
+/// SendMe partners by `faspay_key` and virtual account, and Debit merchants by id,
+/// remembered for a moment: every request names its principal, and reading its
+/// record on each would cost more than the request. A provisioning change is seen
+/// within [`PartnerCache::TTL`].
 pub struct PartnerCache {
     by_key: Remembered<SendmePartner>,
     by_va: Remembered<SendmePartner>,
+    merchants: Remembered<Merchant>,
 }
 
 impl Default for PartnerCache {
@@ -213,6 +215,7 @@ impl Default for PartnerCache {
         PartnerCache {
             by_key: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
             by_va: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
+            merchants: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
         }
     }
 }
@@ -249,6 +252,22 @@ impl PartnerCache {
         let found: Option<SendmePartner> = load(store, virtual_account).await?;
         if let Some(partner) = &found {
             self.by_va.remember(virtual_account, partner.clone());
+        }
+        Ok(found)
+    }
+
+    /// The Debit merchant with this id.
+    pub async fn merchant(
+        &self,
+        store: &dyn Store,
+        merchant_id: &str,
+    ) -> Result<Option<Merchant>, StoreError> {
+        if let Some(merchant) = self.merchants.recall(merchant_id) {
+            return Ok(Some(merchant));
+        }
+        let found: Option<Merchant> = load(store, merchant_id).await?;
+        if let Some(merchant) = &found {
+            self.merchants.remember(merchant_id, merchant.clone());
         }
         Ok(found)
     }

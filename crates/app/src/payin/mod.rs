@@ -148,13 +148,12 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
     if find_channel(&req.channel).is_none() {
         return Err(PostError::UnknownChannel(req.channel));
     }
-    let fee_minor = crate::principals::load::<crate::principals::Merchant>(
-        &*app.store,
-        &req.requester.principal,
-    )
-    .await
-    .map_err(|e| PostError::Store(e.to_string()))?
-    .map_or(0, |m| m.fee_for(&req.channel, req.amount_minor));
+    let fee_minor = app
+        .partners
+        .merchant(&*app.store, &req.requester.principal)
+        .await
+        .map_err(|e| PostError::Store(e.to_string()))?
+        .map_or(0, |m| m.fee_for(&req.channel, req.amount_minor));
     let store_err = |e: StepError| PostError::Store(e.to_string());
     for _ in 0..8 {
         let b = Bill {

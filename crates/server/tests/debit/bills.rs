@@ -73,15 +73,19 @@ async fn channels_are_listed_for_the_signed_merchant(db: TestDatabase) {
     gerbang_app::provision::apply(&*gw.app().store, gw.app().now(), plan)
         .await
         .expect("provisioned");
+    // Seen within the principals' cache time (two seconds).
     let body = json!({"merchant_id": 99999, "signature": sign(&[])});
-    let answer = call(&gw, Syntax::Json, "100001", &body).await;
-    let codes: Vec<&str> = answer["payment_channel"]
-        .as_array()
-        .expect("channels")
-        .iter()
-        .map(|c| c["pg_code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["707", "801"]);
+    eventually("the new channel list", Duration::from_secs(5), || async {
+        let answer = call(&gw, Syntax::Json, "100001", &body).await;
+        let codes: Vec<String> = answer["payment_channel"]
+            .as_array()
+            .expect("channels")
+            .iter()
+            .map(|c| c["pg_code"].as_str().unwrap().to_string())
+            .collect();
+        (codes == ["707", "801"]).then_some(())
+    })
+    .await;
     let other = call(
         &gw,
         Syntax::Json,

@@ -93,7 +93,9 @@ pub(super) async fn signed_merchant(
     given: &str,
     parts: &[&str],
 ) -> Result<Merchant, DebitError> {
-    let merchant: Merchant = gerbang_app::principals::load(&*app.store, merchant_id)
+    let merchant: Merchant = app
+        .partners
+        .merchant(&*app.store, merchant_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| {

@@ -102,7 +102,9 @@ async fn linked(
     link: &Link,
 ) -> Option<(Bill, Merchant, &'static Channel)> {
     let (merchant_id, bill_no) = (link.merchant_id.as_deref()?, link.bill_no.as_deref()?);
-    let merchant: Merchant = gerbang_app::principals::load(&*app.store, merchant_id)
+    let merchant: Merchant = app
+        .partners
+        .merchant(&*app.store, merchant_id)
         .await
         .ok()??;
     if !signature::verify(
@@ -428,7 +430,9 @@ async fn qr_image(State(app): State<Arc<App>>, Path(file): Path<String>) -> Resp
         {
             return None;
         }
-        let merchant: Merchant = gerbang_app::principals::load(&*app.store, merchant_id)
+        let merchant: Merchant = app
+            .partners
+            .merchant(&*app.store, merchant_id)
             .await
             .ok()??;
         qr_svg(&qr_content(&bill, &merchant))
