@@ -40,6 +40,30 @@ pub struct Message {
 pub struct Unreadable(pub String);
 
 impl Message {
+    /// A digest of every field but those in `skip` (and every item line): two
+    /// messages with the same digest ask for the same thing.
+    pub fn fingerprint(&self, skip: &[&str]) -> String {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        // Lengths first, so no two different layouts hash alike.
+        let mut field = |k: &str, v: &str| {
+            digest.update((k.len() as u64).to_le_bytes());
+            digest.update(k.as_bytes());
+            digest.update((v.len() as u64).to_le_bytes());
+            digest.update(v.as_bytes());
+        };
+        for (k, v) in self.scalars.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
+            field(k, v.trim());
+        }
+        for line in &self.items {
+            field("\u{1}item", "");
+            for (k, v) in line {
+                field(k, v.trim());
+            }
+        }
+        hex::encode(digest.finalize())
+    }
+
     /// The field's text, trimmed; `None` when absent or empty.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.scalars
@@ -236,6 +260,19 @@ mod tests {
         assert!(read(br#"{"bill_no":"1","bill_no":"2"}"#).is_err());
         assert!(read(b"[1]").is_err());
         assert!(read(b"bill_no=1").is_err());
+    }
+
+    #[test]
+    fn fingerprints_tell_requests_apart() {
+        let (_, a) = read(br#"{"bill_no":"1","bill_total":"100","signature":"x","item":[{"a":"1"}]}"#).unwrap();
+        let (_, b) = read(b"<faspay><bill_no>1</bill_no><bill_total>100</bill_total><signature>y</signature><item><a>1</a></item></faspay>").unwrap();
+        let (_, c) = read(br#"{"bill_no":"1","bill_total":"101","item":[{"a":"1"}]}"#).unwrap();
+        let (_, d) = read(br#"{"bill_no":"1","bill_total":"100","item":[{"a":"1"},{"a":"1"}]}"#).unwrap();
+        let skip = ["signature"];
+        assert_eq!(a.fingerprint(&skip), b.fingerprint(&skip), "the syntax does not matter");
+        assert_ne!(a.fingerprint(&skip), c.fingerprint(&skip));
+        assert_ne!(a.fingerprint(&skip), d.fingerprint(&skip));
+        assert_eq!(a.fingerprint(&skip).len(), 64);
     }
 
     #[test]

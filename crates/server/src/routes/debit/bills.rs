@@ -37,17 +37,6 @@ fn requester(merchant_id: &str) -> Requester {
     }
 }
 
-/// Every field of the request but the free-text `request` and the signature,
-/// which says whether a repeated `bill_no` asks for the same bill.
-fn fingerprint(m: &Message) -> String {
-    let scalars: Vec<(&String, &String)> = m
-        .scalars
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "request" | "signature"))
-        .collect();
-    serde_json::json!({ "scalars": scalars, "items": m.items }).to_string()
-}
-
 /// The item lines as echoed in `bill_items`: what was sent, with the defaults
 /// Faspay fills in.
 fn bill_items(req: &PostData, merchant_id: &str) -> Vec<Vec<(String, String)>> {
@@ -154,7 +143,9 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
     let new = NewBill {
         requester: requester(&merchant.merchant_id),
         reference: req.bill_no.as_str().to_string(),
-        fingerprint: fingerprint(m),
+        // Every field but the free-text `request` and the signature says whether a
+        // repeated `bill_no` asks for the same bill.
+        fingerprint: m.fingerprint(&["request", "signature"]),
         channel: req.payment_channel.clone(),
         amount_minor: req.bill_total.minor,
         description: req.bill_desc.clone(),
