@@ -52,7 +52,11 @@ impl Message {
             digest.update((v.len() as u64).to_le_bytes());
             digest.update(v.as_bytes());
         };
-        for (k, v) in self.scalars.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
+        for (k, v) in self
+            .scalars
+            .iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+        {
             field(k, v.trim());
         }
         for line in &self.items {
@@ -264,12 +268,19 @@ mod tests {
 
     #[test]
     fn fingerprints_tell_requests_apart() {
-        let (_, a) = read(br#"{"bill_no":"1","bill_total":"100","signature":"x","item":[{"a":"1"}]}"#).unwrap();
+        let (_, a) =
+            read(br#"{"bill_no":"1","bill_total":"100","signature":"x","item":[{"a":"1"}]}"#)
+                .unwrap();
         let (_, b) = read(b"<faspay><bill_no>1</bill_no><bill_total>100</bill_total><signature>y</signature><item><a>1</a></item></faspay>").unwrap();
         let (_, c) = read(br#"{"bill_no":"1","bill_total":"101","item":[{"a":"1"}]}"#).unwrap();
-        let (_, d) = read(br#"{"bill_no":"1","bill_total":"100","item":[{"a":"1"},{"a":"1"}]}"#).unwrap();
+        let (_, d) =
+            read(br#"{"bill_no":"1","bill_total":"100","item":[{"a":"1"},{"a":"1"}]}"#).unwrap();
         let skip = ["signature"];
-        assert_eq!(a.fingerprint(&skip), b.fingerprint(&skip), "the syntax does not matter");
+        assert_eq!(
+            a.fingerprint(&skip),
+            b.fingerprint(&skip),
+            "the syntax does not matter"
+        );
         assert_ne!(a.fingerprint(&skip), c.fingerprint(&skip));
         assert_ne!(a.fingerprint(&skip), d.fingerprint(&skip));
         assert_eq!(a.fingerprint(&skip).len(), 64);

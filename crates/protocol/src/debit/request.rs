@@ -254,6 +254,27 @@ impl Cancel {
     }
 }
 
+/// Online-credit payment-type inquiry (Kredivo, `/cvr/300012/10`, §9.1): which
+/// plans a basket of `bill_total` can be paid with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanInquiry {
+    pub merchant_id: MerchantId,
+    pub bill_total: Amount,
+    pub signature: String,
+}
+
+impl PlanInquiry {
+    pub fn decode(m: &Message) -> Result<Self, DebitError> {
+        Ok(PlanInquiry {
+            merchant_id: merchant_id(m)?,
+            bill_total: Amount::parse(mandatory(m, "bill_total")?)
+                .filter(|a| a.minor > 0)
+                .ok_or_else(|| DebitError::INVALID_AMOUNT.with_detail("bill_total"))?,
+            signature: signature(m)?,
+        })
+    }
+}
+
 /// How much a refund gives back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefundAmount {

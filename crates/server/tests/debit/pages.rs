@@ -301,7 +301,75 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     gw.stop().await;
 }
 
+async fn ovo_push_and_kredivo_plans(db: TestDatabase) {
+    let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
+    let gw = gateway(&db, &receiver.url(), "json").await;
+    // OVO: the shop posts the customer's number; the test number approves.
+    let ovo = bill(&gw, "PG-OVO", "812", 5_000_000, None).await;
+    let trx_id = ovo["trx_id"].as_str().unwrap();
+    let push = |number: &'static str, signed: String| {
+        let url = gw.url("/pws/ovo_direct");
+        let trx_id = trx_id.to_string();
+        async move {
+            let r = browser()
+                .post(url)
+                .form(&[
+                    ("trx_id", trx_id.as_str()),
+                    ("ovo_number", number),
+                    ("signature", signed.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_string()),
+                r.text().await.unwrap(),
+            )
+        }
+    };
+    let (status, _, _) = push("081234567890", sign(&["PG-OVO"])).await;
+    assert_eq!(status, 403, "signed over the trx_id, not the bill_no");
+    let (status, location, html) = push("089999999999", sign(&[trx_id])).await;
+    assert_eq!((status, location), (200, None));
+    assert!(html.contains("OVO"), "{html}");
+    let (status, location, _) = push("081234567890", sign(&[trx_id])).await;
+    assert_eq!(status, 303);
+    let back = returned(&location.unwrap());
+    assert_eq!(back["status"], "2");
+    assert_eq!(back["signature"], sign(&["PG-OVO", "2"]));
+
+    // Kredivo's plan inquiry: instalments from Rp 1.500.000, at 2.6 % a month.
+    let ask = |total: &str| {
+        json!({"request": "Pengecekan Payment Type Kredivo", "merchant_id": MERCHANT, "merchant": "FASPAY STORE",
+        "bill_total": total, "item": [{"id": "A", "product": "Kaos", "qty": 1, "amount": total}], "signature": sign(&[])})
+    };
+    for syntax in [Syntax::Json, Syntax::Xml] {
+        let plans = call(&gw, syntax, "300012", &ask("200000000")).await;
+        assert_eq!(plans["response_code"], "00", "{plans}");
+        let payments = plans["payments"].as_array().expect("payments");
+        let ids: Vec<&str> = payments.iter().map(|p| p["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["30_days", "3_months", "6_months", "12_months"]);
+        let three = &payments[1];
+        assert_eq!(three["amount"], "215600000");
+        assert_eq!(three["monthly_installment"], "71866667");
+        assert_eq!(three["tenure"], "3");
+    }
+    let small = call(&gw, Syntax::Json, "300012", &ask("100000000")).await;
+    assert_eq!(small["payments"].as_array().unwrap().len(), 1);
+    let mut forged = ask("100000000");
+    forged["signature"] = sign(&["x"]).into();
+    assert_eq!(
+        refusal(&call(&gw, Syntax::Json, "300012", &forged).await).0,
+        "55"
+    );
+    gw.stop().await;
+}
+
 on_both_backends!(
     each_family_pays_and_returns_to_the_shop,
     online_credit_follows_the_providers_rules,
+    ovo_push_and_kredivo_plans,
 );

@@ -6,6 +6,8 @@
 //! and its signature checked, then handed to the pay-in domain.
 
 mod bills;
+mod credit;
+mod ovo;
 mod pages;
 mod views;
 
@@ -33,6 +35,7 @@ pub fn router(app: Arc<App>) -> Router {
         ("100004", Operation::StatusInquiry),
         ("100005", Operation::Cancel),
         ("300013", Operation::Refund),
+        ("300012", Operation::PlanInquiry),
     ] {
         let serve = move |state: axum::extract::State<Arc<App>>, body: Bytes| {
             handle(state.0, handler, body)
@@ -43,7 +46,10 @@ pub fn router(app: Arc<App>) -> Router {
             .route(&format!("/pws/{operation}/:environment"), post(serve))
             .route(&format!("/pws/{operation}/:environment/"), post(serve));
     }
-    router.with_state(app.clone()).merge(pages::router(app))
+    router
+        .with_state(app.clone())
+        .merge(pages::router(app.clone()))
+        .merge(ovo::router(app))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +59,7 @@ enum Operation {
     StatusInquiry,
     Cancel,
     Refund,
+    PlanInquiry,
 }
 
 /// An answer in `syntax`, HTTP 200.
@@ -79,6 +86,7 @@ async fn handle(app: Arc<App>, operation: Operation, body: Bytes) -> Response {
         Operation::StatusInquiry => bills::status_inquiry(&app, &m).await,
         Operation::Cancel => bills::cancel(&app, &m).await,
         Operation::Refund => bills::refund(&app, &m).await,
+        Operation::PlanInquiry => credit::plan_inquiry(&app, &m).await,
     };
     match answered {
         Ok(answer) => reply(syntax, &answer),

@@ -5,6 +5,7 @@
 //! accounts for online credit (§13) — and the browser is sent to the merchant's
 //! return URL with the documented, signed parameters (§7.2).
 
+use super::credit::MIN_INSTALMENT_MINOR;
 use super::views::{self, Lang, PageContext};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -29,8 +30,6 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Instalment plans need at least Rp 1.500.000 (§9.1).
-pub const MIN_INSTALMENT_MINOR: i64 = 150_000_000;
 /// The online-credit test accounts (§13): phone, PIN, whether only full payment.
 const CREDIT_ACCOUNTS: [(&str, &str, bool); 2] = [
     ("081513114262", "663482", true),
@@ -129,7 +128,7 @@ async fn linked(
     Some((bill, merchant, channel))
 }
 
-fn page_url(environment: &str, signed: &str, bill: &Bill, merchant_id: &str) -> String {
+pub(super) fn page_url(environment: &str, signed: &str, bill: &Bill, merchant_id: &str) -> String {
     format!(
         "/pws/100003/{environment}/{signed}?trx_id={}&merchant_id={merchant_id}&bill_no={}",
         bill.id,
@@ -169,14 +168,14 @@ fn qr_svg(content: &str) -> Option<String> {
 }
 
 /// A bill's page as one browser sees it.
-struct Page<'a> {
-    app: &'a App,
-    bill: &'a Bill,
-    merchant: &'a Merchant,
-    channel: &'a Channel,
-    lang: Lang,
+pub(super) struct Page<'a> {
+    pub app: &'a App,
+    pub bill: &'a Bill,
+    pub merchant: &'a Merchant,
+    pub channel: &'a Channel,
+    pub lang: Lang,
     /// The page's own URL.
-    action: &'a str,
+    pub action: &'a str,
 }
 
 fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
@@ -248,7 +247,7 @@ async fn show(
 
 /// Where the browser goes when the bill is done: the merchant's return URL with
 /// the signed parameters (§7.2), or this page showing the outcome.
-fn finish(page: &Page) -> Response {
+pub(super) fn finish(page: &Page) -> Response {
     let (bill, merchant) = (page.bill, page.merchant);
     let Some(return_url) = merchant.return_url.as_deref() else {
         return render(page, None, None);
@@ -406,12 +405,12 @@ async fn act(
     }
 }
 
-fn reference(prefix: &str) -> String {
+pub(super) fn reference(prefix: &str) -> String {
     format!("{prefix}{:010}", rand::random::<u64>() % 10_000_000_000)
 }
 
 /// `+62 812-3456`, `62812…` and `0812…` as `0812…`.
-fn normalise_phone(text: &str) -> String {
+pub(super) fn normalise_phone(text: &str) -> String {
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     match digits.strip_prefix("62") {
         Some(rest) => format!("0{rest}"),

@@ -72,7 +72,12 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
 }
 
 /// The online-credit plans a provider offers (Kredivo's `reserve2` values).
-pub const PLANS: [&str; 4] = ["30_days", "3_months", "6_months", "12_months"];
+pub const PLANS: [&str; 4] = [
+    super::credit::PLANS[0].0,
+    super::credit::PLANS[1].0,
+    super::credit::PLANS[2].0,
+    super::credit::PLANS[3].0,
+];
 
 /// What a page shows beyond the bill.
 pub struct PageContext<'a> {
@@ -249,12 +254,23 @@ pub fn finished(c: &PageContext, paid: bool, closed: bool) -> Markup {
 
 /// A page for a link that names no bill, or a bad signature.
 pub fn not_found(lang: Lang) -> Markup {
+    message(
+        lang,
+        match lang {
+            Lang::Id => "Tautan pembayaran tidak valid",
+            Lang::En => "This payment link is not valid",
+        },
+    )
+}
+
+/// A page with one message.
+pub fn message(lang: Lang, text: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
             head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1";
                    title { "gerbang" } style { (PreEscaped(STYLESHEET)) } }
-            body { main { section.card { p.error { (match lang { Lang::Id => "Tautan pembayaran tidak valid", Lang::En => "This payment link is not valid" }) } } } }
+            body { main { section.card { p.error role="alert" { (text) } } } }
         }
     }
 }

@@ -1,0 +1,120 @@
+//! OVO push to pay (spec §9.2): after Post Data on channel 812 the shop posts the
+//! customer's OVO number — a form with `trx_id`, `ovo_number` and
+//! `signature = sha1(md5(user_id + password + trx_id))` — to `/pws/ovo_direct`;
+//! the customer approves the push in the OVO app and the browser goes to the
+//! shop's return URL. In the sandbox the published test number 081234567890
+//! approves at once; any other number has no OVO account.
+
+use super::pages::{finish, normalise_phone, page_url, reference, Page};
+use super::views::{self, Lang};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Router};
+use gerbang_app::payin;
+use gerbang_app::App;
+use gerbang_core::payin::{find_channel, BillStatus};
+use gerbang_protocol::debit::signature;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The OVO number the sandbox's wallet approves (§13).
+pub const TEST_NUMBER: &str = "081234567890";
+const OVO_CHANNEL: &str = "812";
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/pws/ovo_direct", post(push))
+        .with_state(app)
+}
+
+#[derive(Deserialize)]
+struct Push {
+    trx_id: String,
+    ovo_number: String,
+    signature: String,
+}
+
+fn refused(lang: Lang, status: StatusCode) -> Response {
+    (status, Html(views::not_found(lang).into_string())).into_response()
+}
+
+async fn push(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form<Push>) -> Response {
+    let lang = match headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(l) if l.trim_start().to_ascii_lowercase().starts_with("en") => Lang::En,
+        _ => Lang::Id,
+    };
+    let Ok(Some((bill, _))) = payin::load(&app.store, form.trx_id.trim()).await else {
+        return refused(lang, StatusCode::NOT_FOUND);
+    };
+    let Ok(Some(merchant)) = app
+        .partners
+        .merchant(&*app.store, &bill.requester.principal)
+        .await
+    else {
+        return refused(lang, StatusCode::NOT_FOUND);
+    };
+    if !signature::verify(
+        &form.signature,
+        &merchant.user_id,
+        merchant.password.expose(),
+        &[&bill.id],
+    ) || bill.channel != OVO_CHANNEL
+    {
+        return refused(lang, StatusCode::FORBIDDEN);
+    }
+    let Some(channel) = find_channel(&bill.channel) else {
+        return refused(lang, StatusCode::NOT_FOUND);
+    };
+    let signed = signature::sign(
+        &merchant.user_id,
+        merchant.password.expose(),
+        &[&bill.reference],
+    );
+    let action = page_url("0830000010100000", &signed, &bill, &merchant.merchant_id);
+    let page = Page {
+        app: &app,
+        bill: &bill,
+        merchant: &merchant,
+        channel,
+        lang,
+        action: &action,
+    };
+    if bill.status != BillStatus::Pending {
+        return finish(&page);
+    }
+    if !app.is_sandbox() {
+        // In production the customer approves in the real OVO app.
+        return refused(lang, StatusCode::FORBIDDEN);
+    }
+    if normalise_phone(&form.ovo_number) != TEST_NUMBER {
+        return (
+            StatusCode::OK,
+            Html(
+                views::message(
+                    lang,
+                    match lang {
+                        Lang::Id => "Nomor OVO tidak terdaftar",
+                        Lang::En => "This number has no OVO account",
+                    },
+                )
+                .into_string(),
+            ),
+        )
+            .into_response();
+    }
+    match payin::pay(&app, &bill.id, &reference("OVO"), bill.amount_minor).await {
+        Ok(paid) => finish(&Page {
+            bill: &paid,
+            ..page
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "OVO push failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "storage unavailable").into_response()
+        }
+    }
+}
