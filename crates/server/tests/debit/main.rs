@@ -11,5 +11,6 @@ mod common;
 mod support;
 
 mod bills;
+mod browser;
 mod pages;
 mod refusals;

@@ -1,0 +1,213 @@
+//! The hosted checkout in a real browser: Debian's Chromium, headless, driven over
+//! WebDriver by its chromedriver. A Kredivo instalment is approved by typing the
+//! published test account into the page and pressing Approve; the browser lands
+//! on the shop's return URL with a valid signature. A screenshot of each channel
+//! family's page is kept in `target/debit-pages/` as a test artefact.
+//!
+//! Without chromedriver the test says so and passes; with
+//! `GERBANG_REQUIRE_CHROMIUM=1` (as CI sets it) a missing browser is a failure.
+
+use crate::common::*;
+use crate::support::*;
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+const REQUIRE_VAR: &str = "GERBANG_REQUIRE_CHROMIUM";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A running chromedriver; killed when dropped.
+struct Driver {
+    _child: tokio::process::Child,
+    url: String,
+}
+
+async fn driver() -> Option<Driver> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
+            panic!("{REQUIRE_VAR}=1 but {CHROMEDRIVER} or {CHROMIUM} is missing (apt-get install chromium chromium-driver)");
+        }
+        eprintln!(
+            "browser test SKIPPED: no {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let status = format!("{url}/status");
+    eventually(
+        "chromedriver to listen",
+        Duration::from_secs(20),
+        || async {
+            reqwest::get(&status)
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+        },
+    )
+    .await;
+    Some(Driver { _child: child, url })
+}
+
+async fn browser(driver: &Driver) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=412,915", "--lang=id-ID"],
+        }),
+    );
+    // chromedriver listens on plain HTTP on this machine: no TLS.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a browser session")
+}
+
+fn artefacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debit-pages");
+    std::fs::create_dir_all(&dir).expect("the artefact folder");
+    dir
+}
+
+async fn post(
+    gw: &Gateway,
+    bill_no: &str,
+    channel: &str,
+    total_minor: i64,
+    reserve2: Option<&str>,
+) -> Value {
+    let mut body = post_data(gw, bill_no, channel, total_minor);
+    if let Some(plan) = reserve2 {
+        body["reserve2"] = plan.into();
+    }
+    let answer = call(gw, Syntax::Json, "300011", &body).await;
+    assert_eq!(answer["response_code"], "00", "{answer}");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kredivo_instalment_is_approved_in_chromium() {
+    let Some(driver) = driver().await else {
+        return;
+    };
+    let db = gerbang_store::testing::sqlite_database();
+    let shop = Receiver::start(Behaviour::Body(
+        200,
+        "<html><body>Terima kasih</body></html>",
+    ))
+    .await;
+    let gw = gateway(&db, &shop.url(), "json").await;
+    // The shop's return page is the receiver too.
+    let plan = gerbang_app::provision::plan(
+        &format!(
+            "[[merchant]]\nmerchant_id = \"{MERCHANT}\"\nreturn_url = \"{}/thanks\"\n",
+            shop.url()
+        ),
+        std::path::Path::new("."),
+    )
+    .expect("a plan");
+    gerbang_app::provision::apply(&*gw.app().store, gw.app().now(), plan)
+        .await
+        .expect("provisioned");
+    tokio::time::sleep(Duration::from_millis(2100)).await; // the merchant cache's time
+    let client = browser(&driver).await;
+
+    // One page per family, photographed.
+    for (name, channel, total, reserve2) in [
+        ("va", "801", 15_000_000, None),
+        ("retail", "707", 15_000_000, None),
+        ("qris", "711", 15_000_000, None),
+        ("ewallet", "819", 15_000_000, None),
+        ("banking", "401", 15_000_000, None),
+        ("credit", "709", 200_000_000, Some("3_months")),
+    ] {
+        let bill = post(&gw, &format!("SHOT-{name}"), channel, total, reserve2).await;
+        client
+            .goto(bill["redirect_url"].as_str().unwrap())
+            .await
+            .expect("the page opens");
+        let amount = client
+            .find(Locator::Css("[data-testid=amount]"))
+            .await
+            .expect("the amount")
+            .text()
+            .await
+            .expect("its text");
+        assert!(amount.starts_with("Rp "), "{name}: {amount}");
+        let png = client.screenshot().await.expect("a screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "{name}");
+        std::fs::write(artefacts().join(format!("{name}.png")), png).expect("saved");
+    }
+
+    // The Kredivo instalment: the instalment account approves three months.
+    let kredivo = post(&gw, "KRD-CHROME", "709", 200_000_000, Some("3_months")).await;
+    client
+        .goto(kredivo["redirect_url"].as_str().unwrap())
+        .await
+        .expect("the page opens");
+    let selected = client
+        .find(Locator::Css("#plan option[selected]"))
+        .await
+        .expect("a chosen plan")
+        .attr("value")
+        .await
+        .expect("its value");
+    assert_eq!(selected.as_deref(), Some("3_months"));
+    for (field, value) in [
+        ("#phone", "081291891818"),
+        ("#pin", "414141"),
+        ("#otp", "4567"),
+    ] {
+        client
+            .find(Locator::Css(field))
+            .await
+            .expect("the field")
+            .send_keys(value)
+            .await
+            .expect("typed");
+    }
+    client
+        .find(Locator::Css("button[value=approve]"))
+        .await
+        .expect("Approve")
+        .click()
+        .await
+        .expect("clicked");
+    let landed = eventually("the return URL", Duration::from_secs(15), || async {
+        client
+            .current_url()
+            .await
+            .ok()
+            .filter(|u| u.path() == "/notify/thanks")
+    })
+    .await;
+    let query: std::collections::HashMap<String, String> = landed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert_eq!(query["bill_no"], "KRD-CHROME");
+    assert_eq!(query["status"], "2");
+    assert_eq!(query["signature"], sign(&["KRD-CHROME", "2"]));
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(artefacts().join("return.png"), png).expect("saved");
+    client.close().await.expect("closed");
+    let check = gw.ledger_check().await;
+    assert_eq!(check["clean"], true, "{check}");
+    gw.stop().await;
+}
