@@ -19,15 +19,15 @@
 //! it, and checks that every payout reads as it was left, the ledger is sound,
 //! references stay taken, and everything left pending goes on to its end.
 
+mod common;
+
+use common::requester;
 use gerbang_app::cashout::h2h::{self, PaymentRequest};
 use gerbang_app::config::Config;
 use gerbang_app::payout::{
-    self, approval, cancel, AcceptError, AccountPayee, CashCode, CashNetwork, Face, Failure,
-    NewPayout, Payee, Requester, Status,
+    self, approval, cancel, AcceptError, CashNetwork, Failure, NewPayout, Status,
 };
 use gerbang_app::{provision, App};
-use gerbang_core::mask::Masked;
-use gerbang_core::Document;
 use gerbang_store::testing::{execute, postgres_database, sqlite_database};
 use gerbang_store::NotificationQuery;
 use std::path::{Path, PathBuf};
@@ -105,33 +105,8 @@ async fn open(url: &str) -> Arc<App> {
     .expect("the application opens")
 }
 
-fn requester(va: &str) -> Requester {
-    Requester {
-        face: Face::SendmeV1,
-        principal: va.into(),
-    }
-}
-
 fn bank_payout(va: &str, reference: &str, account: &str, amount_minor: i64) -> NewPayout {
-    NewPayout {
-        requester: requester(va),
-        funding_account: format!("partner:{va}"),
-        needs_approval: va == APPROVING_VA,
-        reference: reference.into(),
-        fingerprint: format!("{reference}:{account}:{amount_minor}"),
-        payee: Payee::BankAccount(AccountPayee {
-            channel: "014".into(),
-            channel_name: "BCA".into(),
-            account: Masked(account.into()),
-            holder: "BUDI".into(),
-            beneficiary: None,
-        }),
-        amount_minor,
-        description: "upgrade fixture".into(),
-        notice_url: Some("http://127.0.0.1:9/callback".into()),
-        request: Document::of(&serde_json::json!({"trx_no": reference})),
-        instruct_at: None,
-    }
+    common::bank_payout(va, reference, account, amount_minor, va == APPROVING_VA)
 }
 
 fn cash_payout(
@@ -141,20 +116,11 @@ fn cash_payout(
     lifetime_s: i64,
     app: &App,
 ) -> NewPayout {
-    NewPayout {
-        payee: Payee::CashCode(CashCode {
-            network: CashNetwork::Alfamart,
-            phone: Masked("081234567890".into()),
-            holder: "SITI".into(),
-            code: None,
-            expires_at: app.now().plus_seconds(lifetime_s),
-            lifetime_seconds: Some(lifetime_s),
-            payment: None,
-            advised_at: None,
-            reversed_at: None,
-        }),
-        ..bank_payout(va, reference, "cash", amount_minor)
-    }
+    common::cash_payout(
+        bank_payout(va, reference, "cash", amount_minor),
+        app.now(),
+        lifetime_s,
+    )
 }
 
 fn amount_of(reference: &str) -> i64 {

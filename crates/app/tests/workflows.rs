@@ -5,17 +5,18 @@
 //! the simulators. After every step the test reads the ledger and the records.
 //! Each scenario runs on SQLite and, when a server is configured, on PostgreSQL.
 
+mod common;
+
+use common::requester;
 use gerbang_app::cashout::h2h::{self, PaymentRequest, Refusal, Reversal};
 use gerbang_app::config::Config;
 use gerbang_app::payout::approval::{self, ApprovalError};
 use gerbang_app::payout::cancel::{self, CancelError};
 use gerbang_app::payout::{
-    self, AcceptError, AccountPayee, CashCode, CashNetwork, Disbursement, Face, Failure, NewPayout,
-    Payee, Requester, Status,
+    self, AcceptError, CashNetwork, Disbursement, Failure, NewPayout, Status,
 };
 use gerbang_app::scheduler::FAILURE_RECORD;
 use gerbang_app::{provision, App};
-use gerbang_core::mask::Masked;
 use gerbang_store::testing::{postgres_database, sqlite_database, TestDatabase};
 use gerbang_store::{NewTimer, NotificationQuery, Step, TimerOp};
 use std::path::Path;
@@ -68,50 +69,16 @@ where
     }
 }
 
-fn requester(va: &str) -> Requester {
-    Requester {
-        face: Face::SendmeV1,
-        principal: va.into(),
-    }
-}
-
 fn bank_payout(va: &str, reference: &str, account: &str, amount_minor: i64) -> NewPayout {
-    NewPayout {
-        requester: requester(va),
-        funding_account: format!("partner:{va}"),
-        needs_approval: va == APPROVING_VA,
-        reference: reference.into(),
-        fingerprint: format!("{reference}:{account}:{amount_minor}"),
-        payee: Payee::BankAccount(AccountPayee {
-            channel: "014".into(),
-            channel_name: "BCA".into(),
-            account: Masked(account.into()),
-            holder: "BUDI".into(),
-            beneficiary: Some("9920017001000001".into()),
-        }),
-        amount_minor,
-        description: "payroll".into(),
-        notice_url: Some("http://127.0.0.1:9/callback".into()),
-        request: gerbang_core::Document::of(&serde_json::json!({})),
-        instruct_at: None,
-    }
+    common::bank_payout(va, reference, account, amount_minor, va == APPROVING_VA)
 }
 
 fn cash_payout(va: &str, reference: &str, amount_minor: i64, app: &App) -> NewPayout {
-    NewPayout {
-        payee: Payee::CashCode(CashCode {
-            network: CashNetwork::Alfamart,
-            phone: Masked("081234567890".into()),
-            holder: "SITI".into(),
-            code: None,
-            expires_at: app.now().plus_seconds(3600),
-            lifetime_seconds: Some(3600),
-            payment: None,
-            advised_at: None,
-            reversed_at: None,
-        }),
-        ..bank_payout(va, reference, "cash", amount_minor)
-    }
+    common::cash_payout(
+        bank_payout(va, reference, "cash", amount_minor),
+        app.now(),
+        3600,
+    )
 }
 
 /// `(balance, pending)` of an account.

@@ -2,7 +2,7 @@
 //! dying mid-exchange; shared by the crash and restore tests.
 
 use crate::client::{Body, Client, Query, Style, TRANSFER};
-use crate::fixture::{beneficiary_of, VA};
+use crate::fixture::{beneficiary_of, dev_credentials, partner_toml, rupiah, VA};
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
@@ -161,6 +161,25 @@ pub async fn inquiry(client: &Client, timestamp: &str, trx_no: &str) -> Option<(
     };
     let status = answer["status"].as_str().expect("status").to_string();
     Some((id, status))
+}
+
+/// Writes into `dir` a config file with `config` and a provisioning file with the
+/// development partner holding [`OPENING_MINOR`]; their paths.
+pub fn burst_files(dir: &std::path::Path, config: &str) -> (String, String) {
+    let config_path = dir.join("gerbang.toml");
+    std::fs::write(&config_path, config).expect("config written");
+    let provision = dir.join("provision.toml");
+    let partner = partner_toml(
+        &dev_credentials(),
+        "Lentera Payouts",
+        Some(&rupiah(OPENING_MINOR)),
+        false,
+    );
+    std::fs::write(&provision, partner).expect("provisioning written");
+    (
+        config_path.display().to_string(),
+        provision.display().to_string(),
+    )
 }
 
 /// `count` transfers of Rp 10.000 plus i rupiah (every amount different), named

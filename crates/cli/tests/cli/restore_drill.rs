@@ -10,7 +10,7 @@
 use crate::burst::*;
 use crate::client::Client;
 use crate::common::*;
-use crate::fixture::{dev_credentials, minor, partner_toml, rupiah, VA};
+use crate::fixture::{dev_credentials, minor, VA};
 use crate::support::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -49,23 +49,7 @@ async fn send(
 async fn a_backup_taken_under_load_restores_what_was_acknowledged() {
     let db = gerbang_store::testing::sqlite_database();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gerbang.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let provision = dir.path().join("provision.toml");
-    std::fs::write(
-        &provision,
-        partner_toml(
-            &dev_credentials(),
-            "Lentera Payouts",
-            Some(&rupiah(OPENING_MINOR)),
-            false,
-        ),
-    )
-    .unwrap();
-    let (config, provision) = (
-        config.display().to_string(),
-        provision.display().to_string(),
-    );
+    let (config, provision) = burst_files(dir.path(), CONFIG);
     let receiver = Receiver::start(Behaviour::Answer(200)).await;
     let first = Serving::start(serve_command(
         dir.path(),

@@ -8,7 +8,7 @@
 use crate::burst::*;
 use crate::client::Client;
 use crate::common::*;
-use crate::fixture::{dev_credentials, minor, partner_toml, rupiah, VA};
+use crate::fixture::{dev_credentials, minor, VA};
 use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -32,23 +32,7 @@ const CONFIG: &str = "[notifier]\ntimeout_seconds = 5\nfirst_retry_seconds = 1\n
 async fn sendme_transfer_burst_survives_kill_9(db: TestDatabase) {
     let began = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gerbang.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let provision = dir.path().join("provision.toml");
-    std::fs::write(
-        &provision,
-        partner_toml(
-            &dev_credentials(),
-            "Lentera Payouts",
-            Some(&rupiah(OPENING_MINOR)),
-            false,
-        ),
-    )
-    .unwrap();
-    let (config, provision) = (
-        config.display().to_string(),
-        provision.display().to_string(),
-    );
+    let (config, provision) = burst_files(dir.path(), CONFIG);
     let start = || serve_command(dir.path(), &db.url, Some(&config), Some(&provision));
     let receiver = Receiver::start(Behaviour::Answer(200)).await;
 

@@ -10,7 +10,7 @@
 use crate::common::*;
 use crate::support::*;
 use fantoccini::{ClientBuilder, Locator};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -85,22 +85,6 @@ fn artefacts() -> PathBuf {
     dir
 }
 
-async fn post(
-    gw: &Gateway,
-    bill_no: &str,
-    channel: &str,
-    total_minor: i64,
-    reserve2: Option<&str>,
-) -> Value {
-    let mut body = post_data(gw, bill_no, channel, total_minor);
-    if let Some(plan) = reserve2 {
-        body["reserve2"] = plan.into();
-    }
-    let answer = call(gw, Syntax::Json, "300011", &body).await;
-    assert_eq!(answer["response_code"], "00", "{answer}");
-    answer
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kredivo_instalment_is_approved_in_chromium() {
     let Some(driver) = driver().await else {
@@ -137,7 +121,7 @@ async fn a_kredivo_instalment_is_approved_in_chromium() {
         ("banking", "401", 15_000_000, None),
         ("credit", "709", 200_000_000, Some("3_months")),
     ] {
-        let bill = post(&gw, &format!("SHOT-{name}"), channel, total, reserve2).await;
+        let bill = posted(&gw, &format!("SHOT-{name}"), channel, total, reserve2).await;
         client
             .goto(bill["redirect_url"].as_str().unwrap())
             .await
@@ -156,7 +140,7 @@ async fn a_kredivo_instalment_is_approved_in_chromium() {
     }
 
     // The Kredivo instalment: the instalment account approves three months.
-    let kredivo = post(&gw, "KRD-CHROME", "709", 200_000_000, Some("3_months")).await;
+    let kredivo = posted(&gw, "KRD-CHROME", "709", 200_000_000, Some("3_months")).await;
     client
         .goto(kredivo["redirect_url"].as_str().unwrap())
         .await

@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -14,23 +14,6 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-/// Posts a bill; its answer.
-async fn bill(
-    gw: &Gateway,
-    bill_no: &str,
-    channel: &str,
-    total_minor: i64,
-    reserve2: Option<&str>,
-) -> Value {
-    let mut body = post_data(gw, bill_no, channel, total_minor);
-    if let Some(plan) = reserve2 {
-        body["reserve2"] = plan.into();
-    }
-    let answer = call(gw, Syntax::Json, "300011", &body).await;
-    assert_eq!(answer["response_code"], "00", "{answer}");
-    answer
 }
 
 async fn page(url: &str, lang: Option<&str>) -> (u16, String) {
@@ -83,7 +66,7 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     let gw = gateway(&db, &receiver.url(), "json").await;
 
     // A VA: the number and the steps; a wrong signature shows nothing.
-    let va = bill(&gw, "PG-VA", "801", 1_500_000, None).await;
+    let va = posted(&gw, "PG-VA", "801", 1_500_000, None).await;
     let url = va["redirect_url"].as_str().unwrap().to_string();
     let (status, html) = page(&url, None).await;
     assert_eq!(status, 200);
@@ -113,12 +96,12 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     assert!(html.contains("Payment received"), "{html}");
 
     // A store code.
-    let retail = bill(&gw, "PG-ALFA", "707", 2_000_000, None).await;
+    let retail = posted(&gw, "PG-ALFA", "707", 2_000_000, None).await;
     let (_, html) = page(retail["redirect_url"].as_str().unwrap(), None).await;
     assert!(html.contains("Kode pembayaran") && html.contains(retail["trx_id"].as_str().unwrap()));
 
     // QRIS: the payload (checksummed) in the answer and as an image.
-    let qr = bill(&gw, "PG-QR", "711", 1_500_000, None).await;
+    let qr = posted(&gw, "PG-QR", "711", 1_500_000, None).await;
     let content = qr["qr_content"].as_str().expect("qr_content");
     let (body, crc) = content.split_at(content.len() - 4);
     assert_eq!(format!("{:04X}", crc16(body.as_bytes())), crc, "{content}");
@@ -134,7 +117,7 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     assert!(html.contains(content), "the page shows the payload");
 
     // Internet banking: the simulator's login.
-    let ib = bill(&gw, "PG-IB", "401", 1_000_000, None).await;
+    let ib = posted(&gw, "PG-IB", "401", 1_000_000, None).await;
     let url = ib["redirect_url"].as_str().unwrap();
     let (status, location, html) = submit(
         url,
@@ -177,7 +160,7 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
     let gw = gateway(&db, &receiver.url(), "json").await;
     // Rp 2.000.000 on Kredivo, 3 months asked for by the shop.
-    let kredivo = bill(&gw, "PG-KRD", "709", 200_000_000, Some("3_months")).await;
+    let kredivo = posted(&gw, "PG-KRD", "709", 200_000_000, Some("3_months")).await;
     let url = kredivo["redirect_url"].as_str().unwrap();
     let (_, html) = page(url, Some("en")).await;
     assert!(
@@ -241,7 +224,7 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     assert_eq!(back["signature"], sign(&["PG-KRD", "2"]));
 
     // Under Rp 1.500.000 instalments are refused; paying in full is fine.
-    let small = bill(&gw, "PG-KRD-S", "709", 100_000_000, Some("6_months")).await;
+    let small = posted(&gw, "PG-KRD-S", "709", 100_000_000, Some("6_months")).await;
     let url = small["redirect_url"].as_str().unwrap();
     let (_, _, html) = submit(
         url,
@@ -269,7 +252,7 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     assert_eq!(status, 303);
 
     // A declined one fails, and the shop hears status 3.
-    let declined = bill(&gw, "PG-KRD-D", "807", 50_000_000, None).await;
+    let declined = posted(&gw, "PG-KRD-D", "807", 50_000_000, None).await;
     let (status, location, _) = submit(
         declined["redirect_url"].as_str().unwrap(),
         &[("action", "decline")],
@@ -305,7 +288,7 @@ async fn ovo_push_and_kredivo_plans(db: TestDatabase) {
     let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
     let gw = gateway(&db, &receiver.url(), "json").await;
     // OVO: the shop posts the customer's number; the test number approves.
-    let ovo = bill(&gw, "PG-OVO", "812", 5_000_000, None).await;
+    let ovo = posted(&gw, "PG-OVO", "812", 5_000_000, None).await;
     let trx_id = ovo["trx_id"].as_str().unwrap();
     let push = |number: &'static str, signed: String| {
         let url = gw.url("/pws/ovo_direct");

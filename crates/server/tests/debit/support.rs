@@ -209,6 +209,24 @@ pub fn post_data_at(bill_no: &str, channel: &str, total_minor: i64) -> Value {
     })
 }
 
+/// Posts a bill in JSON (with Kredivo's plan in `reserve2` when given); the
+/// accepted answer.
+pub async fn posted(
+    gw: &Gateway,
+    bill_no: &str,
+    channel: &str,
+    total_minor: i64,
+    reserve2: Option<&str>,
+) -> Value {
+    let mut body = post_data(gw, bill_no, channel, total_minor);
+    if let Some(plan) = reserve2 {
+        body["reserve2"] = plan.into();
+    }
+    let answer = call(gw, Syntax::Json, "300011", &body).await;
+    assert_eq!(answer["response_code"], "00", "{answer}");
+    answer
+}
+
 /// A refusal's `(response_code, response_desc)`.
 #[track_caller]
 pub fn refusal(answer: &Value) -> (String, String) {

@@ -91,20 +91,9 @@ fn redirect_url(app: &App, b: &Bill, merchant: &Merchant) -> String {
 fn url_query(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .map(|(k, v)| format!("{k}={}", super::pages::percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn percent_encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitError> {
@@ -283,20 +272,34 @@ pub(super) async fn status_inquiry(app: &App, m: &Message) -> Result<Answer, Deb
         .text("response_desc", "Sukses"))
 }
 
+/// The signed merchant and its bill `bill_no` (carrying `trx_id` when given) that
+/// a request about an existing bill names; `14` when there is none.
+async fn existing(
+    app: &App,
+    merchant_id: &str,
+    signed: &str,
+    bill_no: &gerbang_core::values::Reference,
+    trx_id: Option<&str>,
+) -> Result<(Merchant, Bill), DebitError> {
+    let merchant = signed_merchant(app, merchant_id, signed, &[bill_no.as_str()]).await?;
+    let bill = find(app, &merchant, bill_no.as_str(), trx_id)
+        .await?
+        .ok_or_else(|| {
+            DebitError::INVALID_ORDER.with_detail(format!("no bill {}", bill_no.as_str()))
+        })?;
+    Ok((merchant, bill))
+}
+
 pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError> {
     let req = Cancel::decode(m)?;
-    let merchant = signed_merchant(
+    let (merchant, bill) = existing(
         app,
         &req.merchant_id.0,
         &req.signature,
-        &[req.bill_no.as_str()],
+        &req.bill_no,
+        req.trx_id.as_deref(),
     )
     .await?;
-    let bill = find(app, &merchant, req.bill_no.as_str(), req.trx_id.as_deref())
-        .await?
-        .ok_or_else(|| {
-            DebitError::INVALID_ORDER.with_detail(format!("no bill {}", req.bill_no.as_str()))
-        })?;
     let cancelled = match payin::cancel(app, &bill.requester, &bill.id, &req.reason).await {
         Ok(b) => b,
         Err(ChangeError::AlreadyPaid) => return Err(DebitError::ALREADY_PAID),
@@ -331,18 +334,14 @@ pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError>
 
 pub(super) async fn refund(app: &App, m: &Message) -> Result<Answer, DebitError> {
     let req = Refund::decode(m)?;
-    let merchant = signed_merchant(
+    let (merchant, bill) = existing(
         app,
         &req.merchant_id.0,
         &req.signature,
-        &[req.bill_no.as_str()],
+        &req.bill_no,
+        req.trx_id.as_deref(),
     )
     .await?;
-    let bill = find(app, &merchant, req.bill_no.as_str(), req.trx_id.as_deref())
-        .await?
-        .ok_or_else(|| {
-            DebitError::INVALID_ORDER.with_detail(format!("no bill {}", req.bill_no.as_str()))
-        })?;
     let amount_minor = match &req.amount {
         RefundAmount::Full => {
             bill.payment.as_ref().map_or(0, |p| p.amount_minor) - bill.refunded_minor

@@ -5,7 +5,7 @@
 //! shop's return URL. In the sandbox the published test number 081234567890
 //! approves at once; any other number has no OVO account.
 
-use super::pages::{finish, normalise_phone, page_url, reference, Page};
+use super::pages::{finish, normalise_phone, page_url, reference, refused, Page};
 use super::views::{self, Lang};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -34,10 +34,6 @@ struct Push {
     trx_id: String,
     ovo_number: String,
     signature: String,
-}
-
-fn refused(lang: Lang, status: StatusCode) -> Response {
-    (status, Html(views::not_found(lang).into_string())).into_response()
 }
 
 async fn push(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form<Push>) -> Response {

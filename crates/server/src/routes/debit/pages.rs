@@ -94,6 +94,11 @@ fn rupiah_text(minor: i64) -> String {
     }
 }
 
+/// The page for a link that names no bill (or may not act on it).
+pub(super) fn refused(lang: Lang, status: StatusCode) -> Response {
+    (status, Html(views::not_found(lang).into_string())).into_response()
+}
+
 /// The bill a link names, once its signature checks out.
 async fn linked(
     app: &App,
@@ -136,7 +141,8 @@ pub(super) fn page_url(environment: &str, signed: &str, bill: &Bill, merchant_id
     )
 }
 
-fn percent_encode(v: &str) -> String {
+/// `v` percent-encoded for a URL's query (unreserved characters kept).
+pub(super) fn percent_encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -227,11 +233,7 @@ async fn show(
 ) -> Response {
     let lang = lang(link.lang.as_deref(), &headers);
     let Some((bill, merchant, channel)) = linked(&app, &signed, &link).await else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(views::not_found(lang).into_string()),
-        )
-            .into_response();
+        return refused(lang, StatusCode::NOT_FOUND);
     };
     let action = page_url(&environment, &signed, &bill, &merchant.merchant_id);
     let page = Page {
@@ -301,11 +303,7 @@ async fn act(
 ) -> Response {
     let lang = lang(form.lang.as_deref().or(link.lang.as_deref()), &headers);
     let Some((bill, merchant, channel)) = linked(&app, &signed, &link).await else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(views::not_found(lang).into_string()),
-        )
-            .into_response();
+        return refused(lang, StatusCode::NOT_FOUND);
     };
     let action = page_url(&environment, &signed, &bill, &merchant.merchant_id);
     let page = Page {
@@ -318,11 +316,7 @@ async fn act(
     };
     if !app.is_sandbox() {
         // In production the channel itself completes the payment.
-        return (
-            StatusCode::FORBIDDEN,
-            Html(views::not_found(lang).into_string()),
-        )
-            .into_response();
+        return refused(lang, StatusCode::FORBIDDEN);
     }
     if bill.status != BillStatus::Pending {
         return finish(&page);

@@ -156,26 +156,24 @@ fn simulate(c: &PageContext) -> Markup {
     }
 }
 
+/// The number a customer pays to (the bill's id), titled `title`, and how.
+fn pay_code(c: &PageContext, title: &str, how: &str) -> Markup {
+    html! {
+        section.card {
+            div.muted { (t(c.lang, title)) }
+            p.code data-testid="pay-code" { (c.bill.id) }
+            (steps(c.lang, how))
+        }
+        (simulate(c))
+    }
+}
+
 /// The page for a pending bill.
 pub fn pending(c: &PageContext) -> Markup {
     let lang = c.lang;
     let body = match c.channel.family {
-        ChannelFamily::VirtualAccount => html! {
-            section.card {
-                div.muted { (t(lang, "va")) }
-                p.code data-testid="pay-code" { (c.bill.id) }
-                (steps(lang, "va_steps"))
-            }
-            (simulate(c))
-        },
-        ChannelFamily::Retail => html! {
-            section.card {
-                div.muted { (t(lang, "retail")) }
-                p.code data-testid="pay-code" { (c.bill.id) }
-                (steps(lang, "retail_steps"))
-            }
-            (simulate(c))
-        },
+        ChannelFamily::VirtualAccount => pay_code(c, "va", "va_steps"),
+        ChannelFamily::Retail => pay_code(c, "retail", "retail_steps"),
         ChannelFamily::Qris => html! {
             section.card {
                 div.muted { (t(lang, "qris")) }
