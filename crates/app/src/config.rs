@@ -109,6 +109,10 @@ impl Default for SimulatorConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub listen: String,
+    /// Where customers' browsers and merchants reach this gateway
+    /// (`https://pay.example.com`): the base of payment-page and QR links. Unset:
+    /// the address it listens on.
+    pub public_url: Option<String>,
     pub database_url: String,
     pub mode: Mode,
     /// Largest request body accepted, in bytes.
@@ -266,6 +270,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            public_url: None,
             database_url: "sqlite://gerbang.db".into(),
             mode: Mode::Sandbox,
             max_body_bytes: 1024 * 1024,

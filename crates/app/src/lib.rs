@@ -116,6 +116,15 @@ impl App {
         Ok(Arc::new(app))
     }
 
+    /// The base of links handed to customers' browsers: `[public_url]`, else the
+    /// address this gateway listens on.
+    pub fn public_base(&self) -> String {
+        match &self.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => self.self_url.get().cloned().unwrap_or_default(),
+        }
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }

@@ -48,8 +48,8 @@ impl Fee {
     /// The fee on `amount_minor`: flat plus the share rounded half up, never more
     /// than the amount.
     pub fn on(&self, amount_minor: i64) -> i64 {
-        let share = (amount_minor * self.basis_points + 5_000) / 10_000;
-        (self.flat_minor + share).clamp(0, amount_minor)
+        let share = (i128::from(amount_minor) * i128::from(self.basis_points) + 5_000) / 10_000;
+        (i128::from(self.flat_minor) + share).clamp(0, i128::from(amount_minor)) as i64
     }
 }
 
@@ -76,11 +76,13 @@ impl Merchant {
     pub fn enabled_channels(
         &self,
     ) -> impl Iterator<Item = &'static gerbang_core::payin::Channel> + '_ {
-        gerbang_core::payin::CHANNELS.iter().filter(|c| {
-            self.channels
-                .as_ref()
-                .is_none_or(|enabled| enabled.iter().any(|e| e == c.code))
-        })
+        gerbang_core::payin::CHANNELS
+            .iter()
+            .filter(|c| match &self.channels {
+                Some(enabled) => enabled.iter().any(|e| e == c.code),
+                // Cards go through a gateway of their own: only when named.
+                None => c.family != gerbang_core::payin::ChannelFamily::Card,
+            })
     }
 
     /// What the Debit face signs and addresses its notices with.

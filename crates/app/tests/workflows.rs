@@ -585,3 +585,50 @@ async fn a_restored_database_takes_no_new_reference_until_confirmed() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_bill_cannot_be_paid_before_its_timer_runs() {
+    use gerbang_app::payin::{self, ChangeError, NewBill};
+    use gerbang_core::payin::{BillStatus, Customer};
+    on_each_backend(|app| async move {
+        let app = &app;
+        let bill = payin::post(
+            app,
+            NewBill {
+                requester: gerbang_app::payout::Requester {
+                    face: gerbang_app::payout::Face::Debit,
+                    principal: "99999".into(),
+                },
+                reference: "LATE-1".into(),
+                fingerprint: "f".into(),
+                channel: "801".into(),
+                amount_minor: 1_000_000,
+                description: "late".into(),
+                customer: Customer {
+                    number: "1".into(),
+                    name: "Budi".into(),
+                    email: gerbang_core::mask::Masked(String::new()),
+                    phone: gerbang_core::mask::Masked(String::new()),
+                },
+                items: vec![],
+                expires_at: app.now().plus_seconds(3600),
+                notice_url: None,
+                request: gerbang_core::Document::of(&serde_json::json!({})),
+            },
+        )
+        .await
+        .expect("posted");
+        // Past its expiry, with no scheduler round yet.
+        app.clock.advance(3601).await.expect("sandbox clock");
+        let late = payin::pay(app, &bill.id, "REF-1", 1_000_000).await;
+        assert!(
+            matches!(late, Err(ChangeError::NotPending("expired"))),
+            "{late:?}"
+        );
+        app.scheduler().fire_due().await.expect("a round");
+        let (ended, _) = payin::load(&app.store, &bill.id).await.unwrap().unwrap();
+        assert_eq!(ended.status, BillStatus::Expired);
+        ledger_is_clean(app).await;
+    })
+    .await;
+}

@@ -144,8 +144,30 @@ pub async fn protocol_rejections(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let sendme = request.uri().path().starts_with("/account/api/");
+    let path = request.uri().path();
+    let sendme = path.starts_with("/account/api/");
+    let debit = path.starts_with("/cvr/") || path.starts_with("/pws/");
+    let xml = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("xml"));
     let response = next.run(request).await;
+    if debit && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // Debit answers every refusal with HTTP 200 in its envelope; the body was not
+        // read, so its syntax is the one its Content-Type names.
+        use gerbang_protocol::debit::{answer, message::Syntax};
+        let refusal = answer::DebitError::FORMAT
+            .with_detail("the request body is larger than the gateway accepts");
+        let (content_type, body) =
+            answer::Answer::refusal(&refusal).render(if xml { Syntax::Xml } else { Syntax::Json });
+        return (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, content_type)],
+            body,
+        )
+            .into_response();
+    }
     if sendme && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         let error = gerbang_protocol::sendme::envelope::SendmeError::INVALID_BODY
             .with_detail("the request body is larger than the gateway accepts");

@@ -142,6 +142,23 @@ pub async fn by_reference(
     load(store, &idem.response).await
 }
 
+/// What a requester's `reference` already stands for: `Ok(bill)` when it was
+/// posted with the same `fingerprint`, `Err(())` when with another; `None` when new.
+pub async fn earlier(
+    app: &App,
+    requester: &Requester,
+    reference: &str,
+    fingerprint: &str,
+) -> Result<Option<Result<Bill, ()>>, StoreError> {
+    let Some(idem) = app.store.idempotency(&scope(requester), reference).await? else {
+        return Ok(None);
+    };
+    if idem.fingerprint != fingerprint {
+        return Ok(Some(Err(())));
+    }
+    Ok(load(&app.store, &idem.response).await?.map(|(b, _)| Ok(b)))
+}
+
 /// Posts a bill; the same request again answers the same bill.
 pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
     let now = app.now();
@@ -240,8 +257,11 @@ async fn end(
     Ok(next)
 }
 
-fn pending(b: &Bill) -> Result<(), ChangeError> {
+/// Whether `b` can still be paid, cancelled or declined at `now`: pending and not
+/// past its expiry (the expiry timer may not have run yet).
+fn pending(b: &Bill, now: Timestamp) -> Result<(), ChangeError> {
     match b.status {
+        BillStatus::Pending if now >= b.expires_at => Err(ChangeError::NotPending("expired")),
         BillStatus::Pending => Ok(()),
         BillStatus::Paid | BillStatus::Refunded | BillStatus::PartlyRefunded => {
             Err(ChangeError::AlreadyPaid)
@@ -265,7 +285,7 @@ pub async fn cancel(
         if b.status == BillStatus::Cancelled {
             return Ok(b);
         }
-        pending(&b)?;
+        pending(&b, app.now())?;
         let mut with_reason = b.clone();
         with_reason.cancel_reason = Some(reason.to_string());
         let mut step = Step::default();
@@ -301,7 +321,7 @@ pub async fn pay(
         if b.payment.as_ref().is_some_and(|p| p.reference == reference) {
             return Ok(b);
         }
-        pending(&b)?;
+        pending(&b, app.now())?;
         if amount_minor != b.amount_minor {
             return Err(ChangeError::WrongAmount);
         }
@@ -370,7 +390,7 @@ pub async fn decline(app: &App, id: &str) -> Result<Bill, ChangeError> {
         if b.status == BillStatus::Failed {
             return Ok(b);
         }
-        pending(&b)?;
+        pending(&b, app.now())?;
         let mut step = Step::default();
         let next = end(app, &mut step, &b, version, BillStatus::Failed, app.now()).await?;
         match app.commit(step).await {
@@ -382,15 +402,15 @@ pub async fn decline(app: &App, id: &str) -> Result<Bill, ChangeError> {
     Err(ChangeError::Store("the bill kept changing".into()))
 }
 
-/// Gives back `amount_minor` of a paid bill to its customer through the channel
-/// it came in by: the merchant's settlement account pays the channel's clearing
+/// Gives back `amount_minor` (all that is left when `None`) of a paid bill to its
+/// customer through the channel it came in by: the merchant's settlement account pays the channel's clearing
 /// account (the operator keeps its fee). Refunded in full, the bill ends
 /// `Refunded` and the merchant is told; in part, `PartlyRefunded`.
 pub async fn refund(
     app: &App,
     requester: &Requester,
     id: &str,
-    amount_minor: i64,
+    amount_minor: Option<i64>,
 ) -> Result<Bill, RefundError> {
     for _ in 0..4 {
         let (b, version) = load(&app.store, id)
@@ -404,6 +424,7 @@ pub async fn refund(
             _ => return Err(RefundError::NotPaid),
         };
         let left = paid - b.refunded_minor;
+        let amount_minor = amount_minor.unwrap_or(left);
         if amount_minor <= 0 || amount_minor > left {
             return Err(RefundError::Amount { left });
         }

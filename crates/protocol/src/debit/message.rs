@@ -89,6 +89,7 @@ pub fn sniff(body: &[u8]) -> Option<Syntax> {
 
 /// Reads a body in the syntax it is written in.
 pub fn read(body: &[u8]) -> Result<(Syntax, Message), Unreadable> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     match sniff(body) {
         Some(Syntax::Json) => read_json(body).map(|m| (Syntax::Json, m)),
         Some(Syntax::Xml) => read_xml(body).map(|m| (Syntax::Xml, m)),
@@ -264,6 +265,8 @@ mod tests {
         assert!(read(br#"{"bill_no":"1","bill_no":"2"}"#).is_err());
         assert!(read(b"[1]").is_err());
         assert!(read(b"bill_no=1").is_err());
+        let (_, bom) = read(b"\xEF\xBB\xBF{\"bill_no\":\"1\"}").unwrap();
+        assert_eq!(bom.get("bill_no"), Some("1"));
     }
 
     #[test]

@@ -173,13 +173,25 @@ impl PostData {
             let product = field("product")
                 .ok_or(DebitError::mandatory("item.product"))?
                 .to_string();
+            // `"1"`, `1`, or a PHP float's `"1.00"`.
             let quantity = field("qty")
-                .map(|q| q.parse::<u32>().ok())
+                .map(|q| {
+                    Amount::parse(q)
+                        .and_then(|a| u32::try_from(a.minor).ok())
+                        .filter(|n| *n > 0)
+                })
                 .unwrap_or(Some(1))
                 .ok_or_else(|| DebitError::FORMAT.with_detail("item.qty: a number"))?;
-            let amount =
-                Amount::parse(field("amount").ok_or(DebitError::mandatory("item.amount"))?)
-                    .ok_or_else(|| DebitError::INVALID_AMOUNT.with_detail("item.amount"))?;
+            // An empty amount is seen on the wire (§1.4): a line of nothing.
+            let amount = match field("amount") {
+                None if line.contains_key("amount") => Amount {
+                    raw: String::new(),
+                    minor: 0,
+                },
+                None => return Err(DebitError::mandatory("item.amount")),
+                Some(text) => Amount::parse(text)
+                    .ok_or_else(|| DebitError::INVALID_AMOUNT.with_detail("item.amount"))?,
+            };
             items.push(Item {
                 product,
                 quantity,

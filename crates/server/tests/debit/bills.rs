@@ -187,7 +187,7 @@ async fn a_bill_is_posted_paid_and_notified(db: TestDatabase) {
         let after = status(&gw, syntax, &bill_no, &trx_id).await;
         assert_eq!(after["payment_status_code"], "2", "{after}");
         assert_eq!(after["payment_reff"], "57910067322");
-        assert_eq!(after["payment_total"], "1500000");
+        assert_eq!(after["payment_total"], "15000", "plain rupiah, as notified");
         assert!(!after["payment_date"].as_str().unwrap().is_empty());
         // The merchant's settlement account holds the money.
         let statement = gw
@@ -244,6 +244,13 @@ async fn bills_are_cancelled_or_expire(db: TestDatabase) {
             .await;
         assert_eq!(paid.status, 409, "{}", paid.text);
     }
+    // The same request again after its bill expired still answers that bill.
+    let mut body = post_data(&gw, "EXP-0", "801", 1_000_000);
+    body["bill_expired"] = wib_in(&gw, 3600).into();
+    let first = call(&gw, Syntax::Json, "300011", &body).await;
+    gw.advance_clock(7200).await;
+    let again = call(&gw, Syntax::Json, "300011", &body).await;
+    assert_eq!(again["trx_id"], first["trx_id"], "{again}");
     // Expiry: an hour's bill, the sandbox clock moved past it.
     let mut body = post_data(&gw, "EXP-1", "801", 1_000_000);
     body["bill_expired"] = wib_in(&gw, 3600).into();

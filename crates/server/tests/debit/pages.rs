@@ -113,6 +113,14 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
         .unwrap();
     assert_eq!(image.headers()["content-type"], "image/svg+xml");
     assert!(image.text().await.unwrap().contains("<svg"));
+    let unsigned = qr["web_url"]
+        .as_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(browser().get(unsigned).send().await.unwrap().status(), 404);
     let (_, html) = page(qr["redirect_url"].as_str().unwrap(), None).await;
     assert!(html.contains(content), "the page shows the payload");
 
@@ -223,8 +231,9 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     assert_eq!(back["status"], "2");
     assert_eq!(back["signature"], sign(&["PG-KRD", "2"]));
 
-    // Under Rp 1.500.000 instalments are refused; paying in full is fine.
-    let small = posted(&gw, "PG-KRD-S", "709", 100_000_000, Some("6_months")).await;
+    // Under Rp 1.500.000 the customer cannot switch to instalments on the page
+    // (the shop could not post one); paying in full is fine.
+    let small = posted(&gw, "PG-KRD-S", "709", 100_000_000, Some("30_days")).await;
     let url = small["redirect_url"].as_str().unwrap();
     let (_, _, html) = submit(
         url,

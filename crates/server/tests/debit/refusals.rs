@@ -66,6 +66,30 @@ async fn refusals_are_documented_and_store_nothing(db: TestDatabase) {
                     b["bill_expired"] = "2020-01-01 00:00:00".into()
                 }),
             ),
+            (
+                "30",
+                refused(ok.clone(), &|b| {
+                    b["bill_date"] = "2020-01-01 00:00:00".into()
+                }),
+            ),
+            (
+                "83",
+                refused(ok.clone(), &|b| b["payment_channel"] = "709".into()),
+            ),
+            (
+                "30",
+                refused(ok.clone(), &|b| {
+                    b["payment_channel"] = "709".into();
+                    b["reserve2"] = "2_years".into();
+                }),
+            ),
+            (
+                "13",
+                refused(ok.clone(), &|b| {
+                    b["payment_channel"] = "709".into();
+                    b["reserve2"] = "3_months".into();
+                }),
+            ),
         ];
         for (code, body) in cases {
             let answer = call(&gw, syntax, "300011", &body).await;
@@ -90,6 +114,22 @@ async fn refusals_are_documented_and_store_nothing(db: TestDatabase) {
         };
         assert_eq!(refusal(&answer).0, "30", "{body}: {}", reply.text);
     }
+    // Too large a body: the envelope too, HTTP 200, in the syntax its type names.
+    let big = format!("{{\"bill_desc\":\"{}\"}}", "x".repeat(8 * 1024));
+    let reply = gw
+        .post_raw("/cvr/300011/10", "application/json", big.into_bytes())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(refusal(&reply.json()).0, "30");
+    let big = format!(
+        "<faspay><bill_desc>{}</bill_desc></faspay>",
+        "x".repeat(8 * 1024)
+    );
+    let reply = gw
+        .post_raw("/pws/300011/183xx00010100000", "text/xml", big.into_bytes())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(refusal(&xml_to_json(&reply.text)).0, "30");
     // A JSON body sent as text/xml (as one plugin does) is read as JSON.
     let labelled = gw
         .post_raw(

@@ -11,7 +11,7 @@ use gerbang_core::payout::{Face, Requester};
 use gerbang_core::Document;
 use gerbang_protocol::debit::answer::{Answer, DebitError};
 use gerbang_protocol::debit::message::Message;
-use gerbang_protocol::debit::notice::{payment_status, wib};
+use gerbang_protocol::debit::notice::{payment_status, rupiah, wib};
 use gerbang_protocol::debit::request::{
     Cancel, PostData, Refund, RefundAmount, StatusInquiry, MAX_LIFETIME_SECONDS,
 };
@@ -67,9 +67,34 @@ fn bill_items(req: &PostData, merchant_id: &str) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// Whether a channel is an online-credit provider.
+fn credit_family(channel: &str) -> bool {
+    find_channel(channel).is_some_and(|c| c.family == ChannelFamily::OnlineCredit)
+}
+
+/// Kredivo's plan (§9.1): `reserve2` names one, and an instalment needs at least
+/// Rp 1.500.000.
+fn check_plan(req: &PostData) -> Result<(), DebitError> {
+    let Some(plan) = req.reserve2.as_deref() else {
+        if req.payment_channel == "709" {
+            return Err(DebitError::mandatory("reserve2"));
+        }
+        return Ok(());
+    };
+    let Some((_, _, months)) = super::credit::PLANS.iter().find(|(id, _, _)| *id == plan) else {
+        return Err(
+            DebitError::FORMAT.with_detail("reserve2: 30_days, 3_months, 6_months or 12_months")
+        );
+    };
+    if *months > 0 && req.bill_total.minor < super::credit::MIN_INSTALMENT_MINOR {
+        return Err(DebitError::INVALID_AMOUNT.with_detail("instalments start at Rp 1.500.000"));
+    }
+    Ok(())
+}
+
 /// Where the customer's browser goes to pay (§4).
 fn redirect_url(app: &App, b: &Bill, merchant: &Merchant) -> String {
-    let base = app.self_url.get().cloned().unwrap_or_default();
+    let base = app.public_base();
     let environment = if app.is_sandbox() {
         "0830000010100000"
     } else {
@@ -114,15 +139,37 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
             req.payment_channel
         )));
     }
+    let fingerprint = m.fingerprint(&["request", "signature"]);
+    // A request seen before answers as it did, whatever the time is now.
+    let seen = payin::earlier(
+        app,
+        &requester(&merchant.merchant_id),
+        req.bill_no.as_str(),
+        &fingerprint,
+    )
+    .await
+    .map_err(internal)?;
+    if let Some(earlier) = seen {
+        return match earlier {
+            Ok(bill) => Ok(posted_answer(app, &bill, &merchant)),
+            Err(()) => Err(DebitError::INVALID_ORDER.with_detail(format!(
+                "bill_no {} was used for another bill",
+                req.bill_no.as_str()
+            ))),
+        };
+    }
+    if credit_family(&req.payment_channel) {
+        check_plan(&req)?;
+    }
     let now = app.now();
     if req.bill_expired <= now {
         return Err(DebitError::EXPIRED.with_detail("bill_expired has passed"));
     }
-    // At most 30 days after bill_date (§3.1): a later date is taken as that.
-    let expires_at = req
-        .bill_expired
-        .min(req.bill_date.plus_seconds(MAX_LIFETIME_SECONDS))
-        .max(now.plus_seconds(60));
+    // At most 30 days after bill_date (§3.1).
+    if req.bill_expired > req.bill_date.plus_seconds(MAX_LIFETIME_SECONDS) {
+        return Err(DebitError::FORMAT.with_detail("bill_expired: at most 30 days after bill_date"));
+    }
+    let expires_at = req.bill_expired;
     let echo = Echo {
         bill_total: req.bill_total.raw.clone(),
         bill_items: bill_items(&req, &merchant.merchant_id),
@@ -134,7 +181,7 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         reference: req.bill_no.as_str().to_string(),
         // Every field but the free-text `request` and the signature says whether a
         // repeated `bill_no` asks for the same bill.
-        fingerprint: m.fingerprint(&["request", "signature"]),
+        fingerprint,
         channel: req.payment_channel.clone(),
         amount_minor: req.bill_total.minor,
         description: req.bill_desc.clone(),
@@ -171,19 +218,27 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         Err(PostError::AlreadyExpired) => return Err(DebitError::EXPIRED),
         Err(PostError::Store(e)) => return Err(internal(e)),
     };
+    Ok(posted_answer(app, &bill, &merchant))
+}
+
+/// The Post Data answer for `bill`.
+fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant) -> Answer {
     let echo: Echo = bill.request.decode().unwrap_or_default();
     let mut qr = Answer::default();
     if find_channel(&bill.channel).is_some_and(|c| c.family == ChannelFamily::Qris) {
-        let base = app.self_url.get().cloned().unwrap_or_default();
+        let base = app.public_base();
         qr = qr
             .text(
                 "web_url",
+                // Signed like OVO's push, over the trx_id: ids are not secrets.
                 format!(
-                    "{base}/__assets/qr/{}-{}.svg",
-                    merchant.merchant_id, bill.id
+                    "{base}/__assets/qr/{}-{}.svg?s={}",
+                    merchant.merchant_id,
+                    bill.id,
+                    signature::sign(&merchant.user_id, merchant.password.expose(), &[&bill.id])
                 ),
             )
-            .text("qr_content", super::pages::qr_content(&bill, &merchant));
+            .text("qr_content", super::pages::qr_content(bill, merchant));
     }
     let answer = Answer::default()
         .text("response", "Transmisi Info Detil Pembelian")
@@ -195,8 +250,8 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         .list("bill_items", echo.bill_items)
         .text("response_code", "00")
         .text("response_desc", "Sukses")
-        .text("redirect_url", redirect_url(app, &bill, &merchant));
-    Ok(Answer(answer.0.into_iter().chain(qr.0).collect()))
+        .text("redirect_url", redirect_url(app, bill, merchant));
+    Answer(answer.0.into_iter().chain(qr.0).collect())
 }
 
 /// The merchant's bill `bill_no`, which must carry `trx_id` when one is given.
@@ -234,10 +289,6 @@ pub(super) async fn status_inquiry(app: &App, m: &Message) -> Result<Answer, Deb
         None => ("5", "Tagihan tidak ditemukan"),
     };
     let payment = bill.as_ref().and_then(|b| b.payment.as_ref());
-    let echo: Echo = bill
-        .as_ref()
-        .and_then(|b| b.request.decode().ok())
-        .unwrap_or_default();
     Ok(Answer::default()
         .text("response", "Inquiry Status Payment")
         .text(
@@ -262,11 +313,7 @@ pub(super) async fn status_inquiry(app: &App, m: &Message) -> Result<Answer, Deb
         .text("payment_status_desc", desc)
         .text(
             "payment_total",
-            if payment.is_some() {
-                echo.bill_total
-            } else {
-                String::new()
-            },
+            payment.map(|p| rupiah(p.amount_minor)).unwrap_or_default(),
         )
         .text("response_code", "00")
         .text("response_desc", "Sukses"))
@@ -343,10 +390,8 @@ pub(super) async fn refund(app: &App, m: &Message) -> Result<Answer, DebitError>
     )
     .await?;
     let amount_minor = match &req.amount {
-        RefundAmount::Full => {
-            bill.payment.as_ref().map_or(0, |p| p.amount_minor) - bill.refunded_minor
-        }
-        RefundAmount::Partial(a) => a.minor,
+        RefundAmount::Full => None,
+        RefundAmount::Partial(a) => Some(a.minor),
     };
     let refunded = match payin::refund(app, &bill.requester, &bill.id, amount_minor).await {
         Ok(b) => b,

@@ -265,7 +265,8 @@ pub(super) fn finish(page: &Page) -> Response {
         ("merchant_id", merchant.merchant_id.clone()),
         ("merchant", merchant.name.clone()),
         ("bill_no", bill.reference.clone()),
-        ("bill_ref", bill_ref),
+        ("bill_ref", bill_ref.clone()),
+        ("bill_reff", bill_ref),
         ("bill_total", rupiah(bill.amount_minor)),
         (
             "payment_reff",
@@ -412,8 +413,19 @@ pub(super) fn normalise_phone(text: &str) -> String {
     }
 }
 
-/// `GET /__assets/qr/{merchant_id}-{trx_id}.svg`: a QR channel bill's code as an image.
-async fn qr_image(State(app): State<Arc<App>>, Path(file): Path<String>) -> Response {
+/// `GET /__assets/qr/{merchant_id}-{trx_id}.svg?s=…`: a QR channel bill's code as an
+/// image, for the link Post Data answered with.
+#[derive(Deserialize)]
+struct QrLink {
+    /// `sha1(md5(user_id + password + trx_id))`.
+    s: Option<String>,
+}
+
+async fn qr_image(
+    State(app): State<Arc<App>>,
+    Path(file): Path<String>,
+    Query(link): Query<QrLink>,
+) -> Response {
     let found = async {
         let stem = file.strip_suffix(".svg")?;
         let (merchant_id, trx_id) = stem.split_once('-')?;
@@ -428,6 +440,14 @@ async fn qr_image(State(app): State<Arc<App>>, Path(file): Path<String>) -> Resp
             .merchant(&*app.store, merchant_id)
             .await
             .ok()??;
+        if !signature::verify(
+            link.s.as_deref()?,
+            &merchant.user_id,
+            merchant.password.expose(),
+            &[&bill.id],
+        ) {
+            return None;
+        }
         qr_svg(&qr_content(&bill, &merchant))
     }
     .await;
