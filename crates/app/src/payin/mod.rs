@@ -277,27 +277,40 @@ pub async fn cancel(
     id: &str,
     reason: &str,
 ) -> Result<Bill, ChangeError> {
+    end_pending(
+        app,
+        Some(requester),
+        id,
+        BillStatus::Cancelled,
+        Some(reason),
+    )
+    .await
+}
+
+/// Ends pending bill `id` (of `requester`, when given) as `status`, keeping
+/// `reason`; a bill that already ended so answers as it is.
+async fn end_pending(
+    app: &App,
+    requester: Option<&Requester>,
+    id: &str,
+    status: BillStatus,
+    reason: Option<&str>,
+) -> Result<Bill, ChangeError> {
     for _ in 0..4 {
         let (b, version) = load(&app.store, id)
             .await?
-            .filter(|(b, _)| b.requester == *requester)
+            .filter(|(b, _)| requester.is_none_or(|r| b.requester == *r))
             .ok_or(ChangeError::NotFound)?;
-        if b.status == BillStatus::Cancelled {
+        if b.status == status {
             return Ok(b);
         }
         pending(&b, app.now())?;
-        let mut with_reason = b.clone();
-        with_reason.cancel_reason = Some(reason.to_string());
+        let mut ending = b.clone();
+        if let Some(reason) = reason {
+            ending.cancel_reason = Some(reason.to_string());
+        }
         let mut step = Step::default();
-        let next = end(
-            app,
-            &mut step,
-            &with_reason,
-            version,
-            BillStatus::Cancelled,
-            app.now(),
-        )
-        .await?;
+        let next = end(app, &mut step, &ending, version, status, app.now()).await?;
         match app.commit(step).await {
             Ok(_) => return Ok(next),
             Err(StepError::RecordConflict { .. }) => continue,
@@ -385,26 +398,12 @@ pub async fn pay(
 /// Ends a pending bill its channel declined (an online-credit provider said no,
 /// a customer refused the push): nothing moved, the merchant told.
 pub async fn decline(app: &App, id: &str) -> Result<Bill, ChangeError> {
-    for _ in 0..4 {
-        let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
-        if b.status == BillStatus::Failed {
-            return Ok(b);
-        }
-        pending(&b, app.now())?;
-        let mut step = Step::default();
-        let next = end(app, &mut step, &b, version, BillStatus::Failed, app.now()).await?;
-        match app.commit(step).await {
-            Ok(_) => return Ok(next),
-            Err(StepError::RecordConflict { .. }) => continue,
-            Err(e) => return Err(ChangeError::Store(e.to_string())),
-        }
-    }
-    Err(ChangeError::Store("the bill kept changing".into()))
+    end_pending(app, None, id, BillStatus::Failed, None).await
 }
 
 /// Gives back `amount_minor` (all that is left when `None`) of a paid bill to its
-/// customer through the channel it came in by: the merchant's settlement account pays the channel's clearing
-/// account (the operator keeps its fee). Refunded in full, the bill ends
+/// customer through the channel it came in by: the merchant's settlement account
+/// pays the channel's clearing account (the operator keeps its fee). Refunded in full, the bill ends
 /// `Refunded` and the merchant is told; in part, `PartlyRefunded`.
 pub async fn refund(
     app: &App,
