@@ -1,7 +1,7 @@
 //! Post Data Transaction, Inquiry Payment Status and Cancel Transaction (§3, §5,
 //! §6): typed requests turned into pay-in commands, bills turned into answers.
 
-use super::{internal, signed_merchant};
+use super::merchant::{internal, signed_merchant};
 use gerbang_app::payin::{self, ChangeError, NewBill, PostError, RefundError};
 use gerbang_app::principals::Merchant;
 use gerbang_app::App;

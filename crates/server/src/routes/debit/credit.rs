@@ -4,7 +4,7 @@
 //! nothing; instalments (3, 6 or 12 months, from Rp 1.500.000) cost 2.6 % a month
 //! on the total, paid in equal monthly parts.
 
-use super::signed_merchant;
+use super::merchant::signed_merchant;
 use gerbang_app::App;
 use gerbang_protocol::debit::answer::{Answer, DebitError};
 use gerbang_protocol::debit::message::Message;

@@ -7,6 +7,7 @@
 
 mod bills;
 mod credit;
+mod merchant;
 mod ovo;
 mod pages;
 mod views;
@@ -16,12 +17,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use gerbang_app::principals::Merchant;
 use gerbang_app::App;
 use gerbang_protocol::debit::answer::{Answer, DebitError};
 use gerbang_protocol::debit::message::{self, Message, Syntax};
 use gerbang_protocol::debit::request::ChannelInquiry;
-use gerbang_protocol::debit::signature;
+use merchant::signed_merchant;
 use std::sync::Arc;
 
 /// Every path of both families, with the handler behind it. The XML family's
@@ -92,32 +92,6 @@ async fn handle(app: Arc<App>, operation: Operation, body: Bytes) -> Response {
         Ok(answer) => reply(syntax, &answer),
         Err(e) => refuse(syntax, &e),
     }
-}
-
-/// The merchant a request names, once its signature over `parts` checks out.
-pub(super) async fn signed_merchant(
-    app: &App,
-    merchant_id: &str,
-    given: &str,
-    parts: &[&str],
-) -> Result<Merchant, DebitError> {
-    let merchant: Merchant = app
-        .partners
-        .merchant(&*app.store, merchant_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            DebitError::INVALID_MERCHANT.with_detail(format!("merchant_id {merchant_id}"))
-        })?;
-    if !signature::verify(given, &merchant.user_id, merchant.password.expose(), parts) {
-        return Err(DebitError::BAD_SIGNATURE);
-    }
-    Ok(merchant)
-}
-
-pub(super) fn internal(e: impl std::fmt::Display) -> DebitError {
-    tracing::error!(error = %e, "Debit internal error");
-    DebitError::INTERNAL
 }
 
 async fn channel_inquiry(app: &App, m: &Message) -> Result<Answer, DebitError> {
