@@ -403,7 +403,8 @@ pub async fn decline(app: &App, id: &str) -> Result<Bill, ChangeError> {
 
 /// Gives back `amount_minor` (all that is left when `None`) of a paid bill to its
 /// customer through the channel it came in by: the merchant's settlement account
-/// pays the channel's clearing account (the operator keeps its fee). Refunded in full, the bill ends
+/// and the operator's fee account pay the channel's clearing account back, each
+/// its share of the payment. Refunded in full, the bill ends
 /// `Refunded` and the merchant is told; in part, `PartlyRefunded`.
 pub async fn refund(
     app: &App,
@@ -437,6 +438,17 @@ pub async fn refund(
             BillStatus::PartlyRefunded
         };
         next.status_at = now;
+        // The refund undoes its share of the payment's entry: the operator's fee
+        // comes back in proportion (the rest of it with the last refund).
+        let fee = b.payment.as_ref().map_or(0, |p| p.fee_minor);
+        let fee_to = |refunded: i64| {
+            if refunded == paid {
+                fee
+            } else {
+                (i128::from(fee) * i128::from(refunded) / i128::from(paid.max(1))) as i64
+            }
+        };
+        let fee_share = fee_to(next.refunded_minor) - fee_to(b.refunded_minor);
         let mut step = Step {
             accounts: vec![NewAccount {
                 code: channel.clearing_account(),
@@ -451,13 +463,20 @@ pub async fn refund(
                 postings: vec![
                     Posting {
                         account: codes::merchant_settlement(&b.requester.principal),
-                        amount: -amount_minor,
+                        amount: -(amount_minor - fee_share),
+                    },
+                    Posting {
+                        account: codes::FEES.into(),
+                        amount: -fee_share,
                     },
                     Posting {
                         account: channel.clearing_account(),
                         amount: amount_minor,
                     },
-                ],
+                ]
+                .into_iter()
+                .filter(|p| p.amount != 0)
+                .collect(),
             })],
             records: vec![record_write(&next, Expect::Version(version))],
             ..Step::default()

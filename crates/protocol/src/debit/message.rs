@@ -40,9 +40,9 @@ pub struct Message {
 pub struct Unreadable(pub String);
 
 impl Message {
-    /// A digest of every field but those in `skip` (and every item line): two
+    /// A digest of the fields `counts` keeps (and of every item line's): two
     /// messages with the same digest ask for the same thing.
-    pub fn fingerprint(&self, skip: &[&str]) -> String {
+    pub fn fingerprint(&self, counts: &dyn Fn(&str) -> bool) -> String {
         use sha2::{Digest, Sha256};
         let mut digest = Sha256::new();
         // Lengths first, so no two different layouts hash alike.
@@ -52,16 +52,12 @@ impl Message {
             digest.update((v.len() as u64).to_le_bytes());
             digest.update(v.as_bytes());
         };
-        for (k, v) in self
-            .scalars
-            .iter()
-            .filter(|(k, _)| !skip.contains(&k.as_str()))
-        {
+        for (k, v) in self.scalars.iter().filter(|(k, _)| counts(k)) {
             field(k, v.trim());
         }
         for line in &self.items {
             field("\u{1}item", "");
-            for (k, v) in line {
+            for (k, v) in line.iter().filter(|(k, _)| counts(k)) {
                 field(k, v.trim());
             }
         }
@@ -137,6 +133,17 @@ fn read_json(body: &[u8]) -> Result<Message, Unreadable> {
     };
     let mut message = Message::default();
     for (key, value) in &top {
+        if let Value::Number(n) = value {
+            let exact = n.as_i64().is_some() || n.as_u64().is_some();
+            if !exact
+                && n.as_f64()
+                    .is_some_and(|f| f.abs() >= 9.007_199_254_740_992e15)
+            {
+                return Err(Unreadable(format!(
+                    "{key}: a number too large to be read exactly; send it as a string"
+                )));
+            }
+        }
         if key == "item" {
             let lines: Vec<Line> = match value {
                 Value::Array(list) => list
@@ -168,6 +175,8 @@ fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {
     let mut text_of = String::new();
     let mut line: Option<Line> = None;
     let mut seen_root = false;
+    // Whether the top-level element being read holds elements (then it is no scalar).
+    let mut nested = false;
     loop {
         match reader.read_event().map_err(|e| bad(&e))? {
             Event::DocType(_) => return Err(Unreadable("a DOCTYPE is not accepted".into())),
@@ -185,6 +194,7 @@ fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {
                 if path.len() >= MAX_XML_DEPTH {
                     return Err(Unreadable("the XML is nested too deep".into()));
                 }
+                nested = !path.is_empty();
                 if path.is_empty() && name == "item" {
                     if message.items.len() >= MAX_ITEMS {
                         return Err(Unreadable(format!("more than {MAX_ITEMS} items")));
@@ -224,6 +234,12 @@ fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {
                 let value = clip(std::mem::take(&mut text_of));
                 match (path.len(), name.as_str()) {
                     (0, "item") => message.items.extend(line.take()),
+                    // An element of elements other than `item` is not read.
+                    (0, _) if nested => {}
+                    // As in JSON, a field given twice is no request at all.
+                    (0, _) if message.scalars.contains_key(&name) => {
+                        return Err(Unreadable(format!("<{name}> is given twice")));
+                    }
                     (0, _) => {
                         message.scalars.insert(name, value);
                     }
@@ -278,15 +294,15 @@ mod tests {
         let (_, c) = read(br#"{"bill_no":"1","bill_total":"101","item":[{"a":"1"}]}"#).unwrap();
         let (_, d) =
             read(br#"{"bill_no":"1","bill_total":"100","item":[{"a":"1"},{"a":"1"}]}"#).unwrap();
-        let skip = ["signature"];
+        let counts = |k: &str| k != "signature";
         assert_eq!(
-            a.fingerprint(&skip),
-            b.fingerprint(&skip),
+            a.fingerprint(&counts),
+            b.fingerprint(&counts),
             "the syntax does not matter"
         );
-        assert_ne!(a.fingerprint(&skip), c.fingerprint(&skip));
-        assert_ne!(a.fingerprint(&skip), d.fingerprint(&skip));
-        assert_eq!(a.fingerprint(&skip).len(), 64);
+        assert_ne!(a.fingerprint(&counts), c.fingerprint(&counts));
+        assert_ne!(a.fingerprint(&counts), d.fingerprint(&counts));
+        assert_eq!(a.fingerprint(&counts).len(), 64);
     }
 
     #[test]

@@ -79,6 +79,12 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     assert!(english.contains("Virtual account number"), "{english}");
     let forged = url.replace(&sign(&["PG-VA"]), &sign(&["other"]));
     assert_eq!(page(&forged, None).await.0, 404);
+    // A VA has nothing to decline, and an action the page does not offer changes nothing.
+    for action in ["decline", "launch"] {
+        let (status, location, html) = submit(&url, &[("action", action)]).await;
+        assert_eq!((status, location), (200, None), "{action}");
+        assert!(html.contains("choose an action"), "{html}");
+    }
     let (status, location, _) = submit(&url, &[("action", "pay")]).await;
     assert_eq!(status, 303);
     let back = returned(&location.expect("a return URL"));

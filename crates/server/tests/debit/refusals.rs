@@ -103,6 +103,8 @@ async fn refusals_are_documented_and_store_nothing(db: TestDatabase) {
         ("text/xml", "<faspay><bill_no>1</bill_no>", Syntax::Xml),
         ("text/xml", "<?xml version=\"1.0\"?><!DOCTYPE faspay [<!ENTITY x \"y\">]><faspay><bill_no>&x;</bill_no></faspay>", Syntax::Xml),
         ("text/plain", "bill_no=1", Syntax::Json),
+        ("text/xml", "<faspay><bill_no>1</bill_no><bill_no>2</bill_no></faspay>", Syntax::Xml),
+        ("application/json", "{\"bill_no\":12345678901234567890123}", Syntax::Json),
     ] {
         let reply = gw
             .post_raw("/cvr/300011/10", content_type, body.as_bytes().to_vec())

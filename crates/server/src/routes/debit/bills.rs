@@ -139,7 +139,12 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
             req.payment_channel
         )));
     }
-    let fingerprint = m.fingerprint(&["request", "signature"]);
+    // What the bill is made of says whether a repeated `bill_no` asks for the same
+    // bill: the documented fields, not the free-text `request`, the signature or
+    // keys a plugin adds of its own (`trx_source`, …).
+    let fingerprint = m.fingerprint(&|k: &str| {
+        PostData::FIELDS.contains(&k) || k.starts_with("billing_") || k.starts_with("shipping_")
+    });
     // A request seen before answers as it did, whatever the time is now.
     let seen = payin::earlier(
         app,

@@ -274,7 +274,8 @@ pub(super) fn finish(page: &Page) -> Response {
         ),
         (
             "payment_date",
-            payment.map(|p| wib(p.paid_at)).unwrap_or_default(),
+            // As the notification says it: the payment's time, else when the bill ended.
+            wib(payment.map_or(bill.status_at, |p| p.paid_at)),
         ),
         ("bank_user_name", bill.customer.name.clone()),
         ("status", status.to_string()),
@@ -324,7 +325,14 @@ async fn act(
     }
     let again = |error: &str, plan: Option<&str>| render(&page, Some(error.to_string()), plan);
     let outcome = match (form.action.as_deref(), channel.family) {
-        (Some("decline"), _) => payin::decline(&app, &bill.id).await,
+        // Only where the customer confirms at the channel (not a VA, a counter or a QR).
+        (
+            Some("decline"),
+            ChannelFamily::EWallet
+            | ChannelFamily::Card
+            | ChannelFamily::InternetBanking
+            | ChannelFamily::OnlineCredit,
+        ) => payin::decline(&app, &bill.id).await,
         (Some("approve"), ChannelFamily::OnlineCredit) => {
             let plan = form
                 .plan
@@ -379,7 +387,12 @@ async fn act(
             Some("pay"),
             ChannelFamily::VirtualAccount | ChannelFamily::Retail | ChannelFamily::Qris,
         ) => payin::pay(&app, &bill.id, &reference("SIM"), bill.amount_minor).await,
-        _ => return again("?", None),
+        _ => {
+            return again(
+                "Pilih tindakan di halaman ini / choose an action on this page",
+                None,
+            )
+        }
     };
     match outcome {
         Ok(done) => finish(&Page {

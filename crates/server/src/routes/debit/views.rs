@@ -218,7 +218,8 @@ pub fn pending(c: &PageContext) -> Markup {
                 (hidden_lang(c))
                 label for="plan" { (t(lang, "credit")) }
                 select #plan name="plan" {
-                    @for plan in PLANS {
+                    // Only the plans open to this amount (instalments from Rp 1.500.000).
+                    @for (plan, _, _) in super::credit::plans_for(c.bill.amount_minor) {
                         option value=(plan) selected[c.plan == Some(plan)] { (t(lang, &format!("plan_{plan}"))) }
                     }
                 }
