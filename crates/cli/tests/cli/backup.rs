@@ -11,19 +11,7 @@ const FILE: &str =
 
 async fn backup_copies_checks_or_explains(db: TestDatabase) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("p.toml");
-    std::fs::write(&file, FILE).unwrap();
-    run(
-        dir.path(),
-        &[
-            "provision",
-            file.to_str().unwrap(),
-            "--database-url",
-            &db.url,
-        ],
-    )
-    .await
-    .expect_code(0);
+    provision_with(dir.path(), &db.url, FILE).await;
     let target = dir.path().join("copy.db");
     let target = target.to_str().unwrap();
     let taken = run(dir.path(), &["backup", target, "--database-url", &db.url]).await;

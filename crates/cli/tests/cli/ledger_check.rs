@@ -30,19 +30,7 @@ async fn tamper(db: &TestDatabase, sql: &str) {
 
 async fn ledger_check_passes_clean_and_fails_corrupted_databases(db: TestDatabase) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("p.toml");
-    std::fs::write(&file, FILE).unwrap();
-    run(
-        dir.path(),
-        &[
-            "provision",
-            file.to_str().unwrap(),
-            "--database-url",
-            &db.url,
-        ],
-    )
-    .await
-    .expect_code(0);
+    provision_with(dir.path(), &db.url, FILE).await;
 
     let clean = run(dir.path(), &["ledger", "check", "--database-url", &db.url]).await;
     clean.expect_code(0);

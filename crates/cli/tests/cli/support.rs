@@ -100,6 +100,23 @@ pub async fn assert_ledger_clean_at(dir: &Path, url: &str) {
     );
 }
 
+/// Runs `gerbang provision` with a file holding `toml`, in `dir`, on `url`; it must succeed.
+pub async fn provision_with(dir: &Path, url: &str, toml: &str) {
+    let file = dir.join("provision-with.toml");
+    std::fs::write(&file, toml).expect("provisioning file written");
+    run(
+        dir,
+        &[
+            "provision",
+            file.to_str().expect("a UTF-8 path"),
+            "--database-url",
+            url,
+        ],
+    )
+    .await
+    .expect_code(0);
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
