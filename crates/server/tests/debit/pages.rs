@@ -328,6 +328,15 @@ async fn ovo_push_and_kredivo_plans(db: TestDatabase) {
             )
         }
     };
+    // Not a form, or a form without its fields: a page that says so, not a bare error.
+    let json = browser()
+        .post(gw.url("/pws/ovo_direct"))
+        .json(&json!({"trx_id": trx_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 400);
+    assert!(json.text().await.unwrap().contains("<html"));
     let (status, _, _) = push("081234567890", sign(&["PG-OVO"])).await;
     assert_eq!(status, 403, "signed over the trx_id, not the bill_no");
     let (status, location, html) = push("089999999999", sign(&[trx_id])).await;

@@ -36,13 +36,21 @@ struct Push {
     signature: String,
 }
 
-async fn push(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form<Push>) -> Response {
+async fn push(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    form: Result<Form<Push>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let lang = match headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
     {
         Some(l) if l.trim_start().to_ascii_lowercase().starts_with("en") => Lang::En,
         _ => Lang::Id,
+    };
+    // A browser form with the three fields; anything else gets the page that says so.
+    let Ok(Form(form)) = form else {
+        return refused(lang, StatusCode::BAD_REQUEST);
     };
     let Ok(Some((bill, _))) = payin::load(&app.store, form.trx_id.trim()).await else {
         return refused(lang, StatusCode::NOT_FOUND);
