@@ -11,7 +11,9 @@ use crate::App;
 use gerbang_core::ledger::{
     codes, AccountKind, LedgerError, LedgerOp, NewAccount, NewEntry, Posting,
 };
-use gerbang_core::payin::{find_channel, Bill, BillItem, BillPayment, BillStatus, Customer};
+use gerbang_core::payin::{
+    find_channel, Bill, BillItem, BillPayment, BillStatus, Channel, Customer,
+};
 use gerbang_core::payout::Requester;
 use gerbang_core::{Currency, Document, Timestamp};
 use gerbang_store::{
@@ -236,6 +238,47 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
     Err(PostError::Store("could not allocate a bill id".into()))
 }
 
+/// A step moving `gross_minor` of bill `b` from `channel`'s clearing account to
+/// the merchant's settlement account, `fee_minor` of it to the operator's fee
+/// account (both negative: back the other way).
+fn money_step(
+    b: &Bill,
+    channel: &Channel,
+    kind: &str,
+    description: String,
+    gross_minor: i64,
+    fee_minor: i64,
+) -> Step {
+    let clearing = channel.clearing_account();
+    Step {
+        accounts: vec![NewAccount {
+            code: clearing.clone(),
+            kind: AccountKind::ChannelClearing,
+            currency: Currency::Idr,
+        }],
+        ledger: vec![LedgerOp::Transfer(NewEntry {
+            kind: kind.into(),
+            reference: b.id.clone(),
+            description,
+            currency: Currency::Idr,
+            postings: [
+                (clearing, -gross_minor),
+                (
+                    codes::merchant_settlement(&b.requester.principal),
+                    gross_minor - fee_minor,
+                ),
+                (codes::FEES.to_string(), fee_minor),
+            ]
+            .into_iter()
+            // An entry has no zero postings: a fee of nothing is none.
+            .filter(|(_, amount)| *amount != 0)
+            .map(|(account, amount)| Posting { account, amount })
+            .collect(),
+        })],
+        ..Step::default()
+    }
+}
+
 /// Ends pending bill `b` (at `version`) as `status` in `step`: record, timer,
 /// notice.
 async fn end(
@@ -341,8 +384,6 @@ pub async fn pay(
         let now = app.now();
         let channel = find_channel(&b.channel).ok_or(ChangeError::NotFound)?;
         let fee_minor = b.fee_minor.clamp(0, amount_minor);
-        let merchant = codes::merchant_settlement(&b.requester.principal);
-        let clearing = channel.clearing_account();
         let mut paid = b.clone();
         paid.payment = Some(BillPayment {
             reference: reference.to_string(),
@@ -350,38 +391,14 @@ pub async fn pay(
             amount_minor,
             fee_minor,
         });
-        let mut step = Step {
-            accounts: vec![NewAccount {
-                code: clearing.clone(),
-                kind: AccountKind::ChannelClearing,
-                currency: Currency::Idr,
-            }],
-            ledger: vec![LedgerOp::Transfer(NewEntry {
-                kind: "payin".into(),
-                reference: b.id.clone(),
-                description: format!("{} bill {}", channel.name, b.reference),
-                currency: Currency::Idr,
-                postings: vec![
-                    Posting {
-                        account: clearing,
-                        amount: -amount_minor,
-                    },
-                    Posting {
-                        account: merchant,
-                        amount: amount_minor - fee_minor,
-                    },
-                    Posting {
-                        account: codes::FEES.into(),
-                        amount: fee_minor,
-                    },
-                ]
-                .into_iter()
-                // An entry has no zero postings: a fee of nothing is none.
-                .filter(|p| p.amount != 0)
-                .collect(),
-            })],
-            ..Step::default()
-        };
+        let mut step = money_step(
+            &b,
+            channel,
+            "payin",
+            format!("{} bill {}", channel.name, b.reference),
+            amount_minor,
+            fee_minor,
+        );
         let next = end(app, &mut step, &paid, version, BillStatus::Paid, now).await?;
         match app.commit(step).await {
             Ok(_) => return Ok(next),
@@ -449,38 +466,17 @@ pub async fn refund(
             }
         };
         let fee_share = fee_to(next.refunded_minor) - fee_to(b.refunded_minor);
-        let mut step = Step {
-            accounts: vec![NewAccount {
-                code: channel.clearing_account(),
-                kind: AccountKind::ChannelClearing,
-                currency: Currency::Idr,
-            }],
-            ledger: vec![LedgerOp::Transfer(NewEntry {
-                kind: "refund".into(),
-                reference: b.id.clone(),
-                description: format!("refund of {} bill {}", channel.name, b.reference),
-                currency: Currency::Idr,
-                postings: vec![
-                    Posting {
-                        account: codes::merchant_settlement(&b.requester.principal),
-                        amount: -(amount_minor - fee_share),
-                    },
-                    Posting {
-                        account: codes::FEES.into(),
-                        amount: -fee_share,
-                    },
-                    Posting {
-                        account: channel.clearing_account(),
-                        amount: amount_minor,
-                    },
-                ]
-                .into_iter()
-                .filter(|p| p.amount != 0)
-                .collect(),
-            })],
-            records: vec![record_write(&next, Expect::Version(version))],
-            ..Step::default()
-        };
+        // The payment's entry in reverse, for this share of it.
+        let mut step = money_step(
+            &b,
+            channel,
+            "refund",
+            format!("refund of {} bill {}", channel.name, b.reference),
+            -amount_minor,
+            -fee_share,
+        );
+        step.records
+            .push(record_write(&next, Expect::Version(version)));
         if next.status == BillStatus::Refunded {
             step.notifications.extend(
                 crate::faces::bill_notice(app, &next)

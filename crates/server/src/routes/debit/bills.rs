@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 /// What the Debit face keeps of a posted request, to answer as it was asked.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Echo {
-    bill_total: String,
     bill_items: Vec<Vec<(String, String)>>,
     #[serde(default)]
     bill_reff: Option<String>,
@@ -81,12 +80,12 @@ fn check_plan(req: &PostData) -> Result<(), DebitError> {
         }
         return Ok(());
     };
-    let Some((_, _, months)) = super::credit::PLANS.iter().find(|(id, _, _)| *id == plan) else {
+    let Some(months) = super::credit::months_of(plan) else {
         return Err(
             DebitError::FORMAT.with_detail("reserve2: 30_days, 3_months, 6_months or 12_months")
         );
     };
-    if *months > 0 && req.bill_total.minor < super::credit::MIN_INSTALMENT_MINOR {
+    if !super::credit::open_to(months, req.bill_total.minor) {
         return Err(DebitError::INVALID_AMOUNT.with_detail("instalments start at Rp 1.500.000"));
     }
     Ok(())
@@ -176,7 +175,6 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
     }
     let expires_at = req.bill_expired;
     let echo = Echo {
-        bill_total: req.bill_total.raw.clone(),
         bill_items: bill_items(&req, &merchant.merchant_id),
         bill_reff: req.bill_reff.clone(),
         reserve2: req.reserve2.clone(),

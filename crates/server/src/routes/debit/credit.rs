@@ -34,11 +34,24 @@ pub fn plan_cost(total_minor: i64, months: i64) -> (i64, i64) {
     (payable, monthly)
 }
 
+/// The months of plan `id` (0: full payment), if it is one.
+pub fn months_of(id: &str) -> Option<i64> {
+    PLANS
+        .iter()
+        .find(|(plan, _, _)| *plan == id)
+        .map(|(_, _, months)| *months)
+}
+
+/// Whether a plan of `months` is open to a basket of `total_minor`.
+pub fn open_to(months: i64, total_minor: i64) -> bool {
+    months == 0 || total_minor >= MIN_INSTALMENT_MINOR
+}
+
 /// The plans open to a basket of `total_minor`.
 pub fn plans_for(total_minor: i64) -> impl Iterator<Item = (&'static str, &'static str, i64)> {
     PLANS
         .into_iter()
-        .filter(move |(_, _, months)| *months == 0 || total_minor >= MIN_INSTALMENT_MINOR)
+        .filter(move |(_, _, months)| open_to(*months, total_minor))
 }
 
 pub(super) async fn plan_inquiry(app: &App, m: &Message) -> Result<Answer, DebitError> {

@@ -5,7 +5,7 @@
 //! accounts for online credit (§13) — and the browser is sent to the merchant's
 //! return URL with the documented, signed parameters (§7.2).
 
-use super::credit::MIN_INSTALMENT_MINOR;
+use super::credit;
 use super::views::{self, Lang, PageContext};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -337,8 +337,9 @@ async fn act(
             let plan = form
                 .plan
                 .as_deref()
-                .filter(|p| views::PLANS.contains(p))
+                .filter(|p| credit::months_of(p).is_some())
                 .unwrap_or("30_days");
+            let months = credit::months_of(plan).unwrap_or(0);
             let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
             let account = CREDIT_ACCOUNTS.iter().find(|(p, pin, _)| {
                 *p == phone && Some(*pin) == form.pin.as_deref().map(str::trim)
@@ -352,13 +353,13 @@ async fn act(
             if form.otp.as_deref().map(str::trim) != Some(CREDIT_OTP) {
                 return again("Kode OTP salah / wrong OTP", Some(plan));
             }
-            if plan != "30_days" && *full_only {
+            if months > 0 && *full_only {
                 return again(
                     "Akun ini hanya bisa bayar penuh / this account can only pay in full",
                     Some(plan),
                 );
             }
-            if plan != "30_days" && bill.amount_minor < MIN_INSTALMENT_MINOR {
+            if !credit::open_to(months, bill.amount_minor) {
                 return again(
                     "Cicilan minimal Rp 1.500.000 / instalments start at Rp 1.500.000",
                     Some(plan),

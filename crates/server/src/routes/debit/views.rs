@@ -71,14 +71,6 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
-/// The online-credit plans a provider offers (Kredivo's `reserve2` values).
-pub const PLANS: [&str; 4] = [
-    super::credit::PLANS[0].0,
-    super::credit::PLANS[1].0,
-    super::credit::PLANS[2].0,
-    super::credit::PLANS[3].0,
-];
-
 /// What a page shows beyond the bill.
 pub struct PageContext<'a> {
     pub bill: &'a Bill,
