@@ -4,7 +4,9 @@
 #![no_main]
 use gerbang_protocol::debit::answer::Answer;
 use gerbang_protocol::debit::message;
-use gerbang_protocol::debit::request::{Cancel, ChannelInquiry, PostData, StatusInquiry};
+use gerbang_protocol::debit::request::{
+    Cancel, ChannelInquiry, PlanInquiry, PostData, Refund, StatusInquiry,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
@@ -18,6 +20,9 @@ fuzz_target!(|body: &[u8]| {
     }
     let _ = StatusInquiry::decode(&m);
     let _ = Cancel::decode(&m);
+    let _ = Refund::decode(&m);
+    let _ = PlanInquiry::decode(&m);
+    let _ = m.fingerprint(&|k: &str| PostData::FIELDS.contains(&k));
     // Every scalar survives an answer written in the same syntax.
     let mut answer = Answer::default();
     for (k, v) in &m.scalars {
