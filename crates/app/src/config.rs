@@ -124,9 +124,24 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     pub sendme: SendmeConfig,
     pub cashout: CashoutConfig,
+    /// Banks that take payments into virtual accounts over the host-to-host API,
+    /// by name (`[banks.bni]`).
+    pub banks: std::collections::BTreeMap<String, BankConfig>,
     pub payout: PayoutConfig,
     pub http: HttpConfig,
     pub backup: BackupConfig,
+}
+
+/// A collecting bank's host-to-host settings; what is left out takes the default.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BankConfig {
+    /// The key the bank sends in `X-Gerbang-Key`; default: the bank's name.
+    pub key: Option<String>,
+    /// The bank's HMAC secret; in sandbox mode a built-in one when unset.
+    pub secret: Option<String>,
+    /// How long after a payment a reversal is still accepted (default an hour).
+    pub reversal_window_seconds: Option<u64>,
 }
 
 /// Backups the gateway takes of its own SQLite database.
@@ -280,6 +295,7 @@ impl Default for Config {
             simulator: SimulatorConfig::default(),
             sendme: SendmeConfig::default(),
             cashout: CashoutConfig::default(),
+            banks: Default::default(),
             payout: PayoutConfig::default(),
             http: HttpConfig::default(),
             backup: BackupConfig::default(),
@@ -314,6 +330,19 @@ impl Config {
             return Err(
                 "cashout: default_expiry_seconds must be from 1 to max_expiry_seconds".into(),
             );
+        }
+        for (name, bank) in &self.banks {
+            if !gerbang_core::counter::VaBank::ALL
+                .iter()
+                .any(|b| b.slug() == name)
+            {
+                return Err(format!("banks.{name}: no such collecting bank"));
+            }
+            if bank.secret.as_deref().is_some_and(|s| s.len() < 16) {
+                return Err(format!(
+                    "banks.{name}: secret must have at least 16 characters"
+                ));
+            }
         }
         for network in CashNetwork::ALL {
             let (name, n) = (network.slug(), c.network(network));

@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod faces;
 pub mod funding;
+pub mod h2h;
 pub mod notifier;
 pub mod payin;
 pub mod payout;

@@ -41,13 +41,15 @@ pub struct Habits {
 }
 
 impl Habits {
+    /// The habits of the network named `slug` (a store chain, Permata, or a bank
+    /// taking virtual-account payments).
     pub fn of(slug: &str) -> Option<Habits> {
-        let (slug, answer_timeout_seconds) = match slug {
-            "alfamart" => ("alfamart", (45, 60)),
-            "indomaret" => ("indomaret", (30, 30)),
-            "permata" => ("permata", (30, 30)),
-            _ => return None,
+        let network = gerbang_core::counter::CounterNetwork::by_slug(slug)?;
+        let answer_timeout_seconds = match network.slug() {
+            "alfamart" => (45, 60),
+            _ => (30, 30),
         };
+        let slug = network.slug();
         Some(Habits {
             slug,
             answer_timeout_seconds,
@@ -57,20 +59,22 @@ impl Habits {
     }
 
     /// The prefix of this network's references.
-    pub fn reference_prefix(&self) -> &'static str {
+    pub fn reference_prefix(&self) -> String {
         match self.slug {
-            "alfamart" => "ALF",
-            "indomaret" => "IDM",
-            _ => "PMT",
+            "alfamart" => "ALF".into(),
+            "indomaret" => "IDM".into(),
+            "permata" => "PMT".into(),
+            bank => bank.to_ascii_uppercase(),
         }
     }
 
     /// A terminal name for a simulator that was given none.
-    pub fn default_terminal(&self) -> &'static str {
+    pub fn default_terminal(&self) -> String {
         match self.slug {
-            "alfamart" => "ALFA-SIM-01",
-            "indomaret" => "IDM-SIM-01",
-            _ => "PMT-ATM-SIM-01",
+            "alfamart" => "ALFA-SIM-01".into(),
+            "indomaret" => "IDM-SIM-01".into(),
+            "permata" => "PMT-ATM-SIM-01".into(),
+            bank => format!("{}-TELLER-SIM-01", bank.to_ascii_uppercase()),
         }
     }
 
@@ -120,8 +124,9 @@ impl CallRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// The payment was approved: the cash was handed out (and an advice sent).
-    CashHandedOut,
+    /// The payment was approved (the cash handed out, or a bill's cash taken)
+    /// and an advice sent.
+    Paid,
     /// The gateway refused the inquiry or the payment.
     Refused,
     /// The payment's answer never came and a reversal was approved.
@@ -280,7 +285,7 @@ struct Run<'a> {
 impl Run<'_> {
     async fn pay(&mut self, code: &str, phone: &str, amount_rupiah: Option<i64>) -> Outcome {
         let prefix = self.cashier.habits.reference_prefix();
-        let reference = new_reference(prefix);
+        let reference = new_reference(&prefix);
 
         let inquiry = self
             .call(
@@ -317,7 +322,7 @@ impl Run<'_> {
         match payment.code() {
             Some(h2h::codes::APPROVED) => {
                 self.advise(&reference).await;
-                Outcome::CashHandedOut
+                Outcome::Paid
             }
             // A malfunction leaves the payment's fate unknown: undo it to be sure.
             Some(h2h::codes::SYSTEM_MALFUNCTION) | None => self.reverse(&reference).await,
@@ -630,7 +635,11 @@ mod tests {
         assert_eq!(permata.draw_timeout(), 30);
         assert_eq!(permata.reversal_attempts, 3);
         assert_eq!(permata.reversal_interval_seconds, 60);
-        assert!(Habits::of("bca").is_none());
+        let bca = Habits::of("bca").unwrap();
+        assert_eq!(bca.draw_timeout(), 30);
+        assert_eq!(bca.reference_prefix(), "BCA");
+        assert_eq!(bca.default_terminal(), "BCA-TELLER-SIM-01");
+        assert!(Habits::of("gopay").is_none());
     }
 
     #[test]
@@ -672,7 +681,7 @@ mod tests {
     #[tokio::test]
     async fn approved_payment_is_advised() {
         let (session, seen, printed) = pay(vec![]).await;
-        assert_eq!(session.outcome, Outcome::CashHandedOut);
+        assert_eq!(session.outcome, Outcome::Paid);
         let ops: Vec<&str> = seen.iter().map(|(p, _, _)| p.as_str()).collect();
         assert_eq!(
             ops,
@@ -775,7 +784,7 @@ mod tests {
             Act::Answer("00"),
         ])
         .await;
-        assert_eq!(session.outcome, Outcome::CashHandedOut);
+        assert_eq!(session.outcome, Outcome::Paid);
         assert_eq!(seen.len(), 4);
         assert_eq!(seen[3].1, seen[2].1, "the same reference");
     }

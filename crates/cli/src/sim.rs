@@ -1,11 +1,14 @@
-//! `gerbang sim alfamart|indomaret pay` and `gerbang sim permata withdraw`: a store
-//! cashier or an ATM claiming a cash-out code over the host-to-host API of a running
-//! gateway, in real time. One JSON line per call on stdout, then the outcome.
+//! `gerbang sim alfamart|indomaret pay`, `gerbang sim permata withdraw|pay` and
+//! `gerbang sim bank pay`: a store cashier, an ATM or a bank teller paying a code
+//! over the host-to-host API of a running gateway, in real time — a cash-out code
+//! handed out as cash, or a bill's payment code or virtual account paid by its
+//! customer. One JSON line per call on stdout, then the outcome.
 
 use clap::{Args, Subcommand};
-use gerbang_app::cashout::{Network, NetworkRules};
-use gerbang_app::config::{CashoutConfig, Mode};
+use gerbang_app::config::{Config, Mode};
+use gerbang_app::h2h::{self, CounterNetwork};
 use gerbang_channels::cashout_sim::{CallRecord, Cashier, Habits, Outcome, RealTime};
+use gerbang_core::payin::find_channel;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,11 +30,17 @@ pub enum SimCommand {
         #[command(subcommand)]
         action: AtmAction,
     },
+    /// A bank teller taking a payment into a virtual account.
+    Bank {
+        #[command(subcommand)]
+        action: BankAction,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum StoreAction {
-    /// Pay out a cash-out code: inquiry, payment, advice (a reversal when the
+    /// Pay out a 10-digit cash-out code, or take the payment of a bill's
+    /// 16-digit payment code: inquiry, payment, advice (a reversal when the
     /// payment's answer does not come).
     Pay(SimArgs),
 }
@@ -41,14 +50,29 @@ pub enum AtmAction {
     /// Withdraw with a cash-out code: inquiry, payment, advice (a reversal when the
     /// payment's answer does not come).
     Withdraw(SimArgs),
+    /// Pay a Permata virtual account (a bill's 16-digit id).
+    Pay(SimArgs),
+}
+
+#[derive(Subcommand)]
+pub enum BankAction {
+    /// Pay a virtual account (a bill's 16-digit id): inquiry, payment, advice.
+    Pay {
+        #[command(flatten)]
+        args: SimArgs,
+        /// The bank (bca, bni, bri, mandiri, maybank, danamon, sinarmas, cimb);
+        /// default: the bank of the account's channel.
+        #[arg(long)]
+        bank: Option<String>,
+    },
 }
 
 #[derive(Args)]
 pub struct SimArgs {
-    /// The 10-digit cash-out code.
+    /// The 10-digit cash-out code, or a bill's 16-digit payment code or VA number.
     code: String,
-    /// The phone number the code was issued for.
-    #[arg(long)]
+    /// The phone number a cash-out code was issued for (a bill needs none).
+    #[arg(long, default_value = "")]
     phone: String,
     /// The gateway.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -74,6 +98,20 @@ pub struct SimArgs {
     terminal: Option<String>,
 }
 
+/// The bank named, or else the one whose virtual account `code` is: a bill's id
+/// carries its channel's code in its sixth to eighth digits.
+fn bank_of(bank: Option<String>, code: &str) -> anyhow::Result<String> {
+    if let Some(bank) = bank {
+        return Ok(bank.to_ascii_lowercase());
+    }
+    let digits: String = code.trim().chars().skip(5).take(3).collect();
+    let channel = find_channel(&digits);
+    match channel.and_then(|c| c.counter()) {
+        Some(CounterNetwork::Bank(b)) => Ok(b.slug().to_string()),
+        _ => anyhow::bail!("{code} is no bank's virtual account: name the bank with --bank"),
+    }
+}
+
 /// One line of JSON on stdout, flushed at once so a reader sees each call as it ends.
 fn print_line(value: &Value) {
     let mut out = std::io::stdout().lock();
@@ -85,15 +123,20 @@ pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
     let (slug, args) = match command {
         SimCommand::Alfamart {
             action: StoreAction::Pay(args),
-        } => ("alfamart", args),
+        } => ("alfamart".to_string(), args),
         SimCommand::Indomaret {
             action: StoreAction::Pay(args),
-        } => ("indomaret", args),
+        } => ("indomaret".to_string(), args),
         SimCommand::Permata {
-            action: AtmAction::Withdraw(args),
-        } => ("permata", args),
+            action: AtmAction::Withdraw(args) | AtmAction::Pay(args),
+        } => ("permata".to_string(), args),
+        SimCommand::Bank {
+            action: BankAction::Pay { args, bank },
+        } => (bank_of(bank, &args.code)?, args),
     };
-    let mut habits = Habits::of(slug).expect("a known network");
+    let network = CounterNetwork::by_slug(&slug)
+        .ok_or_else(|| anyhow::anyhow!("--bank: no collecting bank {slug}"))?;
+    let mut habits = Habits::of(&slug).expect("a known network");
     if let Some(seconds) = args.reversal_interval_seconds {
         habits.reversal_interval_seconds = seconds;
     }
@@ -101,16 +144,18 @@ pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
         anyhow::ensure!(amount > 0, "--amount: a positive number of rupiah");
     }
     // Without a key or secret of its own it signs as a sandbox gateway expects.
-    let sandbox = Network::by_slug(slug)
-        .expect("a known network")
-        .rules(&CashoutConfig::default(), Mode::Sandbox);
+    let sandbox = h2h::access(
+        &Config {
+            mode: Mode::Sandbox,
+            ..Config::default()
+        },
+        network,
+    );
     let cashier = Cashier {
         base_url: args.url.clone(),
         key: args.key.unwrap_or(sandbox.key),
         secret: args.secret.or(sandbox.secret).unwrap_or_default(),
-        terminal: args
-            .terminal
-            .unwrap_or_else(|| habits.default_terminal().to_string()),
+        terminal: args.terminal.unwrap_or_else(|| habits.default_terminal()),
         habits,
     };
     let on_call = |call: &CallRecord| {
@@ -139,7 +184,7 @@ pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
         "amount": payment.map(|p| p["amount"].clone()),
         "calls": session.calls.len(),
     }));
-    Ok(if outcome == Outcome::CashHandedOut {
+    Ok(if outcome == Outcome::Paid {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -5,6 +5,7 @@
 //! deterministic and cheap to test.
 
 pub mod clock;
+pub mod counter;
 pub mod destination;
 pub mod document;
 pub mod error_text;

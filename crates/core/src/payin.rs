@@ -2,8 +2,9 @@
 //! not) by its customer. Knows no protocol: the face that created a bill is named
 //! in its [`Requester`], and what that face echoes back lives in its `request`.
 
+use crate::counter::CounterNetwork;
 use crate::mask::Masked;
-use crate::payout::Requester;
+use crate::payout::{CashNetwork, Requester};
 use crate::{Document, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,27 @@ pub fn find_channel(code: &str) -> Option<&'static Channel> {
 }
 
 impl Channel {
+    /// The network whose counters or tellers take this channel's payments over
+    /// the host-to-host API, the bill's id as payment code or VA number.
+    pub fn counter(&self) -> Option<CounterNetwork> {
+        use crate::counter::VaBank::*;
+        use CounterNetwork::{Bank, Cash};
+        Some(match self.code {
+            "707" => Cash(CashNetwork::Alfamart),
+            "706" => Cash(CashNetwork::Indomaret),
+            "402" => Cash(CashNetwork::Permata),
+            "702" => Bank(Bca),
+            "801" => Bank(Bni),
+            "800" => Bank(Bri),
+            "802" | "703" => Bank(Mandiri),
+            "408" => Bank(Maybank),
+            "708" => Bank(Danamon),
+            "818" => Bank(Sinarmas),
+            "825" => Bank(Cimb),
+            _ => return None,
+        })
+    }
+
     /// Where money paid through this channel arrives before the merchant is credited.
     pub fn clearing_account(&self) -> String {
         crate::ledger::codes::channel_clearing(&format!("payin:{}", self.code))
@@ -103,6 +125,9 @@ pub enum BillStatus {
     Failed,
     Expired,
     Cancelled,
+    /// The network that took the payment undid it (its answer never reached the
+    /// counter): the money went back, the bill is over.
+    Reversed,
     Refunded,
     PartlyRefunded,
 }
@@ -115,6 +140,7 @@ impl BillStatus {
             BillStatus::Failed => "failed",
             BillStatus::Expired => "expired",
             BillStatus::Cancelled => "cancelled",
+            BillStatus::Reversed => "reversed",
             BillStatus::Refunded => "refunded",
             BillStatus::PartlyRefunded => "partly_refunded",
         }
@@ -147,6 +173,12 @@ pub struct BillPayment {
     pub amount_minor: i64,
     /// What the operator kept.
     pub fee_minor: i64,
+    /// The counter's terminal, when paid at one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<String>,
+    /// When the counter's network confirmed the payment final.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advised_at: Option<Timestamp>,
 }
 
 /// A bill and where it stands.
@@ -187,6 +219,17 @@ pub struct Bill {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_va_and_retail_channel_has_a_counter() {
+        for c in CHANNELS {
+            let collects = matches!(
+                c.family,
+                ChannelFamily::VirtualAccount | ChannelFamily::Retail
+            );
+            assert_eq!(c.counter().is_some(), collects, "{}", c.code);
+        }
+    }
 
     #[test]
     fn channel_codes_are_unique_and_known() {

@@ -1,6 +1,6 @@
 //! Cash codes: single-use 10-digit codes that a store network (Alfamart,
 //! Indomaret) or an ATM network (Permata) claims over the host-to-host API
-//! ([`h2h`]). A code points at what it settles — today a payout whose payee is a
+//! ([`crate::h2h`]). A code points at what it settles — today a payout whose payee is a
 //! cash code: accepting one holds the amount and issues the code (after approval,
 //! for requesters that approve); the network's claim posts the hold to the
 //! network's clearing account; a reversal gives the money back; an unclaimed code
@@ -9,7 +9,6 @@
 
 pub mod expiry;
 pub mod faults;
-pub mod h2h;
 pub mod keys;
 pub mod network;
 

@@ -66,6 +66,8 @@ pub enum ChangeError {
     NotPending(&'static str),
     #[error("the amount paid is not the bill's")]
     WrongAmount,
+    #[error("the channel's reference was taken by another request")]
+    ReferenceTaken,
     #[error("storage: {0}")]
     Store(String),
 }
@@ -363,6 +365,30 @@ async fn end_pending(
     Err(ChangeError::Store("the bill kept changing".into()))
 }
 
+/// A payment of a bill as its channel reports it.
+#[derive(Clone, Debug)]
+pub struct ChannelPayment {
+    /// The channel's own reference of the payment.
+    pub reference: String,
+    pub amount_minor: i64,
+    /// The counter's terminal, when paid at one.
+    pub terminal: Option<String>,
+    /// The channel's idempotency key, taken in the same step.
+    pub idempotency: Option<NewIdempotency>,
+}
+
+impl ChannelPayment {
+    /// A payment under `reference`, nothing more.
+    pub fn new(reference: &str, amount_minor: i64) -> Self {
+        ChannelPayment {
+            reference: reference.to_string(),
+            amount_minor,
+            terminal: None,
+            idempotency: None,
+        }
+    }
+}
+
 /// Records bill `id` paid through its channel under the channel's `reference`:
 /// the merchant's settlement account is credited from the channel's clearing
 /// account. Paying a paid bill again under the same reference answers it again.
@@ -372,6 +398,21 @@ pub async fn pay(
     reference: &str,
     amount_minor: i64,
 ) -> Result<Bill, ChangeError> {
+    pay_through_channel(app, id, ChannelPayment::new(reference, amount_minor)).await
+}
+
+/// Records bill `id` paid as its channel reports `payment` (see [`pay`]).
+pub async fn pay_through_channel(
+    app: &App,
+    id: &str,
+    payment: ChannelPayment,
+) -> Result<Bill, ChangeError> {
+    let ChannelPayment {
+        reference,
+        amount_minor,
+        terminal,
+        idempotency,
+    } = payment;
     for _ in 0..4 {
         let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
         if b.payment.as_ref().is_some_and(|p| p.reference == reference) {
@@ -386,10 +427,12 @@ pub async fn pay(
         let fee_minor = b.fee_minor.clamp(0, amount_minor);
         let mut paid = b.clone();
         paid.payment = Some(BillPayment {
-            reference: reference.to_string(),
+            reference: reference.clone(),
             paid_at: now,
             amount_minor,
             fee_minor,
+            terminal: terminal.clone(),
+            advised_at: None,
         });
         let mut step = money_step(
             &b,
@@ -399,13 +442,89 @@ pub async fn pay(
             amount_minor,
             fee_minor,
         );
+        step.idempotency = idempotency.clone();
         let next = end(app, &mut step, &paid, version, BillStatus::Paid, now).await?;
         match app.commit(step).await {
             Ok(_) => return Ok(next),
             Err(StepError::RecordConflict { .. }) => continue,
+            Err(StepError::Duplicate(_)) => return Err(ChangeError::ReferenceTaken),
             Err(StepError::Ledger(LedgerError::UnknownAccount(a))) => {
                 return Err(ChangeError::Store(format!("account {a} is missing")))
             }
+            Err(e) => return Err(ChangeError::Store(e.to_string())),
+        }
+    }
+    Err(ChangeError::Store("the bill kept changing".into()))
+}
+
+/// Undoes the payment of bill `id` its channel reports reversed (the counter
+/// never had the answer and gave the customer's money back): the payment's
+/// entry in reverse, the bill ended `Reversed`, the merchant told. A reversed
+/// bill answers as it is.
+pub async fn reverse(app: &App, id: &str) -> Result<Bill, ChangeError> {
+    for _ in 0..4 {
+        let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
+        if b.status == BillStatus::Reversed {
+            return Ok(b);
+        }
+        let (BillStatus::Paid, Some(payment)) = (b.status, &b.payment) else {
+            return Err(ChangeError::NotPending(b.status.as_str()));
+        };
+        let channel = find_channel(&b.channel).ok_or(ChangeError::NotFound)?;
+        let now = app.now();
+        let mut step = money_step(
+            &b,
+            channel,
+            "payin_reversal",
+            format!("reversal of {} bill {}", channel.name, b.reference),
+            -payment.amount_minor,
+            -payment.fee_minor,
+        );
+        let mut next = b.clone();
+        next.status = BillStatus::Reversed;
+        next.status_at = now;
+        step.records
+            .push(record_write(&next, Expect::Version(version)));
+        step.notifications
+            .extend(crate::faces::bill_notice(app, &next).await?);
+        match app.commit(step).await {
+            Ok(_) => return Ok(next),
+            Err(StepError::RecordConflict { .. }) => continue,
+            // The merchant spent the money already.
+            Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
+                return Err(ChangeError::NotPending("spent"))
+            }
+            Err(e) => return Err(ChangeError::Store(e.to_string())),
+        }
+    }
+    Err(ChangeError::Store("the bill kept changing".into()))
+}
+
+/// Marks the payment of bill `id` final as its channel confirms it; returns
+/// whether it had been confirmed before.
+pub async fn advise(app: &App, id: &str) -> Result<bool, ChangeError> {
+    for _ in 0..4 {
+        let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
+        let Some(payment) = &b.payment else {
+            return Err(ChangeError::NotPending(b.status.as_str()));
+        };
+        if b.status == BillStatus::Reversed {
+            return Err(ChangeError::NotPending(b.status.as_str()));
+        }
+        if payment.advised_at.is_some() {
+            return Ok(true);
+        }
+        let mut next = b.clone();
+        if let Some(p) = next.payment.as_mut() {
+            p.advised_at = Some(app.now());
+        }
+        let step = Step {
+            records: vec![record_write(&next, Expect::Version(version))],
+            ..Step::default()
+        };
+        match app.commit(step).await {
+            Ok(_) => return Ok(false),
+            Err(StepError::RecordConflict { .. }) => continue,
             Err(e) => return Err(ChangeError::Store(e.to_string())),
         }
     }

@@ -108,22 +108,20 @@ impl Sim {
 /// Runs `gerbang sim alfamart pay CODE --phone PHONE --url … ARGS…` to the end,
 /// with the sandbox's credentials whatever the caller's environment says.
 async fn sim(dir: &Path, url: &str, code: &str, args: &[&str]) -> Sim {
+    let mut all = vec!["--phone", PHONE];
+    all.extend_from_slice(args);
+    sim_as(dir, url, &["alfamart", "pay"], code, &all).await
+}
+
+/// Runs `gerbang sim NETWORK… CODE --url … ARGS…` to the end.
+async fn sim_as(dir: &Path, url: &str, network: &[&str], code: &str, args: &[&str]) -> Sim {
     let mut command = gerbang(dir);
     command
         .env_remove("GERBANG_SIM_KEY")
         .env_remove("GERBANG_SIM_SECRET")
-        .args([
-            "sim",
-            "alfamart",
-            "pay",
-            code,
-            "--phone",
-            PHONE,
-            "--url",
-            url,
-            "--timeout-seconds",
-            "10",
-        ])
+        .arg("sim")
+        .args(network)
+        .args([code, "--url", url, "--timeout-seconds", "10"])
         .args(args)
         .stdin(Stdio::null());
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
@@ -173,11 +171,7 @@ async fn sim_alfamart_pays_out_a_code(db: TestDatabase) {
 
     let out = sim(setup.dir.path(), &url, &code, &[]).await;
     out.ran.expect_code(0);
-    assert_eq!(
-        out.summary["outcome"], "cash_handed_out",
-        "{}",
-        out.ran.stdout
-    );
+    assert_eq!(out.summary["outcome"], "paid", "{}", out.ran.stdout);
     assert_eq!(out.summary["amount"], 100_000, "{}", out.ran.stdout);
     assert_eq!(
         out.operations(),
@@ -302,7 +296,109 @@ async fn sim_alfamart_is_refused_a_wrong_code(db: TestDatabase) {
     stop_and_check(setup, &db).await;
 }
 
+/// Posts a bill of the sandbox merchant (Faspay's published 99999) for
+/// `channel` through the Debit API, as a shop plugin would; its `trx_id`.
+async fn debit_bill(api: &Api, bill_no: &str, channel: &str) -> String {
+    use md5::{Digest, Md5};
+    use sha1::Sha1;
+    let md5 = hex::encode(Md5::digest(format!("bot99999p@ssw0rd{bill_no}").as_bytes()));
+    let signature = hex::encode(Sha1::digest(md5.as_bytes()));
+    let wib = |days: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+            .to_offset(time::macros::offset!(+7))
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .unwrap()
+    };
+    let body = json!({
+        "request": "Post Data Transaction", "merchant_id": "99999", "merchant": "FASPAY STORE",
+        "bill_no": bill_no, "bill_date": wib(0), "bill_expired": wib(1),
+        "bill_desc": "Sepatu", "bill_currency": "IDR", "bill_total": "7500000",
+        "cust_no": "C-9", "cust_name": "Siti Aminah", "payment_channel": channel,
+        "pay_type": "1", "msisdn": "081298765432", "email": "siti@example.com",
+        "terminal": "10", "item": {"product": "Sepatu", "qty": "1", "amount": "7500000"},
+        "signature": signature,
+    });
+    let answer = api.post_json("/cvr/300011/10", &body).await;
+    let posted: Value = serde_json::from_str(&answer.text).unwrap();
+    posted["trx_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no trx_id: {posted}"))
+        .to_string()
+}
+
+/// A Debit bill's payment status, asked as a plugin asks.
+async fn debit_status(api: &Api, bill_no: &str, trx_id: &str) -> Value {
+    use md5::{Digest, Md5};
+    use sha1::Sha1;
+    let md5 = hex::encode(Md5::digest(format!("bot99999p@ssw0rd{bill_no}").as_bytes()));
+    let body = json!({
+        "request": "Inquiry Status Payment", "trx_id": trx_id, "merchant_id": "99999",
+        "bill_no": bill_no, "signature": hex::encode(Sha1::digest(md5.as_bytes())),
+    });
+    let answer = api.post_json("/cvr/100004/10", &body).await;
+    serde_json::from_str::<Value>(&answer.text).unwrap()["payment_status_code"].clone()
+}
+
+async fn sim_store_and_bank_take_bill_payments(db: TestDatabase) {
+    let setup = setup(&db).await;
+    let api = &setup.serving.api;
+    // An Alfamart cashier takes a retail bill's payment code; no phone is asked.
+    let alfa = debit_bill(api, "SHOE-1", "707").await;
+    let out = sim_as(
+        setup.dir.path(),
+        &api.base,
+        &["alfamart", "pay"],
+        &alfa,
+        &[],
+    )
+    .await;
+    out.ran.expect_code(0);
+    assert_eq!(out.summary["outcome"], "paid", "{}", out.ran.stdout);
+    assert_eq!(out.summary["amount"], 75_000, "{}", out.ran.stdout);
+    assert_eq!(out.operations(), ["inquiry", "payment", "advice"]);
+    assert_eq!(out.calls[0]["answer"]["beneficiary_name"], "Siti Aminah");
+    assert_eq!(debit_status(api, "SHOE-1", &alfa).await, "2");
+    // Paid is paid: the code is used now.
+    let again = sim_as(
+        setup.dir.path(),
+        &api.base,
+        &["alfamart", "pay"],
+        &alfa,
+        &[],
+    )
+    .await;
+    again.ran.expect_code(1);
+    assert_eq!(again.calls[0]["answer"]["response_code"], "88");
+
+    // A BNI teller takes a payment into a virtual account: the bank is the
+    // account's, read from its number.
+    let va = debit_bill(api, "SHOE-2", "801").await;
+    let out = sim_as(setup.dir.path(), &api.base, &["bank", "pay"], &va, &[]).await;
+    out.ran.expect_code(0);
+    assert_eq!(out.summary["network"], "bni", "{}", out.ran.stdout);
+    let reference = out.calls[1]["request"]["reference"].as_str().unwrap();
+    assert!(reference.starts_with("BNI"), "{}", out.ran.stdout);
+    assert_eq!(debit_status(api, "SHOE-2", &va).await, "2");
+    // Another bank does not know it.
+    let va = debit_bill(api, "SHOE-3", "801").await;
+    let wrong = sim_as(
+        setup.dir.path(),
+        &api.base,
+        &["bank", "pay"],
+        &va,
+        &["--bank", "bri"],
+    )
+    .await;
+    wrong.ran.expect_code(1);
+    assert_eq!(wrong.calls[0]["answer"]["response_code"], "14");
+    assert_eq!(debit_status(api, "SHOE-3", &va).await, "0");
+    stop_and_check(setup, &db).await;
+}
+
 on_both_backends!(
+    sim_store_and_bank_take_bill_payments,
     sim_alfamart_pays_out_a_code,
     sim_alfamart_reverses_a_payment_whose_answer_was_lost,
     sim_alfamart_is_refused_a_wrong_code,

@@ -30,7 +30,7 @@ pub fn payment_status(status: BillStatus) -> (&'static str, &'static str) {
         BillStatus::Pending => ("0", "Belum diproses"),
         BillStatus::Paid | BillStatus::PartlyRefunded => ("2", "Payment Sukses"),
         BillStatus::Failed => ("3", "Payment Gagal"),
-        BillStatus::Refunded => ("4", "Payment Reversal"),
+        BillStatus::Refunded | BillStatus::Reversed => ("4", "Payment Reversal"),
         BillStatus::Expired => ("7", "Payment Expired"),
         BillStatus::Cancelled => ("8", "Payment Cancelled"),
     }

@@ -34,6 +34,7 @@ fn reference(text: &str) -> Result<Reference, FormatError> {
 pub struct Inquiry {
     pub reference: Option<Reference>,
     pub code: String,
+    /// The phone a cash-out code was issued for; a bill's code needs none.
     pub phone: String,
 }
 
@@ -59,6 +60,7 @@ impl Inquiry {
         struct Body {
             reference: Option<String>,
             code: String,
+            #[serde(default)]
             phone: String,
         }
         let b: Body = json(body)?;
@@ -76,6 +78,7 @@ impl Payment {
         struct Body {
             reference: String,
             code: String,
+            #[serde(default)]
             phone: String,
             amount: i64,
             #[serde(default)]

@@ -1,6 +1,7 @@
-//! The host-to-host API cash-out networks call (`POST /h2h/v1/{network}/{operation}`):
-//! a store's point of sale or an ATM switch validating, claiming, reversing and
-//! settling cash-out codes. Documented in docs/cashout-networks.md.
+//! The host-to-host API networks call (`POST /h2h/v1/{network}/{operation}`): a
+//! store's point of sale, an ATM switch or a bank validating, paying, reversing
+//! and settling codes — cash-out codes handed out as cash, bills' ids paid in
+//! cash or into virtual accounts. Documented in docs/cashout-networks.md.
 //!
 //! Business answers are HTTP 200 with a `response_code`; malformed requests 400
 //! (`30`), bad credentials 401 (`63`), storage failures 500 (`96`).
@@ -12,8 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use gerbang_app::cashout::faults::{Fault, Operation};
-use gerbang_app::cashout::h2h::{self, H2hError, PaymentRequest, Reversal};
-use gerbang_app::cashout::{Network, NetworkRules};
+use gerbang_app::h2h::{self, CounterNetwork as Network, H2hError, PaymentRequest, Reversal};
 use gerbang_app::App;
 use gerbang_core::Timestamp;
 use gerbang_protocol::h2h::request::{ByReference, Inquiry, Payment};
@@ -70,7 +70,7 @@ fn rfc3339(at: Timestamp) -> String {
 
 /// Checks the network's key, timestamp and signature.
 fn authenticate(app: &App, network: Network, headers: &HeaderMap, path: &str, body: &[u8]) -> bool {
-    let rules = network.rules(&app.config.cashout, app.config.mode);
+    let rules = h2h::access(&app.config, network);
     let Some(secret) = rules.secret else {
         return false;
     };
@@ -125,8 +125,9 @@ async fn handle(
     };
     match app
         .is_sandbox()
-        .then(|| app.cashout_faults.take(network, operation))
+        .then_some(network.cash())
         .flatten()
+        .and_then(|cash| app.cashout_faults.take(cash, operation))
     {
         None => response,
         Some(Fault::Lost) => {

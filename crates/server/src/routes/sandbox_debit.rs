@@ -46,7 +46,10 @@ async fn pay(
         }))),
         Err(ChangeError::NotFound) => Err(ApiError::not_found("no such bill")),
         Err(
-            e @ (ChangeError::AlreadyPaid | ChangeError::NotPending(_) | ChangeError::WrongAmount),
+            e @ (ChangeError::AlreadyPaid
+            | ChangeError::NotPending(_)
+            | ChangeError::WrongAmount
+            | ChangeError::ReferenceTaken),
         ) => Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             e.to_string(),

@@ -55,7 +55,7 @@ async fn the_alfamart_simulator_hands_out_cash(db: TestDatabase) {
     let issued = issue_alfamart(&s, "ALF-SIM-1", RP_100K, "http://127.0.0.1:9/unused").await;
     let id = start_session(&s, "/sandbox/cashout/alfamart/pay", &issued.code).await;
     let done = wait_session(&s, &id, "the session ends", |v| v["state"] == "done").await;
-    assert_eq!(done["outcome"], "cash_handed_out", "{done}");
+    assert_eq!(done["outcome"], "paid", "{done}");
     assert_eq!(
         operations(&done),
         ["inquiry", "payment", "advice"],
@@ -145,7 +145,7 @@ async fn the_permata_atm_withdraws(db: TestDatabase) {
     );
     let id = start_session(&s, "/sandbox/cashout/permata/withdraw", &code).await;
     let done = wait_session(&s, &id, "the session ends", |v| v["state"] == "done").await;
-    assert_eq!(done["outcome"], "cash_handed_out", "{done}");
+    assert_eq!(done["outcome"], "paid", "{done}");
     s.wait_status("PMT-SIM-1", "2").await;
     assert_ledger(&s.api, 0).await;
     s.stop().await;

@@ -10,7 +10,13 @@ mod common;
 
 mod support;
 
+/// The host-to-host client of the cash-out suite: networks pay bills with it too.
+#[allow(dead_code)]
+#[path = "../cashout/h2h.rs"]
+mod h2h;
+
 mod bills;
 mod browser;
+mod counters;
 mod pages;
 mod refusals;

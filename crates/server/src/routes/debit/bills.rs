@@ -360,7 +360,9 @@ pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError>
             return Err(DebitError::INVALID_ORDER.with_detail(format!("the bill is {status}")))
         }
         Err(ChangeError::NotFound) => return Err(DebitError::INVALID_ORDER),
-        Err(e @ (ChangeError::WrongAmount | ChangeError::Store(_))) => return Err(internal(e)),
+        Err(
+            e @ (ChangeError::WrongAmount | ChangeError::ReferenceTaken | ChangeError::Store(_)),
+        ) => return Err(internal(e)),
     };
     let (code, desc) = payment_status(cancelled.status);
     Ok(Answer::default()

@@ -219,7 +219,7 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
         BillStatus::Paid | BillStatus::PartlyRefunded | BillStatus::Refunded => {
             views::finished(&c, true, false)
         }
-        BillStatus::Failed => views::finished(&c, false, false),
+        BillStatus::Failed | BillStatus::Reversed => views::finished(&c, false, false),
         BillStatus::Expired | BillStatus::Cancelled => views::finished(&c, false, true),
     };
     Html(markup.into_string()).into_response()
