@@ -49,6 +49,8 @@ pub struct App {
     pub banks: Arc<dyn BankNetwork>,
     /// Partners as their requests name them, remembered for a moment.
     pub partners: principals::PartnerCache,
+    /// The channels bills are paid through: they open bills and give refunds.
+    pub collectors: Arc<dyn gerbang_channels::collect::Collector>,
     /// The built-in bank simulator (the sandbox API scripts it).
     pub simulated_banks: Arc<SimulatedBanks>,
     /// Confirmed beneficiaries, which never change once written.
@@ -87,6 +89,7 @@ impl App {
                 wallets: Arc::new(SimulatedWallets::new(store.clone())),
             }),
             simulated_banks,
+            collectors: Arc::new(gerbang_channels::collect::SimulatedCollectors),
             partners: principals::PartnerCache::default(),
             beneficiaries: beneficiary::BeneficiaryCache::default(),
             code_keys: cashout::keys::CodeKeys::default(),

@@ -4,8 +4,8 @@
 //! reshapes them (run here as an operator's tool would run its SQL) leaves every
 //! one readable, settled by the workflows, and its references still taken.
 
-use gerbang_app::h2h;
 use gerbang_app::config::Config;
+use gerbang_app::h2h;
 use gerbang_app::payout::{
     self, AcceptError, AccountPayee, CashNetwork, Face, Failure, NewPayout, Payee, Requester,
     Status,

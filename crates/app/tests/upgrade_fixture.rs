@@ -22,8 +22,8 @@
 mod common;
 
 use common::requester;
-use gerbang_app::h2h::{self, PaymentRequest};
 use gerbang_app::config::Config;
+use gerbang_app::h2h::{self, PaymentRequest};
 use gerbang_app::payout::{
     self, approval, cancel, AcceptError, CashNetwork, Failure, NewPayout, Status,
 };

@@ -8,8 +8,8 @@
 mod common;
 
 use common::requester;
-use gerbang_app::h2h::{self, PaymentRequest, Refusal, Reversal};
 use gerbang_app::config::Config;
+use gerbang_app::h2h::{self, PaymentRequest, Refusal, Reversal};
 use gerbang_app::payout::approval::{self, ApprovalError};
 use gerbang_app::payout::cancel::{self, CancelError};
 use gerbang_app::payout::{

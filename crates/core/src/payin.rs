@@ -164,6 +164,22 @@ pub struct BillItem {
     pub amount_minor: i64,
 }
 
+/// What the channel gave the customer to pay a bill with, when the bill was
+/// opened there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Opening {
+    /// A number to pay to: a virtual account, a store's payment code.
+    PayTo { number: String },
+    /// A QRIS payload any wallet scans.
+    Qr { content: String },
+    /// The customer confirms a push in the wallet's app.
+    Push,
+    /// The customer is sent to the channel's own page (a credit provider, a
+    /// wallet's web checkout, internet banking).
+    Redirect,
+}
+
 /// How a bill was paid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillPayment {
@@ -199,6 +215,9 @@ pub struct Bill {
     pub customer: Customer,
     pub items: Vec<BillItem>,
     pub expires_at: Timestamp,
+    /// What its channel gave the customer to pay with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<Opening>,
     pub status: BillStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<BillPayment>,

@@ -8,6 +8,7 @@ pub mod expiry;
 
 use crate::stored;
 use crate::App;
+use gerbang_channels::collect::{CollectError, Collection, RefundOrder, RefundOutcome};
 use gerbang_core::ledger::{
     codes, AccountKind, LedgerError, LedgerOp, NewAccount, NewEntry, Posting,
 };
@@ -52,6 +53,8 @@ pub enum PostError {
     UnknownChannel(String),
     #[error("the bill expires before it could be paid")]
     AlreadyExpired,
+    #[error("the channel does not take the amount: {0}")]
+    ChannelAmount(String),
     #[error("storage: {0}")]
     Store(String),
 }
@@ -166,19 +169,35 @@ pub async fn earlier(
 /// Posts a bill; the same request again answers the same bill.
 pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
     let now = app.now();
-    if find_channel(&req.channel).is_none() {
+    let Some(channel) = find_channel(&req.channel) else {
         return Err(PostError::UnknownChannel(req.channel));
-    }
-    let fee_minor = app
+    };
+    let merchant = app
         .partners
         .merchant(&*app.store, &req.requester.principal)
         .await
-        .map_err(|e| PostError::Store(e.to_string()))?
+        .map_err(|e| PostError::Store(e.to_string()))?;
+    let fee_minor = merchant
+        .as_ref()
         .map_or(0, |m| m.fee_for(&req.channel, req.amount_minor));
     let store_err = |e: StepError| PostError::Store(e.to_string());
     for _ in 0..8 {
+        let id = new_id(&req.requester.principal, &req.channel);
+        let collection = Collection {
+            bill_id: &id,
+            channel,
+            amount_minor: req.amount_minor,
+            merchant_id: &req.requester.principal,
+            merchant_name: merchant.as_ref().map_or("", |m| m.name.as_str()),
+            customer_phone: req.customer.phone.expose(),
+        };
+        let opening = match app.collectors.open(&collection).await {
+            Ok(opening) => opening,
+            Err(CollectError::Amount(why)) => return Err(PostError::ChannelAmount(why)),
+            Err(e @ CollectError::Unavailable(_)) => return Err(PostError::Store(e.to_string())),
+        };
         let b = Bill {
-            id: new_id(&req.requester.principal, &req.channel),
+            id,
             requester: req.requester.clone(),
             reference: req.reference.clone(),
             channel: req.channel.clone(),
@@ -188,6 +207,7 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
             customer: req.customer.clone(),
             items: req.items.clone(),
             expires_at: req.expires_at,
+            opening: Some(opening),
             status: BillStatus::Pending,
             payment: None,
             cancel_reason: None,
@@ -585,6 +605,19 @@ pub async fn refund(
             }
         };
         let fee_share = fee_to(next.refunded_minor) - fee_to(b.refunded_minor);
+        // The channel gives the money back first, under a reference of this
+        // refund alone: a retry after a lost race asks for the same refund.
+        let reference = format!("{}-R{}", b.id, b.refunded_minor);
+        let order = RefundOrder {
+            bill_id: &b.id,
+            channel,
+            reference: &reference,
+            amount_minor,
+            customer_phone: b.customer.phone.expose(),
+        };
+        if let RefundOutcome::Refused { reason } = app.collectors.refund(&order).await {
+            return Err(RefundError::ChannelRefused(reason));
+        }
         // The payment's entry in reverse, for this share of it.
         let mut step = money_step(
             &b,
@@ -627,6 +660,8 @@ pub enum RefundError {
     Amount { left: i64 },
     #[error("the merchant's balance does not cover the refund")]
     MerchantBalance,
+    #[error("the channel refused the refund: {0}")]
+    ChannelRefused(String),
     #[error("storage: {0}")]
     Store(String),
 }

@@ -48,6 +48,8 @@ impl DebitError {
     pub const INVALID_ORDER: DebitError = DebitError::new("14", "Invalid Order");
     pub const ORDER_CANCELLED: DebitError =
         DebitError::new("17", "Order Cancelled by Merchant/Customer");
+    pub const INVALID_CUSTOMER: DebitError =
+        DebitError::new("18", "Invalid Customer or MSISDN is not found");
     pub const FORMAT: DebitError = DebitError::new("30", "Format Error");
     pub const NOT_SUPPORTED: DebitError = DebitError::new("40", "Requested Function not Supported");
     pub const EXPIRED: DebitError = DebitError::new("54", "Order is Expired");

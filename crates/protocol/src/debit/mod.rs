@@ -7,6 +7,5 @@
 pub mod answer;
 pub mod message;
 pub mod notice;
-pub mod qris;
 pub mod request;
 pub mod signature;

@@ -421,7 +421,74 @@ async fn fees_are_kept_and_refunds_given_back(db: TestDatabase) {
     gw.stop().await;
 }
 
+/// What the channels themselves refuse: QRIS's cap on one payment, and a refund
+/// to a customer whose account the channel closed (a phone ending with 9909).
+async fn channels_refuse_what_they_would(db: TestDatabase) {
+    let gw = gateway(&db, "http://127.0.0.1:9/none", "json").await;
+    // Rp 10.000.000 is QRIS's most; a rupiah more is refused and stores nothing.
+    let most = call(
+        &gw,
+        Syntax::Json,
+        "300011",
+        &post_data(&gw, "QR-MOST", "711", 1_000_000_000),
+    )
+    .await;
+    assert_eq!(most["response_code"], "00", "{most}");
+    assert!(
+        most["qr_content"].as_str().unwrap().contains("54081000000"),
+        "{most}"
+    );
+    for syntax in [Syntax::Json, Syntax::Xml] {
+        let over = call(
+            &gw,
+            syntax,
+            "300011",
+            &post_data(&gw, "QR-OVER", "711", 1_000_000_100),
+        )
+        .await;
+        assert_eq!(refusal(&over).0, "13", "{over}");
+    }
+    let after = call(
+        &gw,
+        Syntax::Json,
+        "300011",
+        &post_data(&gw, "QR-OVER", "711", 500_000),
+    )
+    .await;
+    assert_eq!(
+        after["response_code"], "00",
+        "the refused bill_no was never taken: {after}"
+    );
+
+    let mut body = post_data(&gw, "CLOSED-1", "819", 2_000_000);
+    body["msisdn"] = "081200009909".into();
+    let posted = call(&gw, Syntax::Json, "300011", &body).await;
+    let trx_id = posted["trx_id"].as_str().unwrap().to_string();
+    gw.post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))
+        .await
+        .expect(200);
+    let before = last_amount(&gw, "merchant:99999").await;
+    let refund = json!({
+        "request": "Pembatalan Pembelian Barang", "merchant_id": MERCHANT, "merchant": "FASPAY STORE",
+        "bill_no": "CLOSED-1", "cancellation_type": "FULL", "cancellation_reason": "returned",
+        "cancelled_by": "admin", "signature": sign(&["CLOSED-1"]),
+    });
+    let refused = call(&gw, Syntax::Json, "300013", &refund).await;
+    assert_eq!(refusal(&refused).0, "18", "{refused}");
+    assert_eq!(
+        last_amount(&gw, "merchant:99999").await,
+        before,
+        "nothing moved"
+    );
+    assert_eq!(
+        status(&gw, Syntax::Json, "CLOSED-1", &trx_id).await["payment_status_code"],
+        "2"
+    );
+    gw.stop().await;
+}
+
 on_both_backends!(
+    channels_refuse_what_they_would,
     channels_are_listed_for_the_signed_merchant,
     a_bill_is_posted_paid_and_notified,
     bills_are_cancelled_or_expire,

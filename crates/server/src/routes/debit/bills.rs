@@ -219,6 +219,9 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
             return Err(DebitError::UNREGISTERED.with_detail(format!("payment_channel {c}")))
         }
         Err(PostError::AlreadyExpired) => return Err(DebitError::EXPIRED),
+        Err(PostError::ChannelAmount(why)) => {
+            return Err(DebitError::INVALID_AMOUNT.with_detail(why))
+        }
         Err(PostError::Store(e)) => return Err(internal(e)),
     };
     Ok(posted_answer(app, &bill, &merchant))
@@ -228,7 +231,7 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
 fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant) -> Answer {
     let echo: Echo = bill.request.decode().unwrap_or_default();
     let mut qr = Answer::default();
-    if find_channel(&bill.channel).is_some_and(|c| c.family == ChannelFamily::Qris) {
+    if let Some(content) = super::pages::qr_content(bill) {
         let base = app.public_base();
         qr = qr
             .text(
@@ -241,7 +244,7 @@ fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant) -> Answer {
                     signature::sign(&merchant.user_id, merchant.password.expose(), &[&bill.id])
                 ),
             )
-            .text("qr_content", super::pages::qr_content(bill, merchant));
+            .text("qr_content", content);
     }
     let answer = Answer::default()
         .text("response", "Transmisi Info Detil Pembelian")
@@ -416,6 +419,9 @@ pub(super) async fn refund(app: &App, m: &Message) -> Result<Answer, DebitError>
         Err(RefundError::MerchantBalance) => {
             return Err(DebitError::INVALID_AMOUNT
                 .with_detail("the merchant's settlement balance does not cover it"))
+        }
+        Err(RefundError::ChannelRefused(why)) => {
+            return Err(DebitError::INVALID_CUSTOMER.with_detail(why))
         }
         Err(RefundError::NotFound) => return Err(DebitError::INVALID_ORDER),
         Err(RefundError::Store(e)) => return Err(internal(e)),

@@ -15,10 +15,9 @@ use axum::{Form, Router};
 use gerbang_app::payin::{self, ChangeError};
 use gerbang_app::principals::Merchant;
 use gerbang_app::App;
-use gerbang_core::payin::{find_channel, Bill, BillStatus, Channel, ChannelFamily};
+use gerbang_core::payin::{find_channel, Bill, BillStatus, Channel, ChannelFamily, Opening};
 use gerbang_core::payout::{Face, Requester};
 use gerbang_protocol::debit::notice::{payment_status, rupiah, wib};
-use gerbang_protocol::debit::qris;
 use gerbang_protocol::debit::signature;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -153,15 +152,12 @@ pub(super) fn percent_encode(v: &str) -> String {
         .collect()
 }
 
-/// The QRIS payload of a QR channel's bill.
-pub fn qr_content(bill: &Bill, merchant: &Merchant) -> String {
-    qris::Payload {
-        merchant_id: &merchant.merchant_id,
-        merchant_name: &merchant.name,
-        bill_id: &bill.id,
-        amount_rupiah: bill.amount_minor / 100,
+/// The QRIS payload the acquirer gave a QR channel's bill.
+pub fn qr_content(bill: &Bill) -> Option<&str> {
+    match &bill.opening {
+        Some(Opening::Qr { content }) => Some(content),
+        _ => None,
     }
-    .encode()
 }
 
 fn qr_svg(content: &str) -> Option<String> {
@@ -196,10 +192,9 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
     let echo_plan = bill.request.value()["reserve2"]
         .as_str()
         .map(str::to_string);
-    let qr = (channel.family == ChannelFamily::Qris).then(|| {
-        let content = qr_content(bill, merchant);
-        let svg = qr_svg(&content).unwrap_or_default();
-        (content, svg)
+    let qr = qr_content(bill).map(|content| {
+        let svg = qr_svg(content).unwrap_or_default();
+        (content.to_string(), svg)
     });
     let c = PageContext {
         bill,
@@ -462,7 +457,7 @@ async fn qr_image(
         ) {
             return None;
         }
-        qr_svg(&qr_content(&bill, &merchant))
+        qr_svg(qr_content(&bill)?)
     }
     .await;
     match found {
