@@ -66,7 +66,10 @@ pub enum RefundOutcome {
 
 #[async_trait]
 pub trait Collector: Send + Sync {
-    /// Opens `bill` at its channel: what the customer pays with.
+    /// Opens `bill` at its channel: what the customer pays with. It may be
+    /// asked for a request that turns out to repeat a bill already stored (the
+    /// store knows a repeat only when it commits): an opening whose bill was
+    /// never stored is never paid, and lapses at the channel.
     async fn open(&self, bill: &Collection<'_>) -> Result<Opening, CollectError>;
     /// Gives back part or all of a paid bill through its channel.
     async fn refund(&self, order: &RefundOrder<'_>) -> RefundOutcome;

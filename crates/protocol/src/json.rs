@@ -12,7 +12,8 @@ pub fn parse(bytes: &[u8]) -> serde_json::Result<Value> {
     serde_json::from_slice::<Unique>(bytes).map(|u| u.0)
 }
 
-struct Unique(Value);
+/// A JSON value read strictly (no repeated keys), for readers of their own.
+pub(crate) struct Unique(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for Unique {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

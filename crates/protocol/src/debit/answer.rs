@@ -60,6 +60,44 @@ impl DebitError {
     pub const MANDATORY: DebitError = DebitError::new("83", "Parameter is mandatory");
 }
 
+/// An answer as a JSON object, its fields in order.
+struct JsonAnswer<'a>(&'a Answer);
+
+/// A flat record as a JSON object.
+struct JsonRecord<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for JsonRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl serde::Serialize for JsonAnswer<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0 .0.len()))?;
+        for (key, value) in &self.0 .0 {
+            match value {
+                Value::Text(t) => map.serialize_entry(key, t)?,
+                // The error envelope is one object, not a list of one.
+                Value::List(records) if key == "response_error" && records.len() == 1 => {
+                    map.serialize_entry(key, &JsonRecord(&records[0]))?
+                }
+                Value::List(records) => {
+                    let list: Vec<JsonRecord> = records.iter().map(|r| JsonRecord(r)).collect();
+                    map.serialize_entry(key, &list)?
+                }
+            }
+        }
+        map.end()
+    }
+}
+
 /// A value of an answer: text, or a list of flat records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
@@ -101,29 +139,9 @@ impl Answer {
         }
     }
 
+    /// The fields in their order, written straight out (no map built first).
     fn json(&self) -> String {
-        let record = |r: &Vec<(String, String)>| {
-            serde_json::Value::Object(
-                r.iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                    .collect(),
-            )
-        };
-        let mut object = serde_json::Map::new();
-        for (key, value) in &self.0 {
-            let v = match value {
-                Value::Text(t) => serde_json::Value::String(t.clone()),
-                // The error envelope is one object, not a list of one.
-                Value::List(records) if key == "response_error" && records.len() == 1 => {
-                    record(&records[0])
-                }
-                Value::List(records) => {
-                    serde_json::Value::Array(records.iter().map(record).collect())
-                }
-            };
-            object.insert(key.clone(), v);
-        }
-        serde_json::Value::Object(object).to_string()
+        serde_json::to_string(&JsonAnswer(self)).unwrap_or_default()
     }
 
     fn xml(&self) -> String {

@@ -94,7 +94,8 @@ pub fn read(body: &[u8]) -> Result<(Syntax, Message), Unreadable> {
 }
 
 fn clip(text: String) -> String {
-    if text.chars().count() > MAX_VALUE_CHARS {
+    // No more bytes than the limit is no more characters either.
+    if text.len() > MAX_VALUE_CHARS && text.chars().count() > MAX_VALUE_CHARS {
         text.chars().take(MAX_VALUE_CHARS).collect()
     } else {
         text
@@ -102,9 +103,9 @@ fn clip(text: String) -> String {
 }
 
 /// A JSON scalar as text: numbers without a PHP float's `.0`.
-fn scalar_text(value: &Value) -> Option<String> {
+fn scalar_text(value: Value) -> Option<String> {
     match value {
-        Value::String(s) => Some(clip(s.clone())),
+        Value::String(s) => Some(clip(s)),
         Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => i.to_string(),
             (_, Some(u), _) => u.to_string(),
@@ -119,49 +120,81 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-fn json_line(object: &serde_json::Map<String, Value>) -> Line {
+fn json_line(object: serde_json::Map<String, Value>) -> Line {
     object
-        .iter()
-        .filter_map(|(k, v)| scalar_text(v).map(|t| (k.clone(), t)))
+        .into_iter()
+        .filter_map(|(k, v)| scalar_text(v).map(|t| (k, t)))
         .collect()
 }
 
 fn read_json(body: &[u8]) -> Result<Message, Unreadable> {
-    let value = crate::json::parse(body).map_err(|e| Unreadable(format!("invalid JSON: {e}")))?;
-    let Value::Object(top) = value else {
-        return Err(Unreadable("the JSON body is not an object".into()));
-    };
-    let mut message = Message::default();
-    for (key, value) in &top {
-        if let Value::Number(n) = value {
-            let exact = n.as_i64().is_some() || n.as_u64().is_some();
-            if !exact
-                && n.as_f64()
-                    .is_some_and(|f| f.abs() >= 9.007_199_254_740_992e15)
-            {
-                return Err(Unreadable(format!(
-                    "{key}: a number too large to be read exactly; send it as a string"
-                )));
-            }
-        }
-        if key == "item" {
-            let lines: Vec<Line> = match value {
-                Value::Array(list) => list
-                    .iter()
-                    .filter_map(|v| v.as_object().map(json_line))
-                    .collect(),
-                Value::Object(one) => vec![json_line(one)],
-                _ => Vec::new(),
-            };
-            message.items.extend(lines);
-        } else if let Some(text) = scalar_text(value) {
-            message.scalars.insert(key.clone(), text);
-        }
-    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let message = serde::Deserializer::deserialize_any(&mut reader, MessageVisitor)
+        .and_then(|m| reader.end().map(|()| m))
+        .map_err(|e| Unreadable(format!("invalid JSON: {e}")))?;
     if message.items.len() > MAX_ITEMS {
         return Err(Unreadable(format!("more than {MAX_ITEMS} items")));
     }
     Ok(message)
+}
+
+/// Reads a JSON body's top-level object straight into a [`Message`]: scalars
+/// as text, `item` as one object or a list of them; a repeated key anywhere is
+/// refused, as [`crate::json`] does.
+struct MessageVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MessageVisitor {
+    type Value = Message;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the JSON body as an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
+        use serde::de::Error;
+        let mut message = Message::default();
+        let mut seen_item = false;
+        while let Some(key) = map.next_key::<String>()? {
+            let crate::json::Unique(value) = map.next_value()?;
+            if key == "item" {
+                if std::mem::replace(&mut seen_item, true) {
+                    return Err(A::Error::custom("the key \"item\" is repeated"));
+                }
+            } else if message.scalars.contains_key(&key) {
+                return Err(A::Error::custom(format_args!(
+                    "the key {key:?} is repeated"
+                )));
+            }
+            if let Value::Number(n) = &value {
+                let exact = n.as_i64().is_some() || n.as_u64().is_some();
+                if !exact
+                    && n.as_f64()
+                        .is_some_and(|f| f.abs() >= 9.007_199_254_740_992e15)
+                {
+                    return Err(A::Error::custom(format_args!(
+                        "{key}: a number too large to be read exactly; send it as a string"
+                    )));
+                }
+            }
+            if key == "item" {
+                match value {
+                    Value::Array(list) => {
+                        message
+                            .items
+                            .extend(list.into_iter().filter_map(|v| match v {
+                                Value::Object(line) => Some(json_line(line)),
+                                _ => None,
+                            }))
+                    }
+                    Value::Object(one) => message.items.push(json_line(one)),
+                    _ => {}
+                }
+            } else if let Some(text) = scalar_text(value) {
+                message.scalars.insert(key, text);
+            }
+        }
+        Ok(message)
+    }
 }
 
 fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {

@@ -46,7 +46,7 @@ impl Amount {
 }
 
 fn mandatory<'a>(m: &'a Message, key: &'static str) -> Result<&'a str, DebitError> {
-    m.get(key).ok_or(DebitError::mandatory(key))
+    m.get(key).ok_or_else(|| DebitError::mandatory(key))
 }
 
 fn merchant_id(m: &Message) -> Result<MerchantId, DebitError> {
@@ -207,7 +207,7 @@ impl PostData {
         for line in &m.items {
             let field = |k: &str| line.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
             let product = field("product")
-                .ok_or(DebitError::mandatory("item.product"))?
+                .ok_or_else(|| DebitError::mandatory("item.product"))?
                 .to_string();
             // `"1"`, `1`, or a PHP float's `"1.00"`.
             let quantity = field("qty")

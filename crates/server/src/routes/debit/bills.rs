@@ -120,6 +120,21 @@ fn url_query(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// Whether a new bill's plan and times can be taken now.
+fn acceptable(app: &App, req: &PostData) -> Result<(), DebitError> {
+    if credit_family(&req.payment_channel) {
+        check_plan(req)?;
+    }
+    if req.bill_expired <= app.now() {
+        return Err(DebitError::EXPIRED.with_detail("bill_expired has passed"));
+    }
+    // At most 30 days after bill_date (§3.1).
+    if req.bill_expired > req.bill_date.plus_seconds(MAX_LIFETIME_SECONDS) {
+        return Err(DebitError::FORMAT.with_detail("bill_expired: at most 30 days after bill_date"));
+    }
+    Ok(())
+}
+
 pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitError> {
     let req = PostData::decode(m)?;
     let merchant = signed_merchant(
@@ -144,34 +159,26 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
     let fingerprint = m.fingerprint(&|k: &str| {
         PostData::FIELDS.contains(&k) || k.starts_with("billing_") || k.starts_with("shipping_")
     });
-    // A request seen before answers as it did, whatever the time is now.
-    let seen = payin::earlier(
-        app,
-        &requester(&merchant.merchant_id),
-        req.bill_no.as_str(),
-        &fingerprint,
-    )
-    .await
-    .map_err(internal)?;
-    if let Some(earlier) = seen {
-        return match earlier {
-            Ok(bill) => Ok(posted_answer(app, &bill, &merchant)),
-            Err(()) => Err(DebitError::INVALID_ORDER.with_detail(format!(
+    // A request seen before answers as it did, whatever the time is now: a
+    // refusal of the request's times or plan is looked up first. A new bill
+    // goes straight to the store, which knows a repeat by its bill_no.
+    if let Err(refused) = acceptable(app, &req) {
+        let seen = payin::earlier(
+            app,
+            &requester(&merchant.merchant_id),
+            req.bill_no.as_str(),
+            &fingerprint,
+        )
+        .await
+        .map_err(internal)?;
+        return match seen {
+            Some(Ok(bill)) => Ok(posted_answer(app, &bill, &merchant)),
+            Some(Err(())) => Err(DebitError::INVALID_ORDER.with_detail(format!(
                 "bill_no {} was used for another bill",
                 req.bill_no.as_str()
             ))),
+            None => Err(refused),
         };
-    }
-    if credit_family(&req.payment_channel) {
-        check_plan(&req)?;
-    }
-    let now = app.now();
-    if req.bill_expired <= now {
-        return Err(DebitError::EXPIRED.with_detail("bill_expired has passed"));
-    }
-    // At most 30 days after bill_date (§3.1).
-    if req.bill_expired > req.bill_date.plus_seconds(MAX_LIFETIME_SECONDS) {
-        return Err(DebitError::FORMAT.with_detail("bill_expired: at most 30 days after bill_date"));
     }
     let expires_at = req.bill_expired;
     let echo = Echo {

@@ -142,14 +142,19 @@ pub(super) fn page_url(environment: &str, signed: &str, bill: &Bill, merchant_id
 
 /// `v` percent-encoded for a URL's query (unreserved characters kept).
 pub(super) fn percent_encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
+                out.push(char::from(b))
             }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
 }
 
 /// The QRIS payload the acquirer gave a QR channel's bill.
