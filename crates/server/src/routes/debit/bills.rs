@@ -172,7 +172,7 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         .await
         .map_err(internal)?;
         return match seen {
-            Some(Ok(bill)) => Ok(posted_answer(app, &bill, &merchant)),
+            Some(Ok(bill)) => Ok(posted_answer(app, &bill, &merchant, None)),
             Some(Err(())) => Err(DebitError::INVALID_ORDER.with_detail(format!(
                 "bill_no {} was used for another bill",
                 req.bill_no.as_str()
@@ -186,6 +186,7 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         bill_reff: req.bill_reff.clone(),
         reserve2: req.reserve2.clone(),
     };
+    let request = Document::of(&echo);
     let new = NewBill {
         requester: requester(&merchant.merchant_id),
         reference: req.bill_no.as_str().to_string(),
@@ -212,7 +213,7 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
             .collect(),
         expires_at,
         notice_url: merchant.notification_url.clone(),
-        request: Document::of(&echo),
+        request: request.clone(),
     };
     let bill = match payin::post(app, new).await {
         Ok(b) => b,
@@ -231,12 +232,15 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
         }
         Err(PostError::Store(e)) => return Err(internal(e)),
     };
-    Ok(posted_answer(app, &bill, &merchant))
+    // A new bill stored this request's echo; a repeat answers with its own.
+    let stored = (bill.request.as_str() == request.as_str()).then_some(echo);
+    Ok(posted_answer(app, &bill, &merchant, stored))
 }
 
-/// The Post Data answer for `bill`.
-fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant) -> Answer {
-    let echo: Echo = bill.request.decode().unwrap_or_default();
+/// The Post Data answer for `bill`, echoing what it stored (read back unless
+/// the caller has it).
+fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant, echo: Option<Echo>) -> Answer {
+    let echo: Echo = echo.unwrap_or_else(|| bill.request.decode().unwrap_or_default());
     let mut qr = Answer::default();
     if let Some(content) = super::pages::qr_content(bill) {
         let base = app.public_base();
