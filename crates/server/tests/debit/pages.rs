@@ -117,8 +117,24 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
         .send()
         .await
         .unwrap();
-    assert_eq!(image.headers()["content-type"], "image/svg+xml");
-    assert!(image.text().await.unwrap().contains("<svg"));
+    assert_eq!(image.headers()["content-type"], "image/png");
+    // The PNG is the payload's code: a QR reader of its own reads it back.
+    let png = image.bytes().await.unwrap();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png.to_vec()))
+        .read_info()
+        .expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).expect("a frame");
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one code in the image");
+    let (_, decoded) = grids[0].decode().expect("a readable code");
+    assert_eq!(decoded, content);
+    let svg_url = qr["web_url"].as_str().unwrap().replace(".png?", ".svg?");
+    let svg = browser().get(svg_url).send().await.unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().contains("<svg"));
     let unsigned = qr["web_url"]
         .as_str()
         .unwrap()

@@ -249,7 +249,7 @@ fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant, echo: Option<Echo>
                 "web_url",
                 // Signed like OVO's push, over the trx_id: ids are not secrets.
                 format!(
-                    "{base}/__assets/qr/{}-{}.svg?s={}",
+                    "{base}/__assets/qr/{}-{}.png?s={}",
                     merchant.merchant_id,
                     bill.id,
                     signature::sign(&merchant.user_id, merchant.password.expose(), &[&bill.id])

@@ -10,6 +10,7 @@ mod credit;
 mod merchant;
 mod ovo;
 mod pages;
+mod qr;
 mod views;
 
 use axum::body::Bytes;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/pws/100003/:environment/:signature", get(show).post(act))
-        .route("/__assets/qr/:file", get(qr_image))
+        .route("/__assets/qr/:file", get(super::qr::image))
         .with_state(app)
 }
 
@@ -165,15 +165,6 @@ pub fn qr_content(bill: &Bill) -> Option<&str> {
     }
 }
 
-fn qr_svg(content: &str) -> Option<String> {
-    let code = qrcode::QrCode::new(content.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color>()
-            .min_dimensions(240, 240)
-            .build(),
-    )
-}
-
 /// A bill's page as one browser sees it.
 pub(super) struct Page<'a> {
     pub app: &'a App,
@@ -198,7 +189,7 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
         .as_str()
         .map(str::to_string);
     let qr = qr_content(bill).map(|content| {
-        let svg = qr_svg(content).unwrap_or_default();
+        let svg = super::qr::svg(content).unwrap_or_default();
         (content.to_string(), svg)
     });
     let c = PageContext {
@@ -424,50 +415,6 @@ pub(super) fn normalise_phone(text: &str) -> String {
     match digits.strip_prefix("62") {
         Some(rest) => format!("0{rest}"),
         None => digits,
-    }
-}
-
-/// `GET /__assets/qr/{merchant_id}-{trx_id}.svg?s=…`: a QR channel bill's code as an
-/// image, for the link Post Data answered with.
-#[derive(Deserialize)]
-struct QrLink {
-    /// `sha1(md5(user_id + password + trx_id))`.
-    s: Option<String>,
-}
-
-async fn qr_image(
-    State(app): State<Arc<App>>,
-    Path(file): Path<String>,
-    Query(link): Query<QrLink>,
-) -> Response {
-    let found = async {
-        let stem = file.strip_suffix(".svg")?;
-        let (merchant_id, trx_id) = stem.split_once('-')?;
-        let (bill, _) = payin::load(&app.store, trx_id).await.ok()??;
-        if bill.requester.principal != merchant_id
-            || find_channel(&bill.channel)?.family != ChannelFamily::Qris
-        {
-            return None;
-        }
-        let merchant: Merchant = app
-            .partners
-            .merchant(&*app.store, merchant_id)
-            .await
-            .ok()??;
-        if !signature::verify(
-            link.s.as_deref()?,
-            &merchant.user_id,
-            merchant.password.expose(),
-            &[&bill.id],
-        ) {
-            return None;
-        }
-        qr_svg(qr_content(&bill)?)
-    }
-    .await;
-    match found {
-        Some(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
-        None => (StatusCode::NOT_FOUND, "no such QR code").into_response(),
     }
 }
 
