@@ -28,6 +28,45 @@ impl std::str::FromStr for Mode {
     }
 }
 
+/// What one gateway process does: answer requests, run the workers (notifier,
+/// scheduler: dispatch, timers, backups), or both. Processes of different roles
+/// share one PostgreSQL database; leases decide which worker does what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Requests and workers in one process.
+    #[default]
+    All,
+    /// Requests only (and health and metrics).
+    Api,
+    /// Workers only; its HTTP port answers health and metrics.
+    Worker,
+}
+
+impl Role {
+    pub fn answers_requests(self) -> bool {
+        self != Role::Worker
+    }
+
+    pub fn runs_workers(self) -> bool {
+        self != Role::Api
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(Role::All),
+            "api" => Ok(Role::Api),
+            "worker" => Ok(Role::Worker),
+            other => Err(format!(
+                "unknown role {other:?} (expected api, worker or all)"
+            )),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotifierConfig {
@@ -115,6 +154,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub database_url: String,
     pub mode: Mode,
+    /// What this process does (`--role`).
+    pub role: Role,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// A provisioning file applied at every start.
@@ -288,6 +329,7 @@ impl Default for Config {
             public_url: None,
             database_url: "sqlite://gerbang.db".into(),
             mode: Mode::Sandbox,
+            role: Role::All,
             max_body_bytes: 1024 * 1024,
             provision: None,
             notifier: NotifierConfig::default(),
@@ -320,6 +362,16 @@ impl Config {
 
     /// Settings that parse but cannot work together.
     pub fn check(&self) -> Result<(), String> {
+        let postgres = ["postgres://", "postgresql://"]
+            .iter()
+            .any(|p| self.database_url.starts_with(p));
+        if self.role != Role::All && !postgres {
+            return Err(format!(
+                "role {:?}: processes of different roles share a PostgreSQL database; \
+                 a SQLite database is served by one process (role all)",
+                self.role
+            ));
+        }
         if self.backup.folder.is_some()
             && (self.backup.interval_seconds == 0 || self.backup.keep == 0)
         {
@@ -380,6 +432,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_apart_need_postgres() {
+        let on = |db: &str, role: &str| {
+            Config::from_toml(&format!("database_url = \"{db}\"\nrole = \"{role}\"\n"))
+        };
+        assert!(on("sqlite://g.db", "all").is_ok());
+        for role in ["api", "worker"] {
+            let refused = on("sqlite://g.db", role).unwrap_err();
+            assert!(refused.contains("PostgreSQL"), "{refused}");
+            assert_eq!(
+                on("postgres://gerbang@127.0.0.1/g", role).unwrap().role,
+                role.parse().unwrap()
+            );
+        }
+        assert!(on("sqlite://g.db", "both").is_err());
+        assert!(Role::Api.answers_requests() && !Role::Api.runs_workers());
+        assert!(!Role::Worker.answers_requests() && Role::Worker.runs_workers());
+    }
 
     #[test]
     fn file_overrides_defaults_and_rejects_unknown_keys() {

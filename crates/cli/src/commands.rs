@@ -37,8 +37,12 @@ pub async fn serve(
     listen: Option<String>,
     mode: Option<String>,
     provision_file: Option<String>,
+    role: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let mut config = load_config(&common)?;
+    if let Some(role) = role {
+        config.role = role.parse().map_err(anyhow::Error::msg)?;
+    }
     if let Some(listen) = listen {
         config.listen = listen;
     }
@@ -48,9 +52,11 @@ pub async fn serve(
     if let Some(file) = provision_file {
         config.provision = Some(file);
     }
+    config.check().map_err(anyhow::Error::msg)?;
     tracing::info!(
         database = %gerbang_store::redact_url(&config.database_url),
         mode = ?config.mode,
+        role = ?config.role,
         "starting gerbang"
     );
     let app = App::open(config.clone()).await?;

@@ -48,6 +48,11 @@ enum Command {
         /// Apply this provisioning file before serving.
         #[arg(long, env = "GERBANG_PROVISION")]
         provision: Option<String>,
+        /// api (answer requests), worker (run the notifier and the scheduler:
+        /// dispatch, timers) or all (default). Nodes of different roles share one
+        /// PostgreSQL database.
+        #[arg(long, env = "GERBANG_ROLE")]
+        role: Option<String>,
     },
     /// Copy a running gateway's SQLite database into PATH (a new file) without
     /// stopping it, and check the copy.
@@ -256,7 +261,8 @@ fn main() -> std::process::ExitCode {
                 listen,
                 mode,
                 provision,
-            } => commands::serve(common, listen, mode, provision).await,
+                role,
+            } => commands::serve(common, listen, mode, provision, role).await,
             Command::Backup { path, common } => commands::backup(common, &path).await,
             Command::Migrate { common, dry_run } => commands::migrate(common, dry_run).await,
             Command::Provision { file, common } => commands::provision(common, &file).await,

@@ -19,6 +19,21 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// What a worker process answers over HTTP: health and metrics, for its
+/// orchestrator and scraper.
+fn worker_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics))
+        .with_state(app)
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .fallback(|| async {
+            error::ApiError::not_found("a worker node answers /healthz, /readyz and /metrics only")
+        })
+        .layer(axum::middleware::from_fn(crate::request_log::log))
+}
+
 /// The whole HTTP surface.
 pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.max_body_bytes;
@@ -90,9 +105,19 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
     };
     let _ = app.self_url.set(format!("http://{reachable}"));
     let stop = CancellationToken::new();
-    let workers = app.start_workers(&stop).await?;
+    let role = app.config.role;
+    let workers = if role.runs_workers() {
+        app.start_workers(&stop).await?
+    } else {
+        Vec::new()
+    };
     let limits = app.config.http.clone();
-    let router = router(app.clone()).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+    let surface = if role.answers_requests() {
+        router(app.clone())
+    } else {
+        worker_router(app.clone())
+    };
+    let router = surface.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         Duration::from_secs(limits.body_read_timeout_seconds.max(1)),
     ));
     let http = tokio::spawn(serve::serve(listener, router, limits, stop.clone()));

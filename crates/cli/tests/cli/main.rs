@@ -29,6 +29,7 @@ mod notifications;
 mod payout;
 mod provision;
 mod restore_drill;
+mod roles;
 mod sendme_crash;
 mod serve;
 mod shared_postgres;
