@@ -1,7 +1,7 @@
 //! Black-box tests of the `gerbang` binary: provisioning, the ledger check, the
 //! cash-out code key, serving and stopping, notifications across a crash, a SendMe
 //! transfer burst cut by a crash, payouts approved or rejected on a stopped gateway's database,
-//! and several processes on one PostgreSQL database.
+//! several processes on one PostgreSQL database, nodes of each role and a worker node killed mid-dispatch.
 
 #[macro_use]
 #[path = "../../../server/tests/common/mod.rs"]
@@ -34,3 +34,4 @@ mod sendme_crash;
 mod serve;
 mod shared_postgres;
 mod sim;
+mod worker_kill;
