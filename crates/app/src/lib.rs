@@ -181,6 +181,10 @@ impl App {
                     payin::EXPIRY_TIMER,
                     Arc::new(payin::expiry::Expirer { app: self.clone() }),
                 ),
+                (
+                    payin::REFUND_TIMER,
+                    Arc::new(payin::RefundSettler { app: self.clone() }),
+                ),
             ]),
             self.wake_scheduler.clone(),
         )

@@ -197,6 +197,36 @@ pub struct BillPayment {
     pub advised_at: Option<Timestamp>,
 }
 
+/// Where a refund stands at its channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundState {
+    /// Taken from the merchant; the channel is giving it back.
+    Requested,
+    /// The channel gave it back.
+    Refunded,
+    /// The channel would not: the merchant has it again.
+    Refused,
+}
+
+/// Part or all of a paid bill given back to its customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillRefund {
+    /// The gateway's reference of the refund at the channel (one per refund).
+    pub reference: String,
+    pub amount_minor: i64,
+    /// The operator's fee given back with it.
+    pub fee_minor: i64,
+    pub state: RefundState,
+    pub requested_at: Timestamp,
+    /// The channel's own reference, once it gave the money back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_reference: Option<String>,
+    /// Why the channel would not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_because: Option<String>,
+}
+
 /// A bill and where it stands.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bill {
@@ -223,8 +253,11 @@ pub struct Bill {
     pub payment: Option<BillPayment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    /// Refunded, or being refunded, so far.
     #[serde(default)]
     pub refunded_minor: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<BillRefund>,
     /// Where the requester is told of the bill's end, if anywhere.
     pub notice_url: Option<String>,
     /// The request as its face decoded it, for the face's answers.

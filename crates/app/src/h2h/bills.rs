@@ -90,12 +90,18 @@ pub(super) async fn pay(
         Err(ChangeError::NotPending(_) | ChangeError::AlreadyPaid) => {
             Err(Refusal::AlreadyUsed.into())
         }
-        Err(e @ ChangeError::Store(_)) => Err(store_error(e).into()),
+        Err(e @ (ChangeError::Store(_) | ChangeError::Changed)) => Err(store_error(e).into()),
     }
 }
 
-/// Undoes the bill's payment within the network's window, before its advice.
-pub(super) async fn reverse(app: &App, access: &Access, b: &Bill) -> Result<Reversal, Lost> {
+/// Undoes the bill's payment (`b` at `version`) within the network's window,
+/// before its advice.
+pub(super) async fn reverse(
+    app: &App,
+    access: &Access,
+    b: &Bill,
+    version: i64,
+) -> Result<Reversal, Lost> {
     if b.status == BillStatus::Reversed {
         return Ok(Reversal::Reversed { repeated: true });
     }
@@ -109,8 +115,10 @@ pub(super) async fn reverse(app: &App, access: &Access, b: &Bill) -> Result<Reve
     {
         return Err(Refusal::NotAllowed.into());
     }
-    match payin::reverse(app, &b.id).await {
+    match payin::reverse(app, &b.id, version).await {
         Ok(_) => Ok(Reversal::Reversed { repeated: false }),
+        // Advised, refunded or reversed meanwhile: look again.
+        Err(ChangeError::Changed) => Err(Lost::Race),
         // Refunded since, or the merchant's balance no longer holds it.
         Err(ChangeError::NotPending(_)) => Err(Refusal::NotAllowed.into()),
         Err(e) => Err(store_error(e).into()),

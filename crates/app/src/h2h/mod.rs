@@ -148,8 +148,8 @@ enum Taken {
     Voided,
     /// A cash-out code's payment: its fingerprint, the disbursement and its version.
     Payout(String, Box<Disbursement>, i64),
-    /// A bill's payment: its fingerprint and the bill.
-    Bill(String, Box<Bill>),
+    /// A bill's payment: its fingerprint, the bill and its version.
+    Bill(String, Box<Bill>, i64),
 }
 
 async fn taken(
@@ -170,11 +170,11 @@ async fn taken(
     }
     let missing = || H2hError::Store(format!("payment {reference} names nothing stored"));
     if let Some(id) = idem.response.strip_prefix(BILL_PREFIX) {
-        let (b, _) = crate::payin::load(&app.store, id)
+        let (b, version) = crate::payin::load(&app.store, id)
             .await
             .map_err(store_error)?
             .ok_or_else(missing)?;
-        return Ok(Some(Taken::Bill(idem.fingerprint, Box::new(b))));
+        return Ok(Some(Taken::Bill(idem.fingerprint, Box::new(b), version)));
     }
     let (d, version) = crate::payout::load(&app.store, &idem.response)
         .await
@@ -236,7 +236,7 @@ pub async fn pay(
                 }
                 return Err(Refusal::DuplicateReference.into());
             }
-            Some(Taken::Bill(fingerprint, b)) if fingerprint == print => {
+            Some(Taken::Bill(fingerprint, b, _)) if fingerprint == print => {
                 if let Some(paid) = bills::repeated(&b)? {
                     return Ok(paid);
                 }
@@ -294,7 +294,7 @@ pub async fn reverse(
             Some(Taken::Payout(_, d, version)) => {
                 cash_codes::reverse(app, network, &access, reference, &d, version).await
             }
-            Some(Taken::Bill(_, b)) => bills::reverse(app, &access, &b).await,
+            Some(Taken::Bill(_, b, version)) => bills::reverse(app, &access, &b, version).await,
             Some(Taken::Voided) => return Ok(Reversal::Voided { repeated: true }),
             None => {
                 let void = Step {
@@ -335,7 +335,7 @@ pub async fn advise(
     for _ in 0..ATTEMPTS {
         let attempt = match taken(app, network, reference).await? {
             Some(Taken::Payout(_, d, version)) => cash_codes::advise(app, &d, version).await,
-            Some(Taken::Bill(_, b)) => bills::advise(app, &b).await,
+            Some(Taken::Bill(_, b, _)) => bills::advise(app, &b).await,
             _ => return Err(Refusal::NoSuchPayment.into()),
         };
         match attempt {

@@ -5,10 +5,13 @@
 //! the merchant told). A bill's id is the number its customer pays to.
 
 pub mod expiry;
+mod refund;
+
+pub use refund::{refund, settle_refund, RefundError, RefundSettler, REFUND_TIMER};
 
 use crate::stored;
 use crate::App;
-use gerbang_channels::collect::{CollectError, Collection, RefundOrder, RefundOutcome};
+use gerbang_channels::collect::{CollectError, Collection};
 use gerbang_core::ledger::{
     codes, AccountKind, LedgerError, LedgerOp, NewAccount, NewEntry, Posting,
 };
@@ -71,6 +74,8 @@ pub enum ChangeError {
     WrongAmount,
     #[error("the channel's reference was taken by another request")]
     ReferenceTaken,
+    #[error("the bill changed since it was read")]
+    Changed,
     #[error("storage: {0}")]
     Store(String),
 }
@@ -193,8 +198,21 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
         };
         let opening = match app.collectors.open(&collection).await {
             Ok(opening) => opening,
-            Err(CollectError::Amount(why)) => return Err(PostError::ChannelAmount(why)),
-            Err(e @ CollectError::Unavailable(_)) => return Err(PostError::Store(e.to_string())),
+            Err(e) => {
+                // A repeat answers as the first request did, whatever the channel
+                // says now: it is looked up only when the channel refuses.
+                return match earlier(app, &req.requester, &req.reference, &req.fingerprint)
+                    .await
+                    .map_err(|e| PostError::Store(e.to_string()))?
+                {
+                    Some(Ok(bill)) => Ok(bill),
+                    Some(Err(())) => Err(PostError::DuplicateReference),
+                    None => Err(match e {
+                        CollectError::Amount(why) => PostError::ChannelAmount(why),
+                        e @ CollectError::Unavailable(_) => PostError::Store(e.to_string()),
+                    }),
+                };
+            }
         };
         let b = Bill {
             id,
@@ -212,6 +230,7 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
             payment: None,
             cancel_reason: None,
             refunded_minor: 0,
+            refunds: Vec::new(),
             notice_url: req.notice_url.clone(),
             request: req.request.clone(),
             request_id: crate::request_id::current(),
@@ -263,7 +282,7 @@ pub async fn post(app: &App, req: NewBill) -> Result<Bill, PostError> {
 /// A step moving `gross_minor` of bill `b` from `channel`'s clearing account to
 /// the merchant's settlement account, `fee_minor` of it to the operator's fee
 /// account (both negative: back the other way).
-fn money_step(
+pub(crate) fn money_step(
     b: &Bill,
     channel: &Channel,
     kind: &str,
@@ -479,45 +498,43 @@ pub async fn pay_through_channel(
 
 /// Undoes the payment of bill `id` its channel reports reversed (the counter
 /// never had the answer and gave the customer's money back): the payment's
-/// entry in reverse, the bill ended `Reversed`, the merchant told. A reversed
-/// bill answers as it is.
-pub async fn reverse(app: &App, id: &str) -> Result<Bill, ChangeError> {
-    for _ in 0..4 {
-        let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
-        if b.status == BillStatus::Reversed {
-            return Ok(b);
-        }
-        let (BillStatus::Paid, Some(payment)) = (b.status, &b.payment) else {
-            return Err(ChangeError::NotPending(b.status.as_str()));
-        };
-        let channel = find_channel(&b.channel).ok_or(ChangeError::NotFound)?;
-        let now = app.now();
-        let mut step = money_step(
-            &b,
-            channel,
-            "payin_reversal",
-            format!("reversal of {} bill {}", channel.name, b.reference),
-            -payment.amount_minor,
-            -payment.fee_minor,
-        );
-        let mut next = b.clone();
-        next.status = BillStatus::Reversed;
-        next.status_at = now;
-        step.records
-            .push(record_write(&next, Expect::Version(version)));
-        step.notifications
-            .extend(crate::faces::bill_notice(app, &next).await?);
-        match app.commit(step).await {
-            Ok(_) => return Ok(next),
-            Err(StepError::RecordConflict { .. }) => continue,
-            // The merchant spent the money already.
-            Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
-                return Err(ChangeError::NotPending("spent"))
-            }
-            Err(e) => return Err(ChangeError::Store(e.to_string())),
-        }
+/// entry in reverse, the bill ended `Reversed`, the merchant told. The caller
+/// checked the bill at `version` (the window, the advice): a bill changed since
+/// is [`ChangeError::Changed`], to be checked again.
+pub async fn reverse(app: &App, id: &str, version: i64) -> Result<Bill, ChangeError> {
+    let (b, stored) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
+    if stored != version {
+        return Err(ChangeError::Changed);
     }
-    Err(ChangeError::Store("the bill kept changing".into()))
+    let (BillStatus::Paid, Some(payment)) = (b.status, &b.payment) else {
+        return Err(ChangeError::NotPending(b.status.as_str()));
+    };
+    let channel = find_channel(&b.channel).ok_or(ChangeError::NotFound)?;
+    let now = app.now();
+    let mut step = money_step(
+        &b,
+        channel,
+        "payin_reversal",
+        format!("reversal of {} bill {}", channel.name, b.reference),
+        -payment.amount_minor,
+        -payment.fee_minor,
+    );
+    let mut next = b.clone();
+    next.status = BillStatus::Reversed;
+    next.status_at = now;
+    step.records
+        .push(record_write(&next, Expect::Version(version)));
+    step.notifications
+        .extend(crate::faces::bill_notice(app, &next).await?);
+    match app.commit(step).await {
+        Ok(_) => Ok(next),
+        Err(StepError::RecordConflict { .. }) => Err(ChangeError::Changed),
+        // The merchant spent the money already.
+        Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
+            Err(ChangeError::NotPending("spent"))
+        }
+        Err(e) => Err(ChangeError::Store(e.to_string())),
+    }
 }
 
 /// Marks the payment of bill `id` final as its channel confirms it; returns
@@ -555,115 +572,6 @@ pub async fn advise(app: &App, id: &str) -> Result<bool, ChangeError> {
 /// a customer refused the push): nothing moved, the merchant told.
 pub async fn decline(app: &App, id: &str) -> Result<Bill, ChangeError> {
     end_pending(app, None, id, BillStatus::Failed, None).await
-}
-
-/// Gives back `amount_minor` (all that is left when `None`) of a paid bill to its
-/// customer through the channel it came in by: the merchant's settlement account
-/// and the operator's fee account pay the channel's clearing account back, each
-/// its share of the payment. Refunded in full, the bill ends
-/// `Refunded` and the merchant is told; in part, `PartlyRefunded`.
-pub async fn refund(
-    app: &App,
-    requester: &Requester,
-    id: &str,
-    amount_minor: Option<i64>,
-) -> Result<Bill, RefundError> {
-    for _ in 0..4 {
-        let (b, version) = load(&app.store, id)
-            .await
-            .map_err(|e| RefundError::Store(e.to_string()))?
-            .filter(|(b, _)| b.requester == *requester)
-            .ok_or(RefundError::NotFound)?;
-        let paid = match (&b.status, &b.payment) {
-            (BillStatus::Paid | BillStatus::PartlyRefunded, Some(p)) => p.amount_minor,
-            (BillStatus::Refunded, _) => return Err(RefundError::AlreadyRefunded),
-            _ => return Err(RefundError::NotPaid),
-        };
-        let left = paid - b.refunded_minor;
-        let amount_minor = amount_minor.unwrap_or(left);
-        if amount_minor <= 0 || amount_minor > left {
-            return Err(RefundError::Amount { left });
-        }
-        let channel = find_channel(&b.channel).ok_or(RefundError::NotFound)?;
-        let now = app.now();
-        let mut next = b.clone();
-        next.refunded_minor += amount_minor;
-        next.status = if next.refunded_minor == paid {
-            BillStatus::Refunded
-        } else {
-            BillStatus::PartlyRefunded
-        };
-        next.status_at = now;
-        // The refund undoes its share of the payment's entry: the operator's fee
-        // comes back in proportion (the rest of it with the last refund).
-        let fee = b.payment.as_ref().map_or(0, |p| p.fee_minor);
-        let fee_to = |refunded: i64| {
-            if refunded == paid {
-                fee
-            } else {
-                (i128::from(fee) * i128::from(refunded) / i128::from(paid.max(1))) as i64
-            }
-        };
-        let fee_share = fee_to(next.refunded_minor) - fee_to(b.refunded_minor);
-        // The channel gives the money back first, under a reference of this
-        // refund alone: a retry after a lost race asks for the same refund.
-        let reference = format!("{}-R{}", b.id, b.refunded_minor);
-        let order = RefundOrder {
-            bill_id: &b.id,
-            channel,
-            reference: &reference,
-            amount_minor,
-            customer_phone: b.customer.phone.expose(),
-        };
-        if let RefundOutcome::Refused { reason } = app.collectors.refund(&order).await {
-            return Err(RefundError::ChannelRefused(reason));
-        }
-        // The payment's entry in reverse, for this share of it.
-        let mut step = money_step(
-            &b,
-            channel,
-            "refund",
-            format!("refund of {} bill {}", channel.name, b.reference),
-            -amount_minor,
-            -fee_share,
-        );
-        step.records
-            .push(record_write(&next, Expect::Version(version)));
-        if next.status == BillStatus::Refunded {
-            step.notifications.extend(
-                crate::faces::bill_notice(app, &next)
-                    .await
-                    .map_err(|e| RefundError::Store(e.to_string()))?,
-            );
-        }
-        match app.commit(step).await {
-            Ok(_) => return Ok(next),
-            Err(StepError::RecordConflict { .. }) => continue,
-            Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
-                return Err(RefundError::MerchantBalance)
-            }
-            Err(e) => return Err(RefundError::Store(e.to_string())),
-        }
-    }
-    Err(RefundError::Store("the bill kept changing".into()))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RefundError {
-    #[error("no such bill")]
-    NotFound,
-    #[error("the bill was not paid")]
-    NotPaid,
-    #[error("the bill was refunded in full")]
-    AlreadyRefunded,
-    #[error("at most {left} minor units are left to refund")]
-    Amount { left: i64 },
-    #[error("the merchant's balance does not cover the refund")]
-    MerchantBalance,
-    #[error("the channel refused the refund: {0}")]
-    ChannelRefused(String),
-    #[error("storage: {0}")]
-    Store(String),
 }
 
 /// Ends an unpaid bill whose time is up (the expiry timer's work).

@@ -153,14 +153,12 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
         use serde::de::Error;
         let mut message = Message::default();
-        let mut seen_item = false;
+        // Every key seen, whatever its value: one whose value is an object or a
+        // list keeps no scalar, but repeating it is refused all the same.
+        let mut seen = std::collections::HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
             let crate::json::Unique(value) = map.next_value()?;
-            if key == "item" {
-                if std::mem::replace(&mut seen_item, true) {
-                    return Err(A::Error::custom("the key \"item\" is repeated"));
-                }
-            } else if message.scalars.contains_key(&key) {
+            if !seen.insert(key.clone()) {
                 return Err(A::Error::custom(format_args!(
                     "the key {key:?} is repeated"
                 )));
@@ -336,6 +334,21 @@ mod tests {
         assert_ne!(a.fingerprint(&counts), c.fingerprint(&counts));
         assert_ne!(a.fingerprint(&counts), d.fingerprint(&counts));
         assert_eq!(a.fingerprint(&counts).len(), 64);
+    }
+
+    #[test]
+    fn a_json_key_given_twice_is_refused_whatever_its_values() {
+        for body in [
+            r#"{"bill_total": {}, "bill_total": "1"}"#,
+            r#"{"payment_channel": ["711"], "payment_channel": "712"}"#,
+            r#"{"bill_no": "A", "bill_no": "A"}"#,
+            r#"{"item": {"product": "a"}, "item": [{"product": "b"}]}"#,
+            r#"{"item": [{"product": "a", "product": "b"}]}"#,
+        ] {
+            let refused = read(body.as_bytes()).unwrap_err();
+            assert!(refused.0.contains("repeated"), "{body}: {refused}");
+        }
+        assert!(read(br#"{"bill_no": "A", "item": {"product": "a"}}"#).is_ok());
     }
 
     #[test]

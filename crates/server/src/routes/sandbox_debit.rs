@@ -54,6 +54,7 @@ async fn pay(
             axum::http::StatusCode::CONFLICT,
             e.to_string(),
         )),
+        Err(e @ ChangeError::Changed) => Err(ApiError::internal(e.to_string())),
         Err(ChangeError::Store(e)) => Err(ApiError::internal(e)),
     }
 }

@@ -459,6 +459,16 @@ async fn channels_refuse_what_they_would(db: TestDatabase) {
         after["response_code"], "00",
         "the refused bill_no was never taken: {after}"
     );
+    // A bill_no already used, with other content the channel would refuse: the
+    // repeat is what it is (14), whatever the channel says.
+    let repeat = call(
+        &gw,
+        Syntax::Json,
+        "300011",
+        &post_data(&gw, "QR-MOST", "711", 1_000_000_100),
+    )
+    .await;
+    assert_eq!(refusal(&repeat).0, "14", "{repeat}");
 
     let mut body = post_data(&gw, "CLOSED-1", "819", 2_000_000);
     body["msisdn"] = "081200009909".into();
@@ -467,7 +477,18 @@ async fn channels_refuse_what_they_would(db: TestDatabase) {
     gw.post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))
         .await
         .expect(200);
-    let before = last_amount(&gw, "merchant:99999").await;
+    let balance_of = |account: &'static str| {
+        let gw = &gw;
+        async move {
+            gw.get(&format!("/sandbox/accounts/{account}/statement"))
+                .await
+                .expect(200)["balance"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let before = balance_of("merchant:99999").await;
     let refund = json!({
         "request": "Pembatalan Pembelian Barang", "merchant_id": MERCHANT, "merchant": "FASPAY STORE",
         "bill_no": "CLOSED-1", "cancellation_type": "FULL", "cancellation_reason": "returned",
@@ -475,11 +496,28 @@ async fn channels_refuse_what_they_would(db: TestDatabase) {
     });
     let refused = call(&gw, Syntax::Json, "300013", &refund).await;
     assert_eq!(refusal(&refused).0, "18", "{refused}");
+    // Taken from the merchant first, given back when the channel refused.
     assert_eq!(
-        last_amount(&gw, "merchant:99999").await,
+        balance_of("merchant:99999").await,
         before,
-        "nothing moved"
+        "the merchant is whole"
     );
+    let statement = gw
+        .get("/sandbox/accounts/merchant:99999/statement")
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = statement["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["reference"] == trx_id.as_str())
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["payin", "refund", "refund_refused"], "{statement}");
+    // Asked again, it is another refund, refused again.
+    let again = call(&gw, Syntax::Json, "300013", &refund).await;
+    assert_eq!(refusal(&again).0, "18", "{again}");
+    assert_eq!(balance_of("merchant:99999").await, before);
     assert_eq!(
         status(&gw, Syntax::Json, "CLOSED-1", &trx_id).await["payment_status_code"],
         "2"

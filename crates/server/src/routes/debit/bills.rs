@@ -242,7 +242,7 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
 fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant, echo: Option<Echo>) -> Answer {
     let echo: Echo = echo.unwrap_or_else(|| bill.request.decode().unwrap_or_default());
     let mut qr = Answer::default();
-    if let Some(content) = super::pages::qr_content(bill) {
+    if let Some(content) = super::pages::qr_content(bill, merchant) {
         let base = app.public_base();
         qr = qr
             .text(
@@ -375,7 +375,10 @@ pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError>
         }
         Err(ChangeError::NotFound) => return Err(DebitError::INVALID_ORDER),
         Err(
-            e @ (ChangeError::WrongAmount | ChangeError::ReferenceTaken | ChangeError::Store(_)),
+            e @ (ChangeError::WrongAmount
+            | ChangeError::ReferenceTaken
+            | ChangeError::Changed
+            | ChangeError::Store(_)),
         ) => return Err(internal(e)),
     };
     let (code, desc) = payment_status(cancelled.status);

@@ -157,11 +157,21 @@ pub(super) fn percent_encode(v: &str) -> String {
     out
 }
 
-/// The QRIS payload the acquirer gave a QR channel's bill.
-pub fn qr_content(bill: &Bill) -> Option<&str> {
+/// The QRIS payload the acquirer gave a QR channel's bill; for a bill stored
+/// before channels opened bills, the payload it was shown then.
+pub fn qr_content(bill: &Bill, merchant: &Merchant) -> Option<String> {
     match &bill.opening {
-        Some(Opening::Qr { content }) => Some(content),
-        _ => None,
+        Some(Opening::Qr { content }) => Some(content.clone()),
+        Some(_) => None,
+        None => (find_channel(&bill.channel)?.family == ChannelFamily::Qris).then(|| {
+            gerbang_channels::qris::Payload {
+                merchant_id: &merchant.merchant_id,
+                merchant_name: &merchant.name,
+                bill_id: &bill.id,
+                amount_rupiah: bill.amount_minor / 100,
+            }
+            .encode()
+        }),
     }
 }
 
@@ -188,9 +198,9 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
     let echo_plan = bill.request.value()["reserve2"]
         .as_str()
         .map(str::to_string);
-    let qr = qr_content(bill).map(|content| {
-        let svg = super::qr::svg(content).unwrap_or_default();
-        (content.to_string(), svg)
+    let qr = qr_content(bill, merchant).map(|content| {
+        let svg = super::qr::svg(&content).unwrap_or_default();
+        (content, svg)
     });
     let c = PageContext {
         bill,

@@ -97,10 +97,10 @@ pub(super) async fn image(
         ) {
             return None;
         }
-        let content = super::pages::qr_content(&bill)?;
+        let content = super::pages::qr_content(&bill, &merchant)?;
         match format {
-            Format::Png => png(content).map(|b| ("image/png", b)),
-            Format::Svg => svg(content).map(|t| ("image/svg+xml", t.into_bytes())),
+            Format::Png => png(&content).map(|b| ("image/png", b)),
+            Format::Svg => svg(&content).map(|t| ("image/svg+xml", t.into_bytes())),
         }
     }
     .await;
