@@ -125,7 +125,22 @@ pub struct Scheduler {
     config: SchedulerConfig,
     handlers: Handlers,
     wake: Arc<Notify>,
+    /// Retries the store could not take (it was unreachable): handed to it again
+    /// before the next round, so that the timers wait their retry rather than
+    /// their whole lease. At most [`MAX_UNRECORDED`] are kept.
+    unrecorded: std::sync::Mutex<Vec<Unrecorded>>,
 }
+
+/// A timer's retry the store has not taken yet.
+struct Unrecorded {
+    key: String,
+    retry_at: Timestamp,
+    leased_until: Timestamp,
+}
+
+/// Most retries kept in memory while the store is unreachable; the rest wait
+/// out their lease.
+const MAX_UNRECORDED: usize = 10_000;
 
 impl Scheduler {
     pub fn new(
@@ -141,6 +156,7 @@ impl Scheduler {
             config,
             handlers,
             wake,
+            unrecorded: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -151,7 +167,7 @@ impl Scheduler {
 
     /// Runs one timer's handler; a retryable failure schedules another try, a
     /// permanent one is recorded and ends the timer.
-    async fn fire(&self, timer: Timer, now: Timestamp) {
+    async fn fire(&self, timer: Timer, now: Timestamp, leased_until: Timestamp) {
         let outcome = match self.handlers.by_kind.get(timer.kind.as_str()) {
             Some(handler) => handler.fire(&self.store, &timer, now).await,
             None => Err(TimerError::Permanent(format!(
@@ -165,8 +181,20 @@ impl Scheduler {
                 let wait = 1i64 << timer.attempts.clamp(0, 16);
                 let retry_at = now.plus_seconds(wait.min(MAX_RETRY_SECONDS));
                 tracing::warn!(timer = %timer.key, error = %e, "timer failed; will retry");
-                if let Err(e) = self.store.retry_timer(&timer.key, retry_at).await {
-                    tracing::error!(timer = %timer.key, error = %e, "could not reschedule a timer");
+                if let Err(e) = self
+                    .store
+                    .retry_timer(&timer.key, retry_at, leased_until)
+                    .await
+                {
+                    tracing::error!(timer = %timer.key, error = %e, "could not reschedule a timer; will again");
+                    let mut unrecorded = self.unrecorded.lock().expect("unrecorded retries");
+                    if unrecorded.len() < MAX_UNRECORDED {
+                        unrecorded.push(Unrecorded {
+                            key: timer.key.clone(),
+                            retry_at,
+                            leased_until,
+                        });
+                    }
                 }
             }
             Err(TimerError::Permanent(e)) => self.give_up(&timer, now, e).await,
@@ -196,18 +224,36 @@ impl Scheduler {
         }
     }
 
+    /// Hands the store the retries it could not take before; stops at the
+    /// first it still cannot.
+    async fn record_retries(&self) -> Result<(), String> {
+        let waiting = std::mem::take(&mut *self.unrecorded.lock().expect("unrecorded retries"));
+        let mut left = waiting.into_iter();
+        while let Some(r) = left.next() {
+            if let Err(e) = self
+                .store
+                .retry_timer(&r.key, r.retry_at, r.leased_until)
+                .await
+            {
+                let mut unrecorded = self.unrecorded.lock().expect("unrecorded retries");
+                unrecorded.push(r);
+                unrecorded.extend(left);
+                return Err(e.to_string());
+            }
+        }
+        Ok(())
+    }
+
     /// One round: fires every timer due now. Returns how many were taken.
     pub async fn fire_due(&self) -> Result<usize, String> {
+        self.record_retries().await?;
         // Another process may have moved the sandbox clock.
         self.clock.refresh().await;
         let now = self.clock.now();
+        let leased_until = now.plus_seconds(LEASE_SECONDS);
         let due = self
             .store
-            .claim_timers(
-                now,
-                now.plus_seconds(LEASE_SECONDS),
-                self.config.batch.max(1),
-            )
+            .claim_timers(now, leased_until, self.config.batch.max(1))
             .await
             .map_err(|e| e.to_string())?;
         let count = due.len();
@@ -215,7 +261,7 @@ impl Scheduler {
         // store's group commits instead of waiting for one each.
         futures::stream::iter(due)
             .for_each_concurrent(self.config.concurrency.max(1) as usize, |timer| {
-                self.fire(timer, now)
+                self.fire(timer, now, leased_until)
             })
             .await;
         Ok(count)

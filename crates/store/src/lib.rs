@@ -105,8 +105,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Timer>, StoreError>;
 
-    /// A timer's handler failed: try again at `retry_at`.
-    async fn retry_timer(&self, key: &str, retry_at: Timestamp) -> Result<(), StoreError>;
+    /// A timer's handler failed: try again at `retry_at`. Only while the caller
+    /// still holds the lease it claimed the timer with (`leased_until`): once the
+    /// lease ran out, the timer is another node's to fire, and this does nothing.
+    async fn retry_timer(
+        &self,
+        key: &str,
+        retry_at: Timestamp,
+        leased_until: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// Verifies the ledger's invariants over everything stored.
     async fn check_ledger(&self) -> Result<LedgerReport, StoreError>;

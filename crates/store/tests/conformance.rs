@@ -842,7 +842,20 @@ async fn timers_fire_once_and_retry(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_empty());
-    store.retry_timer("a", T0.plus_seconds(100)).await.unwrap();
+    // Not under another lease than the one it was claimed with: still leased.
+    store
+        .retry_timer("a", T0.plus_seconds(100), T0.plus_seconds(30))
+        .await
+        .unwrap();
+    assert!(store
+        .claim_timers(T0.plus_seconds(26), T0.plus_seconds(56), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .retry_timer("a", T0.plus_seconds(100), T0.plus_seconds(55))
+        .await
+        .unwrap();
     store
         .commit(
             T0,

@@ -27,6 +27,7 @@ mod logs;
 mod migrate;
 mod notifications;
 mod payout;
+mod postgres_restart;
 mod provision;
 mod restore_drill;
 mod roles;

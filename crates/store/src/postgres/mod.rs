@@ -889,19 +889,25 @@ impl Store for PostgresStore {
         Ok(timers)
     }
 
-    async fn retry_timer(&self, key: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+    async fn retry_timer(
+        &self,
+        key: &str,
+        retry_at: Timestamp,
+        leased_until: Timestamp,
+    ) -> Result<(), StoreError> {
         let key: Arc<str> = Arc::from(key);
         let retry_at = retry_at.as_micros();
+        let leased_until = leased_until.as_micros();
         self.transact(move |tx| {
             let key = key.clone();
             Box::pin(async move {
                 let s = prepare(
                     tx,
                     "UPDATE timers SET due_at = $2, attempts = attempts + 1, lease_until = NULL
-                     WHERE key = $1",
+                     WHERE key = $1 AND lease_until = $3",
                 )
                 .await?;
-                tx.execute(&s, &[&&*key, &retry_at]).await?;
+                tx.execute(&s, &[&&*key, &retry_at, &leased_until]).await?;
                 Ok(())
             })
         })

@@ -833,14 +833,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn retry_timer(&self, key: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+    async fn retry_timer(
+        &self,
+        key: &str,
+        retry_at: Timestamp,
+        leased_until: Timestamp,
+    ) -> Result<(), StoreError> {
         let key = key.to_string();
         self.write(move |conn| {
             conn.prepare_cached(
                 "UPDATE timers SET due_at = ?2, attempts = attempts + 1, lease_until = NULL
-                 WHERE key = ?1",
+                 WHERE key = ?1 AND lease_until = ?3",
             )
-            .and_then(|mut s| s.execute(params![key, retry_at.as_micros()]))
+            .and_then(|mut s| {
+                s.execute(params![key, retry_at.as_micros(), leased_until.as_micros()])
+            })
             .map(|_| ())
             .map_err(backend_err)
         })
