@@ -27,7 +27,7 @@ mod logs;
 mod migrate;
 mod notifications;
 mod payout;
-mod postgres_restart;
+mod postgres_faults;
 mod provision;
 mod restore_drill;
 mod roles;

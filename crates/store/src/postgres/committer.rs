@@ -212,14 +212,26 @@ fn ends_batch(fail: &Fail) -> bool {
     match fail {
         Fail::Step(_) => false,
         Fail::Db(_) => fail.retryable(),
-        Fail::NotVisible | Fail::Other(_) => true,
+        Fail::NotVisible | Fail::Cut | Fail::Other(_) => true,
+    }
+}
+
+/// A failure before COMMIT: a broken connection is [`Fail::Cut`] (nothing
+/// committed, the batch can run again), anything else as it is.
+fn before_commit(fail: Fail) -> Fail {
+    match fail {
+        Fail::Db(e) if e.is_closed() => Fail::Cut,
+        other => other,
     }
 }
 
 async fn run_once(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answer>, Fail> {
     let started = Instant::now();
     let mut client = pool_client(pool).await?;
-    let tx = client.transaction().await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| before_commit(e.into()))?;
     let applied = async {
         let mut batch = BatchLocks::lock(&tx, steps.iter().map(|(_, step)| *step)).await?;
         let locked = started.elapsed();
@@ -285,7 +297,7 @@ async fn run_once(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answe
         }
         Err(fail) => {
             let _ = tx.rollback().await;
-            Err(fail)
+            Err(before_commit(fail))
         }
     }
 }

@@ -72,6 +72,9 @@ enum Fail {
     Db(tokio_postgres::Error),
     /// A row a concurrent transaction committed is not visible yet: start over.
     NotVisible,
+    /// The connection broke before the transaction's COMMIT went out: nothing of
+    /// it is stored, so it runs again on another connection.
+    Cut,
     /// Already described (a pool failure).
     Other(String),
 }
@@ -83,7 +86,7 @@ impl Fail {
                 *code == SqlState::T_R_SERIALIZATION_FAILURE
                     || *code == SqlState::T_R_DEADLOCK_DETECTED
             }),
-            Fail::NotVisible => true,
+            Fail::NotVisible | Fail::Cut => true,
             Fail::Step(_) | Fail::Other(_) => false,
         }
     }
@@ -170,6 +173,7 @@ fn describe(password: Option<&str>, fail: Fail) -> String {
         Fail::NotVisible => {
             "a row committed by a concurrent transaction did not become visible".into()
         }
+        Fail::Cut => "the connection to PostgreSQL broke before the commit".into(),
         Fail::Other(text) => hide(password, text),
     }
 }
