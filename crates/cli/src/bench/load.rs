@@ -18,22 +18,34 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts this binary as a sandbox gateway with `provision` applied; `log` and
-    /// `log_format` are its `GERBANG_LOG` and `GERBANG_LOG_FORMAT`.
+    /// Starts this binary as a sandbox gateway on a SQLite database of its own,
+    /// with `provision` applied; `log` and `log_format` are its `GERBANG_LOG` and
+    /// `GERBANG_LOG_FORMAT`.
     pub async fn start(provision_toml: &str, log: &str, log_format: &str) -> anyhow::Result<Self> {
+        Self::start_on(None, provision_toml, log, log_format).await
+    }
+
+    /// As [`Gateway::start`], on `database_url` when given.
+    pub async fn start_on(
+        database_url: Option<&str>,
+        provision_toml: &str,
+        log: &str,
+        log_format: &str,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let provision = dir.path().join("bench.toml");
         std::fs::write(&provision, provision_toml)?;
+        let database_url = match database_url {
+            Some(url) => url.to_string(),
+            None => format!("sqlite://{}", dir.path().join("gerbang.db").display()),
+        };
         let child = std::process::Command::new(std::env::current_exe()?)
             .arg("serve")
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--database-url")
-            .arg(format!(
-                "sqlite://{}",
-                dir.path().join("gerbang.db").display()
-            ))
+            .arg(database_url)
             .arg("--provision")
             .arg(&provision)
             .env("GERBANG_LOG", log)
@@ -88,6 +100,8 @@ impl Drop for Gateway {
 
 pub struct Run {
     pub per_s: f64,
+    /// How long the run took.
+    pub seconds: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub failures: u64,
@@ -192,10 +206,21 @@ pub async fn drive<R: Request>(
     concurrency: u64,
     request: Arc<R>,
 ) -> Run {
+    drive_spread(&[addr], requests, concurrency, request).await
+}
+
+/// As [`drive`], the connections spread evenly over `addrs` (several gateways).
+pub async fn drive_spread<R: Request>(
+    addrs: &[std::net::SocketAddr],
+    requests: u64,
+    concurrency: u64,
+    request: Arc<R>,
+) -> Run {
     let lanes = concurrency.max(1);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for lane in 0..lanes {
+        let addr = addrs[lane as usize % addrs.len().max(1)];
         let request = request.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity((requests / lanes + 1) as usize);
@@ -251,6 +276,7 @@ pub async fn drive<R: Request>(
     };
     Run {
         per_s: (requests - failures) as f64 / seconds,
+        seconds,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         failures,
@@ -316,6 +342,24 @@ pub async fn bare_http_limit(
 }
 
 /// CPU time (user + system) a process has used so far, in seconds.
+/// CPU seconds of every process whose command is `name` (PostgreSQL's server
+/// processes: `postgres`), from /proc.
+pub fn cpu_seconds_of_command(name: &str) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == name)
+        })
+        .map(|pid| cpu_seconds(&pid))
+        .sum()
+}
+
 pub fn cpu_seconds(pid: &str) -> f64 {
     // Fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

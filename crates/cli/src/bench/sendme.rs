@@ -11,7 +11,10 @@
 //! parsed and counted as accepted only if its `status` is `"1"`. The CPU time each
 //! side spent per request is printed, so a busy client shows up.
 
-use super::load::{bare_http_limit, cpu_seconds, drive, write_post, Gateway, Request};
+use super::load::{
+    bare_http_limit, cpu_seconds, cpu_seconds_of_command, drive_spread, write_post, Gateway,
+    Request,
+};
 use anyhow::Context;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -41,6 +44,32 @@ pub struct SendmeBench {
     /// The gateway's `GERBANG_LOG_FORMAT` (`text` or `json`).
     #[arg(long, default_value = "text")]
     gateway_log_format: String,
+    /// `sqlite` (a database of the gateway's own) or `postgres` (a scratch
+    /// database at `--postgres-url`, shared by every gateway).
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// Gateway processes sharing the database (PostgreSQL only); the transfers are
+    /// spread evenly over them.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// The scratch PostgreSQL database (its tables are made and kept).
+    #[arg(long, env = "GERBANG_BENCH_POSTGRES_URL")]
+    postgres_url: Option<String>,
+}
+
+/// What PostgreSQL counted for one database: committed and rolled-back
+/// transactions.
+async fn transactions(url: &str) -> anyhow::Result<i64> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database
+             WHERE datname = current_database()",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
 }
 
 const VA: &str = "9920088888";
@@ -226,7 +255,32 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
          app_key = \"{APP_KEY}\"\napp_secret = \"{APP_SECRET}\"\nclient_key = \"{CLIENT_KEY}\"\n\
          client_secret = \"{CLIENT_SECRET}\"\nopening_balance = \"900000000000.00\"\n"
     );
-    let gateway = Gateway::start(&provision, &args.gateway_log, &args.gateway_log_format).await?;
+    let postgres = match args.backend.as_str() {
+        "sqlite" => {
+            anyhow::ensure!(args.nodes == 1, "--nodes above 1 needs --backend postgres");
+            None
+        }
+        "postgres" => Some(
+            args.postgres_url
+                .clone()
+                .context("--backend postgres needs --postgres-url (a scratch database)")?,
+        ),
+        other => anyhow::bail!("--backend: sqlite or postgres, not {other}"),
+    };
+    anyhow::ensure!(args.nodes >= 1, "--nodes: at least 1");
+    let mut gateways = Vec::with_capacity(args.nodes);
+    for _ in 0..args.nodes {
+        gateways.push(
+            Gateway::start_on(
+                postgres.as_deref(),
+                &provision,
+                &args.gateway_log,
+                &args.gateway_log_format,
+            )
+            .await?,
+        );
+    }
+    let gateway = &gateways[0];
     let client = Arc::new(Client::new(format!("http://{}", gateway.addr))?);
 
     // A beneficiary to pay.
@@ -258,14 +312,64 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
         token,
     ));
 
-    let gateway_pid = gateway.child.id().to_string();
-    let (client_cpu, gateway_cpu) = (cpu_seconds("self"), cpu_seconds(&gateway_pid));
-    let run = drive(gateway.addr, args.requests, args.concurrency, transfer).await;
+    let pids: Vec<String> = gateways.iter().map(|g| g.child.id().to_string()).collect();
+    let gateways_cpu = || pids.iter().map(|p| cpu_seconds(p)).sum::<f64>();
+    let database_cpu = || {
+        if postgres.is_some() {
+            cpu_seconds_of_command("postgres")
+        } else {
+            0.0
+        }
+    };
+    let transactions_now = || async {
+        match &postgres {
+            Some(url) => transactions(url).await.ok(),
+            None => None,
+        }
+    };
+    let addrs: Vec<std::net::SocketAddr> = gateways.iter().map(|g| g.addr).collect();
+    let (client_cpu, gateway_cpu, db_cpu) = (cpu_seconds("self"), gateways_cpu(), database_cpu());
+    let xacts = transactions_now().await;
+    let run = drive_spread(&addrs, args.requests, args.concurrency, transfer).await;
+    // Settled: every accepted transfer answered by the bank and posted (the
+    // partner's pending amount back to nothing).
+    let settle_began = std::time::Instant::now();
+    let sandbox = reqwest::Client::builder().no_proxy().build()?;
+    let deadline = settle_began + Duration::from_secs(600);
+    loop {
+        let balance: Value = sandbox
+            .get(format!(
+                "http://{}/sandbox/partners/{VA}/balance",
+                gateway.addr
+            ))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if balance["pending"] == "0.00" {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "transfers did not settle"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let settled_per_s = (args.requests - run.failures) as f64
+        / (run.seconds + settle_began.elapsed().as_secs_f64());
     let client_cpu = cpu_seconds("self") - client_cpu;
-    let gateway_cpu = cpu_seconds(&gateway_pid) - gateway_cpu;
+    let gateway_cpu = gateways_cpu() - gateway_cpu;
+    let db_cpu = database_cpu() - db_cpu;
+    let transactions_per_transfer = match (xacts, transactions_now().await) {
+        (Some(before), Some(after)) => Some((after - before) as f64 / args.requests.max(1) as f64),
+        _ => None,
+    };
     let per_request_us = |cpu: f64| (cpu / args.requests.max(1) as f64 * 1e6).round();
-    let rss = gateway.peak_rss_mib();
-    drop(gateway);
+    let rss = gateways
+        .iter()
+        .map(|g| g.peak_rss_mib())
+        .fold(0.0, f64::max);
+    drop(gateways);
     let bare = bare_http_limit(
         TRANSFER_PATH,
         serde_json::to_vec(&json!({"virtual_account": VA, "trx_amount": "1000000"}))?,
@@ -276,13 +380,17 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
     .await?;
 
     println!(
-        "sendme transfers: {:>8.0} accepted/s  p50 {:.1} ms  p99 {:.1} ms  failures {}  gateway peak RSS {:.0} MiB",
-        run.per_s, run.p50_ms, run.p99_ms, run.failures, rss
+        "sendme transfers ({}, {} gateway node(s)): {:>8.0} accepted/s, {:.0} settled/s  p50 {:.1} ms  p99 {:.1} ms  failures {}  gateway peak RSS {:.0} MiB",
+        args.backend, args.nodes, run.per_s, settled_per_s, run.p50_ms, run.p99_ms, run.failures, rss
     );
     println!(
-        "CPU per transfer: gateway {:.0} µs, bench client {:.0} µs",
+        "CPU per transfer: gateways {:.0} µs, PostgreSQL {:.0} µs, bench client {:.0} µs{}",
         per_request_us(gateway_cpu),
-        per_request_us(client_cpu)
+        per_request_us(db_cpu),
+        per_request_us(client_cpu),
+        transactions_per_transfer
+            .map(|t| format!("; database transactions per transfer {t:.2}"))
+            .unwrap_or_default()
     );
     println!(
         "bare HTTP limit:  {:>8.0} requests/s  p50 {:.1} ms  p99 {:.1} ms  ({} requests, concurrency {})",
@@ -292,7 +400,11 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
         "{}",
         json!({
             "bench": "sendme",
-            "backend": "sqlite",
+            "backend": args.backend,
+            "nodes": args.nodes,
+            "settled_per_s": settled_per_s.round(),
+            "database_cpu_us_per_request": per_request_us(db_cpu),
+            "database_transactions_per_request": transactions_per_transfer.map(|t| (t * 100.0).round() / 100.0),
             "requests": args.requests,
             "concurrency": args.concurrency,
             "accepted_per_s": run.per_s.round(),
