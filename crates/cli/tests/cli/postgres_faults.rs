@@ -240,50 +240,6 @@ async fn everything_once(
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn gateways_ride_out_a_postgres_restart() {
-    if std::env::var("GERBANG_TEST_POSTGRES_URL").is_err() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = dir.path().join("pg");
-    let (_, url) = own_cluster(&cluster).await;
-    let (config, provision) = burst_files(dir.path(), CONFIG);
-    let receiver = Receiver::start(Behaviour::Answer(200)).await;
-    let start = || {
-        Serving::start(serve_command(
-            dir.path(),
-            &url,
-            Some(&config),
-            Some(&provision),
-        ))
-    };
-    let (a, b) = tokio::join!(start(), start());
-    let clients = [
-        Client::new(a.api.clone(), dev_credentials()),
-        Client::new(b.api.clone(), dev_credentials()),
-    ];
-    let transfers: Arc<Vec<Transfer>> =
-        Arc::new(transfers(&clients[0], "PGR", TRANSFERS, &receiver.url()).await);
-    let data = cluster.join("data");
-    let (acknowledged, refused) = burst_with(&clients, &transfers, RESTART_AFTER, async {
-        pg_ctl(&data, &["restart", "-m", "fast", "-w", "-t", "60"]);
-    })
-    .await;
-    assert!(acknowledged.len() >= RESTART_AFTER);
-    everything_once(&clients, &transfers, &acknowledged, &receiver).await;
-    a.stop().await;
-    b.stop().await;
-    run(dir.path(), &["ledger", "check", "--database-url", &url])
-        .await
-        .expect_code(0);
-    eprintln!(
-        "{} acknowledged before or across the restart, {refused} answered with an error or cut",
-        acknowledged.len()
-    );
-    pg_ctl(&cluster.join("data"), &["stop", "-m", "immediate"]);
-}
-
 /// Sends the burst over both gateways, each transfer 10 ms after the one before;
 /// `during` runs once `after` of them were acknowledged.
 async fn burst_with<F: std::future::Future<Output = ()>>(
@@ -322,6 +278,81 @@ async fn burst_with<F: std::future::Future<Output = ()>>(
     outcomes(burst).await
 }
 
+/// Two gateways on `url` (the database, or a way to it), a partner with a large
+/// balance, a callback receiver, and the burst's transfers.
+struct Rig {
+    dir: tempfile::TempDir,
+    cluster: PathBuf,
+    nodes: [Serving; 2],
+    clients: [Client; 2],
+    transfers: Arc<Vec<Transfer>>,
+    receiver: Receiver,
+}
+
+impl Rig {
+    async fn start(dir: tempfile::TempDir, cluster: PathBuf, url: &str, prefix: &str) -> Rig {
+        let (config, provision) = burst_files(dir.path(), CONFIG);
+        let receiver = Receiver::start(Behaviour::Answer(200)).await;
+        let start = || {
+            Serving::start(serve_command(
+                dir.path(),
+                url,
+                Some(&config),
+                Some(&provision),
+            ))
+        };
+        let (a, b) = tokio::join!(start(), start());
+        let clients = [
+            Client::new(a.api.clone(), dev_credentials()),
+            Client::new(b.api.clone(), dev_credentials()),
+        ];
+        let transfers = Arc::new(transfers(&clients[0], prefix, TRANSFERS, &receiver.url()).await);
+        Rig {
+            dir,
+            cluster,
+            nodes: [a, b],
+            clients,
+            transfers,
+            receiver,
+        }
+    }
+
+    /// After the fault: every transfer once (see [`everything_once`]), the
+    /// gateways stopped, the ledger checked on `url`, the cluster stopped.
+    async fn finish(self, url: &str, acknowledged: &BTreeMap<usize, String>) {
+        everything_once(&self.clients, &self.transfers, acknowledged, &self.receiver).await;
+        let [a, b] = self.nodes;
+        a.stop().await;
+        b.stop().await;
+        run(self.dir.path(), &["ledger", "check", "--database-url", url])
+            .await
+            .expect_code(0);
+        pg_ctl(&self.cluster.join("data"), &["stop", "-m", "immediate"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateways_ride_out_a_postgres_restart() {
+    if std::env::var("GERBANG_TEST_POSTGRES_URL").is_err() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("pg");
+    let (_, url) = own_cluster(&cluster).await;
+    let rig = Rig::start(dir, cluster.clone(), &url, "PGR").await;
+    let data = cluster.join("data");
+    let (acknowledged, refused) = burst_with(&rig.clients, &rig.transfers, RESTART_AFTER, async {
+        pg_ctl(&data, &["restart", "-m", "fast", "-w", "-t", "60"]);
+    })
+    .await;
+    assert!(acknowledged.len() >= RESTART_AFTER);
+    eprintln!(
+        "{} acknowledged before or across the restart, {refused} answered with an error or cut",
+        acknowledged.len()
+    );
+    rig.finish(&url, &acknowledged).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn commits_cut_off_from_postgres_are_whole_or_absent() {
     if std::env::var("GERBANG_TEST_POSTGRES_URL").is_err() {
@@ -332,26 +363,10 @@ async fn commits_cut_off_from_postgres_are_whole_or_absent() {
     let (port, url) = own_cluster(&cluster).await;
     let (through, cuts) = proxy(port).await;
     let proxied = url.replace(&format!(":{port}/"), &format!(":{through}/"));
-    let (config, provision) = burst_files(dir.path(), CONFIG);
-    let receiver = Receiver::start(Behaviour::Answer(200)).await;
-    let start = || {
-        Serving::start(serve_command(
-            dir.path(),
-            &proxied,
-            Some(&config),
-            Some(&provision),
-        ))
-    };
-    let (a, b) = tokio::join!(start(), start());
-    let clients = [
-        Client::new(a.api.clone(), dev_credentials()),
-        Client::new(b.api.clone(), dev_credentials()),
-    ];
-    let transfers: Arc<Vec<Transfer>> =
-        Arc::new(transfers(&clients[0], "CUT", TRANSFERS, &receiver.url()).await);
+    let rig = Rig::start(dir, cluster, &proxied, "CUT").await;
     // Every connection to the database cut eight times, 250 ms apart, while the
     // transfers come: commits are cut in the middle.
-    let (acknowledged, refused) = burst_with(&clients, &transfers, 20, async {
+    let (acknowledged, refused) = burst_with(&rig.clients, &rig.transfers, 20, async {
         for _ in 0..8 {
             cuts.send_modify(|n| *n += 1);
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -359,15 +374,9 @@ async fn commits_cut_off_from_postgres_are_whole_or_absent() {
     })
     .await;
     assert!(refused > 0, "no request met a cut connection");
-    everything_once(&clients, &transfers, &acknowledged, &receiver).await;
-    a.stop().await;
-    b.stop().await;
-    run(dir.path(), &["ledger", "check", "--database-url", &url])
-        .await
-        .expect_code(0);
     eprintln!(
         "{} acknowledged across the cuts, {refused} answered with an error",
         acknowledged.len()
     );
-    pg_ctl(&cluster.join("data"), &["stop", "-m", "immediate"]);
+    rig.finish(&url, &acknowledged).await;
 }

@@ -296,13 +296,19 @@ async fn sim_alfamart_is_refused_a_wrong_code(db: TestDatabase) {
     stop_and_check(setup, &db).await;
 }
 
-/// Posts a bill of the sandbox merchant (Faspay's published 99999) for
-/// `channel` through the Debit API, as a shop plugin would; its `trx_id`.
-async fn debit_bill(api: &Api, bill_no: &str, channel: &str) -> String {
+/// The Debit signature over `bill_no` of the sandbox merchant (Faspay's
+/// published 99999 / bot99999 / p@ssw0rd).
+fn debit_signature(bill_no: &str) -> String {
     use md5::{Digest, Md5};
     use sha1::Sha1;
     let md5 = hex::encode(Md5::digest(format!("bot99999p@ssw0rd{bill_no}").as_bytes()));
-    let signature = hex::encode(Sha1::digest(md5.as_bytes()));
+    hex::encode(Sha1::digest(md5.as_bytes()))
+}
+
+/// Posts a bill of the sandbox merchant for `channel` through the Debit API, as
+/// a shop plugin would; its `trx_id`.
+async fn debit_bill(api: &Api, bill_no: &str, channel: &str) -> String {
+    let signature = debit_signature(bill_no);
     let wib = |days: i64| {
         (time::OffsetDateTime::now_utc() + time::Duration::days(days))
             .to_offset(time::macros::offset!(+7))
@@ -330,12 +336,9 @@ async fn debit_bill(api: &Api, bill_no: &str, channel: &str) -> String {
 
 /// A Debit bill's payment status, asked as a plugin asks.
 async fn debit_status(api: &Api, bill_no: &str, trx_id: &str) -> Value {
-    use md5::{Digest, Md5};
-    use sha1::Sha1;
-    let md5 = hex::encode(Md5::digest(format!("bot99999p@ssw0rd{bill_no}").as_bytes()));
     let body = json!({
         "request": "Inquiry Status Payment", "trx_id": trx_id, "merchant_id": "99999",
-        "bill_no": bill_no, "signature": hex::encode(Sha1::digest(md5.as_bytes())),
+        "bill_no": bill_no, "signature": debit_signature(bill_no),
     });
     let answer = api.post_json("/cvr/100004/10", &body).await;
     serde_json::from_str::<Value>(&answer.text).unwrap()["payment_status_code"].clone()
