@@ -242,7 +242,7 @@ pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitErr
 fn posted_answer(app: &App, bill: &Bill, merchant: &Merchant, echo: Option<Echo>) -> Answer {
     let echo: Echo = echo.unwrap_or_else(|| bill.request.decode().unwrap_or_default());
     let mut qr = Answer::default();
-    if let Some(content) = super::pages::qr_content(bill, merchant) {
+    if let Some(content) = super::qr::content(bill, merchant) {
         let base = app.public_base();
         qr = qr
             .text(

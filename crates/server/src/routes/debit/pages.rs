@@ -15,7 +15,7 @@ use axum::{Form, Router};
 use gerbang_app::payin::{self, ChangeError};
 use gerbang_app::principals::Merchant;
 use gerbang_app::App;
-use gerbang_core::payin::{find_channel, Bill, BillStatus, Channel, ChannelFamily, Opening};
+use gerbang_core::payin::{find_channel, Bill, BillStatus, Channel, ChannelFamily};
 use gerbang_core::payout::{Face, Requester};
 use gerbang_protocol::debit::notice::{payment_status, rupiah, wib};
 use gerbang_protocol::debit::signature;
@@ -157,24 +157,6 @@ pub(super) fn percent_encode(v: &str) -> String {
     out
 }
 
-/// The QRIS payload the acquirer gave a QR channel's bill; for a bill stored
-/// before channels opened bills, the payload it was shown then.
-pub fn qr_content(bill: &Bill, merchant: &Merchant) -> Option<String> {
-    match &bill.opening {
-        Some(Opening::Qr { content }) => Some(content.clone()),
-        Some(_) => None,
-        None => (find_channel(&bill.channel)?.family == ChannelFamily::Qris).then(|| {
-            gerbang_channels::qris::Payload {
-                merchant_id: &merchant.merchant_id,
-                merchant_name: &merchant.name,
-                bill_id: &bill.id,
-                amount_rupiah: bill.amount_minor / 100,
-            }
-            .encode()
-        }),
-    }
-}
-
 /// A bill's page as one browser sees it.
 pub(super) struct Page<'a> {
     pub app: &'a App,
@@ -198,7 +180,7 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
     let echo_plan = bill.request.value()["reserve2"]
         .as_str()
         .map(str::to_string);
-    let qr = qr_content(bill, merchant).map(|content| {
+    let qr = super::qr::content(bill, merchant).map(|content| {
         let svg = super::qr::svg(&content).unwrap_or_default();
         (content, svg)
     });

@@ -7,10 +7,28 @@ use axum::response::{IntoResponse, Response};
 use gerbang_app::payin;
 use gerbang_app::principals::Merchant;
 use gerbang_app::App;
-use gerbang_core::payin::{find_channel, ChannelFamily};
+use gerbang_core::payin::{find_channel, Bill, ChannelFamily, Opening};
 use gerbang_protocol::debit::signature;
 use serde::Deserialize;
 use std::sync::Arc;
+
+/// The QRIS payload the acquirer gave a QR channel's bill; for a bill stored
+/// before channels opened bills, the payload it was shown then.
+pub(super) fn content(bill: &Bill, merchant: &Merchant) -> Option<String> {
+    match &bill.opening {
+        Some(Opening::Qr { content }) => Some(content.clone()),
+        Some(_) => None,
+        None => (find_channel(&bill.channel)?.family == ChannelFamily::Qris).then(|| {
+            gerbang_channels::qris::Payload {
+                merchant_id: &merchant.merchant_id,
+                merchant_name: &merchant.name,
+                bill_id: &bill.id,
+                amount_rupiah: bill.amount_minor / 100,
+            }
+            .encode()
+        }),
+    }
+}
 
 /// Pixels per module of the PNG, and modules of quiet zone around the code.
 const PNG_SCALE: usize = 8;
@@ -97,7 +115,7 @@ pub(super) async fn image(
         ) {
             return None;
         }
-        let content = super::pages::qr_content(&bill, &merchant)?;
+        let content = content(&bill, &merchant)?;
         match format {
             Format::Png => png(&content).map(|b| ("image/png", b)),
             Format::Svg => svg(&content).map(|t| ("image/svg+xml", t.into_bytes())),
