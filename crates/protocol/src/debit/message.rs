@@ -153,15 +153,18 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
         use serde::de::Error;
         let mut message = Message::default();
-        // Every key seen, whatever its value: one whose value is an object or a
-        // list keeps no scalar, but repeating it is refused all the same.
-        let mut seen = std::collections::HashSet::new();
+        // The keys that keep no scalar (an object or a list, `item`): repeating
+        // one is refused as repeating a scalar's is.
+        let mut unkept = std::collections::HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
             let crate::json::Unique(value) = map.next_value()?;
-            if !seen.insert(key.clone()) {
+            if message.scalars.contains_key(&key) || unkept.contains(&key) {
                 return Err(A::Error::custom(format_args!(
                     "the key {key:?} is repeated"
                 )));
+            }
+            if key == "item" || matches!(value, Value::Array(_) | Value::Object(_)) {
+                unkept.insert(key.clone());
             }
             if let Value::Number(n) = &value {
                 let exact = n.as_i64().is_some() || n.as_u64().is_some();
