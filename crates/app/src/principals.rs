@@ -7,6 +7,7 @@ use gerbang_core::ledger::codes;
 use gerbang_core::mask::Secret;
 use gerbang_store::{Store, StoreError};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::sync::Arc;
 
 pub const MERCHANT: &str = "merchant";
 pub const SENDME_PARTNER: &str = "sendme_partner";
@@ -209,7 +210,7 @@ pub async fn sendme_partner_by_key(
 pub struct PartnerCache {
     by_key: Remembered<SendmePartner>,
     by_va: Remembered<SendmePartner>,
-    merchants: Remembered<Merchant>,
+    merchants: Remembered<Arc<Merchant>>,
 }
 
 impl Default for PartnerCache {
@@ -263,11 +264,11 @@ impl PartnerCache {
         &self,
         store: &dyn Store,
         merchant_id: &str,
-    ) -> Result<Option<Merchant>, StoreError> {
+    ) -> Result<Option<Arc<Merchant>>, StoreError> {
         if let Some(merchant) = self.merchants.recall(merchant_id) {
             return Ok(Some(merchant));
         }
-        let found: Option<Merchant> = load(store, merchant_id).await?;
+        let found: Option<Arc<Merchant>> = load(store, merchant_id).await?.map(Arc::new);
         if let Some(merchant) = &found {
             self.merchants.remember(merchant_id, merchant.clone());
         }

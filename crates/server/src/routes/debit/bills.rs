@@ -344,7 +344,7 @@ async fn existing(
     signed: &str,
     bill_no: &gerbang_core::values::Reference,
     trx_id: Option<&str>,
-) -> Result<(Merchant, Bill), DebitError> {
+) -> Result<(std::sync::Arc<Merchant>, Bill), DebitError> {
     let merchant = signed_merchant(app, merchant_id, signed, &[bill_no.as_str()]).await?;
     let bill = find(app, &merchant, bill_no.as_str(), trx_id)
         .await?

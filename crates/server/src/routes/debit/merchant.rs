@@ -12,8 +12,8 @@ pub(super) async fn signed_merchant(
     merchant_id: &str,
     given: &str,
     parts: &[&str],
-) -> Result<Merchant, DebitError> {
-    let merchant: Merchant = app
+) -> Result<std::sync::Arc<Merchant>, DebitError> {
+    let merchant = app
         .partners
         .merchant(&*app.store, merchant_id)
         .await

@@ -103,9 +103,9 @@ async fn linked(
     app: &App,
     signed: &str,
     link: &Link,
-) -> Option<(Bill, Merchant, &'static Channel)> {
+) -> Option<(Bill, std::sync::Arc<Merchant>, &'static Channel)> {
     let (merchant_id, bill_no) = (link.merchant_id.as_deref()?, link.bill_no.as_deref()?);
-    let merchant: Merchant = app
+    let merchant = app
         .partners
         .merchant(&*app.store, merchant_id)
         .await

@@ -102,7 +102,7 @@ pub(super) async fn image(
         {
             return None;
         }
-        let merchant: Merchant = app
+        let merchant = app
             .partners
             .merchant(&*app.store, merchant_id)
             .await
