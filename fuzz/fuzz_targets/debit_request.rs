@@ -27,7 +27,7 @@ fuzz_target!(|body: &[u8]| {
     let mut answer = Answer::default();
     for (k, v) in &m.scalars {
         if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !k.starts_with(|c: char| c.is_ascii_digit()) {
-            answer = answer.text(k, v.as_str());
+            answer = answer.text(k.clone(), v.as_str());
         }
     }
     let (_, rendered) = answer.render(syntax);

@@ -7,6 +7,7 @@
 use super::message::Syntax;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
+use std::borrow::Cow;
 
 /// A documented `response_code` (§8.1) with its description, and what exactly was wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +86,7 @@ impl serde::Serialize for JsonAnswer<'_> {
             match value {
                 Value::Text(t) => map.serialize_entry(key, t)?,
                 // The error envelope is one object, not a list of one.
-                Value::List(records) if *key == "response_error" && records.len() == 1 => {
+                Value::List(records) if key == "response_error" && records.len() == 1 => {
                     map.serialize_entry(key, &JsonRecord(&records[0]))?
                 }
                 Value::List(records) => {
@@ -107,23 +108,24 @@ pub enum Value {
 
 /// An answer's fields in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Answer(pub Vec<(&'static str, Value)>);
+pub struct Answer(pub Vec<(Cow<'static, str>, Value)>);
 
 impl Answer {
-    pub fn text(mut self, key: &'static str, value: impl Into<String>) -> Self {
-        self.0.push((key, Value::Text(value.into())));
+    /// A field; its name is borrowed when it is a literal, as it nearly always is.
+    pub fn text(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+        self.0.push((key.into(), Value::Text(value.into())));
         self
     }
 
     pub fn list(mut self, key: &'static str, records: Vec<Vec<(String, String)>>) -> Self {
-        self.0.push((key, Value::List(records)));
+        self.0.push((key.into(), Value::List(records)));
         self
     }
 
     /// The refusal envelope.
     pub fn refusal(e: &DebitError) -> Answer {
         Answer(vec![(
-            "response_error",
+            "response_error".into(),
             Value::List(vec![vec![
                 ("response_code".into(), e.code.into()),
                 ("response_desc".into(), e.description()),
@@ -159,11 +161,11 @@ impl Answer {
                 Value::Text(t) => element(&mut w, key, t),
                 Value::List(records) => {
                     for r in records {
-                        let _ = w.write_event(Event::Start(BytesStart::new(*key)));
+                        let _ = w.write_event(Event::Start(BytesStart::new(key.as_ref())));
                         for (k, v) in r {
                             element(&mut w, k, v);
                         }
-                        let _ = w.write_event(Event::End(BytesEnd::new(*key)));
+                        let _ = w.write_event(Event::End(BytesEnd::new(key.as_ref())));
                     }
                 }
             }
