@@ -228,22 +228,20 @@ pub async fn pay(
     let network = network.into();
     let print = payment_fingerprint(&req);
     for _ in 0..ATTEMPTS {
-        match taken(app, network, &req.reference).await? {
-            // A reversed payment is not paid, whatever its repeat says.
+        // The same payment again answers as it did, unless reversed since; the
+        // reference with anything else is refused.
+        let repeat = match taken(app, network, &req.reference).await? {
+            None => None,
             Some(Taken::Payout(fingerprint, d, _)) if fingerprint == print => {
-                if let Some(paid) = cash_codes::repeated(&d)? {
-                    return Ok(paid);
-                }
-                return Err(Refusal::DuplicateReference.into());
+                Some(cash_codes::repeated(&d)?)
             }
             Some(Taken::Bill(fingerprint, b, _)) if fingerprint == print => {
-                if let Some(paid) = bills::repeated(&b)? {
-                    return Ok(paid);
-                }
-                return Err(Refusal::DuplicateReference.into());
+                Some(bills::repeated(&b)?)
             }
-            Some(_) => return Err(Refusal::DuplicateReference.into()),
-            None => {}
+            Some(_) => Some(None),
+        };
+        if let Some(first) = repeat {
+            return first.ok_or_else(|| Refusal::DuplicateReference.into());
         }
         let claimed = match code_kind(&req.code)? {
             Code::Cash => cash_codes::pay(app, network, &req).await,

@@ -274,12 +274,10 @@ impl TimerHandler for RefundSettler {
             )));
         };
         match settle_refund(&self.app, id, reference).await {
-            // Refused is settled too: the merchant has the money again.
-            Ok(_) | Err(RefundError::ChannelRefused(_)) => {
-                // The settling step removed the timer; one settled before leaves it.
-                crate::scheduler::drop_timer(store, now, &timer.key).await
-            }
-            Err(RefundError::NotFound) => {
+            // Refused is settled too (the merchant has the money again), and a
+            // refund that is gone has nothing left to do. The settling step removed
+            // the timer; one settled before leaves it.
+            Ok(_) | Err(RefundError::ChannelRefused(_) | RefundError::NotFound) => {
                 crate::scheduler::drop_timer(store, now, &timer.key).await
             }
             Err(e) => Err(TimerError::Retry(e.to_string())),

@@ -8,7 +8,7 @@
 use super::pages::{finish, normalise_phone, page_url, reference, refused, Page};
 use super::views::{self, Lang};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Router};
@@ -41,13 +41,7 @@ async fn push(
     headers: HeaderMap,
     form: Result<Form<Push>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let lang = match headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(l) if l.trim_start().to_ascii_lowercase().starts_with("en") => Lang::En,
-        _ => Lang::Id,
-    };
+    let lang = super::pages::lang(None, &headers);
     // A browser form with the three fields; anything else gets the page that says so.
     let Ok(Form(form)) = form else {
         return refused(lang, StatusCode::BAD_REQUEST);

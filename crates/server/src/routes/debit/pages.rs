@@ -59,7 +59,8 @@ struct Action {
     password: Option<String>,
 }
 
-fn lang(asked: Option<&str>, headers: &HeaderMap) -> Lang {
+/// The page's language: `?lang=` when given, else the browser's.
+pub(super) fn lang(asked: Option<&str>, headers: &HeaderMap) -> Lang {
     match asked {
         Some("en") => Lang::En,
         Some("id") => Lang::Id,
