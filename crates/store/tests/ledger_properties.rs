@@ -860,3 +860,19 @@ fn postgres_agrees_with_the_model() {
         })
     });
 }
+
+/// Steps handed over together run as one PostgreSQL batch, written as rows of each
+/// kind together: each must still end as if the steps came one by one.
+#[test]
+fn postgres_group_commit_agrees_with_the_model() {
+    let Some(first) = runtime().block_on(postgres_database()) else {
+        return;
+    };
+    let first = std::cell::RefCell::new(Some(first));
+    check(12, 1, 2usize..=12, |rt| {
+        first.borrow_mut().take().unwrap_or_else(|| {
+            rt.block_on(postgres_database())
+                .expect("PostgreSQL was configured a moment ago")
+        })
+    });
+}

@@ -28,6 +28,7 @@
 //! [`PATIENCE`] (waiting for a lock held elsewhere, say) lets the next committer
 //! start alongside it, so one slow batch does not stall every step.
 
+use super::bulk;
 use super::step::{apply_step, BatchLocks};
 use super::{describe, pool_client, retrying, step_error, Fail};
 use crate::{Step, StepError, StepOutcome};
@@ -191,10 +192,26 @@ async fn run_and_answer(
 }
 
 /// Runs the batch until it commits, or fails for good: then the reason, which every
-/// step of the batch gets.
+/// step of the batch gets. It is written as a whole (see [`super::bulk`]) unless
+/// that met a row written meanwhile: then, and from then on, step by step.
 async fn run_batch(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answer>, Fail> {
+    let whole = std::sync::atomic::AtomicBool::new(true);
     retrying(
-        || run_once(pool, steps),
+        || async {
+            if whole.load(Ordering::Relaxed) {
+                match run_once(pool, steps, true).await {
+                    Err(Fail::Rewrite) => {
+                        tracing::debug!(
+                            steps = steps.len(),
+                            "a PostgreSQL batch met rows written meanwhile; running it step by step"
+                        );
+                        whole.store(false, Ordering::Relaxed);
+                    }
+                    done => return done,
+                }
+            }
+            run_once(pool, steps, false).await
+        },
         |tries| {
             tracing::debug!(
                 tries,
@@ -212,7 +229,7 @@ fn ends_batch(fail: &Fail) -> bool {
     match fail {
         Fail::Step(_) => false,
         Fail::Db(_) => fail.retryable(),
-        Fail::NotVisible | Fail::Cut | Fail::Other(_) => true,
+        Fail::NotVisible | Fail::Cut | Fail::Rewrite | Fail::Other(_) => true,
     }
 }
 
@@ -225,7 +242,13 @@ fn before_commit(fail: Fail) -> Fail {
     }
 }
 
-async fn run_once(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answer>, Fail> {
+/// Runs the batch once: written as a whole if `whole` and the batch allows it,
+/// step by step otherwise.
+async fn run_once(
+    pool: &Pool,
+    steps: &[(Timestamp, &Step)],
+    whole: bool,
+) -> Result<Vec<Answer>, Fail> {
     let started = Instant::now();
     let mut client = pool_client(pool).await?;
     let tx = client
@@ -235,6 +258,11 @@ async fn run_once(pool: &Pool, steps: &[(Timestamp, &Step)]) -> Result<Vec<Answe
     let applied = async {
         let mut batch = BatchLocks::lock(&tx, steps.iter().map(|(_, step)| *step)).await?;
         let locked = started.elapsed();
+        if whole {
+            if let Some(answers) = bulk::apply(&tx, steps, &mut batch).await? {
+                return Ok((answers, locked));
+            }
+        }
         let mut answers = Vec::with_capacity(steps.len());
         let mut last_failed = false;
         for (i, (now, step)) in steps.iter().enumerate() {

@@ -12,7 +12,9 @@
 //! process is claiming at the same moment (`FOR UPDATE SKIP LOCKED`). Leases are
 //! never released on connect: other processes may hold them.
 
+mod bulk;
 mod committer;
+mod pipeline;
 mod step;
 
 pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
@@ -75,6 +77,9 @@ enum Fail {
     /// The connection broke before the transaction's COMMIT went out: nothing of
     /// it is stored, so it runs again on another connection.
     Cut,
+    /// A batch written as rows of each kind together met a row another
+    /// transaction wrote since the batch read it: it runs again step by step.
+    Rewrite,
     /// Already described (a pool failure).
     Other(String),
 }
@@ -87,7 +92,7 @@ impl Fail {
                     || *code == SqlState::T_R_DEADLOCK_DETECTED
             }),
             Fail::NotVisible | Fail::Cut => true,
-            Fail::Step(_) | Fail::Other(_) => false,
+            Fail::Step(_) | Fail::Rewrite | Fail::Other(_) => false,
         }
     }
 }
@@ -174,6 +179,7 @@ fn describe(password: Option<&str>, fail: Fail) -> String {
             "a row committed by a concurrent transaction did not become visible".into()
         }
         Fail::Cut => "the connection to PostgreSQL broke before the commit".into(),
+        Fail::Rewrite => "a row changed under a batch written as a whole".into(),
         Fail::Other(text) => hide(password, text),
     }
 }

@@ -14,6 +14,7 @@
 //! in a [`Pipeline`]: a hold or a post of a hold the batch locked costs one round
 //! trip to the server, rather than one per statement.
 
+use super::pipeline::{params, Answers, Pipeline, Reply};
 use super::{Fail, VISIBILITY_TRIES};
 use crate::{
     hold_expiry_timer_key, Document, Expect, IdempotencyRecord, NewIdempotency, NewNotification,
@@ -25,169 +26,21 @@ use gerbang_core::ledger::{
 };
 use gerbang_core::{Currency, Timestamp};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
 // ---------------------------------------------------------------------------------
-// Pipelines.
-
-/// A parameter a pipelined statement owns until it has run.
-type Param = Box<dyn ToSql + Sync + Send>;
-
-/// The parameters of a pipelined statement, each moved into a box.
-macro_rules! params {
-    ($($value:expr),* $(,)?) => {
-        vec![$(Box::new($value) as Param),*]
-    };
-}
-
-enum Reply {
-    Count(u64),
-    Rows(Vec<Row>),
-}
-
-type Sent<'a> = Pin<Box<dyn Future<Output = Result<Reply, Fail>> + Send + 'a>>;
-
-/// Statements sent one after the other without waiting for the answers of the ones
-/// before, so that the group costs one round trip. The server still runs them one
-/// after the other, in order, each seeing what the ones before did, and the caller
-/// reads the answers in order, stopping at the first that fails the step: the
-/// outcome is that of running them one by one. Statements after the failing one
-/// may have run too, but the failing step's savepoint undoes them with the rest.
-///
-/// Every statement is prepared before it joins the pipeline, so that nothing goes
-/// out to the server before the pipeline's statements, in between them. An answer
-/// the store knows without asking (a balance change of an account the batch holds)
-/// takes its place among the others.
-struct Pipeline<'a> {
-    tx: &'a Transaction<'a>,
-    sent: Vec<Sent<'a>>,
-}
-
-impl<'a> Pipeline<'a> {
-    fn new(tx: &'a Transaction<'a>) -> Self {
-        Pipeline {
-            tx,
-            sent: Vec::new(),
-        }
-    }
-
-    /// A statement whose answer is the number of rows it changed.
-    fn execute(&mut self, statement: &Statement, params: Vec<Param>) {
-        let (tx, statement) = (self.tx, statement.clone());
-        self.sent.push(Box::pin(async move {
-            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as _).collect();
-            Ok(Reply::Count(tx.execute(&statement, &params).await?))
-        }));
-    }
-
-    /// A statement whose answer is the rows it returned.
-    fn query(&mut self, statement: &Statement, params: Vec<Param>) {
-        let (tx, statement) = (self.tx, statement.clone());
-        self.sent.push(Box::pin(async move {
-            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as _).collect();
-            Ok(Reply::Rows(tx.query(&statement, &params).await?))
-        }));
-    }
-
-    /// An answer known without asking the server.
-    fn known(&mut self, answer: Result<Reply, Fail>) {
-        self.sent.push(Box::pin(std::future::ready(answer)));
-    }
-
-    /// Sends every statement, in order, and waits for all the answers.
-    async fn answers(mut self) -> Answers {
-        let mut answers: Vec<Option<Result<Reply, Fail>>> =
-            self.sent.iter().map(|_| None).collect();
-        std::future::poll_fn(|cx| {
-            let mut all = true;
-            for (sent, answer) in self.sent.iter_mut().zip(answers.iter_mut()) {
-                if answer.is_none() {
-                    match sent.as_mut().poll(cx) {
-                        Poll::Ready(done) => *answer = Some(done),
-                        Poll::Pending => all = false,
-                    }
-                }
-            }
-            if all {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        Answers(
-            answers
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .into_iter(),
-        )
-    }
-}
-
-/// The answers of a pipeline, read in the order its statements went out.
-struct Answers(std::vec::IntoIter<Result<Reply, Fail>>);
-
-impl Answers {
-    fn next(&mut self) -> Result<Reply, Fail> {
-        match self.0.next() {
-            Some(answer) => answer,
-            None => Err(Fail::Other(
-                "a pipelined statement's answer is missing".into(),
-            )),
-        }
-    }
-
-    /// How many rows the next statement changed or returned.
-    fn count(&mut self) -> Result<u64, Fail> {
-        Ok(match self.next()? {
-            Reply::Count(n) => n,
-            Reply::Rows(rows) => rows.len() as u64,
-        })
-    }
-
-    /// The rows the next statement returned.
-    fn rows(&mut self) -> Result<Vec<Row>, Fail> {
-        Ok(match self.next()? {
-            Reply::Rows(rows) => rows,
-            Reply::Count(_) => Vec::new(),
-        })
-    }
-
-    /// The first row the next statement returned, if any.
-    fn row(&mut self) -> Result<Option<Row>, Fail> {
-        Ok(match self.next()? {
-            Reply::Rows(rows) => rows.into_iter().next(),
-            Reply::Count(_) => None,
-        })
-    }
-
-    /// The row the next statement must have returned.
-    fn one(&mut self) -> Result<Row, Fail> {
-        self.row()?.ok_or_else(|| {
-            Fail::Step(StepError::Backend(
-                "a statement that always returns a row returned none".into(),
-            ))
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------------
 // Accounts.
 
 #[derive(Clone)]
-struct AccountRef {
-    id: i64,
-    code: String,
-    currency: Currency,
+pub(super) struct AccountRef {
+    pub(super) id: i64,
+    pub(super) code: String,
+    pub(super) currency: Currency,
 }
 
-fn account_ref_row(row: &Row) -> Result<AccountRef, tokio_postgres::Error> {
+pub(super) fn account_ref_row(row: &Row) -> Result<AccountRef, tokio_postgres::Error> {
     Ok(AccountRef {
         id: row.try_get(0)?,
         code: row.try_get(1)?,
@@ -198,13 +51,14 @@ fn account_ref_row(row: &Row) -> Result<AccountRef, tokio_postgres::Error> {
 /// An account its batch locked at its start: nobody else can change it until the
 /// batch ends, so its balance and reservations are kept here as the batch's steps
 /// change them, and written once, before the batch commits.
-struct Held {
-    account: AccountRef,
+pub(super) struct Held {
+    pub(super) account: AccountRef,
     may_go_negative: bool,
-    balance: i64,
-    pending: i64,
-    /// As stored when the batch locked it.
-    stored: (i64, i64),
+    pub(super) balance: i64,
+    pub(super) pending: i64,
+    /// As stored when the batch locked it; none for an account the batch opens
+    /// (see [`super::bulk`]), whose row the batch inserts.
+    stored: Option<(i64, i64)>,
 }
 
 /// What PostgreSQL says when a `bigint` would overflow, as the same change made in
@@ -218,12 +72,12 @@ fn out_of_range() -> Fail {
 /// A hold its batch locked at its start: nobody else can end it until the batch
 /// ends, so how the batch's steps end it is kept here, and written once, before
 /// the batch commits.
-struct HeldHold {
-    account_id: i64,
-    code: String,
-    amount: i64,
-    currency: Currency,
-    state: HoldState,
+pub(super) struct HeldHold {
+    pub(super) account_id: i64,
+    pub(super) code: String,
+    pub(super) amount: i64,
+    pub(super) currency: Currency,
+    pub(super) state: HoldState,
     /// As stored when the batch locked it.
     stored: HoldState,
     ended_at: Option<i64>,
@@ -243,6 +97,8 @@ enum Undo {
         ended_at: Option<i64>,
         entry_id: Option<i64>,
     },
+    /// An account the running step opened, the last of `held`.
+    Opened,
 }
 
 /// The rows a batch locked before its first step.
@@ -262,10 +118,10 @@ enum Undo {
 /// last step, outside any step's savepoint: rows locked by the transaction itself
 /// and changed inside a savepoint would each need a multixact.
 pub(super) struct BatchLocks {
-    held: Vec<Held>,
-    by_code: HashMap<String, usize>,
-    by_id: HashMap<i64, usize>,
-    holds: HashMap<String, HeldHold>,
+    pub(super) held: Vec<Held>,
+    pub(super) by_code: HashMap<String, usize>,
+    pub(super) by_id: HashMap<i64, usize>,
+    pub(super) holds: HashMap<String, HeldHold>,
     /// Oldest first.
     undo: Vec<Undo>,
 }
@@ -338,7 +194,7 @@ impl BatchLocks {
                 may_go_negative: row.try_get(3)?,
                 balance,
                 pending,
-                stored: (balance, pending),
+                stored: Some((balance, pending)),
             };
             batch
                 .by_code
@@ -397,8 +253,29 @@ impl BatchLocks {
                         hold.entry_id = entry_id;
                     }
                 }
+                Undo::Opened => {
+                    if let Some(held) = self.held.pop() {
+                        self.by_code.remove(&held.account.code);
+                        self.by_id.remove(&held.account.id);
+                    }
+                }
             }
         }
+    }
+
+    /// An account the running step opens: nobody else sees it before the batch
+    /// commits, so the batch keeps its figures from zero and inserts its row.
+    pub(super) fn open(&mut self, account: AccountRef, may_go_negative: bool) {
+        self.undo.push(Undo::Opened);
+        self.by_code.insert(account.code.clone(), self.held.len());
+        self.by_id.insert(account.id, self.held.len());
+        self.held.push(Held {
+            account,
+            may_go_negative,
+            balance: 0,
+            pending: 0,
+            stored: None,
+        });
     }
 
     fn set(&mut self, i: usize, balance: i64, pending: i64) {
@@ -413,7 +290,7 @@ impl BatchLocks {
     }
 
     /// Ends the locked hold `key` at `now`, if the batch holds it: false if not.
-    fn end_hold(&mut self, key: &str, state: HoldState, now: Timestamp) -> bool {
+    pub(super) fn end_hold(&mut self, key: &str, state: HoldState, now: Timestamp) -> bool {
         let Some(hold) = self.holds.get_mut(key) else {
             return false;
         };
@@ -430,7 +307,7 @@ impl BatchLocks {
     }
 
     /// Links the locked hold `key`, which the running step posted, to its entry.
-    fn link_hold(&mut self, key: &str, entry_id: i64) {
+    pub(super) fn link_hold(&mut self, key: &str, entry_id: i64) {
         if let Some(hold) = self.holds.get_mut(key) {
             hold.entry_id = Some(entry_id);
         }
@@ -438,7 +315,7 @@ impl BatchLocks {
 
     /// Moves `amount` on held account `i` unless it would overdraw it (as the
     /// conditional update of [`push_entry`] decides): the balance after it, or none.
-    fn post(&mut self, i: usize, amount: i64) -> Result<Option<i64>, Fail> {
+    pub(super) fn post(&mut self, i: usize, amount: i64) -> Result<Option<i64>, Fail> {
         let h = &self.held[i];
         let allowed = amount >= 0
             || h.may_go_negative
@@ -457,7 +334,7 @@ impl BatchLocks {
 
     /// Reserves `amount` on held account `i` unless its available money does not
     /// cover it (as the conditional update of [`place_hold`] decides).
-    fn reserve(&mut self, i: usize, amount: i64) -> Result<bool, Fail> {
+    pub(super) fn reserve(&mut self, i: usize, amount: i64) -> Result<bool, Fail> {
         let h = &self.held[i];
         let allowed = h.may_go_negative
             || h.balance.checked_sub(h.pending).ok_or_else(out_of_range)? >= amount;
@@ -470,7 +347,7 @@ impl BatchLocks {
     }
 
     /// Releases a reservation of `amount` on held account `i`.
-    fn release(&mut self, i: usize, amount: i64) -> Result<(), Fail> {
+    pub(super) fn release(&mut self, i: usize, amount: i64) -> Result<(), Fail> {
         let h = &self.held[i];
         let pending = h.pending.checked_sub(amount).ok_or_else(out_of_range)?;
         self.set(i, h.balance, pending);
@@ -483,7 +360,10 @@ impl BatchLocks {
         let accounts: Vec<&Held> = self
             .held
             .iter()
-            .filter(|h| (h.balance, h.pending) != h.stored)
+            .filter(|h| {
+                h.stored
+                    .is_some_and(|stored| (h.balance, h.pending) != stored)
+            })
             .collect();
         if !accounts.is_empty() {
             let s = prepare(
