@@ -1288,3 +1288,147 @@ mod together {
         steps_handed_over_together_stay_apart(store, hold_writers).await;
     }
 }
+
+/// PostgreSQL runs a batch in memory from figures it read at its start and writes
+/// its rows together; what another transaction commits in between must still
+/// decide the outcome, as it would step by step.
+mod written_meanwhile {
+    use super::*;
+
+    /// A transaction of its own that has written `sql` and commits when told.
+    async fn uncommitted(url: &str, sql: &'static str) -> tokio::sync::oneshot::Sender<()> {
+        let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let (written_tx, written_rx) = tokio::sync::oneshot::channel::<()>();
+        let (commit_tx, commit_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let tx = client.transaction().await.unwrap();
+            tx.batch_execute(sql).await.unwrap();
+            written_tx.send(()).unwrap();
+            let _ = commit_rx.await;
+            tx.commit().await.unwrap();
+        });
+        written_rx.await.unwrap();
+        commit_tx
+    }
+
+    /// Commits `step` from a task, and after a pause (the batch has read its
+    /// figures and waits for the other transaction's row) lets `other` commit.
+    async fn commit_while(
+        store: &Arc<dyn Store>,
+        step: Step,
+        other: tokio::sync::oneshot::Sender<()>,
+    ) -> Result<StepOutcome, StepError> {
+        let committing = {
+            let store = store.clone();
+            tokio::spawn(async move { store.commit(T0.plus_seconds(1), step).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        other.send(()).unwrap();
+        committing.await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_claimed_meanwhile_makes_the_step_a_duplicate() {
+        let Some(db) = postgres_database().await else {
+            return;
+        };
+        let store = open(&db).await;
+        setup(&*store, 1_000).await;
+        let other = uncommitted(
+            &db.url,
+            "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)
+             VALUES ('s', 'k', 'theirs', 'their answer', 1)",
+        )
+        .await;
+        let step = Step {
+            idempotency: Some(NewIdempotency {
+                scope: "s".into(),
+                key: "k".into(),
+                fingerprint: "ours".into(),
+                response: "our answer".into(),
+            }),
+            ledger: vec![transfer("partner", "bank", 100)],
+            ..Step::default()
+        };
+        match commit_while(&store, step, other).await {
+            Err(StepError::Duplicate(first)) => assert_eq!(first.fingerprint, "theirs"),
+            other => panic!("expected a duplicate, got {other:?}"),
+        }
+        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+        assert_clean(&*store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_record_changed_meanwhile_is_a_conflict() {
+        let Some(db) = postgres_database().await else {
+            return;
+        };
+        let store = open(&db).await;
+        setup(&*store, 1_000).await;
+        let write = |expect| RecordWrite {
+            kind: "r".into(),
+            key: "one".into(),
+            owner: "o".into(),
+            state: "new".into(),
+            data: serde_json::json!({}).into(),
+            expect,
+        };
+        store
+            .commit(
+                T0,
+                Step {
+                    records: vec![write(Expect::Absent)],
+                    ..Step::default()
+                },
+            )
+            .await
+            .unwrap();
+        let other = uncommitted(
+            &db.url,
+            "UPDATE records SET version = 2, state = 'theirs' WHERE kind = 'r' AND key = 'one'",
+        )
+        .await;
+        let step = Step {
+            ledger: vec![transfer("partner", "bank", 100)],
+            records: vec![write(Expect::Version(1))],
+            ..Step::default()
+        };
+        match commit_while(&store, step, other).await {
+            Err(StepError::RecordConflict { kind, key }) => {
+                assert_eq!((kind, key), ("r".into(), "one".into()))
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        let record = store.record("r", "one").await.unwrap().unwrap();
+        assert_eq!((record.version, record.state.as_str()), (2, "theirs"));
+        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+        assert_clean(&*store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hold_placed_meanwhile_is_a_duplicate() {
+        let Some(db) = postgres_database().await else {
+            return;
+        };
+        let store = open(&db).await;
+        setup(&*store, 1_000).await;
+        let other = uncommitted(
+            &db.url,
+            "INSERT INTO holds (key, account_id, amount, currency, state, created_at)
+             SELECT 'h', id, 1, 'IDR', 'voided', 1 FROM accounts WHERE code = 'bank'",
+        )
+        .await;
+        let step = Step {
+            ledger: vec![hold("h", "partner", 100, None)],
+            ..Step::default()
+        };
+        match commit_while(&store, step, other).await {
+            Err(StepError::Ledger(LedgerError::DuplicateHold(key))) => assert_eq!(key, "h"),
+            other => panic!("expected a duplicate hold, got {other:?}"),
+        }
+        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+    }
+}

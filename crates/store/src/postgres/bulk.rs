@@ -97,10 +97,14 @@ pub(super) async fn apply(
         rows: Rows::default(),
         undo: Vec::new(),
     };
-    let answers = steps
-        .iter()
-        .map(|(now, step)| plan.step(*now, step, locks))
-        .collect();
+    let mut answers = Vec::with_capacity(steps.len());
+    for (now, step) in steps {
+        match plan.step(*now, step, locks) {
+            // Not a rule the step breaks: the batch cannot go on.
+            Err(fail) if !matches!(fail, Fail::Step(_)) => return Err(fail),
+            answer => answers.push(answer),
+        }
+    }
     plan.rows.write(tx, &*locks).await?;
     Ok(Some(answers))
 }
@@ -451,7 +455,7 @@ impl Plan {
         for op in &step.ledger {
             match op {
                 LedgerOp::Transfer(entry) => {
-                    let accounts = check_entry(locks, entry)?;
+                    let accounts = check_entry(locks, &self.stored, entry)?;
                     outcome
                         .entry_ids
                         .push(self.write_entry(at, entry, &accounts, locks)?);
@@ -461,7 +465,7 @@ impl Plan {
                     let (account, amount, currency) = self.pending_hold(&post.key, locks)?;
                     let code = locks.held[account].account.code.clone();
                     let entry = post.to_entry(&code, amount, currency)?;
-                    let accounts = check_entry(locks, &entry)?;
+                    let accounts = check_entry(locks, &self.stored, &entry)?;
                     // The reservation goes first: the entry's debit then spends it.
                     locks.release(account, amount)?;
                     let entry_id = self.write_entry(at, &entry, &accounts, locks)?;
@@ -589,7 +593,7 @@ impl Plan {
         if hold.amount <= 0 {
             return Err(LedgerError::NonPositiveAmount.into());
         }
-        let i = account(locks, &hold.account)?;
+        let i = account(locks, &self.stored, &hold.account)?;
         let a = &locks.held[i].account;
         if a.currency != hold.currency {
             return Err(LedgerError::CurrencyMismatch(a.code.clone()).into());
@@ -750,24 +754,26 @@ fn restore<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, before: 
     }
 }
 
-/// The index of account `code` among the locked ones.
-fn account(locks: &BatchLocks, code: &str) -> Result<usize, Fail> {
-    locks
-        .by_code
-        .get(code)
-        .copied()
-        .ok_or_else(|| LedgerError::UnknownAccount(code.to_string()).into())
+/// The index of account `code` among the locked ones. One that is not locked but
+/// exists was committed by another transaction after the batch locked its
+/// accounts: a step by step run locks it as it comes.
+fn account(locks: &BatchLocks, stored: &Stored, code: &str) -> Result<usize, Fail> {
+    match locks.by_code.get(code) {
+        Some(&i) => Ok(i),
+        None if stored.accounts.contains_key(code) => Err(Fail::Rewrite),
+        None => Err(LedgerError::UnknownAccount(code.to_string()).into()),
+    }
 }
 
 /// Checks an entry before it is written, as [`super::step`] does: its shape, then
 /// each posting's account and currency, in order. The accounts' indexes.
-fn check_entry(locks: &BatchLocks, entry: &NewEntry) -> Result<Vec<usize>, Fail> {
+fn check_entry(locks: &BatchLocks, stored: &Stored, entry: &NewEntry) -> Result<Vec<usize>, Fail> {
     entry.check_shape()?;
     entry
         .postings
         .iter()
         .map(|p| {
-            let i = account(locks, &p.account)?;
+            let i = account(locks, stored, &p.account)?;
             let a = &locks.held[i].account;
             if a.currency != entry.currency {
                 return Err(LedgerError::CurrencyMismatch(a.code.clone()).into());
