@@ -1408,6 +1408,45 @@ mod written_meanwhile {
         assert_clean(&*store).await;
     }
 
+    /// The batch reads the hold before it locks its account, which the other
+    /// transaction holds while it voids the hold.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hold_ended_meanwhile_is_not_pending() {
+        let Some(db) = postgres_database().await else {
+            return;
+        };
+        let store = open(&db).await;
+        setup(&*store, 1_000).await;
+        store
+            .commit(
+                T0,
+                Step {
+                    ledger: vec![hold("h", "partner", 100, None)],
+                    ..Step::default()
+                },
+            )
+            .await
+            .unwrap();
+        let other = uncommitted(
+            &db.url,
+            "UPDATE accounts SET pending = pending - 100 WHERE code = 'partner';
+             UPDATE holds SET state = 'voided', ended_at = 1 WHERE key = 'h'",
+        )
+        .await;
+        let step = Step {
+            ledger: vec![post("h", "bank", 100)],
+            ..Step::default()
+        };
+        match commit_while(&store, step, other).await {
+            Err(StepError::Ledger(LedgerError::HoldNotPending { key, state })) => {
+                assert_eq!((key.as_str(), state), ("h", HoldState::Voided))
+            }
+            other => panic!("expected a hold no longer pending, got {other:?}"),
+        }
+        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+        assert_clean(&*store).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hold_placed_meanwhile_is_a_duplicate() {
         let Some(db) = postgres_database().await else {

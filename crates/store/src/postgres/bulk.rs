@@ -12,13 +12,15 @@
 //! the notifications, the timers), and each account and hold the batch locked
 //! written once with what it ends with.
 //!
-//! A batch goes this way when everything its ledger ops name is known at its start:
-//! every account locked or opened by a step of the batch, every hold it ends locked
-//! or placed by a step of the batch. Otherwise it runs step by step, in savepoints.
+//! The accounts are locked; the holds the batch ends are only read, and the writes
+//! end each of them only if it is still pending.
 //!
-//! What another transaction commits after the batch read its figures (a record
-//! written, a key claimed by a node beside this one) makes one of the writes fail
-//! or miss a row: the batch is then rolled back whole and run again step by step
+//! A batch goes this way when everything its ledger ops name is known at its start:
+//! every account locked or opened by a step of the batch, every hold it ends read
+//! or placed by a step of the batch. What another transaction commits after the
+//! batch read its figures (a record written, a key claimed by a node beside this
+//! one, a hold ended) makes one of the writes fail or miss a row. Either way the
+//! batch is rolled back whole and runs again step by step, in savepoints
 //! ([`Fail::Rewrite`]), where the statements of each step see the newest rows.
 
 use super::pipeline::{params, Pipeline};
@@ -80,17 +82,18 @@ fn known_hold(key: &str, placed: &HashSet<&str>, locks: &BatchLocks) -> bool {
 }
 
 /// Runs the batch in memory and writes what its steps leave in one round trip:
-/// each step's answer, or none if the batch must run step by step (nothing has
-/// been sent to the server then, and `locks` is as it was).
+/// each step's answer, or [`Fail::Rewrite`] if the batch must run step by step.
 pub(super) async fn apply(
     tx: &Transaction<'_>,
     steps: &[(Timestamp, &Step)],
     locks: &mut BatchLocks,
-) -> Result<Option<Vec<Result<StepOutcome, Fail>>>, Fail> {
+) -> Result<Vec<Result<StepOutcome, Fail>>, Fail> {
     if !runs_in_memory(steps, locks) {
-        return Ok(None);
+        return Err(Fail::Rewrite);
     }
+    let started = std::time::Instant::now();
     let (stored, ids) = read_figures(tx, steps).await?;
+    let read = started.elapsed();
     let mut plan = Plan {
         stored,
         ids,
@@ -105,8 +108,16 @@ pub(super) async fn apply(
             answer => answers.push(answer),
         }
     }
+    let planned = started.elapsed();
     plan.rows.write(tx, &*locks).await?;
-    Ok(Some(answers))
+    tracing::trace!(
+        steps = steps.len(),
+        read_us = read.as_micros() as u64,
+        plan_us = (planned - read).as_micros() as u64,
+        write_us = (started.elapsed() - planned).as_micros() as u64,
+        "PostgreSQL batch written whole"
+    );
+    Ok(answers)
 }
 
 // ---------------------------------------------------------------------------------

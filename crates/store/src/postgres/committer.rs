@@ -256,12 +256,12 @@ async fn run_once(
         .await
         .map_err(|e| before_commit(e.into()))?;
     let applied = async {
-        let mut batch = BatchLocks::lock(&tx, steps.iter().map(|(_, step)| *step)).await?;
+        // Written whole, the batch only reads the holds it ends (its writes check
+        // them); a batch that cannot be written whole then runs again step by step.
+        let mut batch = BatchLocks::lock(&tx, steps.iter().map(|(_, step)| *step), !whole).await?;
         let locked = started.elapsed();
         if whole {
-            if let Some(answers) = bulk::apply(&tx, steps, &mut batch).await? {
-                return Ok((answers, locked));
-            }
+            return Ok((bulk::apply(&tx, steps, &mut batch).await?, locked));
         }
         let mut answers = Vec::with_capacity(steps.len());
         let mut last_failed = false;

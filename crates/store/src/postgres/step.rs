@@ -127,9 +127,13 @@ pub(super) struct BatchLocks {
 }
 
 impl BatchLocks {
+    /// Locks the accounts the steps name, then reads the holds they end: locked
+    /// too if `lock_holds`, otherwise only read, and then the batch's writes end
+    /// a hold only if it is still as read (see [`BatchLocks::write_back`]).
     pub(super) async fn lock(
         tx: &Transaction<'_>,
         steps: impl Iterator<Item = &Step>,
+        lock_holds: bool,
     ) -> Result<BatchLocks, Fail> {
         let mut batch = BatchLocks {
             held: Vec::new(),
@@ -160,34 +164,71 @@ impl BatchLocks {
         codes.dedup();
         holds.sort_unstable();
         holds.dedup();
-        // A hold never moves to another account: its account found before the hold
-        // is locked stays its account.
-        let accounts = prepare(
-            tx,
-            "SELECT id, code, currency, may_go_negative, balance, pending FROM accounts
-             WHERE code = ANY($1::text[])
-                OR id = ANY(ARRAY(
-                     SELECT h.account_id FROM unnest($2::text[]) AS k (key)
-                     JOIN holds h ON h.key = k.key))
-             ORDER BY id FOR UPDATE",
-        )
-        .await?;
-        let pending_holds = prepare(
-            tx,
-            "SELECT h.key, h.account_id, a.code, h.amount, h.currency, h.state
-             FROM unnest($1::text[]) AS k (key)
-             JOIN holds h ON h.key = k.key JOIN accounts a ON a.id = h.account_id
-             ORDER BY h.key FOR UPDATE OF h",
-        )
-        .await?;
         let owned = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
-        let mut p = Pipeline::new(tx);
-        p.query(&accounts, params![owned(&codes), owned(&holds)]);
-        if !holds.is_empty() {
-            p.query(&pending_holds, params![owned(&holds)]);
-        }
-        let mut answers = p.answers().await;
-        for row in answers.rows()? {
+        let (account_rows, hold_rows) = if lock_holds {
+            // A hold never moves to another account: its account found before the
+            // hold is locked stays its account.
+            let accounts = prepare(
+                tx,
+                "SELECT id, code, currency, may_go_negative, balance, pending FROM accounts
+                 WHERE code = ANY($1::text[])
+                    OR id = ANY(ARRAY(
+                         SELECT h.account_id FROM unnest($2::text[]) AS k (key)
+                         JOIN holds h ON h.key = k.key))
+                 ORDER BY id FOR UPDATE",
+            )
+            .await?;
+            let pending_holds = prepare(
+                tx,
+                "SELECT h.key, h.account_id, h.amount, h.currency, h.state, a.code
+                 FROM unnest($1::text[]) AS k (key)
+                 JOIN holds h ON h.key = k.key JOIN accounts a ON a.id = h.account_id
+                 ORDER BY h.key FOR UPDATE OF h",
+            )
+            .await?;
+            let mut p = Pipeline::new(tx);
+            p.query(&accounts, params![owned(&codes), owned(&holds)]);
+            if !holds.is_empty() {
+                p.query(&pending_holds, params![owned(&holds)]);
+            }
+            let mut answers = p.answers().await;
+            let account_rows = answers.rows()?;
+            let hold_rows = if holds.is_empty() {
+                Vec::new()
+            } else {
+                answers.rows()?
+            };
+            (account_rows, hold_rows)
+        } else {
+            // The holds first, each looked up once; then their accounts with the
+            // others, locked.
+            let hold_rows = if holds.is_empty() {
+                Vec::new()
+            } else {
+                let s = prepare(
+                    tx,
+                    "SELECT h.key, h.account_id, h.amount, h.currency, h.state
+                     FROM unnest($1::text[]) AS k (key) JOIN holds h ON h.key = k.key",
+                )
+                .await?;
+                tx.query(&s, &[&owned(&holds)]).await?
+            };
+            let mut ids = Vec::with_capacity(hold_rows.len());
+            for row in &hold_rows {
+                ids.push(row.try_get::<_, i64>(1)?);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            let s = prepare(
+                tx,
+                "SELECT id, code, currency, may_go_negative, balance, pending FROM accounts
+                 WHERE code = ANY($1::text[]) OR id = ANY($2::bigint[])
+                 ORDER BY id FOR UPDATE",
+            )
+            .await?;
+            (tx.query(&s, &[&owned(&codes), &ids]).await?, hold_rows)
+        };
+        for row in account_rows {
             let (balance, pending) = (row.try_get(4)?, row.try_get(5)?);
             let held = Held {
                 account: account_ref_row(&row)?,
@@ -202,24 +243,28 @@ impl BatchLocks {
             batch.by_id.insert(held.account.id, batch.held.len());
             batch.held.push(held);
         }
-        if !holds.is_empty() {
-            for row in answers.rows()? {
-                let state = HoldState::parse(row.try_get(5)?).unwrap_or(HoldState::Pending);
-                batch.holds.insert(
-                    row.try_get(0)?,
-                    HeldHold {
-                        account_id: row.try_get(1)?,
-                        code: row.try_get(2)?,
-                        amount: row.try_get(3)?,
-                        currency: Currency::parse(row.try_get::<_, &str>(4)?)
-                            .unwrap_or(Currency::Idr),
-                        state,
-                        stored: state,
-                        ended_at: None,
-                        entry_id: None,
-                    },
-                );
-            }
+        for row in hold_rows {
+            let state = HoldState::parse(row.try_get(4)?).unwrap_or(HoldState::Pending);
+            let account_id: i64 = row.try_get(1)?;
+            // Read first, a hold's account is among those locked then.
+            let code = match batch.by_id.get(&account_id) {
+                Some(&i) => batch.held[i].account.code.clone(),
+                None if lock_holds => row.try_get(5)?,
+                None => continue,
+            };
+            batch.holds.insert(
+                row.try_get(0)?,
+                HeldHold {
+                    account_id,
+                    code,
+                    amount: row.try_get(2)?,
+                    currency: Currency::parse(row.try_get::<_, &str>(3)?).unwrap_or(Currency::Idr),
+                    state,
+                    stored: state,
+                    ended_at: None,
+                    entry_id: None,
+                },
+            );
         }
         Ok(batch)
     }
@@ -391,9 +436,9 @@ impl BatchLocks {
             let s = prepare(
                 p.tx,
                 "UPDATE holds SET state = u.state, ended_at = u.ended_at, entry_id = u.entry_id
-                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
-                   AS u (key, state, ended_at, entry_id)
-                 WHERE holds.key = u.key",
+                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])
+                   AS u (key, state, ended_at, entry_id, stored)
+                 WHERE holds.key = u.key AND holds.state = u.stored",
             )
             .await?;
             p.execute(
@@ -406,13 +451,21 @@ impl BatchLocks {
                         .collect::<Vec<_>>(),
                     holds.iter().map(|(_, h)| h.ended_at).collect::<Vec<_>>(),
                     holds.iter().map(|(_, h)| h.entry_id).collect::<Vec<_>>(),
+                    holds
+                        .iter()
+                        .map(|(_, h)| h.stored.as_str().to_string())
+                        .collect::<Vec<_>>(),
                 ],
             );
         }
-        let statements = p.sent.len();
         let mut answers = p.answers().await;
-        for _ in 0..statements {
+        if !accounts.is_empty() {
             answers.count()?;
+        }
+        // A hold the batch only read (see `lock`) that another transaction ended
+        // meanwhile is not updated: the batch runs again, step by step.
+        if !holds.is_empty() && answers.count()? != holds.len() as u64 {
+            return Err(Fail::Rewrite);
         }
         Ok(())
     }
