@@ -4,6 +4,7 @@ mod debit;
 mod ledger;
 mod load;
 mod notifier;
+mod round_trips;
 mod sendme;
 
 use clap::Subcommand;

@@ -15,6 +15,7 @@ use super::load::{
     bare_http_limit, cpu_seconds, cpu_seconds_of_command, drive_spread, write_post, Gateway,
     Request,
 };
+use super::round_trips::RoundTrips;
 use anyhow::Context;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -55,6 +56,10 @@ pub struct SendmeBench {
     /// The scratch PostgreSQL database (its tables are made and kept).
     #[arg(long, env = "GERBANG_BENCH_POSTGRES_URL")]
     postgres_url: Option<String>,
+    /// Connect the gateways straight to PostgreSQL, not through the relay that
+    /// counts round trips.
+    #[arg(long)]
+    direct: bool,
 }
 
 /// What PostgreSQL counted for one database: committed and rolled-back
@@ -268,11 +273,16 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
         other => anyhow::bail!("--backend: sqlite or postgres, not {other}"),
     };
     anyhow::ensure!(args.nodes >= 1, "--nodes: at least 1");
+    let relay = match &postgres {
+        Some(url) if !args.direct => Some(RoundTrips::start(url).await?),
+        _ => None,
+    };
+    let gateways_url = relay.as_ref().map(|r| r.url.clone()).or(postgres.clone());
     let mut gateways = Vec::with_capacity(args.nodes);
     for _ in 0..args.nodes {
         gateways.push(
             Gateway::start_on(
-                postgres.as_deref(),
+                gateways_url.as_deref(),
                 &provision,
                 &args.gateway_log,
                 &args.gateway_log_format,
@@ -330,6 +340,7 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
     let addrs: Vec<std::net::SocketAddr> = gateways.iter().map(|g| g.addr).collect();
     let (client_cpu, gateway_cpu, db_cpu) = (cpu_seconds("self"), gateways_cpu(), database_cpu());
     let xacts = transactions_now().await;
+    let round_trips = relay.as_ref().map(RoundTrips::count);
     let run = drive_spread(&addrs, args.requests, args.concurrency, transfer).await;
     // Settled: every accepted transfer answered by the bank and posted (the
     // partner's pending amount back to nothing).
@@ -364,6 +375,12 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
         (Some(before), Some(after)) => Some((after - before) as f64 / args.requests.max(1) as f64),
         _ => None,
     };
+    let round_trips_per_transfer = match (round_trips, &relay) {
+        (Some(before), Some(relay)) => {
+            Some((relay.count() - before) as f64 / args.requests.max(1) as f64)
+        }
+        _ => None,
+    };
     let per_request_us = |cpu: f64| (cpu / args.requests.max(1) as f64 * 1e6).round();
     let rss = gateways
         .iter()
@@ -391,6 +408,9 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
         transactions_per_transfer
             .map(|t| format!("; database transactions per transfer {t:.2}"))
             .unwrap_or_default()
+            + &round_trips_per_transfer
+                .map(|r| format!(", round trips {r:.2}"))
+                .unwrap_or_default()
     );
     println!(
         "bare HTTP limit:  {:>8.0} requests/s  p50 {:.1} ms  p99 {:.1} ms  ({} requests, concurrency {})",
@@ -405,6 +425,7 @@ pub async fn run(args: SendmeBench) -> anyhow::Result<ExitCode> {
             "settled_per_s": settled_per_s.round(),
             "database_cpu_us_per_request": per_request_us(db_cpu),
             "database_transactions_per_request": transactions_per_transfer.map(|t| (t * 100.0).round() / 100.0),
+            "database_round_trips_per_request": round_trips_per_transfer.map(|r| (r * 100.0).round() / 100.0),
             "requests": args.requests,
             "concurrency": args.concurrency,
             "accepted_per_s": run.per_s.round(),
