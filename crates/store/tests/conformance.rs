@@ -986,9 +986,13 @@ conformance!(
 /// transaction: each still commits or fails on its own, in the order they came,
 /// seeing the ones before it as committed. `hold_writers` keeps the store's
 /// writers busy and gives back what lets them go again, once every step is queued.
+///
+/// With `refused_text`, one step carries text PostgreSQL refuses, which sends its
+/// batch step by step there; without, the batch is written whole.
 async fn steps_handed_over_together_stay_apart(
     store: Arc<dyn Store>,
     hold_writers: impl std::future::Future<Output = Box<dyn FnOnce() + Send>>,
+    refused_text: bool,
 ) {
     use std::task::Poll;
 
@@ -1056,7 +1060,13 @@ async fn steps_handed_over_together_stay_apart(
         // Text no PostgreSQL column takes: the database refuses the statement in
         // the middle of the step.
         Step {
-            records: vec![record("nul", "a\0b")],
+            idempotency: Some(NewIdempotency {
+                scope: "s".into(),
+                key: if refused_text { "n\0ul" } else { "nul" }.into(),
+                fingerprint: "nul".into(),
+                response: "nul".into(),
+            }),
+            records: vec![record("nul", if refused_text { "a\0b" } else { "ab" })],
             ..Step::default()
         },
         Step {
@@ -1147,6 +1157,7 @@ async fn steps_handed_over_together_stay_apart(
     assert!(results[7].is_ok(), "{:?}", results[7]);
     assert_eq!(results[8].as_ref().unwrap().entry_ids.len(), 1);
     match (store.backend(), &results[9]) {
+        (_, other) if !refused_text => assert!(other.is_ok(), "{other:?}"),
         ("postgres", Err(StepError::Backend(_))) => {
             assert!(store.record("r", "nul").await.unwrap().is_none())
         }
@@ -1210,16 +1221,29 @@ mod together {
     async fn sqlite() {
         let db = sqlite_database();
         let store = open(&db).await;
-        steps_handed_over_together_stay_apart(store, async {
-            Box::new(|| {}) as Box<dyn FnOnce() + Send>
-        })
+        steps_handed_over_together_stay_apart(
+            store,
+            async { Box::new(|| {}) as Box<dyn FnOnce() + Send> },
+            true,
+        )
         .await;
+    }
+
+    /// Written step by step: one step's text is refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_step_by_step() {
+        postgres(true).await
+    }
+
+    /// Written whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_whole() {
+        postgres(false).await
     }
 
     /// Every committer is made to wait for a row lock held elsewhere, so the steps
     /// queue up and the first committer back takes them all in one batch.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
+    async fn postgres(refused_text: bool) {
         let Some(db) = postgres_database().await else {
             return;
         };
@@ -1285,7 +1309,7 @@ mod together {
                 let _ = release_tx.send(());
             }) as Box<dyn FnOnce() + Send>
         };
-        steps_handed_over_together_stay_apart(store, hold_writers).await;
+        steps_handed_over_together_stay_apart(store, hold_writers, refused_text).await;
     }
 }
 
@@ -1404,6 +1428,56 @@ mod written_meanwhile {
         }
         let record = store.record("r", "one").await.unwrap().unwrap();
         assert_eq!((record.version, record.state.as_str()), (2, "theirs"));
+        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+        assert_clean(&*store).await;
+    }
+
+    /// A step that fails for another reason still relied on the hold being
+    /// pending: its answer is the hold's, as step by step.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hold_ended_meanwhile_comes_before_a_record_conflict() {
+        let Some(db) = postgres_database().await else {
+            return;
+        };
+        let store = open(&db).await;
+        setup(&*store, 1_000).await;
+        let write = |expect| RecordWrite {
+            kind: "r".into(),
+            key: "one".into(),
+            owner: "o".into(),
+            state: "new".into(),
+            data: serde_json::json!({}).into(),
+            expect,
+        };
+        store
+            .commit(
+                T0,
+                Step {
+                    ledger: vec![hold("h", "partner", 100, None)],
+                    records: vec![write(Expect::Absent)],
+                    ..Step::default()
+                },
+            )
+            .await
+            .unwrap();
+        let other = uncommitted(
+            &db.url,
+            "UPDATE accounts SET pending = pending - 100 WHERE code = 'partner';
+             UPDATE holds SET state = 'voided', ended_at = 1 WHERE key = 'h';
+             UPDATE records SET version = 2 WHERE kind = 'r' AND key = 'one'",
+        )
+        .await;
+        let step = Step {
+            ledger: vec![post("h", "bank", 100)],
+            records: vec![write(Expect::Version(1))],
+            ..Step::default()
+        };
+        match commit_while(&store, step, other).await {
+            Err(StepError::Ledger(LedgerError::HoldNotPending { key, state })) => {
+                assert_eq!((key.as_str(), state), ("h", HoldState::Voided))
+            }
+            other => panic!("expected a hold no longer pending, got {other:?}"),
+        }
         assert_eq!(balances(&*store, "partner").await, (1_000, 0));
         assert_clean(&*store).await;
     }

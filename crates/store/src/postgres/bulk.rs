@@ -31,7 +31,9 @@ use crate::{
     StepError, StepOutcome, TimerOp, HOLD_EXPIRY_TIMER,
 };
 use deadpool_postgres::Transaction;
-use gerbang_core::ledger::{HoldState, LedgerError, LedgerOp, NewAccount, NewEntry, NewHold};
+use gerbang_core::ledger::{
+    HoldState, LedgerError, LedgerOp, NewAccount, NewEntry, NewHold, PostHold,
+};
 use gerbang_core::{Currency, Document, Timestamp};
 use std::collections::{HashMap, HashSet};
 
@@ -94,6 +96,20 @@ pub(super) async fn apply(
     let started = std::time::Instant::now();
     let (stored, ids) = read_figures(tx, steps).await?;
     let read = started.elapsed();
+    // A hold the steps end that was not there when the batch read the holds it
+    // ends, but is now: another transaction placed it in between.
+    let ended_elsewhere = steps.iter().flat_map(|(_, step)| &step.ledger).any(|op| {
+        let (LedgerOp::Post(PostHold { key, .. })
+        | LedgerOp::Void { key }
+        | LedgerOp::Expire { key }) = op
+        else {
+            return false;
+        };
+        !locks.holds.contains_key(key) && stored.holds.contains(key)
+    });
+    if ended_elsewhere {
+        return Err(Fail::Rewrite);
+    }
     let mut plan = Plan {
         stored,
         ids,
@@ -343,6 +359,8 @@ struct TimerRow {
     due_at: i64,
     payload: Document,
     created_at: i64,
+    /// Removed earlier in the batch: the stored row goes, and this one is new.
+    replaces: bool,
 }
 
 struct NotificationRow {
@@ -363,6 +381,10 @@ struct Rows {
     notifications: Vec<NotificationRow>,
     /// What each timer the steps touch ends as: scheduled so, or removed.
     timers: HashMap<String, Option<TimerRow>>,
+    /// Holds the batch read without a lock whose state a step relied on, whether
+    /// that step succeeded or not: each must still be as read when the batch
+    /// writes.
+    relied_on: HashSet<String>,
 }
 
 /// How the running step found what it changed in the maps of [`Rows`].
@@ -649,9 +671,16 @@ impl Plan {
 
     /// The pending hold `key`: the index of its account among the locked ones, its
     /// amount and currency.
-    fn pending_hold(&self, key: &str, locks: &BatchLocks) -> Result<(usize, i64, Currency), Fail> {
+    fn pending_hold(
+        &mut self,
+        key: &str,
+        locks: &BatchLocks,
+    ) -> Result<(usize, i64, Currency), Fail> {
         let (account_id, amount, currency, state) = match locks.holds.get(key) {
-            Some(h) => (h.account_id, h.amount, h.currency, h.state),
+            Some(h) => {
+                self.rows.relied_on.insert(key.to_string());
+                (h.account_id, h.amount, h.currency, h.state)
+            }
             None => match self.rows.holds.get(key) {
                 Some(h) => (h.account_id, h.amount, h.currency, h.state),
                 None => return Err(LedgerError::UnknownHold(key.to_string()).into()),
@@ -733,9 +762,10 @@ impl Plan {
 
     fn schedule(&mut self, at: i64, timer: &NewTimer) {
         // Scheduled again, a timer keeps the time it was first created at.
-        let created_at = match self.rows.timers.get(&timer.key) {
-            Some(Some(row)) => row.created_at,
-            _ => at,
+        let (created_at, replaces) = match self.rows.timers.get(&timer.key) {
+            Some(Some(row)) => (row.created_at, row.replaces),
+            Some(None) => (at, true),
+            None => (at, false),
         };
         self.set_timer(
             timer.key.clone(),
@@ -744,6 +774,7 @@ impl Plan {
                 due_at: timer.due_at.as_micros(),
                 payload: timer.payload.clone(),
                 created_at,
+                replaces,
             }),
         );
     }
@@ -803,7 +834,7 @@ impl Rows {
     /// transaction inserted meanwhile, is [`Fail::Rewrite`].
     async fn write(self, tx: &Transaction<'_>, locks: &BatchLocks) -> Result<(), Fail> {
         let mut p = Pipeline::new(tx);
-        let mut expected: Vec<Option<u64>> = Vec::new();
+        let mut expected: Vec<Check> = Vec::new();
         if !self.keys.is_empty() {
             let s = prepare(
                 tx,
@@ -824,7 +855,7 @@ impl Rows {
                         .collect::<Vec<_>>(),
                 ],
             );
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
         if !self.accounts.is_empty() {
             let s = prepare(
@@ -861,7 +892,7 @@ impl Rows {
                     a.iter().map(|r| r.created_at).collect::<Vec<_>>(),
                 ],
             );
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
         if !self.entries.is_empty() {
             let s = prepare(
@@ -885,7 +916,7 @@ impl Rows {
                     e.iter().map(|r| r.created_at).collect::<Vec<_>>(),
                 ],
             );
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
         if !self.postings.is_empty() {
             let s = prepare(
@@ -907,7 +938,7 @@ impl Rows {
                     r.iter().map(|r| r.created_at).collect::<Vec<_>>(),
                 ],
             );
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
         if !self.holds.is_empty() {
             let s = prepare(
@@ -918,7 +949,8 @@ impl Rows {
                    $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])",
             )
             .await?;
-            let h: Vec<(&String, &HoldRow)> = self.holds.iter().collect();
+            let mut h: Vec<(&String, &HoldRow)> = self.holds.iter().collect();
+            h.sort_unstable_by(|a, b| a.0.cmp(b.0));
             p.execute(
                 &s,
                 params![
@@ -937,10 +969,12 @@ impl Rows {
                     h.iter().map(|(_, r)| r.entry_id).collect::<Vec<_>>(),
                 ],
             );
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
+        let mut records: Vec<(&Pair, &RecordRow)> = self.records.iter().collect();
+        records.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let (new, changed): (Vec<_>, Vec<_>) =
-            self.records.iter().partition(|(_, r)| r.stored.is_none());
+            records.into_iter().partition(|(_, r)| r.stored.is_none());
         if !new.is_empty() {
             let s = prepare(
                 tx,
@@ -950,7 +984,7 @@ impl Rows {
             )
             .await?;
             p.execute(&s, record_params(&new));
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
         if !changed.is_empty() {
             let s = prepare(
@@ -972,7 +1006,7 @@ impl Rows {
                     .collect::<Vec<_>>(),
             ));
             p.execute(&s, params);
-            expected.push(Some(changed.len() as u64));
+            expected.push(Check::Changed(changed.len() as u64));
         }
         if !self.notifications.is_empty() {
             let s = prepare(
@@ -999,10 +1033,26 @@ impl Rows {
                     n.iter().map(|r| r.n.request_id.clone()).collect::<Vec<_>>(),
                 ],
             );
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
-        let (scheduled, removed): (Vec<_>, Vec<_>) =
-            self.timers.iter().partition(|(_, t)| t.is_some());
+        // Removed, or removed and scheduled again (a new row, as step by step):
+        // deleted before the rest are scheduled.
+        let mut timers: Vec<(&String, &Option<TimerRow>)> = self.timers.iter().collect();
+        timers.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let deleted: Vec<String> = timers
+            .iter()
+            .filter(|(_, t)| t.as_ref().is_none_or(|t| t.replaces))
+            .map(|(k, _)| k.to_string())
+            .collect();
+        if !deleted.is_empty() {
+            let s = prepare(tx, "DELETE FROM timers WHERE key = ANY($1::text[])").await?;
+            p.execute(&s, params![deleted]);
+            expected.push(Check::Nothing);
+        }
+        let scheduled: Vec<(&String, &TimerRow)> = timers
+            .iter()
+            .filter_map(|(k, t)| t.as_ref().map(|t| (*k, t)))
+            .collect();
         if !scheduled.is_empty() {
             let s = prepare(
                 tx,
@@ -1012,10 +1062,7 @@ impl Rows {
                    payload = excluded.payload, attempts = 0, lease_until = NULL",
             )
             .await?;
-            let t: Vec<(&String, &TimerRow)> = scheduled
-                .iter()
-                .filter_map(|(k, t)| t.as_ref().map(|t| (*k, t)))
-                .collect();
+            let t = &scheduled;
             p.execute(
                 &s,
                 params![
@@ -1028,29 +1075,64 @@ impl Rows {
                     t.iter().map(|(_, r)| r.created_at).collect::<Vec<_>>(),
                 ],
             );
-            expected.push(None);
+            expected.push(Check::Nothing);
         }
-        if !removed.is_empty() {
-            let s = prepare(tx, "DELETE FROM timers WHERE key = ANY($1::text[])").await?;
-            p.execute(
-                &s,
-                params![removed
-                    .iter()
-                    .map(|(k, _)| k.to_string())
-                    .collect::<Vec<_>>()],
-            );
-            expected.push(None);
+        // Holds read without a lock that steps found pending and the batch does not
+        // end (those it ends, `write_back` checks): still pending. Their accounts
+        // are locked, so nobody can end them from here on.
+        let mut unchanged: Vec<String> = self
+            .relied_on
+            .iter()
+            .filter(|key| {
+                locks
+                    .holds
+                    .get(*key)
+                    .is_some_and(|h| h.stored == HoldState::Pending && h.state == h.stored)
+            })
+            .cloned()
+            .collect();
+        if !unchanged.is_empty() {
+            unchanged.sort_unstable();
+            let s = prepare(
+                tx,
+                "SELECT count(*) FROM holds WHERE key = ANY($1::text[]) AND state = 'pending'",
+            )
+            .await?;
+            expected.push(Check::Counted(unchanged.len() as i64));
+            p.query(&s, params![unchanged]);
         }
         let (written, locked) = tokio::join!(biased; p.answers(), locks.write_back(tx));
         let mut written = written;
-        for want in expected {
-            let got = written.count().map_err(rewrite)?;
-            if want.is_some_and(|want| want != got) {
-                return Err(Fail::Rewrite);
+        for check in expected {
+            match check {
+                Check::Nothing => {
+                    written.count().map_err(rewrite)?;
+                }
+                Check::Changed(want) => {
+                    if written.count().map_err(rewrite)? != want {
+                        return Err(Fail::Rewrite);
+                    }
+                }
+                Check::Counted(want) => {
+                    let got: i64 = written.one().map_err(rewrite)?.try_get(0)?;
+                    if got != want {
+                        return Err(Fail::Rewrite);
+                    }
+                }
             }
         }
         locked
     }
+}
+
+/// What a statement of the batch's writes must answer.
+enum Check {
+    /// Anything: a write that cannot miss (or fails outright).
+    Nothing,
+    /// It changed exactly this many rows.
+    Changed(u64),
+    /// Its one row counts exactly this many.
+    Counted(i64),
 }
 
 /// The parameters of records written together: kind, key, owner, state, version,
@@ -1086,7 +1168,7 @@ fn record_params(records: &[(&Pair, &RecordRow)]) -> Vec<super::pipeline::Param>
 /// A statement of the batch's writes the server refused: unless the batch must run
 /// again anyway (a deadlock, a broken connection), it runs again step by step, where
 /// the step that the refusal concerns fails alone.
-fn rewrite(fail: Fail) -> Fail {
+pub(super) fn rewrite(fail: Fail) -> Fail {
     match fail {
         Fail::Db(ref e) if !e.is_closed() && !fail.retryable() => Fail::Rewrite,
         other => other,

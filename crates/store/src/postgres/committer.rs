@@ -258,10 +258,18 @@ async fn run_once(
     let applied = async {
         // Written whole, the batch only reads the holds it ends (its writes check
         // them); a batch that cannot be written whole then runs again step by step.
-        let mut batch = BatchLocks::lock(&tx, steps.iter().map(|(_, step)| *step), !whole).await?;
+        // Written whole, a statement the server refuses (text it does not take,
+        // say) sends the batch step by step, where it fails only its own step.
+        let whole_or_not = |fail| if whole { bulk::rewrite(fail) } else { fail };
+        let mut batch = BatchLocks::lock(&tx, steps.iter().map(|(_, step)| *step), !whole)
+            .await
+            .map_err(whole_or_not)?;
         let locked = started.elapsed();
         if whole {
-            return Ok((bulk::apply(&tx, steps, &mut batch).await?, locked));
+            let answers = bulk::apply(&tx, steps, &mut batch)
+                .await
+                .map_err(whole_or_not)?;
+            return Ok((answers, locked));
         }
         let mut answers = Vec::with_capacity(steps.len());
         let mut last_failed = false;

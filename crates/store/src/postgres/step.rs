@@ -78,8 +78,8 @@ pub(super) struct HeldHold {
     pub(super) amount: i64,
     pub(super) currency: Currency,
     pub(super) state: HoldState,
-    /// As stored when the batch locked it.
-    stored: HoldState,
+    /// As stored when the batch read it.
+    pub(super) stored: HoldState,
     ended_at: Option<i64>,
     entry_id: Option<i64>,
 }
