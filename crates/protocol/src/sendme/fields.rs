@@ -76,11 +76,19 @@ pub fn mandatory(name: &str) -> SendmeError {
     SendmeError::INVALID_BODY.with_detail(format!("Parameter '{name}' is mandatory"))
 }
 
+/// A text field's value: at most `max` characters, and no control character but
+/// a tab or a line break (a NUL, say, which no database column takes).
 fn check_len(name: &str, v: String, max: usize) -> Result<String, SendmeError> {
     if v.chars().count() > max.min(MAX_FIELD_CHARS) {
         return Err(SendmeError::INVALID_BODY.with_detail(format!(
             "Parameter '{name}' is longer than {max} characters"
         )));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(SendmeError::INVALID_BODY
+            .with_detail(format!("Parameter '{name}' contains a control character")));
     }
     Ok(v)
 }
@@ -113,5 +121,16 @@ mod tests {
         assert!(f.required("missing", 10).is_err());
         assert!(Fields::parse(b"[1]").is_err());
         assert!(Fields::parse(b"").unwrap().raw().is_empty());
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let f = Fields::parse(br#"{"trx_no": "8764\u00003666", "remark": "line\nbreak"}"#).unwrap();
+        let refused = f.required("trx_no", 20).unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("control character"),
+            "{refused:?}"
+        );
+        assert_eq!(f.required("remark", 20).unwrap(), "line\nbreak");
     }
 }

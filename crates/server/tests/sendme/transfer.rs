@@ -186,6 +186,26 @@ async fn transfer_refusals_hold_nothing(db: TestDatabase) {
     );
     assert_unknown(&s, &no).await;
 
+    // A reference with a NUL in it (no database column takes one): the body is
+    // refused, nothing is held.
+    let no = next_no();
+    let answer = s
+        .client
+        .post(
+            TRANSFER,
+            &s.transfer_body(&b, &format!("{no}\u{0}"), 1_000_000, url)
+                .await,
+        )
+        .await;
+    assert_eq!(assert_error(&answer, "Invalid Request body"), "00");
+    assert!(
+        answer["response_desc"]
+            .as_str()
+            .is_some_and(|d| d.contains("control character")),
+        "{answer}"
+    );
+    assert_unknown(&s, &no).await;
+
     // The documented messages.
     let cases: Vec<(&str, Body)> = vec![
         (

@@ -1023,11 +1023,11 @@ impl Store for PostgresStore {
             push_problems(
                 &tx,
                 problems,
-                "SELECT a.code, a.pending, s.total FROM accounts a
-                 CROSS JOIN LATERAL (
-                     SELECT COALESCE(SUM(h.amount), 0)::bigint AS total
-                     FROM holds h WHERE h.account_id = a.id AND h.state = 'pending') s
-                 WHERE a.pending <> s.total ORDER BY a.id",
+                "SELECT a.code, a.pending, COALESCE(s.total, 0)::bigint FROM accounts a
+                 LEFT JOIN (
+                     SELECT account_id, SUM(amount) AS total FROM holds
+                     WHERE state = 'pending' GROUP BY account_id) s ON s.account_id = a.id
+                 WHERE a.pending <> COALESCE(s.total, 0) ORDER BY a.id",
                 |r| {
                     Ok(ledger_problem::pending_mismatch(
                         r.try_get(0)?,
