@@ -26,7 +26,10 @@ fuzz_target!(|body: &[u8]| {
     // Every scalar survives an answer written in the same syntax.
     let mut answer = Answer::default();
     for (k, v) in &m.scalars {
-        if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !k.starts_with(|c: char| c.is_ascii_digit()) {
+        if !k.is_empty()
+            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !k.starts_with(|c: char| c.is_ascii_digit())
+        {
             answer = answer.text(k.clone(), v.as_str());
         }
     }

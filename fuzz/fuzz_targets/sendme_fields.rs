@@ -19,7 +19,12 @@ fuzz_target!(|data: &[u8]| {
     };
     for name in ["trx_amount", "trx_no", "virtual_account", "callback_url"] {
         let _ = f.get(name);
-        let _ = f.required(name, 15);
+        if let Ok(v) = f.required(name, 15) {
+            // No control character reaches the domain but a tab or a line break.
+            assert!(!v
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')));
+        }
         let _ = f.digits(name, 20);
     }
     if let Ok(t) = Transfer::parse(&f) {
