@@ -1318,6 +1318,7 @@ mod together {
 /// decide the outcome, as it would step by step.
 mod written_meanwhile {
     use super::*;
+    use gerbang_store::testing::TestDatabase;
 
     /// A transaction of its own that has written `sql` and commits when told.
     async fn uncommitted(url: &str, sql: &'static str) -> tokio::sync::oneshot::Sender<()> {
@@ -1338,13 +1339,37 @@ mod written_meanwhile {
         commit_tx
     }
 
-    /// Commits `step` from a task, and after a pause (the batch has read its
-    /// figures and waits for the other transaction's row) lets `other` commit.
+    /// A funded store on a fresh PostgreSQL database, with `first` committed.
+    async fn store_with(first: Step) -> Option<(TestDatabase, Arc<dyn Store>)> {
+        let db = postgres_database().await?;
+        let store = open(&db).await;
+        setup(&*store, 1_000).await;
+        store.commit(T0, first).await.unwrap();
+        Some((db, store))
+    }
+
+    /// Record r/one as `expect` expects to find it.
+    fn one(expect: Expect) -> RecordWrite {
+        RecordWrite {
+            kind: "r".into(),
+            key: "one".into(),
+            owner: "o".into(),
+            state: "new".into(),
+            data: serde_json::json!({}).into(),
+            expect,
+        }
+    }
+
+    /// Commits `step` from a task while the transaction that wrote `sql` waits;
+    /// after a pause (the batch has read its figures and waits for that
+    /// transaction's row) lets it commit. The step's answer.
     async fn commit_while(
+        db: &TestDatabase,
         store: &Arc<dyn Store>,
+        sql: &'static str,
         step: Step,
-        other: tokio::sync::oneshot::Sender<()>,
     ) -> Result<StepOutcome, StepError> {
+        let other = uncommitted(&db.url, sql).await;
         let committing = {
             let store = store.clone();
             tokio::spawn(async move { store.commit(T0.plus_seconds(1), step).await })
@@ -1354,19 +1379,17 @@ mod written_meanwhile {
         committing.await.unwrap()
     }
 
+    /// The partner's money is where `setup` put it, and the ledger is sound.
+    async fn nothing_moved(store: &Arc<dyn Store>) {
+        assert_eq!(balances(&**store, "partner").await, (1_000, 0));
+        assert_clean(&**store).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_key_claimed_meanwhile_makes_the_step_a_duplicate() {
-        let Some(db) = postgres_database().await else {
+        let Some((db, store)) = store_with(Step::default()).await else {
             return;
         };
-        let store = open(&db).await;
-        setup(&*store, 1_000).await;
-        let other = uncommitted(
-            &db.url,
-            "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)
-             VALUES ('s', 'k', 'theirs', 'their answer', 1)",
-        )
-        .await;
         let step = Step {
             idempotency: Some(NewIdempotency {
                 scope: "s".into(),
@@ -1377,50 +1400,32 @@ mod written_meanwhile {
             ledger: vec![transfer("partner", "bank", 100)],
             ..Step::default()
         };
-        match commit_while(&store, step, other).await {
+        let sql = "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)
+                   VALUES ('s', 'k', 'theirs', 'their answer', 1)";
+        match commit_while(&db, &store, sql, step).await {
             Err(StepError::Duplicate(first)) => assert_eq!(first.fingerprint, "theirs"),
             other => panic!("expected a duplicate, got {other:?}"),
         }
-        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
-        assert_clean(&*store).await;
+        nothing_moved(&store).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_record_changed_meanwhile_is_a_conflict() {
-        let Some(db) = postgres_database().await else {
-            return;
-        };
-        let store = open(&db).await;
-        setup(&*store, 1_000).await;
-        let write = |expect| RecordWrite {
-            kind: "r".into(),
-            key: "one".into(),
-            owner: "o".into(),
-            state: "new".into(),
-            data: serde_json::json!({}).into(),
-            expect,
-        };
-        store
-            .commit(
-                T0,
-                Step {
-                    records: vec![write(Expect::Absent)],
-                    ..Step::default()
-                },
-            )
-            .await
-            .unwrap();
-        let other = uncommitted(
-            &db.url,
-            "UPDATE records SET version = 2, state = 'theirs' WHERE kind = 'r' AND key = 'one'",
-        )
-        .await;
-        let step = Step {
-            ledger: vec![transfer("partner", "bank", 100)],
-            records: vec![write(Expect::Version(1))],
+        let first = Step {
+            records: vec![one(Expect::Absent)],
             ..Step::default()
         };
-        match commit_while(&store, step, other).await {
+        let Some((db, store)) = store_with(first).await else {
+            return;
+        };
+        let step = Step {
+            ledger: vec![transfer("partner", "bank", 100)],
+            records: vec![one(Expect::Version(1))],
+            ..Step::default()
+        };
+        let sql =
+            "UPDATE records SET version = 2, state = 'theirs' WHERE kind = 'r' AND key = 'one'";
+        match commit_while(&db, &store, sql, step).await {
             Err(StepError::RecordConflict { kind, key }) => {
                 assert_eq!((kind, key), ("r".into(), "one".into()))
             }
@@ -1428,120 +1433,69 @@ mod written_meanwhile {
         }
         let record = store.record("r", "one").await.unwrap().unwrap();
         assert_eq!((record.version, record.state.as_str()), (2, "theirs"));
-        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
-        assert_clean(&*store).await;
-    }
-
-    /// A step that fails for another reason still relied on the hold being
-    /// pending: its answer is the hold's, as step by step.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_hold_ended_meanwhile_comes_before_a_record_conflict() {
-        let Some(db) = postgres_database().await else {
-            return;
-        };
-        let store = open(&db).await;
-        setup(&*store, 1_000).await;
-        let write = |expect| RecordWrite {
-            kind: "r".into(),
-            key: "one".into(),
-            owner: "o".into(),
-            state: "new".into(),
-            data: serde_json::json!({}).into(),
-            expect,
-        };
-        store
-            .commit(
-                T0,
-                Step {
-                    ledger: vec![hold("h", "partner", 100, None)],
-                    records: vec![write(Expect::Absent)],
-                    ..Step::default()
-                },
-            )
-            .await
-            .unwrap();
-        let other = uncommitted(
-            &db.url,
-            "UPDATE accounts SET pending = pending - 100 WHERE code = 'partner';
-             UPDATE holds SET state = 'voided', ended_at = 1 WHERE key = 'h';
-             UPDATE records SET version = 2 WHERE kind = 'r' AND key = 'one'",
-        )
-        .await;
-        let step = Step {
-            ledger: vec![post("h", "bank", 100)],
-            records: vec![write(Expect::Version(1))],
-            ..Step::default()
-        };
-        match commit_while(&store, step, other).await {
-            Err(StepError::Ledger(LedgerError::HoldNotPending { key, state })) => {
-                assert_eq!((key.as_str(), state), ("h", HoldState::Voided))
-            }
-            other => panic!("expected a hold no longer pending, got {other:?}"),
-        }
-        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
-        assert_clean(&*store).await;
+        nothing_moved(&store).await;
     }
 
     /// The batch reads the hold before it locks its account, which the other
-    /// transaction holds while it voids the hold.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_hold_ended_meanwhile_is_not_pending() {
-        let Some(db) = postgres_database().await else {
-            return;
-        };
-        let store = open(&db).await;
-        setup(&*store, 1_000).await;
-        store
-            .commit(
-                T0,
-                Step {
-                    ledger: vec![hold("h", "partner", 100, None)],
-                    ..Step::default()
-                },
-            )
-            .await
-            .unwrap();
-        let other = uncommitted(
-            &db.url,
-            "UPDATE accounts SET pending = pending - 100 WHERE code = 'partner';
-             UPDATE holds SET state = 'voided', ended_at = 1 WHERE key = 'h'",
-        )
-        .await;
-        let step = Step {
-            ledger: vec![post("h", "bank", 100)],
+    /// transaction holds while it voids the hold. With `record_moved`, the other
+    /// transaction also moves a record the step expects unchanged: the step still
+    /// fails on the hold first, as step by step.
+    async fn a_hold_ended_meanwhile(record_moved: bool) {
+        let first = Step {
+            ledger: vec![hold("h", "partner", 100, None)],
+            records: vec![one(Expect::Absent)],
             ..Step::default()
         };
-        match commit_while(&store, step, other).await {
+        let Some((db, store)) = store_with(first).await else {
+            return;
+        };
+        let step = Step {
+            ledger: vec![post("h", "bank", 100)],
+            records: vec![one(Expect::Version(1))],
+            ..Step::default()
+        };
+        let sql = if record_moved {
+            "UPDATE accounts SET pending = pending - 100 WHERE code = 'partner';
+             UPDATE holds SET state = 'voided', ended_at = 1 WHERE key = 'h';
+             UPDATE records SET version = 2 WHERE kind = 'r' AND key = 'one'"
+        } else {
+            "UPDATE accounts SET pending = pending - 100 WHERE code = 'partner';
+             UPDATE holds SET state = 'voided', ended_at = 1 WHERE key = 'h'"
+        };
+        match commit_while(&db, &store, sql, step).await {
             Err(StepError::Ledger(LedgerError::HoldNotPending { key, state })) => {
                 assert_eq!((key.as_str(), state), ("h", HoldState::Voided))
             }
             other => panic!("expected a hold no longer pending, got {other:?}"),
         }
-        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
-        assert_clean(&*store).await;
+        nothing_moved(&store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hold_ended_meanwhile_is_not_pending() {
+        a_hold_ended_meanwhile(false).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hold_ended_meanwhile_comes_before_a_record_conflict() {
+        a_hold_ended_meanwhile(true).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hold_placed_meanwhile_is_a_duplicate() {
-        let Some(db) = postgres_database().await else {
+        let Some((db, store)) = store_with(Step::default()).await else {
             return;
         };
-        let store = open(&db).await;
-        setup(&*store, 1_000).await;
-        let other = uncommitted(
-            &db.url,
-            "INSERT INTO holds (key, account_id, amount, currency, state, created_at)
-             SELECT 'h', id, 1, 'IDR', 'voided', 1 FROM accounts WHERE code = 'bank'",
-        )
-        .await;
         let step = Step {
             ledger: vec![hold("h", "partner", 100, None)],
             ..Step::default()
         };
-        match commit_while(&store, step, other).await {
+        let sql = "INSERT INTO holds (key, account_id, amount, currency, state, created_at)
+                   SELECT 'h', id, 1, 'IDR', 'voided', 1 FROM accounts WHERE code = 'bank'";
+        match commit_while(&db, &store, sql, step).await {
             Err(StepError::Ledger(LedgerError::DuplicateHold(key))) => assert_eq!(key, "h"),
             other => panic!("expected a duplicate hold, got {other:?}"),
         }
-        assert_eq!(balances(&*store, "partner").await, (1_000, 0));
+        nothing_moved(&store).await;
     }
 }

@@ -846,13 +846,11 @@ impl Rows {
             p.execute(
                 &s,
                 params![
-                    k.iter().map(|r| r.scope.clone()).collect::<Vec<_>>(),
-                    k.iter().map(|r| r.key.clone()).collect::<Vec<_>>(),
-                    k.iter().map(|r| r.fingerprint.clone()).collect::<Vec<_>>(),
-                    k.iter().map(|r| r.response.clone()).collect::<Vec<_>>(),
-                    k.iter()
-                        .map(|r| r.created_at.as_micros())
-                        .collect::<Vec<_>>(),
+                    column(k, |r| r.scope.clone()),
+                    column(k, |r| r.key.clone()),
+                    column(k, |r| r.fingerprint.clone()),
+                    column(k, |r| r.response.clone()),
+                    column(k, |r| r.created_at.as_micros()),
                 ],
             );
             expected.push(Check::Nothing);
@@ -880,16 +878,14 @@ impl Rows {
             p.execute(
                 &s,
                 params![
-                    a.iter().map(|r| r.id).collect::<Vec<_>>(),
-                    a.iter().map(|r| r.code.clone()).collect::<Vec<_>>(),
-                    a.iter().map(|r| r.kind.to_string()).collect::<Vec<_>>(),
-                    a.iter()
-                        .map(|r| r.currency.code().to_string())
-                        .collect::<Vec<_>>(),
-                    a.iter().map(|r| r.may_go_negative).collect::<Vec<_>>(),
-                    figures.iter().map(|f| f.0).collect::<Vec<_>>(),
-                    figures.iter().map(|f| f.1).collect::<Vec<_>>(),
-                    a.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+                    column(a, |r| r.id),
+                    column(a, |r| r.code.clone()),
+                    column(a, |r| r.kind.to_string()),
+                    column(a, |r| r.currency.code().to_string()),
+                    column(a, |r| r.may_go_negative),
+                    column(&figures, |f| f.0),
+                    column(&figures, |f| f.1),
+                    column(a, |r| r.created_at),
                 ],
             );
             expected.push(Check::Nothing);
@@ -906,14 +902,12 @@ impl Rows {
             p.execute(
                 &s,
                 params![
-                    e.iter().map(|r| r.id).collect::<Vec<_>>(),
-                    e.iter().map(|r| r.kind.clone()).collect::<Vec<_>>(),
-                    e.iter().map(|r| r.reference.clone()).collect::<Vec<_>>(),
-                    e.iter().map(|r| r.description.clone()).collect::<Vec<_>>(),
-                    e.iter()
-                        .map(|r| r.currency.code().to_string())
-                        .collect::<Vec<_>>(),
-                    e.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+                    column(e, |r| r.id),
+                    column(e, |r| r.kind.clone()),
+                    column(e, |r| r.reference.clone()),
+                    column(e, |r| r.description.clone()),
+                    column(e, |r| r.currency.code().to_string()),
+                    column(e, |r| r.created_at),
                 ],
             );
             expected.push(Check::Nothing);
@@ -930,12 +924,12 @@ impl Rows {
             p.execute(
                 &s,
                 params![
-                    r.iter().map(|r| r.id).collect::<Vec<_>>(),
-                    r.iter().map(|r| r.entry_id).collect::<Vec<_>>(),
-                    r.iter().map(|r| r.account_id).collect::<Vec<_>>(),
-                    r.iter().map(|r| r.amount).collect::<Vec<_>>(),
-                    r.iter().map(|r| r.balance_after).collect::<Vec<_>>(),
-                    r.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+                    column(r, |r| r.id),
+                    column(r, |r| r.entry_id),
+                    column(r, |r| r.account_id),
+                    column(r, |r| r.amount),
+                    column(r, |r| r.balance_after),
+                    column(r, |r| r.created_at),
                 ],
             );
             expected.push(Check::Nothing);
@@ -954,19 +948,15 @@ impl Rows {
             p.execute(
                 &s,
                 params![
-                    h.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>(),
-                    h.iter().map(|(_, r)| r.account_id).collect::<Vec<_>>(),
-                    h.iter().map(|(_, r)| r.amount).collect::<Vec<_>>(),
-                    h.iter()
-                        .map(|(_, r)| r.currency.code().to_string())
-                        .collect::<Vec<_>>(),
-                    h.iter()
-                        .map(|(_, r)| r.state.as_str().to_string())
-                        .collect::<Vec<_>>(),
-                    h.iter().map(|(_, r)| r.expires_at).collect::<Vec<_>>(),
-                    h.iter().map(|(_, r)| r.created_at).collect::<Vec<_>>(),
-                    h.iter().map(|(_, r)| r.ended_at).collect::<Vec<_>>(),
-                    h.iter().map(|(_, r)| r.entry_id).collect::<Vec<_>>(),
+                    column(&h, |(k, _)| k.to_string()),
+                    column(&h, |(_, r)| r.account_id),
+                    column(&h, |(_, r)| r.amount),
+                    column(&h, |(_, r)| r.currency.code().to_string()),
+                    column(&h, |(_, r)| r.state.as_str().to_string()),
+                    column(&h, |(_, r)| r.expires_at),
+                    column(&h, |(_, r)| r.created_at),
+                    column(&h, |(_, r)| r.ended_at),
+                    column(&h, |(_, r)| r.entry_id),
                 ],
             );
             expected.push(Check::Nothing);
@@ -999,12 +989,9 @@ impl Rows {
             )
             .await?;
             let mut params = record_params(&changed);
-            params.push(Box::new(
-                changed
-                    .iter()
-                    .map(|(_, r)| r.stored.unwrap_or_default())
-                    .collect::<Vec<_>>(),
-            ));
+            params.push(Box::new(column(&changed, |(_, r)| {
+                r.stored.unwrap_or_default()
+            })));
             p.execute(&s, params);
             expected.push(Check::Changed(changed.len() as u64));
         }
@@ -1023,14 +1010,14 @@ impl Rows {
             p.execute(
                 &s,
                 params![
-                    n.iter().map(|r| r.id).collect::<Vec<_>>(),
-                    n.iter().map(|r| r.n.protocol.clone()).collect::<Vec<_>>(),
-                    n.iter().map(|r| r.n.owner.clone()).collect::<Vec<_>>(),
-                    n.iter().map(|r| r.n.source.clone()).collect::<Vec<_>>(),
-                    n.iter().map(|r| r.n.url.clone()).collect::<Vec<_>>(),
-                    n.iter().map(|r| r.n.body.clone()).collect::<Vec<_>>(),
-                    n.iter().map(|r| r.at).collect::<Vec<_>>(),
-                    n.iter().map(|r| r.n.request_id.clone()).collect::<Vec<_>>(),
+                    column(n, |r| r.id),
+                    column(n, |r| r.n.protocol.clone()),
+                    column(n, |r| r.n.owner.clone()),
+                    column(n, |r| r.n.source.clone()),
+                    column(n, |r| r.n.url.clone()),
+                    column(n, |r| r.n.body.clone()),
+                    column(n, |r| r.at),
+                    column(n, |r| r.n.request_id.clone()),
                 ],
             );
             expected.push(Check::Nothing);
@@ -1066,13 +1053,11 @@ impl Rows {
             p.execute(
                 &s,
                 params![
-                    t.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>(),
-                    t.iter().map(|(_, r)| r.kind.clone()).collect::<Vec<_>>(),
-                    t.iter().map(|(_, r)| r.due_at).collect::<Vec<_>>(),
-                    t.iter()
-                        .map(|(_, r)| r.payload.as_str().to_owned())
-                        .collect::<Vec<_>>(),
-                    t.iter().map(|(_, r)| r.created_at).collect::<Vec<_>>(),
+                    column(t, |(k, _)| k.to_string()),
+                    column(t, |(_, r)| r.kind.clone()),
+                    column(t, |(_, r)| r.due_at),
+                    column(t, |(_, r)| r.payload.as_str().to_owned()),
+                    column(t, |(_, r)| r.created_at),
                 ],
             );
             expected.push(Check::Nothing);
@@ -1125,6 +1110,11 @@ impl Rows {
     }
 }
 
+/// One column of `rows`, for a statement that takes each column as an array.
+fn column<T, U>(rows: &[T], value: impl Fn(&T) -> U) -> Vec<U> {
+    rows.iter().map(value).collect()
+}
+
 /// What a statement of the batch's writes must answer.
 enum Check {
     /// Anything: a write that cannot miss (or fails outright).
@@ -1139,29 +1129,14 @@ enum Check {
 /// data, created_at, updated_at.
 fn record_params(records: &[(&Pair, &RecordRow)]) -> Vec<super::pipeline::Param> {
     params![
-        records.iter().map(|(k, _)| k.0.clone()).collect::<Vec<_>>(),
-        records.iter().map(|(k, _)| k.1.clone()).collect::<Vec<_>>(),
-        records
-            .iter()
-            .map(|(_, r)| r.owner.clone())
-            .collect::<Vec<_>>(),
-        records
-            .iter()
-            .map(|(_, r)| r.state.clone())
-            .collect::<Vec<_>>(),
-        records.iter().map(|(_, r)| r.version).collect::<Vec<_>>(),
-        records
-            .iter()
-            .map(|(_, r)| r.data.as_str().to_owned())
-            .collect::<Vec<_>>(),
-        records
-            .iter()
-            .map(|(_, r)| r.created_at)
-            .collect::<Vec<_>>(),
-        records
-            .iter()
-            .map(|(_, r)| r.updated_at)
-            .collect::<Vec<_>>(),
+        column(records, |(k, _)| k.0.clone()),
+        column(records, |(k, _)| k.1.clone()),
+        column(records, |(_, r)| r.owner.clone()),
+        column(records, |(_, r)| r.state.clone()),
+        column(records, |(_, r)| r.version),
+        column(records, |(_, r)| r.data.as_str().to_owned()),
+        column(records, |(_, r)| r.created_at),
+        column(records, |(_, r)| r.updated_at),
     ]
 }
 
