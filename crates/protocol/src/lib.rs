@@ -7,3 +7,4 @@ pub mod face;
 pub mod h2h;
 pub mod json;
 pub mod sendme;
+pub mod snap;

@@ -1,0 +1,117 @@
+//! The body hash SNAP signs: `lowercase(hex(SHA-256(minify(body))))`, where minify
+//! drops the whitespace outside JSON string literals and nothing else (keys keep
+//! their order, strings and numbers their spelling). Real clients do not send the
+//! bytes they sign (a pretty-printed body signed minified, `", "` separators, `\/`
+//! unescaped before signing), so a receiver hashes what it got in the forms a
+//! sender may have signed ([`candidates`]), never by re-serialising it.
+
+use sha2::{Digest, Sha256};
+
+/// `body` without the space, tab, carriage return and line feed bytes that stand
+/// outside string literals. A byte-level pass: anything else, valid JSON or not,
+/// is kept as it is.
+pub fn minify(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in body {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            out.push(b);
+            in_string = b == b'"';
+        }
+    }
+    out
+}
+
+/// `body` with every `\/` written `/`, as PHP-minded clients sign it.
+fn unescaped_slashes(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' && body.get(i + 1) == Some(&b'/') {
+            out.push(b'/');
+            i += 2;
+        } else {
+            out.push(body[i]);
+            // An escaped backslash is two bytes: the second never starts `\/`.
+            if body[i] == b'\\' && i + 1 < body.len() {
+                out.push(body[i + 1]);
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The lowercase hex SHA-256 of `bytes`.
+pub fn hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The body hashes a sender may have signed for the `body` received, most likely
+/// first: of the minified body, of the minified body with `\/` unescaped, of the
+/// bytes as received. Duplicates are left out.
+pub fn candidates(body: &[u8]) -> Vec<String> {
+    let minified = minify(body);
+    let mut hashes = vec![hash(&minified)];
+    for other in [hash(&unescaped_slashes(&minified)), hash(body)] {
+        if !hashes.contains(&other) {
+            hashes.push(other);
+        }
+    }
+    hashes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spec's vector (§4.1): a pretty-printed body and its minified hash.
+    #[test]
+    fn the_pretty_body_hashes_as_its_minified_form() {
+        let pretty = "{\n  \"partnerReferenceNo\": \"2020102900000000000001\",\n  \"amount\": {\n    \"value\": \"10000.00\",\n    \"currency\": \"IDR\"\n  },\n  \"beneficiaryAccountName\": \"JOHN DOE\"\n}";
+        let minified = minify(pretty.as_bytes());
+        assert_eq!(
+            String::from_utf8(minified.clone()).unwrap(),
+            r#"{"partnerReferenceNo":"2020102900000000000001","amount":{"value":"10000.00","currency":"IDR"},"beneficiaryAccountName":"JOHN DOE"}"#
+        );
+        assert_eq!(
+            hash(&minified),
+            "cfac7985aa7eda03285e0546e79a4f09839649da433d2b34f66defbaffe5952b"
+        );
+        assert_eq!(candidates(pretty.as_bytes())[0], hash(&minified));
+    }
+
+    #[test]
+    fn strings_keep_their_spaces_and_escapes() {
+        let body = br#"{ "a" : "x y\" z \\" , "b": "http:\/\/h" }"#;
+        assert_eq!(
+            minify(body),
+            br#"{"a":"x y\" z \\","b":"http:\/\/h"}"#.to_vec()
+        );
+        assert_eq!(
+            unescaped_slashes(&minify(body)),
+            br#"{"a":"x y\" z \\","b":"http://h"}"#.to_vec()
+        );
+        // A backslash escaped before a slash is not a `\/`.
+        assert_eq!(unescaped_slashes(br#""\\/""#), br#""\\/""#.to_vec());
+    }
+
+    #[test]
+    fn an_empty_body_hashes_as_nothing() {
+        assert_eq!(
+            candidates(b""),
+            vec!["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! A SNAP request as received: its path, timestamp and body (the first two lines
+//! of the input, then the rest). The body is minified and hashed in every form, the
+//! path split into its endpoint forms, the timestamp read, a signature checked.
+#![no_main]
+use gerbang_protocol::snap::{body, signature, timestamp};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut lines = data.splitn(3, |b| *b == b'\n');
+    let path = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
+    let stamp = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
+    let raw = lines.next().unwrap_or_default();
+
+    let minified = body::minify(raw);
+    assert_eq!(body::minify(&minified), minified, "minify is idempotent");
+    assert!(minified.len() <= raw.len());
+    // Whatever JSON the body was, its minified form is the same JSON.
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(raw) {
+        let again: serde_json::Value =
+            serde_json::from_slice(&minified).expect("minified JSON stays JSON");
+        assert_eq!(value, again);
+    }
+    let hashes = body::candidates(raw);
+    assert!(!hashes.is_empty() && hashes.len() <= 3);
+
+    let endpoints = signature::endpoints(&path);
+    assert_eq!(endpoints[0], path);
+    let _ = timestamp::parse(&stamp);
+    let request = signature::Signed {
+        method: "POST",
+        path_and_query: &path,
+        body: raw,
+        timestamp: &stamp,
+    };
+    let signed = signature::sign_symmetric(
+        b"secret",
+        &signature::symmetric_string("POST", &path, "token", &hashes[0], &stamp),
+    );
+    assert!(signature::verify_symmetric(b"secret", "token", &request, &signed).is_some());
+    assert!(signature::verify_symmetric(b"other", "token", &request, &signed).is_none());
+});
