@@ -4,5 +4,6 @@
 //! (`timestamp.rs`). Pure functions, no I/O.
 
 pub mod body;
+pub mod key;
 pub mod signature;
 pub mod timestamp;
