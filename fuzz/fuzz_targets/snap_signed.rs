@@ -2,7 +2,7 @@
 //! of the input, then the rest). The body is minified and hashed in every form, the
 //! path split into its endpoint forms, the timestamp read, a signature checked.
 #![no_main]
-use gerbang_protocol::snap::{body, signature, timestamp};
+use gerbang_protocol::snap::{body, code, signature, timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let endpoints = signature::endpoints(&path);
     assert_eq!(endpoints[0], path);
     let _ = timestamp::parse(&stamp);
+    let _ = code::Service::for_path(&path);
     let request = signature::Signed {
         method: "POST",
         path_and_query: &path,

@@ -4,6 +4,7 @@
 //! (`timestamp.rs`). Pure functions, no I/O.
 
 pub mod body;
+pub mod code;
 pub mod key;
 pub mod signature;
 pub mod timestamp;

@@ -47,7 +47,7 @@ pub fn endpoints(path_and_query: &str) -> Vec<String> {
 }
 
 /// `v1.0`, `v2.1`, …: a `v`, digits, a dot, digits.
-fn is_version(segment: &str) -> bool {
+pub(super) fn is_version(segment: &str) -> bool {
     let Some(rest) = segment.strip_prefix('v') else {
         return false;
     };
