@@ -4,7 +4,7 @@
 //! PEM in either form partners hold it (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC
 //! KEY`); each signature is checked by ring.
 
-use super::signature::{asymmetric_string, endpoints, Matched, Signed};
+use super::signature::{asymmetric_string, first_match, Matched, Signed};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
@@ -59,20 +59,10 @@ impl PartnerKey {
 
     /// The form of `request` that `signature` signs asymmetrically, if any.
     pub fn verifies_request(&self, request: &Signed<'_>, signature: &str) -> Option<Matched> {
-        let hashes = super::body::candidates(request.body);
-        for endpoint in endpoints(request.path_and_query) {
-            for (body_form, body_hash) in hashes.iter().enumerate() {
-                let string =
-                    asymmetric_string(request.method, &endpoint, body_hash, request.timestamp);
-                if self.verifies(string.as_bytes(), signature) {
-                    return Some(Matched {
-                        endpoint,
-                        body_form,
-                    });
-                }
-            }
-        }
-        None
+        first_match(request, |endpoint, body_hash| {
+            let string = asymmetric_string(request.method, endpoint, body_hash, request.timestamp);
+            self.verifies(string.as_bytes(), signature)
+        })
     }
 }
 

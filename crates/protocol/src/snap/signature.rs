@@ -84,6 +84,21 @@ pub fn sign_symmetric(secret: &[u8], string: &str) -> String {
     STANDARD.encode(hmac_sha512(secret, string).finalize().into_bytes())
 }
 
+/// The first form of `request` — endpoint, then body hash — that `signed` says
+/// a signature was made over.
+pub fn first_match(request: &Signed<'_>, signed: impl Fn(&str, &str) -> bool) -> Option<Matched> {
+    let hashes = super::body::candidates(request.body);
+    for endpoint in endpoints(request.path_and_query) {
+        if let Some(body_form) = hashes.iter().position(|hash| signed(&endpoint, hash)) {
+            return Some(Matched {
+                endpoint,
+                body_form,
+            });
+        }
+    }
+    None
+}
+
 /// The form of `request` that `signature` (base64) signs with `secret` and the
 /// bearer `token`, if any; each comparison in constant time.
 pub fn verify_symmetric(
@@ -93,25 +108,16 @@ pub fn verify_symmetric(
     signature: &str,
 ) -> Option<Matched> {
     let given = STANDARD.decode(signature.trim()).ok()?;
-    let hashes = super::body::candidates(request.body);
-    for endpoint in endpoints(request.path_and_query) {
-        for (body_form, body_hash) in hashes.iter().enumerate() {
-            let string = symmetric_string(
-                request.method,
-                &endpoint,
-                token,
-                body_hash,
-                request.timestamp,
-            );
-            if hmac_sha512(secret, &string).verify_slice(&given).is_ok() {
-                return Some(Matched {
-                    endpoint,
-                    body_form,
-                });
-            }
-        }
-    }
-    None
+    first_match(request, |endpoint, body_hash| {
+        let string = symmetric_string(
+            request.method,
+            endpoint,
+            token,
+            body_hash,
+            request.timestamp,
+        );
+        hmac_sha512(secret, &string).verify_slice(&given).is_ok()
+    })
 }
 
 #[cfg(test)]
