@@ -8,3 +8,4 @@ pub mod h2h;
 pub mod json;
 pub mod sendme;
 pub mod snap;
+pub mod token;

@@ -13,7 +13,7 @@
 //! when the request is a POST to a path with values appended; BODY is empty.
 
 use super::crypto::AesKey;
-use super::token::{TokenError, TokenKey};
+use super::token::{TokenError, TokenKey, SENDME};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gerbang_core::timestamp::JAKARTA;
@@ -183,7 +183,7 @@ impl Verifier<'_> {
                     .filter(|t| !t.is_empty())
                     .ok_or(AuthError::MissingToken)?;
                 self.token_key
-                    .verify(access_token, creds.virtual_account, now)?;
+                    .verify(&SENDME, access_token, creds.virtual_account, now)?;
                 let signed = normalise(signed_path);
                 if signed != service_path && signed != normalise(path) {
                     return Err(AuthError::WrongPath(signed));
@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn services_accept_the_sdk_forms_and_refuse_the_rest() {
         let key = TokenKey::random();
-        let token = key.issue("9920015307", now());
+        let token = key.issue(&SENDME, "9920015307", now());
         let v = Verifier {
             token_key: &key,
             max_skew_seconds: Some(300),
@@ -357,7 +357,7 @@ mod tests {
             ),
             Err(AuthError::TimestampMismatch)
         );
-        let foreign = key.issue("9920000001", now());
+        let foreign = key.issue(&SENDME, "9920000001", now());
         assert_eq!(
             check(
                 &sign("GET", "/account/api/inquiry_status", TS, Some(&foreign)),
@@ -365,7 +365,7 @@ mod tests {
             ),
             Err(AuthError::Token(TokenError::Foreign))
         );
-        let expired = key.issue("9920015307", now().plus_seconds(-40_000));
+        let expired = key.issue(&SENDME, "9920015307", now().plus_seconds(-40_000));
         assert_eq!(
             check(
                 &sign("GET", "/account/api/inquiry_status", TS, Some(&expired)),

@@ -24,7 +24,7 @@ use gerbang_protocol::sendme::envelope::{self, SendmeError};
 use gerbang_protocol::sendme::fields::Fields;
 pub use gerbang_protocol::sendme::path::normalise_path;
 use gerbang_protocol::sendme::request::Input;
-use gerbang_protocol::sendme::token::{TokenKey, LIFETIME_SECONDS};
+use gerbang_protocol::sendme::token::{TokenKey, LIFETIME_SECONDS, SENDME};
 use gerbang_store::{Expect, RecordWrite, Step};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -232,7 +232,8 @@ async fn tokens(
     let mut fields = Map::new();
     fields.insert(
         "access_token".into(),
-        key.issue(&partner.virtual_account, sendme.app.now()).into(),
+        key.issue(&SENDME, &partner.virtual_account, sendme.app.now())
+            .into(),
     );
     fields.insert("expired_in".into(), LIFETIME_SECONDS.to_string().into());
     Json(envelope::success(
