@@ -2,7 +2,7 @@
 //! of the input, then the rest). The body is minified and hashed in every form, the
 //! path split into its endpoint forms, the timestamp read, a signature checked.
 #![no_main]
-use gerbang_protocol::snap::{body, code, signature, timestamp};
+use gerbang_protocol::snap::{body, code, headers, signature, timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,6 +27,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(endpoints[0], path);
     let _ = timestamp::parse(&stamp);
     let _ = code::Service::for_path(&path);
+    // Every header carrying the second line.
+    if let Ok(common) = headers::Common::read(code::Service::TRANSFER_INTERBANK, |_| Some(&stamp)) {
+        assert!(common.external_id.bytes().all(|b| b.is_ascii_digit()));
+    }
     let request = signature::Signed {
         method: "POST",
         path_and_query: &path,

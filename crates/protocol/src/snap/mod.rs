@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod code;
+pub mod headers;
 pub mod key;
 pub mod signature;
 pub mod timestamp;
