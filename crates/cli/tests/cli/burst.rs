@@ -138,6 +138,32 @@ where
     out
 }
 
+/// Asks `client` for every transfer's status, stamped `timestamp`: each must have
+/// ended as [`Transfer::final_status`] says. What the successes moved, in sen.
+pub async fn settled_minor(
+    client: &Client,
+    transfers: &Arc<Vec<Transfer>>,
+    timestamp: &str,
+) -> i64 {
+    let statuses = in_parallel((0..transfers.len()).collect(), |i| {
+        let (client, transfers, timestamp) =
+            (client.clone(), transfers.clone(), timestamp.to_string());
+        async move { inquiry(&client, &timestamp, &transfers[i].trx_no).await }
+    })
+    .await;
+    let mut succeeded_minor = 0;
+    for (t, status) in transfers.iter().zip(&statuses) {
+        let (_, status) = status
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} unknown", t.trx_no));
+        assert_eq!(status, t.final_status(), "{}", t.trx_no);
+        if !t.rejected {
+            succeeded_minor += t.amount_minor;
+        }
+    }
+    succeeded_minor
+}
+
 /// `inquiry_status` of `trx_no` as the Java SDK asks (a token, then a bodiless
 /// GET), stamped `timestamp`: its trx_id and status, or `None` when the gateway
 /// does not know it.

@@ -202,22 +202,7 @@ async fn everything_once(
         },
     )
     .await;
-    let mut succeeded = 0;
-    let statuses = in_parallel((0..TRANSFERS).collect(), |i| {
-        let (client, transfers, timestamp) =
-            (clients[0].clone(), transfers.clone(), timestamp.clone());
-        async move { inquiry(&client, &timestamp, &transfers[i].trx_no).await }
-    })
-    .await;
-    for (t, status) in transfers.iter().zip(&statuses) {
-        let (_, status) = status
-            .as_ref()
-            .unwrap_or_else(|| panic!("{} unknown", t.trx_no));
-        assert_eq!(status, t.final_status(), "{}", t.trx_no);
-        if !t.rejected {
-            succeeded += t.amount_minor;
-        }
-    }
+    let succeeded = settled_minor(&clients[0], transfers, &timestamp).await;
     let (balance, available) = clients[0].balance().await;
     assert_eq!(
         minor(&balance),

@@ -112,21 +112,7 @@ async fn a_killed_worker_leaves_its_work_to_another() {
     )
     .await;
     let timestamp = client.timestamp().await;
-    let statuses = in_parallel((0..TRANSFERS).collect(), |i| {
-        let (client, transfers, timestamp) = (client.clone(), transfers.clone(), timestamp.clone());
-        async move { inquiry(&client, &timestamp, &transfers[i].trx_no).await }
-    })
-    .await;
-    let mut succeeded_minor = 0;
-    for (t, status) in transfers.iter().zip(&statuses) {
-        let (_, status) = status
-            .as_ref()
-            .unwrap_or_else(|| panic!("{} unknown", t.trx_no));
-        assert_eq!(status, t.final_status(), "{}", t.trx_no);
-        if !t.rejected {
-            succeeded_minor += t.amount_minor;
-        }
-    }
+    let succeeded_minor = settled_minor(&client, &transfers, &timestamp).await;
     // Each success taken from the balance once.
     let (balance, available) = client.balance().await;
     assert_eq!(minor(&balance), OPENING_MINOR - succeeded_minor);
