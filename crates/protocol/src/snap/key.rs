@@ -38,11 +38,15 @@ impl PartnerKey {
 
     /// Whether `signature` (base64) signs `message` with this key's private half.
     pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
-        let Ok(signature) = STANDARD.decode(signature.trim()) else {
-            return false;
-        };
+        STANDARD
+            .decode(signature.trim())
+            .is_ok_and(|signature| self.signs(message, &signature))
+    }
+
+    /// Whether the raw `signature` signs `message`.
+    fn signs(&self, message: &[u8], signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.0)
-            .verify(message, &signature)
+            .verify(message, signature)
             .is_ok()
     }
 
@@ -59,9 +63,10 @@ impl PartnerKey {
 
     /// The form of `request` that `signature` signs asymmetrically, if any.
     pub fn verifies_request(&self, request: &Signed<'_>, signature: &str) -> Option<Matched> {
+        let signature = STANDARD.decode(signature.trim()).ok()?;
         first_match(request, |endpoint, body_hash| {
             let string = asymmetric_string(request.method, endpoint, body_hash, request.timestamp);
-            self.verifies(string.as_bytes(), signature)
+            self.signs(string.as_bytes(), &signature)
         })
     }
 }
