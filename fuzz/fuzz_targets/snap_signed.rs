@@ -2,8 +2,11 @@
 //! of the input, then the rest). The body is minified and hashed in every form, the
 //! path split into its endpoint forms, the timestamp read, a signature checked.
 #![no_main]
-use gerbang_protocol::snap::{body, code, headers, signature, timestamp};
+use gerbang_protocol::snap::{body, code, headers, key, signature, timestamp};
 use libfuzzer_sys::fuzz_target;
+
+/// A partner's public key: every signature the input carries is checked with it.
+const PARTNER_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwtzyxa4+NEoSoismt+4E\nkcDtW4xzM30ysegBhMFGUSubfuii1SRxeExCmWc4hd/MW0RS5GiECFYL+O/eklY/\nyp1XFV0Ro8QEvxrcm7Kri8kHlLct/bS76Sl/5svphC1ywbyF8HabA1D6sxn6MF41\n+9YM/XAoa8EunGZCC35adLr6KR8elGLabvuThaQJ2lMjCThxeG13vWRswb/TL8E+\nRKZr12fSXjEeM+rqU/tej2yWcJnqTkhqFe+Wpu/Lecq8FmQoF50wXu4Cjfgi1n8H\nszL1uVZcL0ophcjrz9z9ExcbMaiVhx7XWzJQWejroe/4pNjsF+sKDDsbRrx7OBXE\nFwIDAQAB\n-----END PUBLIC KEY-----";
 
 fuzz_target!(|data: &[u8]| {
     let mut lines = data.splitn(3, |b| *b == b'\n');
@@ -43,4 +46,8 @@ fuzz_target!(|data: &[u8]| {
     );
     assert!(signature::verify_symmetric(b"secret", "token", &request, &signed).is_some());
     assert!(signature::verify_symmetric(b"other", "token", &request, &signed).is_none());
+    // The second line as an asymmetric signature: never one this key made.
+    let partner = key::PartnerKey::from_pem(PARTNER_KEY).expect("a key");
+    assert!(partner.verifies_request(&request, &stamp).is_none());
+    assert!(!partner.verifies_token_request(&path, &stamp, &stamp));
 });
