@@ -13,6 +13,7 @@ pub mod demo;
 pub mod faces;
 pub mod funding;
 pub mod h2h;
+pub mod keys;
 pub mod notifier;
 pub mod payin;
 pub mod payout;
@@ -56,7 +57,9 @@ pub struct App {
     /// Confirmed beneficiaries, which never change once written.
     pub beneficiaries: beneficiary::BeneficiaryCache,
     /// The RSA key pair that encrypts Permata cash-out codes.
-    pub code_keys: cashout::keys::CodeKeys,
+    pub code_keys: keys::StoredKeys,
+    /// The RSA key pair that signs the SNAP calls the gateway makes.
+    pub signing_keys: keys::StoredKeys,
     /// Where this gateway's HTTP server listens (`http://addr`), once it does.
     pub self_url: std::sync::OnceLock<String>,
     /// Sandbox faults armed on the cash-out networks' answers.
@@ -92,7 +95,8 @@ impl App {
             collectors: Arc::new(gerbang_channels::collect::SimulatedCollectors),
             partners: principals::PartnerCache::default(),
             beneficiaries: beneficiary::BeneficiaryCache::default(),
-            code_keys: cashout::keys::CodeKeys::default(),
+            code_keys: keys::StoredKeys::new(keys::KeyUse::CashoutCodes),
+            signing_keys: keys::StoredKeys::new(keys::KeyUse::SnapSignatures),
             cashout_faults: cashout::faults::Faults::default(),
             self_url: std::sync::OnceLock::new(),
             restore_guard: restore::RestoreGuard::load(&store)

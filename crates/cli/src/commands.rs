@@ -2,8 +2,8 @@
 
 use crate::Common;
 use anyhow::{bail, Context};
-use gerbang_app::cashout::keys::CodeKeys;
 use gerbang_app::config::Config;
+use gerbang_app::keys::{KeyUse, StoredKeys};
 use gerbang_app::{demo, provision, App};
 use gerbang_core::Clock;
 use gerbang_store::{NotificationQuery, NotificationStatus, SharedStore};
@@ -322,22 +322,35 @@ pub async fn notifications_resend(common: Common, id: i64) -> anyhow::Result<Exi
 
 /// Prints the public key of the cash-out code pair (made now if there is none),
 /// or of a new pair with `rotate`. Only the PEM goes to stdout.
-pub async fn keys(common: Common, rotate: bool) -> anyhow::Result<ExitCode> {
+/// The key pairs `gerbang keys` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyFor {
+    Cashout,
+    Snap,
+}
+
+pub async fn keys(common: Common, of: KeyFor, rotate: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(&common).await?;
     let now = gerbang_core::SystemClock.now();
-    let keys = CodeKeys::default();
+    let of = match of {
+        KeyFor::Cashout => KeyUse::CashoutCodes,
+        KeyFor::Snap => KeyUse::SnapSignatures,
+    };
+    let keys = StoredKeys::new(of);
     let key = if rotate {
         let key = keys.rotate(&store, now).await?;
         eprintln!(
-            "new cash-out code key pair made at {}; codes issued before were encrypted with the previous key",
+            "new {} pair made at {}; what the previous pair encrypted or signed no longer checks",
+            of.describe(),
             key.created_at()
         );
         key
     } else {
         let key = keys.current(&store, now).await?;
         eprintln!(
-            "cash-out code public key (RSA {} bits, pair made at {})",
-            gerbang_app::cashout::keys::BITS,
+            "{} public key (RSA {} bits, pair made at {})",
+            of.describe(),
+            gerbang_app::keys::BITS,
             key.created_at()
         );
         key

@@ -96,9 +96,14 @@ enum Command {
         #[command(subcommand)]
         command: PayoutCommand,
     },
-    /// Print the public key that decrypts Permata cash-out codes (PEM, on stdout).
+    /// Print one of the gateway's public keys (PEM, on stdout): by default the one
+    /// that decrypts Permata cash-out codes; `--for snap` the one SNAP partners
+    /// verify the gateway's notifications with.
     Keys {
-        /// Make a new key pair first; codes issued before were encrypted with the old one.
+        /// Which key pair: `cashout` (Permata cash-out codes) or `snap` (SNAP signatures).
+        #[arg(long = "for", value_enum, default_value = "cashout")]
+        of: commands::KeyFor,
+        /// Make a new key pair first; what the old one encrypted or signed no longer checks.
         #[arg(long)]
         rotate: bool,
         #[command(flatten)]
@@ -317,7 +322,7 @@ fn main() -> std::process::ExitCode {
                     commands::payout(common, &virtual_account, &ids, commands::Decide::Cancel).await
                 }
             },
-            Command::Keys { rotate, common } => commands::keys(common, rotate).await,
+            Command::Keys { of, rotate, common } => commands::keys(common, of, rotate).await,
             Command::Sim { command } => sim::run(command).await,
             Command::Bench { command } => bench::run(command).await,
         }

@@ -9,7 +9,7 @@
 
 pub mod expiry;
 pub mod faults;
-pub mod keys;
+
 pub mod network;
 
 use gerbang_core::Timestamp;

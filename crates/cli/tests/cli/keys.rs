@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use crate::support::*;
-use gerbang_app::cashout::keys::CodeKeys;
+use gerbang_app::keys::{KeyUse, StoredKeys};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -99,7 +99,7 @@ async fn keys_prints_one_stored_public_key_until_rotated(db: TestDatabase) {
     // A code the gateway encrypts with the stored pair comes back with the printed key.
     let store = gerbang_store::testing::open(&db).await;
     let now = gerbang_core::Timestamp::from_unix_seconds(1_700_000_000);
-    let code = CodeKeys::default()
+    let code = StoredKeys::new(KeyUse::CashoutCodes)
         .current(&store, now)
         .await
         .unwrap()
@@ -116,7 +116,7 @@ async fn keys_prints_one_stored_public_key_until_rotated(db: TestDatabase) {
     );
     let rotated_file = dir.path().join("rotated.pem");
     std::fs::write(&rotated_file, &rotated).unwrap();
-    let code = CodeKeys::default()
+    let code = StoredKeys::new(KeyUse::CashoutCodes)
         .current(&store, now)
         .await
         .unwrap()

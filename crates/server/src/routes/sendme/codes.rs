@@ -3,7 +3,7 @@
 //! waits for approval; with the dates and expiry a cash-out answer carries.
 
 use super::Shared;
-use gerbang_app::cashout::keys::CodeKey;
+use gerbang_app::keys::KeyPair;
 use gerbang_core::payout::Disbursement;
 use gerbang_protocol::sendme::envelope::SendmeError;
 use gerbang_protocol::sendme::render::{code_is_encrypted, wib};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// answer carries.
 pub(super) struct PartnerCodes<'a> {
     sendme: &'a Shared,
-    key: tokio::sync::OnceCell<Arc<CodeKey>>,
+    key: tokio::sync::OnceCell<Arc<KeyPair>>,
 }
 
 impl<'a> PartnerCodes<'a> {
@@ -26,7 +26,7 @@ impl<'a> PartnerCodes<'a> {
     }
 
     /// The code key (read once).
-    pub(super) async fn key(&self) -> Result<&CodeKey, SendmeError> {
+    pub(super) async fn key(&self) -> Result<&KeyPair, SendmeError> {
         let app = &self.sendme.app;
         self.key
             .get_or_try_init(|| async {

@@ -1,11 +1,13 @@
-//! The RSA key pair that encrypts Permata ATM cash-out codes.
+//! The gateway's own RSA key pairs, one per use ([`KeyUse`]): the pair that
+//! encrypts Permata ATM cash-out codes, and the pair that signs SNAP calls the
+//! gateway makes (notifications, SHA256withRSA per SNAP §4.4).
 //!
 //! A code is encrypted with the private key the way `openssl_private_encrypt`
 //! does it (PKCS#1 v1.5, block type 1) and Base64-encoded; the partner recovers
 //! the digits with the public key (`openssl pkeyutl -verifyrecover`,
-//! `openssl_public_decrypt`). The pair is generated the first time it is needed
-//! and stored as the setting record `cashout.code_key`, so every process on the
-//! database uses the same one; `gerbang keys --rotate` replaces it.
+//! `openssl_public_decrypt`). Each pair is generated the first time it is needed
+//! and stored as a setting record (`cashout.code_key`, `snap.signing_key`), so every
+//! process on the database uses the same one; `gerbang keys --rotate` replaces it.
 
 use base64::Engine;
 use gerbang_core::Timestamp;
@@ -21,26 +23,57 @@ use std::sync::{Arc, Mutex};
 pub const BITS: usize = 2048;
 
 const KIND: &str = "setting";
-const KEY: &str = "cashout.code_key";
-const OWNER: &str = "cashout";
+
+/// What a key pair is for; each has a record of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Encrypts Permata ATM cash-out codes.
+    CashoutCodes,
+    /// Signs the SNAP calls the gateway makes.
+    SnapSignatures,
+}
+
+impl KeyUse {
+    fn record_key(self) -> &'static str {
+        match self {
+            KeyUse::CashoutCodes => "cashout.code_key",
+            KeyUse::SnapSignatures => "snap.signing_key",
+        }
+    }
+
+    fn owner(self) -> &'static str {
+        match self {
+            KeyUse::CashoutCodes => "cashout",
+            KeyUse::SnapSignatures => "snap",
+        }
+    }
+
+    /// What the pair is, in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyUse::CashoutCodes => "cash-out code key",
+            KeyUse::SnapSignatures => "SNAP signing key",
+        }
+    }
+}
 
 /// One RSA-2048 key pair.
-pub struct CodeKey {
+pub struct KeyPair {
     private: RsaPrivateKey,
     public_pem: String,
     created_at: Timestamp,
 }
 
-impl CodeKey {
+impl KeyPair {
     /// A new random pair. Slow (tens of milliseconds to seconds): call it off the
     /// async threads.
-    fn generate(now: Timestamp) -> Result<CodeKey, StoreError> {
+    fn generate(now: Timestamp) -> Result<KeyPair, StoreError> {
         let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, BITS)
-            .map_err(|e| StoreError(format!("cannot generate the cash-out code key: {e}")))?;
+            .map_err(|e| StoreError(format!("cannot generate a key pair: {e}")))?;
         let public_pem = RsaPublicKey::from(&private)
             .to_public_key_pem(LineEnding::LF)
-            .map_err(|e| StoreError(format!("cannot encode the cash-out public key: {e}")))?;
-        Ok(CodeKey {
+            .map_err(|e| StoreError(format!("cannot encode a public key: {e}")))?;
+        Ok(KeyPair {
             private,
             public_pem,
             created_at: now,
@@ -49,10 +82,11 @@ impl CodeKey {
 
     /// The pair a stored record holds; the stored public key must belong to the
     /// private one.
-    fn from_record(record: &Record) -> Result<CodeKey, StoreError> {
+    fn from_record(record: &Record) -> Result<KeyPair, StoreError> {
         let unreadable = |why: &str| {
             StoreError(format!(
-                "stored cash-out code key ({KIND}/{KEY}) is unreadable: {why}"
+                "stored key pair ({KIND}/{}) is unreadable: {why}",
+                record.key
             ))
         };
         let data = record.data.value();
@@ -71,22 +105,22 @@ impl CodeKey {
         }
         let created_at = Timestamp::parse_rfc3339(field("created_at")?)
             .ok_or_else(|| unreadable("created_at is not RFC 3339"))?;
-        Ok(CodeKey {
+        Ok(KeyPair {
             private,
             public_pem,
             created_at,
         })
     }
 
-    fn record_write(&self, expect: Expect) -> Result<RecordWrite, StoreError> {
+    fn record_write(&self, of: KeyUse, expect: Expect) -> Result<RecordWrite, StoreError> {
         let private_pem = self
             .private
             .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| StoreError(format!("cannot encode the cash-out private key: {e}")))?;
+            .map_err(|e| StoreError(format!("cannot encode a private key: {e}")))?;
         Ok(RecordWrite {
             kind: KIND.into(),
-            key: KEY.into(),
-            owner: OWNER.into(),
+            key: of.record_key().into(),
+            owner: of.owner().into(),
             state: "set".into(),
             data: serde_json::json!({
                 "private_pkcs8_pem": private_pem.as_str(),
@@ -118,6 +152,21 @@ impl CodeKey {
         base64::engine::general_purpose::STANDARD.encode(encrypted)
     }
 
+    /// Base64 SHA256withRSA (PKCS#1 v1.5) of `message`: a SNAP signature.
+    pub fn sign_sha256(&self, message: &[u8]) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(message);
+        let signature = self
+            .private
+            .sign_with_rng(
+                &mut rand::rngs::OsRng,
+                Pkcs1v15Sign::new::<sha2::Sha256>(),
+                &digest,
+            )
+            .expect("a SHA-256 digest fits in one RSA-2048 block");
+        base64::engine::general_purpose::STANDARD.encode(signature)
+    }
+
     /// The public key as PEM (SubjectPublicKeyInfo, `-----BEGIN PUBLIC KEY-----`).
     pub fn public_pem(&self) -> &str {
         &self.public_pem
@@ -128,23 +177,30 @@ impl CodeKey {
     }
 }
 
-impl fmt::Debug for CodeKey {
+impl fmt::Debug for KeyPair {
     /// Never the private key.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CodeKey")
+        f.debug_struct("KeyPair")
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
 }
 
-/// The stored key pair, remembered by record version.
-#[derive(Default)]
-pub struct CodeKeys {
+/// The stored key pair of one use, remembered by record version.
+pub struct StoredKeys {
+    of: KeyUse,
     /// The last pair read, with the version of the record it came from.
-    cached: Mutex<Option<(i64, Arc<CodeKey>)>>,
+    cached: Mutex<Option<(i64, Arc<KeyPair>)>>,
 }
 
-impl CodeKeys {
+impl StoredKeys {
+    pub fn new(of: KeyUse) -> StoredKeys {
+        StoredKeys {
+            of,
+            cached: Mutex::new(None),
+        }
+    }
+
     /// The current pair; generated and stored the first time. Two processes that
     /// find none at once both generate one, the first write wins and the other
     /// process uses it. The record is read on every call and parsed again only when
@@ -153,19 +209,20 @@ impl CodeKeys {
         &self,
         store: &SharedStore,
         now: Timestamp,
-    ) -> Result<Arc<CodeKey>, StoreError> {
-        if let Some(record) = store.record(KIND, KEY).await? {
+    ) -> Result<Arc<KeyPair>, StoreError> {
+        let key_name = self.of.record_key();
+        if let Some(record) = store.record(KIND, key_name).await? {
             return self.remember(&record);
         }
         let key = generate(now).await?;
-        let write = key.record_write(Expect::Absent)?;
+        let write = key.record_write(self.of, Expect::Absent)?;
         match store.commit(now, step(write)).await {
             Ok(outcome) => Ok(self.keep(outcome.record_versions.first().copied(), key)),
             // Another process stored one first: use that.
-            Err(StepError::RecordConflict { .. }) => match store.record(KIND, KEY).await? {
+            Err(StepError::RecordConflict { .. }) => match store.record(KIND, key_name).await? {
                 Some(record) => self.remember(&record),
                 None => Err(StoreError(format!(
-                    "{KIND}/{KEY} conflicted on create but is not there"
+                    "{KIND}/{key_name} conflicted on create but is not there"
                 ))),
             },
             Err(e) => Err(StoreError(e.to_string())),
@@ -177,9 +234,9 @@ impl CodeKeys {
         &self,
         store: &SharedStore,
         now: Timestamp,
-    ) -> Result<Arc<CodeKey>, StoreError> {
+    ) -> Result<Arc<KeyPair>, StoreError> {
         let key = generate(now).await?;
-        let write = key.record_write(Expect::Any)?;
+        let write = key.record_write(self.of, Expect::Any)?;
         let outcome = store
             .commit(now, step(write))
             .await
@@ -188,22 +245,22 @@ impl CodeKeys {
     }
 
     /// The pair `record` holds, parsed unless it is the one remembered.
-    fn remember(&self, record: &Record) -> Result<Arc<CodeKey>, StoreError> {
-        if let Some((version, key)) = &*self.cached.lock().expect("code key cache") {
+    fn remember(&self, record: &Record) -> Result<Arc<KeyPair>, StoreError> {
+        if let Some((version, key)) = &*self.cached.lock().expect("key pair cache") {
             if *version == record.version {
                 return Ok(key.clone());
             }
         }
-        let key = CodeKey::from_record(record)?;
+        let key = KeyPair::from_record(record)?;
         Ok(self.keep(Some(record.version), key))
     }
 
     /// Remembers `key` as the pair of record version `version`, unless a newer
     /// version is remembered already.
-    fn keep(&self, version: Option<i64>, key: CodeKey) -> Arc<CodeKey> {
+    fn keep(&self, version: Option<i64>, key: KeyPair) -> Arc<KeyPair> {
         let key = Arc::new(key);
         if let Some(version) = version {
-            let mut cached = self.cached.lock().expect("code key cache");
+            let mut cached = self.cached.lock().expect("key pair cache");
             if !matches!(&*cached, Some((newer, _)) if *newer > version) {
                 *cached = Some((version, key.clone()));
             }
@@ -219,10 +276,10 @@ fn step(write: RecordWrite) -> Step {
     }
 }
 
-async fn generate(now: Timestamp) -> Result<CodeKey, StoreError> {
-    tokio::task::spawn_blocking(move || CodeKey::generate(now))
+async fn generate(now: Timestamp) -> Result<KeyPair, StoreError> {
+    tokio::task::spawn_blocking(move || KeyPair::generate(now))
         .await
-        .map_err(|e| StoreError(format!("cash-out code key generation stopped: {e}")))?
+        .map_err(|e| StoreError(format!("key pair generation stopped: {e}")))?
 }
 
 #[cfg(test)]
@@ -231,8 +288,8 @@ mod tests {
     use rsa::traits::{PrivateKeyParts, PublicKeyParts};
     use rsa::BigUint;
 
-    fn key() -> CodeKey {
-        CodeKey::generate(Timestamp::from_unix_seconds(1_700_000_000)).unwrap()
+    fn key() -> KeyPair {
+        KeyPair::generate(Timestamp::from_unix_seconds(1_700_000_000)).unwrap()
     }
 
     /// The raw public operation `m = c^e mod n`, then the block type 1 padding
@@ -288,6 +345,22 @@ mod tests {
     }
 
     #[test]
+    fn signatures_verify_with_the_public_key() {
+        use rsa::pkcs1v15::{Signature, VerifyingKey};
+        use rsa::signature::Verifier;
+        let key = key();
+        let message = b"POST:/v1.0/emoney/bulk-cashin-notify:e3b0:2020-12-17T10:55:00+07:00";
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(key.sign_sha256(message))
+            .unwrap();
+        let public = RsaPublicKey::from_public_key_pem(key.public_pem()).unwrap();
+        let verifying = VerifyingKey::<sha2::Sha256>::new(public);
+        let signature = Signature::try_from(signature.as_slice()).unwrap();
+        assert!(verifying.verify(message, &signature).is_ok());
+        assert!(verifying.verify(b"another message", &signature).is_err());
+    }
+
+    #[test]
     fn public_pem_is_spki_and_debug_hides_the_private_key() {
         let key = key();
         assert!(key.public_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
@@ -307,14 +380,14 @@ mod tests {
     async fn stored_once_and_rotation_seen(store: SharedStore) {
         let now = Timestamp::from_unix_seconds(1_700_000_000);
 
-        let here = CodeKeys::default();
+        let here = StoredKeys::new(KeyUse::CashoutCodes);
         let first = here.current(&store, now).await.unwrap();
         assert_eq!(first.created_at(), now);
         let again = here.current(&store, now.plus_seconds(60)).await.unwrap();
         assert!(Arc::ptr_eq(&first, &again), "not parsed again");
 
         // Another process on the same database reads the same pair.
-        let there = CodeKeys::default();
+        let there = StoredKeys::new(KeyUse::CashoutCodes);
         let seen = there.current(&store, now).await.unwrap();
         assert_eq!(seen.public_pem(), first.public_pem());
         assert_eq!(seen.created_at(), now);
@@ -322,8 +395,12 @@ mod tests {
         assert_eq!(code, first.encrypt_code("4820193375"));
         assert_eq!(public_decrypt(first.public_pem(), &code), b"4820193375");
 
-        let record = store.record(KIND, KEY).await.unwrap().unwrap();
-        assert_eq!(record.owner, OWNER);
+        let record = store
+            .record(KIND, "cashout.code_key")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.owner, "cashout");
         assert!(record.data.value()["private_pkcs8_pem"]
             .as_str()
             .unwrap()
@@ -357,14 +434,22 @@ mod tests {
         let racers: Vec<_> = (0..4)
             .map(|_| {
                 let store = store.clone();
-                tokio::spawn(async move { CodeKeys::default().current(&store, now).await })
+                tokio::spawn(async move {
+                    StoredKeys::new(KeyUse::CashoutCodes)
+                        .current(&store, now)
+                        .await
+                })
             })
             .collect();
         let mut pems = Vec::new();
         for racer in racers {
             pems.push(racer.await.unwrap().unwrap().public_pem().to_string());
         }
-        let stored = store.record(KIND, KEY).await.unwrap().unwrap();
+        let stored = store
+            .record(KIND, "cashout.code_key")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.version, 1);
         for pem in pems {
             assert_eq!(pem, stored.data.value()["public_pem"].as_str().unwrap());
