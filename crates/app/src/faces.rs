@@ -7,7 +7,8 @@ use crate::App;
 use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
 use gerbang_protocol::debit::notice::DebitV1;
-use gerbang_protocol::face::{NoticeFace, RenderedNotice};
+use gerbang_protocol::face::{NoticeFace, Outgoing, RenderedNotice};
+use gerbang_protocol::snap::notice::{PartnerAddress, Snap};
 use gerbang_protocol::sendme::notice::SendmeV1;
 use gerbang_store::{NewNotification, StoreError};
 
@@ -34,6 +35,22 @@ pub async fn payout_notice(
                 return Ok(None);
             };
             SendmeV1::payout_notice(d, &partner.callback_keys())
+        }
+        Face::Snap => {
+            let Some(partner) = app
+                .partners
+                .snap(&*app.store, &d.requester.principal)
+                .await?
+            else {
+                tracing::error!(disbursement = %d.id, "the SNAP partner is not provisioned: no notice");
+                return Ok(None);
+            };
+            Snap::payout_notice(
+                d,
+                &PartnerAddress {
+                    notification_url: partner.notification_url.clone(),
+                },
+            )
         }
         // Debit merchants take payments; they request no payouts.
         Face::Debit => None,
@@ -65,7 +82,7 @@ pub async fn bill_notice(app: &App, b: &Bill) -> Result<Option<NewNotification>,
             };
             DebitV1::bill_notice(b, &merchant.notice_keys())
         }
-        Face::SendmeV1 => None,
+        Face::SendmeV1 | Face::Snap => None,
     };
     Ok(
         rendered.map(|RenderedNotice { url, body }| NewNotification {
@@ -84,25 +101,32 @@ pub async fn bill_notice(app: &App, b: &Bill) -> Result<Option<NewNotification>,
 /// JSON acknowledged by any 2xx.
 pub struct Delivery {
     content_type: fn(&str) -> &'static str,
-    headers: fn(&str) -> Vec<(String, String)>,
+    /// Whether [`Outgoing::sign`] is called: the gateway's key is needed.
+    pub signed_by_gateway: bool,
+    headers: fn(&Outgoing<'_>) -> Vec<(String, String)>,
     acknowledged: fn(u16, &str) -> bool,
+}
+
+impl Delivery {
+    fn face<F: NoticeFace>() -> Delivery {
+        Delivery {
+            content_type: F::content_type,
+            signed_by_gateway: F::SIGNED_BY_GATEWAY,
+            headers: F::headers,
+            acknowledged: F::acknowledged,
+        }
+    }
 }
 
 impl Delivery {
     pub fn of(protocol: &str) -> Delivery {
         match Face::parse(protocol) {
-            Some(Face::SendmeV1) => Delivery {
-                content_type: SendmeV1::content_type,
-                headers: SendmeV1::headers,
-                acknowledged: SendmeV1::acknowledged,
-            },
-            Some(Face::Debit) => Delivery {
-                content_type: DebitV1::content_type,
-                headers: DebitV1::headers,
-                acknowledged: DebitV1::acknowledged,
-            },
+            Some(Face::SendmeV1) => Delivery::face::<SendmeV1>(),
+            Some(Face::Debit) => Delivery::face::<DebitV1>(),
+            Some(Face::Snap) => Delivery::face::<Snap>(),
             None => Delivery {
                 content_type: |_| "application/json",
+                signed_by_gateway: false,
                 headers: |_| Vec::new(),
                 acknowledged: |status, _| (200..300).contains(&status),
             },
@@ -113,8 +137,8 @@ impl Delivery {
         (self.content_type)(body)
     }
 
-    pub fn headers(&self, body: &str) -> Vec<(String, String)> {
-        (self.headers)(body)
+    pub fn headers(&self, attempt: &Outgoing<'_>) -> Vec<(String, String)> {
+        (self.headers)(attempt)
     }
 
     pub fn acknowledged(&self, http_status: u16, body: &str) -> bool {

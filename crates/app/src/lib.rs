@@ -25,6 +25,7 @@ pub mod restore;
 pub mod sandbox_clock;
 pub mod scheduler;
 mod stored;
+mod token_key;
 mod worker;
 
 use config::{Config, Mode};
@@ -60,6 +61,8 @@ pub struct App {
     pub code_keys: keys::StoredKeys,
     /// The RSA key pair that signs the SNAP calls the gateway makes.
     pub signing_keys: keys::StoredKeys,
+    /// The key that signs access tokens, read or made on first use.
+    token_key: tokio::sync::OnceCell<gerbang_protocol::token::TokenKey>,
     /// Where this gateway's HTTP server listens (`http://addr`), once it does.
     pub self_url: std::sync::OnceLock<String>,
     /// Sandbox faults armed on the cash-out networks' answers.
@@ -97,6 +100,7 @@ impl App {
             beneficiaries: beneficiary::BeneficiaryCache::default(),
             code_keys: keys::StoredKeys::new(keys::KeyUse::CashoutCodes),
             signing_keys: keys::StoredKeys::new(keys::KeyUse::SnapSignatures),
+            token_key: tokio::sync::OnceCell::new(),
             cashout_faults: cashout::faults::Faults::default(),
             self_url: std::sync::OnceLock::new(),
             restore_guard: restore::RestoreGuard::load(&store)
@@ -131,6 +135,13 @@ impl App {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => self.self_url.get().cloned().unwrap_or_default(),
         }
+    }
+
+    /// The key that signs access tokens, shared by every process on the database.
+    pub async fn token_key(&self) -> Result<&gerbang_protocol::token::TokenKey, gerbang_store::StoreError> {
+        self.token_key
+            .get_or_try_init(|| token_key::load_or_create(self))
+            .await
     }
 
     pub fn now(&self) -> Timestamp {

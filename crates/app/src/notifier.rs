@@ -51,6 +51,8 @@ pub struct Notifier {
     config: NotifierConfig,
     http: reqwest::Client,
     wake: Arc<Notify>,
+    /// The key SNAP notices are signed with.
+    signing_keys: crate::keys::StoredKeys,
 }
 
 fn excerpt(text: &str) -> String {
@@ -106,6 +108,7 @@ impl Notifier {
             config,
             http,
             wake,
+            signing_keys: crate::keys::StoredKeys::new(crate::keys::KeyUse::SnapSignatures),
         })
     }
 
@@ -220,12 +223,42 @@ impl Notifier {
             return (attempt, AttemptVerdict::GiveUp);
         }
         let delivery = Delivery::of(&n.protocol);
+        let key = if delivery.signed_by_gateway {
+            match self.signing_keys.current(&self.store, at).await {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    // Not sent this time; the key is asked for again on the next attempt.
+                    let attempt = Attempt {
+                        notification_id: n.id,
+                        attempt_no,
+                        at,
+                        http_status: None,
+                        latency_ms: 0,
+                        excerpt: excerpt(&format!("not sent: no signing key: {e}")),
+                    };
+                    return (
+                        attempt,
+                        after_failure(&self.config, n.created_at, attempt_no, at),
+                    );
+                }
+            }
+        } else {
+            None
+        };
+        let sign = |message: &[u8]| key.as_ref().map_or_else(String::new, |k| k.sign_sha256(message));
+        let outgoing = gerbang_protocol::face::Outgoing {
+            url: &n.url,
+            body: &n.body,
+            owner: &n.owner,
+            now: at,
+            sign: &sign,
+        };
         let mut request = self
             .http
             .post(&n.url)
             .header("content-type", delivery.content_type(&n.body))
             .body(n.body.clone());
-        for (name, value) in delivery.headers(&n.body) {
+        for (name, value) in delivery.headers(&outgoing) {
             request = request.header(name, value);
         }
         let (http_status, text, acknowledged) = match request.send().await {

@@ -157,6 +157,43 @@ pub struct SnapPartner {
     pub client_secret: Option<Secret>,
     pub source_account: String,
     pub notification_url: Option<String>,
+    /// How its transactional requests are signed; unset: asymmetric when it has a
+    /// public key, symmetric otherwise.
+    #[serde(default)]
+    pub signature_mode: Option<SignatureMode>,
+}
+
+/// SNAP's two ways of signing a transactional request (spec §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureMode {
+    /// SHA256withRSA with the partner's private key, no token (Faspay's way).
+    Asymmetric,
+    /// HMAC-SHA512 with the client secret over a B2B access token (the standard's).
+    Symmetric,
+}
+
+impl SnapPartner {
+    pub fn mode(&self) -> SignatureMode {
+        self.signature_mode
+            .unwrap_or(match (&self.public_key_pem, &self.client_secret) {
+                (None, Some(_)) => SignatureMode::Symmetric,
+                _ => SignatureMode::Asymmetric,
+            })
+    }
+
+    /// Who this partner is as the requester of a SNAP request.
+    pub fn requester(&self) -> gerbang_core::payout::Requester {
+        gerbang_core::payout::Requester {
+            face: gerbang_core::payout::Face::Snap,
+            principal: self.partner_id.clone(),
+        }
+    }
+
+    /// The balance its transfers spend: its SendMe source account's.
+    pub fn account_code(&self) -> String {
+        codes::partner_balance(&self.source_account)
+    }
 }
 
 pub trait Principal: Serialize + DeserializeOwned {
@@ -211,6 +248,7 @@ pub struct PartnerCache {
     by_key: Remembered<SendmePartner>,
     by_va: Remembered<SendmePartner>,
     merchants: Remembered<Arc<Merchant>>,
+    snap: Remembered<Arc<SnapPartner>>,
 }
 
 impl Default for PartnerCache {
@@ -219,6 +257,7 @@ impl Default for PartnerCache {
             by_key: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
             by_va: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
             merchants: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
+            snap: Remembered::new(Some(Self::TTL), Self::MAX_ENTRIES),
         }
     }
 }
@@ -271,6 +310,22 @@ impl PartnerCache {
         let found: Option<Arc<Merchant>> = load(store, merchant_id).await?.map(Arc::new);
         if let Some(merchant) = &found {
             self.merchants.remember(merchant_id, merchant.clone());
+        }
+        Ok(found)
+    }
+
+    /// The SNAP partner with this `X-PARTNER-ID`.
+    pub async fn snap(
+        &self,
+        store: &dyn Store,
+        partner_id: &str,
+    ) -> Result<Option<Arc<SnapPartner>>, StoreError> {
+        if let Some(partner) = self.snap.recall(partner_id) {
+            return Ok(Some(partner));
+        }
+        let found: Option<Arc<SnapPartner>> = load(store, partner_id).await?.map(Arc::new);
+        if let Some(partner) = &found {
+            self.snap.remember(partner_id, partner.clone());
         }
         Ok(found)
     }

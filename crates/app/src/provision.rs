@@ -172,6 +172,8 @@ struct SnapSpec {
     client_secret: Option<Text>,
     source_account: Spanned<Digits>,
     notification_url: Option<HttpUrl>,
+    /// `asymmetric` (SHA256withRSA, no token) or `symmetric` (B2B token + HMAC-SHA512).
+    signature_mode: Option<principals::SignatureMode>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -695,9 +697,22 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                 .as_ref()
                 .map(|u| u.0.clone())
                 .or(s.and_then(|p| p.notification_url.clone())),
+            signature_mode: spec
+                .signature_mode
+                .or(s.and_then(|p| p.signature_mode)),
         };
         let mut next = next;
-        if next.public_key_pem.is_none() && next.client_secret.is_none() {
+        if next.signature_mode == Some(principals::SignatureMode::Asymmetric)
+            && next.public_key_pem.is_none()
+        {
+            return Err(ProvisionError::Invalid(format!(
+                "snap_partner {id}: signature_mode \"asymmetric\" needs public_key or public_key_file"
+            )));
+        }
+        if next.client_secret.is_none()
+            && (next.public_key_pem.is_none()
+                || next.signature_mode == Some(principals::SignatureMode::Symmetric))
+        {
             // Without either the partner could not sign: give it a symmetric secret.
             let secret = random_text(32);
             report.generated.push((

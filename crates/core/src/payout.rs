@@ -20,16 +20,20 @@ pub enum Face {
     /// Faspay Debit (`/cvr/…`, `/pws/…`): merchants' bills.
     #[serde(rename = "debit")]
     Debit,
+    /// SNAP, Bank Indonesia's open-API standard (`/v1.0/…`, `/account/v1.0/…`).
+    #[serde(rename = "snap")]
+    Snap,
 }
 
 impl Face {
-    pub const ALL: [Face; 2] = [Face::SendmeV1, Face::Debit];
+    pub const ALL: [Face; 3] = [Face::SendmeV1, Face::Debit, Face::Snap];
 
     /// Its name in stored records and notifications.
     pub fn as_str(self) -> &'static str {
         match self {
             Face::SendmeV1 => "sendme",
             Face::Debit => "debit",
+            Face::Snap => "snap",
         }
     }
 

@@ -14,6 +14,18 @@ pub struct RenderedNotice {
     pub body: String,
 }
 
+/// One attempt at sending a notice, as its headers are made.
+pub struct Outgoing<'a> {
+    pub url: &'a str,
+    pub body: &'a str,
+    /// Whom it is for: the requester's id on its face.
+    pub owner: &'a str,
+    /// When it is sent.
+    pub now: gerbang_core::Timestamp,
+    /// Base64 SHA256withRSA of a message with the gateway's own key.
+    pub sign: &'a (dyn Fn(&[u8]) -> String + Sync),
+}
+
 pub trait NoticeFace {
     /// The face this implements.
     const FACE: Face;
@@ -37,8 +49,12 @@ pub trait NoticeFace {
         Self::CONTENT_TYPE
     }
 
+    /// Whether its attempts are signed with the gateway's own key (then
+    /// [`Outgoing::sign`] signs; otherwise it is never called).
+    const SIGNED_BY_GATEWAY: bool = false;
+
     /// Headers an attempt carries besides the content type.
-    fn headers(_body: &str) -> Vec<(String, String)> {
+    fn headers(_attempt: &Outgoing<'_>) -> Vec<(String, String)> {
         Vec::new()
     }
 

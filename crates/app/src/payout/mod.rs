@@ -255,6 +255,19 @@ fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
 /// Accepts a payout: holds its amount and schedules it. A retry of the same
 /// request (same reference, same fingerprint) answers the first one again.
 pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptError> {
+    submit(app, req).await.map(|s| s.disbursement)
+}
+
+/// What [`submit`] did.
+#[derive(Clone, Debug)]
+pub struct Submitted {
+    pub disbursement: Disbursement,
+    /// Accepted now; `false`: a retry, answered with the payout accepted before.
+    pub first_time: bool,
+}
+
+/// [`accept`], saying whether the payout is new or a retry's.
+pub async fn submit(app: &App, req: NewPayout) -> Result<Submitted, AcceptError> {
     let now = app.now();
     if !app.config.internal_destinations_allowed()
         && req
@@ -365,13 +378,21 @@ pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptErr
             ..Step::default()
         };
         match app.commit(step).await {
-            Ok(_) => return Ok(d),
+            Ok(_) => {
+                return Ok(Submitted {
+                    disbursement: d,
+                    first_time: true,
+                })
+            }
             Err(StepError::Duplicate(existing)) => {
                 if existing.fingerprint != req.fingerprint {
                     return Err(AcceptError::DuplicateReference);
                 }
                 return match load(&app.store, &existing.response).await {
-                    Ok(Some((d, _))) => Ok(d),
+                    Ok(Some((d, _))) => Ok(Submitted {
+                        disbursement: d,
+                        first_time: false,
+                    }),
                     Ok(None) => Err(AcceptError::Store("disbursement vanished".into())),
                     Err(e) => Err(AcceptError::Store(e.to_string())),
                 };

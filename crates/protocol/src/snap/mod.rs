@@ -5,7 +5,11 @@
 
 pub mod body;
 pub mod code;
+pub mod fields;
 pub mod headers;
 pub mod key;
+pub mod notice;
+pub mod render;
+pub mod request;
 pub mod signature;
 pub mod timestamp;

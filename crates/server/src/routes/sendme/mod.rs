@@ -25,15 +25,12 @@ use gerbang_protocol::sendme::fields::Fields;
 pub use gerbang_protocol::sendme::path::normalise_path;
 use gerbang_protocol::sendme::request::Input;
 use gerbang_protocol::sendme::token::{TokenKey, LIFETIME_SECONDS, SENDME};
-use gerbang_store::{Expect, RecordWrite, Step};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 /// Shared state of the SendMe routes.
 pub struct Sendme {
     pub app: Arc<App>,
-    token_key: OnceCell<TokenKey>,
 }
 
 type Shared = Arc<Sendme>;
@@ -46,10 +43,7 @@ fn error(e: SendmeError) -> Answer {
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    let state = Arc::new(Sendme {
-        app,
-        token_key: OnceCell::new(),
-    });
+    let state = Arc::new(Sendme { app });
     Router::new()
         .route("/account/api/tokens", any(tokens))
         .route("/account/api/register", post(register::register))
@@ -80,45 +74,8 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 impl Sendme {
-    /// The key that signs access tokens, shared by every process on the database.
     async fn token_key(&self) -> Result<&TokenKey, SendmeError> {
-        self.token_key
-            .get_or_try_init(|| async {
-                const KEY: &str = "sendme.token_key";
-                let store = &self.app.store;
-                if let Some(r) = store.record("setting", KEY).await.map_err(internal)? {
-                    return r.data.value()["hex"]
-                        .as_str()
-                        .and_then(TokenKey::from_hex)
-                        .ok_or_else(|| internal("stored token key is unreadable"));
-                }
-                let key = TokenKey::random();
-                let created = self
-                    .app
-                    .commit(Step {
-                        records: vec![RecordWrite {
-                            kind: "setting".into(),
-                            key: KEY.into(),
-                            owner: "sendme".into(),
-                            state: "set".into(),
-                            data: serde_json::json!({ "hex": key.to_hex() }).into(),
-                            expect: Expect::Absent,
-                        }],
-                        ..Step::default()
-                    })
-                    .await;
-                match created {
-                    Ok(_) => Ok(key),
-                    // Another process made one first: use that.
-                    Err(_) => store
-                        .record("setting", KEY)
-                        .await
-                        .map_err(internal)?
-                        .and_then(|r| r.data.value()["hex"].as_str().and_then(TokenKey::from_hex))
-                        .ok_or_else(|| internal("no token key")),
-                }
-            })
-            .await
+        self.app.token_key().await.map_err(internal)
     }
 
     /// Authenticates a request: the partner named by `faspay-key`, with valid headers.
