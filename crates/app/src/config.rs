@@ -164,6 +164,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub simulator: SimulatorConfig,
     pub sendme: SendmeConfig,
+    pub snap: SnapConfig,
     pub cashout: CashoutConfig,
     /// Banks that take payments into virtual accounts over the host-to-host API,
     /// by name (`[banks.bni]`).
@@ -322,6 +323,29 @@ impl Default for SendmeConfig {
     }
 }
 
+/// SNAP settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapConfig {
+    /// Largest difference accepted between `X-TIMESTAMP` and the gateway's clock.
+    pub max_timestamp_skew_seconds: u64,
+    /// Most items in one bulk cash-in.
+    pub max_bulk_items: usize,
+    /// Largest bulk cash-in body, in bytes (the one route allowed more than
+    /// `max_body_bytes`).
+    pub max_bulk_body_bytes: usize,
+}
+
+impl Default for SnapConfig {
+    fn default() -> Self {
+        SnapConfig {
+            max_timestamp_skew_seconds: 300,
+            max_bulk_items: 100_000,
+            max_bulk_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -336,6 +360,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             simulator: SimulatorConfig::default(),
             sendme: SendmeConfig::default(),
+            snap: SnapConfig::default(),
             cashout: CashoutConfig::default(),
             banks: Default::default(),
             payout: PayoutConfig::default(),

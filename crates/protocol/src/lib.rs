@@ -4,6 +4,7 @@
 
 pub mod debit;
 pub mod face;
+pub mod fingerprint;
 pub mod h2h;
 pub mod json;
 pub mod sendme;

@@ -53,7 +53,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(sandbox)
         .merge(routes::h2h::router(app.clone()))
         .merge(routes::debit::router(app.clone()))
-        .merge(routes::sendme::router(app))
+        .merge(routes::sendme::router(app.clone()))
+        .merge(routes::snap::router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {

@@ -1,7 +1,8 @@
 //! A simulated bank network that behaves like the real one, deterministically.
 //!
 //! Every well-formed account number (5 to 20 digits) at a known bank exists, held in
-//! the name the partner gave (upper-cased), and transfers to it succeed — unless the
+//! the name the partner gave (upper-cased; `ACCOUNT HOLDER 1234`, after the
+//! number's last four digits, when it gave none), and transfers to it succeed — unless the
 //! number ends in one of the magic suffixes below, an account was added through the
 //! sandbox API, or an outcome was forced for the account's next transfer.
 //!
@@ -228,9 +229,15 @@ impl BankNetwork for SimulatedBanks {
         if account.ends_with("9903") {
             return Err(InquiryError::Timeout);
         }
-        Ok(AccountHolder {
-            name: claimed_name.trim().to_uppercase(),
-        })
+        let claimed = claimed_name.trim();
+        let name = if claimed.is_empty() {
+            // Asked without a name (a SNAP account inquiry): a name of its own.
+            let tail = account.char_indices().rev().nth(3).map_or(0, |(at, _)| at);
+            format!("ACCOUNT HOLDER {}", &account[tail..])
+        } else {
+            claimed.to_uppercase()
+        };
+        Ok(AccountHolder { name })
     }
 
     async fn transfer(&self, t: &BankTransfer, now: Timestamp) -> BankOutcome {

@@ -93,16 +93,7 @@ fn check_len(name: &str, v: String, max: usize) -> Result<String, SendmeError> {
     Ok(v)
 }
 
-/// A digest of the parts that make a request what it is.
-pub fn fingerprint(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    for part in parts {
-        hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part.as_bytes());
-    }
-    hex::encode(hash.finalize())
-}
+pub use crate::fingerprint::fingerprint;
 
 #[cfg(test)]
 mod tests {

@@ -96,7 +96,8 @@ impl Body {
         }
     }
 
-    /// A mandatory amount object `{"value": "10000.00", "currency": "IDR"}`, in sen.
+    /// A mandatory amount object `{"value": "10000.00", "currency": "IDR"}`, in sen:
+    /// more than nothing, at most [`gerbang_core::values::Amount::MAX_MINOR`].
     pub fn amount(&self, path: &str) -> Result<i64, FieldError> {
         let value_path = format!("{path}.value");
         let currency_path = format!("{path}.currency");
@@ -110,7 +111,9 @@ impl Body {
             Some(Value::String(s)) => s,
             Some(_) => return Err(FieldError::Format(value_path)),
         };
-        let minor = parse_amount(value).ok_or(FieldError::Format(value_path))?;
+        let minor = parse_amount(value)
+            .filter(|m| (1..=gerbang_core::values::Amount::MAX_MINOR).contains(m))
+            .ok_or(FieldError::Format(value_path))?;
         match self.get(&currency_path) {
             None => Err(FieldError::Missing(currency_path)),
             Some(Value::String(c)) if c == "IDR" => Ok(minor),

@@ -5,6 +5,7 @@ pub mod sandbox;
 pub mod sandbox_cashout;
 pub mod sandbox_debit;
 pub mod sendme;
+pub mod snap;
 
 /// An amount in minor units as the APIs print rupiah: `"1250.00"`.
 pub(crate) fn rupiah(minor: i64) -> String {

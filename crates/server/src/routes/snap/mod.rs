@@ -1,0 +1,316 @@
+//! The SNAP wire adapter (`/v1.0/…`, and `/account/v1.0/…` as Faspay's SendMe
+//! SNAP SDKs call it): the B2B access token, and every transactional request
+//! taken through the order of spec §8 — headers, partner, timestamp window,
+//! signature (symmetric with a B2B token, or asymmetric, per partner),
+//! `X-EXTERNAL-ID` once per partner per Jakarta day, then the body — before the
+//! service translates it for the shared payout domain.
+//!
+//! Every answer carries `responseCode` (HTTP status + service + case) with the
+//! HTTP status its first three digits, and the gateway's `X-TIMESTAMP`.
+
+mod account;
+mod status;
+mod token;
+mod transfer;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, MethodRouter};
+use axum::Router;
+use gerbang_app::principals::{SignatureMode, SnapPartner};
+use gerbang_app::App;
+use gerbang_core::Timestamp;
+use gerbang_protocol::snap::code::{Case, Outcome, Service};
+use gerbang_protocol::snap::fields::{Body, FieldError};
+use gerbang_protocol::snap::headers::Common;
+use gerbang_protocol::snap::key::PartnerKey;
+use gerbang_protocol::snap::render;
+use gerbang_protocol::snap::signature::{verify_symmetric, Signed};
+use gerbang_protocol::snap::timestamp;
+use gerbang_protocol::token::SNAP_B2B;
+use gerbang_store::{NewIdempotency, Step, StepError};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Shared state of the SNAP routes.
+pub struct Snap {
+    pub app: Arc<App>,
+    /// Partners' public keys, parsed once per PEM text.
+    keys: Mutex<HashMap<String, Arc<PartnerKey>>>,
+}
+
+type Shared = Arc<Snap>;
+
+/// A service's answer: its case (a success) and its fields.
+pub struct Answer {
+    case: Case,
+    fields: Map<String, Value>,
+}
+
+impl Answer {
+    fn new(case: Case, fields: Map<String, Value>) -> Answer {
+        Answer { case, fields }
+    }
+}
+
+/// What goes on the wire: the envelope, the HTTP status of its code, `X-TIMESTAMP`.
+pub struct Reply {
+    outcome: Outcome,
+    fields: Map<String, Value>,
+    now: Timestamp,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.outcome.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = render::envelope(&self.outcome, self.fields).to_string();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Ok(at) = HeaderValue::from_str(&render::instant(self.now)) {
+            headers.insert("X-TIMESTAMP", at);
+        }
+        response
+    }
+}
+
+/// The SNAP refusal of a field.
+fn field(service: Service, e: FieldError) -> Outcome {
+    match e {
+        FieldError::Missing(path) => Outcome::new(service, Case::INVALID_MANDATORY_FIELD).about(path),
+        FieldError::Format(path) => Outcome::new(service, Case::INVALID_FIELD_FORMAT).about(path),
+    }
+}
+
+fn internal(service: Service, e: impl std::fmt::Display) -> Outcome {
+    tracing::error!(error = %e, "SNAP internal error");
+    Outcome::new(service, Case::INTERNAL_ERROR)
+}
+
+/// An admitted request: its partner, headers and body.
+pub struct Caller {
+    pub partner: Arc<SnapPartner>,
+    pub headers: Common,
+    pub body: Body,
+}
+
+/// The paths a service answers on: `/v1.0/…` and `/account/v1.0/…`.
+fn paths(suffix: &str) -> [String; 2] {
+    [format!("/v1.0{suffix}"), format!("/account/v1.0{suffix}")]
+}
+
+/// A POST route that admits a request for `service` and hands it to `serve`.
+fn service<F, Fut>(service: Service, serve: F) -> MethodRouter<Shared>
+where
+    F: Fn(Shared, Caller) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Answer, Outcome>> + Send,
+{
+    post(
+        move |State(snap): State<Shared>,
+              method: Method,
+              uri: Uri,
+              headers: HeaderMap,
+              body: Bytes| {
+            let serve = serve.clone();
+            async move {
+                let answered = match snap.admit(service, &method, &uri, &headers, &body).await {
+                    Ok(caller) => serve(snap.clone(), caller).await,
+                    Err(outcome) => Err(outcome),
+                };
+                let now = snap.app.now();
+                match answered {
+                    Ok(Answer { case, fields }) => Reply {
+                        outcome: Outcome::new(service, case),
+                        fields,
+                        now,
+                    },
+                    Err(outcome) => Reply {
+                        outcome,
+                        fields: Map::new(),
+                        now,
+                    },
+                }
+            }
+        },
+    )
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let state = Arc::new(Snap {
+        app,
+        keys: Mutex::new(HashMap::new()),
+    });
+    let routes: Vec<(&str, MethodRouter<Shared>)> = vec![
+        ("/access-token/b2b", post(token::b2b)),
+        (
+            "/transfer-interbank",
+            service(Service::TRANSFER_INTERBANK, transfer::interbank),
+        ),
+        ("/emoney/topup", service(Service::EMONEY_TOPUP, transfer::topup)),
+        (
+            "/transfer-va/payment-intrabank",
+            service(Service::TRANSFER_VA_PAYMENT_INTRABANK, transfer::va_payment),
+        ),
+        (
+            "/transfer/status",
+            service(Service::TRANSFER_STATUS, status::transfer),
+        ),
+        (
+            "/emoney/topup-status",
+            service(Service::EMONEY_TOPUP_STATUS, status::topup),
+        ),
+        (
+            "/account-inquiry-external",
+            service(Service::ACCOUNT_INQUIRY_EXTERNAL, account::inquiry),
+        ),
+        (
+            "/transfer-va/inquiry-intrabank",
+            service(Service::TRANSFER_VA_INQUIRY_INTRABANK, account::va_inquiry),
+        ),
+        (
+            "/balance-inquiry",
+            service(Service::BALANCE_INQUIRY, account::balance),
+        ),
+        (
+            "/transaction-history-list",
+            service(Service::HISTORY_LIST, account::history),
+        ),
+    ];
+    let mut router = Router::new();
+    for (suffix, method_router) in routes {
+        for path in paths(suffix) {
+            router = router.route(&path, method_router.clone());
+        }
+    }
+    router.with_state(state)
+}
+
+impl Snap {
+    /// The partner's public key, parsed once.
+    fn partner_key(&self, pem: &str) -> Option<Arc<PartnerKey>> {
+        let mut keys = self.keys.lock().expect("partner key cache");
+        if let Some(key) = keys.get(pem) {
+            return Some(key.clone());
+        }
+        let key = Arc::new(PartnerKey::from_pem(pem).ok()?);
+        if keys.len() > 10_000 {
+            keys.clear();
+        }
+        keys.insert(pem.to_string(), key.clone());
+        Some(key)
+    }
+
+    /// Takes a request through headers, partner, timestamp, signature,
+    /// `X-EXTERNAL-ID` and body (spec §8), in that order.
+    async fn admit(
+        &self,
+        service: Service,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Caller, Outcome> {
+        let unauthorized = |why: &str| Outcome::new(service, Case::UNAUTHORIZED).about(why);
+        let common = Common::read(service, |name| {
+            headers.get(name).and_then(|v| v.to_str().ok())
+        })?;
+        let partner = self
+            .app
+            .partners
+            .snap(&*self.app.store, &common.partner_id)
+            .await
+            .map_err(|e| internal(service, e))?
+            .ok_or_else(|| unauthorized("Unknown client"))?;
+        let now = self.app.now();
+        let window = self.app.config.snap.max_timestamp_skew_seconds as i64;
+        if !timestamp::within(common.timestamp, now, window) {
+            return Err(unauthorized("Timestamp"));
+        }
+        let path_and_query = uri
+            .path_and_query()
+            .map_or_else(|| uri.path(), |p| p.as_str());
+        let signed = Signed {
+            method: method.as_str(),
+            path_and_query,
+            body,
+            timestamp: &common.timestamp_text,
+        };
+        let matched = match partner.mode() {
+            SignatureMode::Symmetric => {
+                let token = common
+                    .token
+                    .as_deref()
+                    .ok_or_else(|| Outcome::new(service, Case::TOKEN_NOT_FOUND))?;
+                let key = self
+                    .app
+                    .token_key()
+                    .await
+                    .map_err(|e| internal(service, e))?;
+                key.verify(&SNAP_B2B, token, &partner.partner_id, now)
+                    .map_err(|_| Outcome::new(service, Case::INVALID_TOKEN))?;
+                let secret = partner
+                    .client_secret
+                    .as_ref()
+                    .ok_or_else(|| unauthorized("Unknown client"))?;
+                verify_symmetric(
+                    secret.expose().as_bytes(),
+                    token,
+                    &signed,
+                    &common.signature,
+                )
+            }
+            SignatureMode::Asymmetric => {
+                let key = partner
+                    .public_key_pem
+                    .as_deref()
+                    .and_then(|pem| self.partner_key(pem))
+                    .ok_or_else(|| unauthorized("Unknown client"))?;
+                key.verifies_request(&signed, &common.signature)
+            }
+        };
+        let Some(matched) = matched else {
+            tracing::info!(partner = %common.partner_id, "SNAP signature refused");
+            return Err(unauthorized("Signature"));
+        };
+        tracing::debug!(endpoint = %matched.endpoint, body_form = matched.body_form, "SNAP signature matched");
+        self.claim_external_id(service, &common, now).await?;
+        let body = Body::parse(body).ok_or_else(|| Outcome::new(service, Case::BAD_REQUEST))?;
+        Ok(Caller {
+            partner,
+            headers: common,
+            body,
+        })
+    }
+
+    /// Records the request's `X-EXTERNAL-ID` for its partner and Jakarta day; a
+    /// second use that day is `409xx00`.
+    async fn claim_external_id(
+        &self,
+        service: Service,
+        common: &Common,
+        now: Timestamp,
+    ) -> Result<(), Outcome> {
+        let day = now.jakarta().date();
+        let step = Step {
+            idempotency: Some(NewIdempotency {
+                scope: format!("snap:external-id:{}:{day}", common.partner_id),
+                key: common.external_id.clone(),
+                fingerprint: String::new(),
+                response: String::new(),
+            }),
+            ..Step::default()
+        };
+        match self.app.commit(step).await {
+            Ok(_) => Ok(()),
+            Err(StepError::Duplicate(_)) => Err(Outcome::new(service, Case::CONFLICT)),
+            Err(e) => Err(internal(service, e)),
+        }
+    }
+}
