@@ -8,8 +8,8 @@ use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
 use gerbang_protocol::debit::notice::DebitV1;
 use gerbang_protocol::face::{NoticeFace, Outgoing, RenderedNotice};
-use gerbang_protocol::snap::notice::{PartnerAddress, Snap};
 use gerbang_protocol::sendme::notice::SendmeV1;
+use gerbang_protocol::snap::notice::{PartnerAddress, Snap};
 use gerbang_store::{NewNotification, StoreError};
 
 /// The notice a payout's new state sends its requester, if its face sends one.

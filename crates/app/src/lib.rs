@@ -138,7 +138,9 @@ impl App {
     }
 
     /// The key that signs access tokens, shared by every process on the database.
-    pub async fn token_key(&self) -> Result<&gerbang_protocol::token::TokenKey, gerbang_store::StoreError> {
+    pub async fn token_key(
+        &self,
+    ) -> Result<&gerbang_protocol::token::TokenKey, gerbang_store::StoreError> {
         self.token_key
             .get_or_try_init(|| token_key::load_or_create(self))
             .await

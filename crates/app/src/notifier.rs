@@ -245,7 +245,10 @@ impl Notifier {
         } else {
             None
         };
-        let sign = |message: &[u8]| key.as_ref().map_or_else(String::new, |k| k.sign_sha256(message));
+        let sign = |message: &[u8]| {
+            key.as_ref()
+                .map_or_else(String::new, |k| k.sign_sha256(message))
+        };
         let outgoing = gerbang_protocol::face::Outgoing {
             url: &n.url,
             body: &n.body,

@@ -697,9 +697,7 @@ async fn build(store: &dyn Store, plan: &Plan) -> Result<(Report, Step), Provisi
                 .as_ref()
                 .map(|u| u.0.clone())
                 .or(s.and_then(|p| p.notification_url.clone())),
-            signature_mode: spec
-                .signature_mode
-                .or(s.and_then(|p| p.signature_mode)),
+            signature_mode: spec.signature_mode.or(s.and_then(|p| p.signature_mode)),
         };
         let mut next = next;
         if next.signature_mode == Some(principals::SignatureMode::Asymmetric)

@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(body.required("c.d", 5), Ok("x".into()));
         assert_eq!(body.text("c.d.e", 5), Ok(None));
         assert_eq!(body.text("n", 5), Err(FieldError::Format("n".into())));
-        assert_eq!(body.required("c.d", 0), Err(FieldError::Format("c.d".into())));
+        assert_eq!(
+            body.required("c.d", 0),
+            Err(FieldError::Format("c.d".into()))
+        );
         let body = Body::parse(br#"{"amount":{"value":"1.00","currency":"USD"}}"#).unwrap();
         assert_eq!(
             body.amount("amount"),

@@ -27,9 +27,7 @@ pub const CHANNEL_ID: &str = "88001";
 /// segment on when it has one (as receivers cut it), else the whole path.
 pub fn signed_path(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = after_scheme
-        .find('/')
-        .map_or("/", |at| &after_scheme[at..]);
+    let path = after_scheme.find('/').map_or("/", |at| &after_scheme[at..]);
     let path = path.split('#').next().unwrap_or("/");
     endpoints(path).pop().unwrap_or_else(|| path.to_string())
 }

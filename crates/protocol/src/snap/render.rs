@@ -203,7 +203,10 @@ pub fn status(d: &Disbursement) -> Map<String, Value> {
     };
     let mut m = Map::new();
     m.insert("originalReferenceNo".into(), d.id.clone().into());
-    m.insert("originalPartnerReferenceNo".into(), d.reference.clone().into());
+    m.insert(
+        "originalPartnerReferenceNo".into(),
+        d.reference.clone().into(),
+    );
     m.insert("originalExternalId".into(), e.external_id.clone().into());
     m.insert("serviceCode".into(), e.service_code.clone().into());
     m.insert(

@@ -301,7 +301,9 @@ mod tests {
             Err(FieldError::Missing("amount".into()))
         );
         assert_eq!(
-            StatusQuery::read(&body(r#"{"originalPartnerReferenceNo":"r","serviceCode":"018"}"#)),
+            StatusQuery::read(&body(
+                r#"{"originalPartnerReferenceNo":"r","serviceCode":"018"}"#
+            )),
             Err(FieldError::Format("serviceCode".into()))
         );
         assert_eq!(

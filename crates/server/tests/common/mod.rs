@@ -573,3 +573,30 @@ pub fn status_of(answer: &str) -> u16 {
 pub fn body_of(answer: &str) -> &str {
     answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("")
 }
+
+/// Rupiah with two decimals from minor units.
+pub fn rupiah(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+/// Minor units from a rupiah string with exactly two decimals.
+#[track_caller]
+pub fn minor(rupiah: &str) -> i64 {
+    let (whole, cents) = rupiah
+        .split_once('.')
+        .unwrap_or_else(|| panic!("{rupiah:?} has no decimals"));
+    assert_eq!(cents.len(), 2, "{rupiah:?} does not have two decimals");
+    whole.parse::<i64>().expect("rupiah") * 100 + cents.parse::<i64>().expect("cents")
+}
+
+/// Checks the sandbox's ledger check is clean with nothing held.
+pub async fn assert_ledger_clean(api: &Api) {
+    assert_ledger(api, 0).await;
+}
+
+/// Checks the sandbox's ledger check is clean with `holds` holds still pending.
+pub async fn assert_ledger(api: &Api, holds: u64) {
+    let check = api.ledger_check().await;
+    assert_eq!(check["clean"], true, "{check}");
+    assert_eq!(check["holds_pending"], holds, "{check}");
+}

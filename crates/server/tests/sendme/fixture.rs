@@ -259,32 +259,7 @@ pub fn register_body(va: &str, account: &str, name: &str, bank_code: &str) -> Bo
         .with("beneficiary_purpose_code", "1")
 }
 
-/// Rupiah with two decimals from minor units.
-pub fn rupiah(minor: i64) -> String {
-    format!("{}.{:02}", minor / 100, minor % 100)
-}
-
-/// Minor units from a rupiah string with exactly two decimals.
-#[track_caller]
-pub fn minor(rupiah: &str) -> i64 {
-    let (whole, cents) = rupiah
-        .split_once('.')
-        .unwrap_or_else(|| panic!("{rupiah:?} has no decimals"));
-    assert_eq!(cents.len(), 2, "{rupiah:?} does not have two decimals");
-    whole.parse::<i64>().expect("rupiah") * 100 + cents.parse::<i64>().expect("cents")
-}
-
-/// Checks the sandbox's ledger check is clean with nothing held.
-pub async fn assert_ledger_clean(api: &Api) {
-    assert_ledger(api, 0).await;
-}
-
-/// Checks the sandbox's ledger check is clean with `holds` holds still pending.
-pub async fn assert_ledger(api: &Api, holds: u64) {
-    let check = api.ledger_check().await;
-    assert_eq!(check["clean"], true, "{check}");
-    assert_eq!(check["holds_pending"], holds, "{check}");
-}
+pub use crate::common::{assert_ledger, assert_ledger_clean, minor, rupiah};
 
 /// An approve or reject request for these `trx_no`s of the partner under test.
 pub fn by_nos(nos: &[&str]) -> Body {

@@ -53,7 +53,14 @@ pub async fn inquiry(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     }
     let bank = directory::by_code(&q.bank_code)
         .ok_or_else(|| Outcome::new(service, Case::BANK_NOT_SUPPORTED))?;
-    let name = holder(&snap, service, bank.code, &q.account, "beneficiaryAccountNo").await?;
+    let name = holder(
+        &snap,
+        service,
+        bank.code,
+        &q.account,
+        "beneficiaryAccountNo",
+    )
+    .await?;
     let mut m = Map::new();
     m.insert("referenceNo".into(), inquiry_reference(&snap).into());
     m.insert(

@@ -84,7 +84,9 @@ impl IntoResponse for Reply {
 /// The SNAP refusal of a field.
 fn field(service: Service, e: FieldError) -> Outcome {
     match e {
-        FieldError::Missing(path) => Outcome::new(service, Case::INVALID_MANDATORY_FIELD).about(path),
+        FieldError::Missing(path) => {
+            Outcome::new(service, Case::INVALID_MANDATORY_FIELD).about(path)
+        }
         FieldError::Format(path) => Outcome::new(service, Case::INVALID_FIELD_FORMAT).about(path),
     }
 }
@@ -153,7 +155,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/transfer-interbank",
             service(Service::TRANSFER_INTERBANK, transfer::interbank),
         ),
-        ("/emoney/topup", service(Service::EMONEY_TOPUP, transfer::topup)),
+        (
+            "/emoney/topup",
+            service(Service::EMONEY_TOPUP, transfer::topup),
+        ),
         (
             "/transfer-va/payment-intrabank",
             service(Service::TRANSFER_VA_PAYMENT_INTRABANK, transfer::va_payment),
