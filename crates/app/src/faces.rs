@@ -4,6 +4,7 @@
 //! this module finds the requester it needs from what the record stores.
 
 use crate::App;
+use gerbang_core::cashin::{CashInBulk, CashInItem};
 use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
 use gerbang_protocol::debit::notice::DebitV1;
@@ -65,6 +66,43 @@ pub async fn payout_notice(
             request_id: d.request_id.clone(),
         }),
     )
+}
+
+/// The notices a finished bulk cash-in sends its requester, if its face sends any.
+pub async fn cashin_notices(
+    app: &App,
+    b: &CashInBulk,
+    items: &[CashInItem],
+) -> Result<Vec<NewNotification>, StoreError> {
+    let face = b.requester.face;
+    let rendered = match face {
+        Face::Snap => match app.partners.snap(&*app.store, &b.requester.principal).await? {
+            Some(partner) => Snap::cashin_notices(
+                b,
+                items,
+                &PartnerAddress {
+                    notification_url: partner.notification_url.clone(),
+                },
+            ),
+            None => {
+                tracing::error!(bulk = %b.id, "the SNAP partner is not provisioned: no notice");
+                Vec::new()
+            }
+        },
+        // Only SNAP asks for bulk cash-ins.
+        Face::SendmeV1 | Face::Debit => Vec::new(),
+    };
+    Ok(rendered
+        .into_iter()
+        .map(|RenderedNotice { url, body }| NewNotification {
+            protocol: face.as_str().into(),
+            owner: b.requester.principal.clone(),
+            source: format!("cashin:{}", b.id),
+            url,
+            body,
+            request_id: b.request_id.clone(),
+        })
+        .collect())
 }
 
 /// The notice a bill's new state sends its requester, if its face sends one.

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod beneficiary;
+pub mod cashin;
 pub mod cashout;
 pub mod config;
 pub mod demo;
@@ -197,6 +198,10 @@ impl App {
                 (
                     payin::EXPIRY_TIMER,
                     Arc::new(payin::expiry::Expirer { app: self.clone() }),
+                ),
+                (
+                    cashin::BULK_TIMER,
+                    Arc::new(cashin::BulkRunner { app: self.clone() }),
                 ),
                 (
                     payin::REFUND_TIMER,

@@ -4,6 +4,7 @@
 //! This crate must never do I/O: no tokio, no SQL, no HTTP. Everything here is
 //! deterministic and cheap to test.
 
+pub mod cashin;
 pub mod clock;
 pub mod counter;
 pub mod destination;

@@ -4,6 +4,7 @@
 //! the variants of `gerbang_core::payout::Face`; the application picks the
 //! implementation with an exhaustive `match`, so a face without one does not build.
 
+use gerbang_core::cashin::{CashInBulk, CashInItem};
 use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
 
@@ -41,6 +42,15 @@ pub trait NoticeFace {
     /// The notice a bill's new state sends, if this face sends one for it.
     fn bill_notice(_b: &Bill, _requester: &Self::Requester) -> Option<RenderedNotice> {
         None
+    }
+
+    /// The notices a finished bulk cash-in sends, with each item's outcome.
+    fn cashin_notices(
+        _bulk: &CashInBulk,
+        _items: &[CashInItem],
+        _requester: &Self::Requester,
+    ) -> Vec<RenderedNotice> {
+        Vec::new()
     }
 
     /// The content type of one notice body (a face whose requesters choose a syntax

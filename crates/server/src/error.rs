@@ -152,7 +152,21 @@ pub async fn protocol_rejections(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("xml"));
+    let snap = gerbang_protocol::snap::code::Service::for_path(path);
     let response = next.run(request).await;
+    if let (Some(service), StatusCode::PAYLOAD_TOO_LARGE) = (snap, response.status()) {
+        use gerbang_protocol::snap::code::{Case, Outcome};
+        let outcome = Outcome::new(service, Case::BAD_REQUEST)
+            .about("the request body is larger than the gateway accepts");
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(gerbang_protocol::snap::render::envelope(
+                &outcome,
+                serde_json::Map::new(),
+            )),
+        )
+            .into_response();
+    }
     if debit && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // Debit answers every refusal with HTTP 200 in its envelope; the body was not
         // read, so its syntax is the one its Content-Type names.

@@ -54,7 +54,11 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(routes::h2h::router(app.clone()))
         .merge(routes::debit::router(app.clone()))
         .merge(routes::sendme::router(app.clone()))
-        .merge(routes::snap::router(app))
+        .merge(routes::snap::router(app.clone()))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        // The one route with a larger limit of its own.
+        .merge(routes::snap::bulk_router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
@@ -63,8 +67,6 @@ pub fn router(app: Arc<App>) -> Router {
                 "method not allowed on this route",
             )
         })
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::from_fn(crate::error::protocol_rejections))
         .layer(axum::middleware::from_fn(crate::request_log::log))
 }

@@ -16,16 +16,19 @@ pub struct Dispatcher {
     pub app: Arc<App>,
 }
 
+/// The clearing account e-wallet top-ups of the wallet with `code` are paid from.
+pub(crate) fn wallet_clearing(code: &str) -> String {
+    let name = gerbang_channels::ewallet::by_code(code)
+        .map(|w| w.slug)
+        .unwrap_or(code);
+    codes::channel_clearing(&format!("wallet:{name}"))
+}
+
 /// The clearing account a payee's channel is paid from.
 fn clearing_account(payee: &Payee) -> Option<String> {
     match payee {
         Payee::BankAccount(a) => Some(codes::channel_clearing(&format!("bank:{}", a.channel))),
-        Payee::EWallet(a) => {
-            let name = gerbang_channels::ewallet::by_code(&a.channel)
-                .map(|w| w.slug)
-                .unwrap_or(&a.channel);
-            Some(codes::channel_clearing(&format!("wallet:{name}")))
-        }
+        Payee::EWallet(a) => Some(wallet_clearing(&a.channel)),
         Payee::CashCode(_) => None,
     }
 }

@@ -16,6 +16,7 @@ pub mod cancel;
 mod dispatch;
 
 pub use dispatch::Dispatcher;
+pub(crate) use dispatch::wallet_clearing;
 pub use gerbang_core::payout::{
     AccountPayee, CashCode, CashNetwork, ChannelAnswer, CodePayment, Disbursement, Face, Failure,
     Payee, Requester, Status,

@@ -113,6 +113,7 @@ cases! {
     NOT_PERMITTED = 403, 15, "Transaction Not Permitted.";
     INACTIVE_ACCOUNT = 403, 18, "Inactive Card/Account/Customer";
     MERCHANT_LIMIT = 403, 20, "Merchant Limit Exceed";
+    ACCOUNT_LIMIT = 403, 23, "Account Limit Exceed";
     INVALID_STATUS = 404, 0, "Invalid Transaction Status";
     NOT_FOUND = 404, 1, "Transaction Not Found";
     INVALID_ROUTING = 404, 2, "Invalid Routing";

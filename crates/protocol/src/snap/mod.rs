@@ -4,6 +4,7 @@
 //! (`timestamp.rs`). Pure functions, no I/O.
 
 pub mod body;
+pub mod bulk;
 pub mod code;
 pub mod fields;
 pub mod headers;

@@ -8,6 +8,7 @@ use super::body;
 use super::render;
 use super::signature::{asymmetric_string, endpoints};
 use crate::face::{NoticeFace, Outgoing, RenderedNotice};
+use gerbang_core::cashin::{CashInBulk, CashInItem};
 use gerbang_core::payout::{Disbursement, Face};
 use serde_json::Value;
 
@@ -70,6 +71,27 @@ impl NoticeFace for Snap {
             url,
             body: Value::Object(render::status(d)).to_string(),
         })
+    }
+
+    fn cashin_notices(
+        bulk: &CashInBulk,
+        items: &[CashInItem],
+        partner: &PartnerAddress,
+    ) -> Vec<RenderedNotice> {
+        let Some(url) = bulk
+            .notice_url
+            .clone()
+            .or_else(|| partner.notification_url.clone())
+        else {
+            return Vec::new();
+        };
+        super::bulk::notify_pages(bulk, items)
+            .into_iter()
+            .map(|body| RenderedNotice {
+                url: url.clone(),
+                body,
+            })
+            .collect()
     }
 
     fn headers(attempt: &Outgoing<'_>) -> Vec<(String, String)> {

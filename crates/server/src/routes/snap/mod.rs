@@ -9,6 +9,7 @@
 //! HTTP status its first three digits, and the gateway's `X-TIMESTAMP`.
 
 mod account;
+mod bulk;
 mod status;
 mod token;
 mod transfer;
@@ -195,6 +196,24 @@ pub fn router(app: Arc<App>) -> Router {
         }
     }
     router.with_state(state)
+}
+
+/// The bulk cash-in route, which takes bodies larger than the others
+/// (`[snap] max_bulk_body_bytes`).
+pub fn bulk_router(app: Arc<App>) -> Router {
+    let max_body = app.config.snap.max_bulk_body_bytes;
+    let state = Arc::new(Snap {
+        app,
+        keys: Mutex::new(HashMap::new()),
+    });
+    let mut router = Router::new();
+    for path in paths("/emoney/bulk-cashin-payment") {
+        router = router.route(&path, service(Service::BULK_CASH_IN, bulk::submit));
+    }
+    router
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
 }
 
 impl Snap {

@@ -1,0 +1,83 @@
+//! Bulk cash-in submit (service 40): every item checked before anything is held,
+//! the whole bulk held and answered at once (`2024000`), each item then credited
+//! at its e-wallet and the outcomes sent in signed notify pages (service 41).
+
+use super::{internal, Answer, Caller, Shared};
+use gerbang_app::cashin::{self, BulkError, CashInItem, NewBulk};
+use gerbang_channels::ewallet;
+use gerbang_core::Document;
+use gerbang_protocol::fingerprint::fingerprint;
+use gerbang_protocol::snap::bulk::{BulkEcho, BulkSubmit, DEFAULT_PLATFORM};
+use gerbang_protocol::snap::code::{Case, Outcome, Service};
+use serde_json::Map;
+
+const SERVICE: Service = Service::BULK_CASH_IN;
+
+/// The wallet code `given` names, in its canonical spelling.
+fn wallet(given: &str, path: &str) -> Result<&'static str, Outcome> {
+    ewallet::by_code(given)
+        .map(|w| w.code)
+        .ok_or_else(|| Outcome::new(SERVICE, Case::INVALID_FIELD_FORMAT).about(path))
+}
+
+pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
+    let max = snap.app.config.snap.max_bulk_items;
+    let b = BulkSubmit::read(&c.body, max).map_err(|r| r.outcome())?;
+    let default_wallet = wallet(
+        b.platform_code.as_deref().unwrap_or(DEFAULT_PLATFORM),
+        "additionalInfo.platformCode",
+    )?;
+    let mut items = Vec::with_capacity(b.items.len());
+    let mut print: Vec<String> = Vec::with_capacity(b.items.len() * 4 + 2);
+    print.push(c.partner.partner_id.clone());
+    print.push(b.partner_bulk_id.clone().unwrap_or_default());
+    for (i, item) in b.items.into_iter().enumerate() {
+        let wallet = match &item.platform_code {
+            Some(code) => wallet(code, &format!("bulkObject[{i}].additionalInfo.platformCode"))?,
+            None => default_wallet,
+        };
+        print.extend([
+            item.reference.clone(),
+            item.account.clone(),
+            wallet.to_string(),
+            item.amount_minor.to_string(),
+        ]);
+        items.push(CashInItem {
+            reference: item.reference,
+            account: item.account,
+            wallet: wallet.to_string(),
+            name: item.name.unwrap_or_default(),
+            amount_minor: item.amount_minor,
+            attempts: 0,
+            outcome: None,
+        });
+    }
+    let parts: Vec<&str> = print.iter().map(String::as_str).collect();
+    let request = NewBulk {
+        requester: c.partner.requester(),
+        funding_account: c.partner.account_code(),
+        reference: b.partner_bulk_id.clone(),
+        fingerprint: fingerprint(&parts),
+        items,
+        notice_url: b.callback_url.map(|u| u.into_string()),
+        request: Document::of(&BulkEcho {
+            transaction_date: b.transaction_date,
+            fee_type: b.fee_type,
+        }),
+    };
+    match cashin::accept(&snap.app, request).await {
+        Ok(accepted) if accepted.first_time => {
+            let mut m = Map::new();
+            m.insert("bulkId".into(), accepted.bulk.id.into());
+            m.insert(
+                "partnerBulkId".into(),
+                accepted.bulk.reference.unwrap_or_default().into(),
+            );
+            Ok(Answer::new(Case::IN_PROGRESS, m))
+        }
+        Ok(_) => Err(Outcome::new(SERVICE, Case::DUPLICATE_REFERENCE).about("partnerBulkId")),
+        Err(BulkError::DuplicateReference) => Err(Outcome::new(SERVICE, Case::INCONSISTENT)),
+        Err(BulkError::InsufficientBalance) => Err(Outcome::new(SERVICE, Case::INSUFFICIENT_FUNDS)),
+        Err(BulkError::Store(e)) => Err(internal(SERVICE, e)),
+    }
+}
