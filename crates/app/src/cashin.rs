@@ -18,7 +18,9 @@ pub use gerbang_core::cashin::{
     chunk_key, BulkStatus, CashInBulk, CashInChunk, CashInItem, ItemOutcome, WaitingChunk,
     CHUNK_ITEMS,
 };
-use gerbang_core::ledger::{AccountKind, LedgerError, LedgerOp, NewAccount, NewHold, PostHold, Posting};
+use gerbang_core::ledger::{
+    AccountKind, LedgerError, LedgerOp, NewAccount, NewHold, PostHold, Posting,
+};
 use gerbang_core::payout::{ChannelAnswer, Requester};
 use gerbang_core::{Currency, Timestamp};
 use gerbang_store::{
@@ -233,9 +235,9 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
                 return Err(BulkError::InsufficientBalance)
             }
             // The id was drawn by another process at once: draw another.
-            Err(StepError::RecordConflict { .. } | StepError::Ledger(LedgerError::DuplicateHold(_))) => {
-                continue
-            }
+            Err(
+                StepError::RecordConflict { .. } | StepError::Ledger(LedgerError::DuplicateHold(_)),
+            ) => continue,
             Err(e) => return Err(BulkError::Store(e.to_string())),
         }
     }
@@ -339,7 +341,12 @@ impl BulkRunner {
     }
 
     /// One firing: the next chunk (or a waiting one that is due), settled.
-    async fn advance(&self, bulk: CashInBulk, version: i64, now: Timestamp) -> Result<Step, TimerError> {
+    async fn advance(
+        &self,
+        bulk: CashInBulk,
+        version: i64,
+        now: Timestamp,
+    ) -> Result<Step, TimerError> {
         let mut next = bulk.clone();
         let index = if next.next_chunk < next.chunks {
             next.next_chunk += 1;
@@ -380,7 +387,8 @@ impl BulkRunner {
                 .min()
                 .unwrap_or(now)
         };
-        step.records.push(chunk_write(&next, &chunk, Expect::Version(chunk_version)));
+        step.records
+            .push(chunk_write(&next, &chunk, Expect::Version(chunk_version)));
         let finished = next.next_chunk == next.chunks && next.waiting_chunks.is_empty();
         if finished {
             let items = {
@@ -389,9 +397,15 @@ impl BulkRunner {
                     if i == index {
                         all.extend(chunk.items.iter().cloned());
                     } else {
-                        let (c, _) = load_chunk(&self.app.store, &next.id, i).await?.ok_or_else(|| {
-                            TimerError::Permanent(format!("bulk {} lost chunk {i}", next.id))
-                        })?;
+                        let (c, _) =
+                            load_chunk(&self.app.store, &next.id, i)
+                                .await?
+                                .ok_or_else(|| {
+                                    TimerError::Permanent(format!(
+                                        "bulk {} lost chunk {i}",
+                                        next.id
+                                    ))
+                                })?;
                         all.extend(c.items);
                     }
                 }
@@ -405,12 +419,18 @@ impl BulkRunner {
         } else {
             step.timers.push(timer(&next.id, due));
         }
-        step.records.push(bulk_write(&next, Expect::Version(version)));
+        step.records
+            .push(bulk_write(&next, Expect::Version(version)));
         Ok(step)
     }
 
     /// A bulk with nothing left to send (only reached after a lost race).
-    async fn finish(&self, mut bulk: CashInBulk, version: i64, now: Timestamp) -> Result<Step, TimerError> {
+    async fn finish(
+        &self,
+        mut bulk: CashInBulk,
+        version: i64,
+        now: Timestamp,
+    ) -> Result<Step, TimerError> {
         let items = items(&self.app.store, &bulk).await?;
         bulk.status = BulkStatus::Done;
         bulk.finished_at = Some(now);

@@ -76,7 +76,11 @@ pub async fn cashin_notices(
 ) -> Result<Vec<NewNotification>, StoreError> {
     let face = b.requester.face;
     let rendered = match face {
-        Face::Snap => match app.partners.snap(&*app.store, &b.requester.principal).await? {
+        Face::Snap => match app
+            .partners
+            .snap(&*app.store, &b.requester.principal)
+            .await?
+        {
             Some(partner) => Snap::cashin_notices(
                 b,
                 items,

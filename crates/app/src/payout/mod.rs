@@ -15,8 +15,8 @@ pub mod batch;
 pub mod cancel;
 mod dispatch;
 
-pub use dispatch::Dispatcher;
 pub(crate) use dispatch::wallet_clearing;
+pub use dispatch::Dispatcher;
 pub use gerbang_core::payout::{
     AccountPayee, CashCode, CashNetwork, ChannelAnswer, CodePayment, Disbursement, Face, Failure,
     Payee, Requester, Status,

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
 /// Items in one notify call; more go in further pages.
-pub const NOTIFY_PAGE_ITEMS: usize = 10_000;
+pub const NOTIFY_PAGE_ITEMS: usize = 1_000;
 /// The wallet an item is credited at when neither it nor its bulk names one.
 pub const DEFAULT_PLATFORM: &str = "ovo";
 
@@ -44,7 +44,9 @@ pub struct BulkSubmit {
 pub enum BulkRefusal {
     Field(FieldError),
     /// More items than the gateway takes in one bulk.
-    TooMany { max: usize },
+    TooMany {
+        max: usize,
+    },
     /// An item repeats an earlier item's reference (its path).
     RepeatedReference(String),
 }
@@ -176,7 +178,10 @@ pub fn notify_pages(bulk: &CashInBulk, items: &[CashInItem]) -> Vec<String> {
                 info.insert("platformCode".into(), item.wallet.clone().into());
                 if let Some(o) = &item.outcome {
                     info.insert("walletResponseCode".into(), o.answer.code.clone().into());
-                    info.insert("walletResponseMessage".into(), o.answer.message.clone().into());
+                    info.insert(
+                        "walletResponseMessage".into(),
+                        o.answer.message.clone().into(),
+                    );
                 }
                 json!({
                     "customerNumber": item.account,
@@ -218,7 +223,10 @@ mod tests {
     #[test]
     fn the_seed_sample_reads() {
         let bulk = BulkSubmit::read(&Body::parse(SAMPLE.as_bytes()).unwrap(), 10).unwrap();
-        assert_eq!(bulk.partner_bulk_id.as_deref(), Some("2020102900000000000001"));
+        assert_eq!(
+            bulk.partner_bulk_id.as_deref(),
+            Some("2020102900000000000001")
+        );
         assert_eq!(bulk.items.len(), 1);
         assert_eq!(bulk.items[0].amount_minor, 1_234_567_800);
         assert_eq!(bulk.items[0].account, "6281388370001");
@@ -232,12 +240,20 @@ mod tests {
                 .map(|_| ())
                 .map_err(|r| r.outcome().response_message())
         };
-        assert_eq!(read(SAMPLE, 0), Err("Invalid Field Format [bulkObject: at most 0 items]".into()));
+        assert_eq!(
+            read(SAMPLE, 0),
+            Err("Invalid Field Format [bulkObject: at most 0 items]".into())
+        );
         let item = |reference: &str, value: &str| {
-            format!(r#"{{"accountNumber":"081200000001","amount":{{"value":"{value}","currency":"IDR"}},"partnerReferenceNo":"{reference}"}}"#)
+            format!(
+                r#"{{"accountNumber":"081200000001","amount":{{"value":"{value}","currency":"IDR"}},"partnerReferenceNo":"{reference}"}}"#
+            )
         };
         let bulk = |items: &[String]| {
-            format!(r#"{{"transactionDate":"2024-01-01T10:00:00+07:00","bulkObject":[{}]}}"#, items.join(","))
+            format!(
+                r#"{{"transactionDate":"2024-01-01T10:00:00+07:00","bulkObject":[{}]}}"#,
+                items.join(",")
+            )
         };
         assert_eq!(
             read(&bulk(&[item("a", "1.00"), item("b", "1")]), 10),
@@ -247,7 +263,10 @@ mod tests {
             read(&bulk(&[item("a", "1.00"), item("a", "2.00")]), 10),
             Err("Duplicate partnerReferenceNo [bulkObject[1].partnerReferenceNo]".into())
         );
-        assert_eq!(read(&bulk(&[]), 10), Err("Invalid Mandatory Field [bulkObject]".into()));
+        assert_eq!(
+            read(&bulk(&[]), 10),
+            Err("Invalid Mandatory Field [bulkObject]".into())
+        );
         assert_eq!(read(&bulk(&[item("a", "1.00")]), 10), Ok(()));
     }
 }

@@ -4,7 +4,6 @@
 
 use crate::client::*;
 use crate::common::*;
-pub use crate::fixture::assert_ledger;
 use crate::fixture::{callbacks_for, Sandbox, VA};
 use serde_json::Value;
 use std::time::Duration;

@@ -495,7 +495,9 @@ impl Receiver {
         });
         let router = axum::Router::new()
             .fallback(receive)
-            .with_state(state.clone());
+            .with_state(state.clone())
+            // Notices of a bulk run to megabytes.
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });

@@ -259,6 +259,7 @@ pub fn register_body(va: &str, account: &str, name: &str, bank_code: &str) -> Bo
         .with("beneficiary_purpose_code", "1")
 }
 
+#[allow(unused_imports)]
 pub use crate::common::{assert_ledger, assert_ledger_clean, minor, rupiah};
 
 /// An approve or reject request for these `trx_no`s of the partner under test.

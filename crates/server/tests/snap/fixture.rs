@@ -29,6 +29,9 @@ pub fn sendme_credentials() -> Credentials {
 }
 
 pub const FUNDING_MINOR: i64 = 100_000_000;
+/// The suite's limits of one bulk cash-in.
+pub const MAX_BULK_ITEMS: usize = 10_000;
+pub const MAX_BULK_BYTES: usize = 4 * 1024 * 1024;
 /// Seconds between accepting a transfer and the simulated bank's answer.
 pub const LATENCY: i64 = 30;
 
@@ -95,6 +98,9 @@ pub async fn start_requiring_approval(db: TestDatabase) -> Sandbox {
 async fn start_with(db: TestDatabase, require_approval: bool) -> Sandbox {
     let mut config = test_config(&db);
     config.simulator.bank_latency_seconds = LATENCY as u64;
+    // Bulks of this suite stay small enough to refuse an oversized one cheaply.
+    config.snap.max_bulk_items = MAX_BULK_ITEMS;
+    config.snap.max_bulk_body_bytes = MAX_BULK_BYTES;
     let gw = Gateway::start(config).await;
     let plan = gerbang_app::provision::plan(&provisioning(require_approval), Path::new("."))
         .expect("the provisioning file is valid");

@@ -13,6 +13,7 @@ mod fixture;
 #[path = "../sendme/client.rs"]
 mod sendme_client;
 
+mod bulk;
 mod money;
 mod queries;
 mod refusals;

@@ -33,7 +33,10 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     print.push(b.partner_bulk_id.clone().unwrap_or_default());
     for (i, item) in b.items.into_iter().enumerate() {
         let wallet = match &item.platform_code {
-            Some(code) => wallet(code, &format!("bulkObject[{i}].additionalInfo.platformCode"))?,
+            Some(code) => wallet(
+                code,
+                &format!("bulkObject[{i}].additionalInfo.platformCode"),
+            )?,
             None => default_wallet,
         };
         print.extend([
