@@ -7,8 +7,9 @@
 //! its hold posted — the credited items' amounts to their wallets' clearing
 //! accounts, the failed items' back to the funding account — in the same step
 //! that records every item's outcome and moves the timer on. Chunks with items
-//! still pending at their wallet wait and are asked again. When the last chunk
-//! is settled the requester's face renders its notices (pages of outcomes).
+//! still pending at their wallet wait and are asked again. A settled chunk's
+//! notice (one page of outcomes, rendered by the requester's face) is written in
+//! the same step; the bulk is done when its last chunk is settled.
 
 use crate::scheduler::{TimerError, TimerHandler};
 use crate::App;
@@ -32,8 +33,11 @@ use std::sync::Arc;
 
 pub const BULK_RECORD: &str = "cashin_bulk";
 pub const CHUNK_RECORD: &str = "cashin_chunk";
-/// The timer that works a bulk through, one chunk per firing.
+/// The timer that works a bulk through, chunk by chunk.
 pub const BULK_TIMER: &str = "cashin.bulk";
+/// Longest one firing of [`BULK_TIMER`] goes on from chunk to chunk (well inside
+/// the scheduler's lease); then the next firing takes over.
+const MAX_FIRING: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What a face asks for.
 #[derive(Clone, Debug)]
@@ -48,6 +52,8 @@ pub struct NewBulk {
     pub items: Vec<CashInItem>,
     pub notice_url: Option<String>,
     pub request: Document,
+    /// A record the face claims in the same step; made before: [`BulkError::Claimed`].
+    pub claim: Option<RecordWrite>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +62,8 @@ pub enum BulkError {
     DuplicateReference,
     #[error("insufficient available balance")]
     InsufficientBalance,
+    #[error("claimed before")]
+    Claimed,
     #[error("storage: {0}")]
     Store(String),
 }
@@ -140,18 +148,6 @@ pub async fn by_reference(
     Ok(load_bulk(store, &idem.response).await?.map(|(b, _)| b))
 }
 
-/// Every item of a bulk, in order.
-pub async fn items(store: &SharedStore, b: &CashInBulk) -> Result<Vec<CashInItem>, StoreError> {
-    let mut all = Vec::with_capacity(b.items as usize);
-    for index in 0..b.chunks {
-        let (chunk, _) = load_chunk(store, &b.id, index)
-            .await?
-            .ok_or_else(|| StoreError(format!("bulk {} lost chunk {index}", b.id)))?;
-        all.extend(chunk.items);
-    }
-    Ok(all)
-}
-
 /// Accepts a bulk: holds it whole and schedules its first chunk.
 pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
     let now = app.now();
@@ -186,8 +182,9 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
             created_at: now,
             finished_at: None,
         };
-        let mut records = Vec::with_capacity(chunks.len() + 1);
+        let mut records = Vec::with_capacity(chunks.len() + 2);
         records.push(bulk_write(&bulk, Expect::Absent));
+        records.extend(req.claim.clone());
         let mut ledger = Vec::with_capacity(chunks.len());
         for c in &chunks {
             ledger.push(LedgerOp::Hold(NewHold {
@@ -233,6 +230,14 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
             }
             Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
                 return Err(BulkError::InsufficientBalance)
+            }
+            Err(StepError::RecordConflict { kind, key })
+                if req
+                    .claim
+                    .as_ref()
+                    .is_some_and(|c| c.kind == kind && c.key == key) =>
+            {
+                return Err(BulkError::Claimed)
             }
             // The id was drawn by another process at once: draw another.
             Err(
@@ -360,7 +365,7 @@ impl BulkRunner {
                 ..Step::default()
             });
         } else {
-            return self.finish(next, version, now).await;
+            return Ok(Self::finish(next, version, now));
         };
         let (chunk, chunk_version) = load_chunk(&self.app.store, &bulk.id, index)
             .await?
@@ -389,32 +394,14 @@ impl BulkRunner {
         };
         step.records
             .push(chunk_write(&next, &chunk, Expect::Version(chunk_version)));
-        let finished = next.next_chunk == next.chunks && next.waiting_chunks.is_empty();
-        if finished {
-            let items = {
-                let mut all = Vec::with_capacity(next.items as usize);
-                for i in 0..next.chunks {
-                    if i == index {
-                        all.extend(chunk.items.iter().cloned());
-                    } else {
-                        let (c, _) =
-                            load_chunk(&self.app.store, &next.id, i)
-                                .await?
-                                .ok_or_else(|| {
-                                    TimerError::Permanent(format!(
-                                        "bulk {} lost chunk {i}",
-                                        next.id
-                                    ))
-                                })?;
-                        all.extend(c.items);
-                    }
-                }
-                all
-            };
+        if chunk.settled {
+            // Its notify page goes out with it.
+            step.notifications
+                .extend(crate::faces::cashin_notices(&self.app, &next, &chunk).await?);
+        }
+        if next.next_chunk == next.chunks && next.waiting_chunks.is_empty() {
             next.status = BulkStatus::Done;
             next.finished_at = Some(now);
-            step.notifications
-                .extend(crate::faces::cashin_notices(&self.app, &next, &items).await?);
             step.timers.push(TimerOp::Remove(timer_key(&next.id)));
         } else {
             step.timers.push(timer(&next.id, due));
@@ -424,22 +411,15 @@ impl BulkRunner {
         Ok(step)
     }
 
-    /// A bulk with nothing left to send (only reached after a lost race).
-    async fn finish(
-        &self,
-        mut bulk: CashInBulk,
-        version: i64,
-        now: Timestamp,
-    ) -> Result<Step, TimerError> {
-        let items = items(&self.app.store, &bulk).await?;
+    /// A bulk whose chunks are all settled (only reached after a lost race).
+    fn finish(mut bulk: CashInBulk, version: i64, now: Timestamp) -> Step {
         bulk.status = BulkStatus::Done;
         bulk.finished_at = Some(now);
-        Ok(Step {
-            notifications: crate::faces::cashin_notices(&self.app, &bulk, &items).await?,
+        Step {
             records: vec![bulk_write(&bulk, Expect::Version(version))],
             timers: vec![TimerOp::Remove(timer_key(&bulk.id))],
             ..Step::default()
-        })
+        }
     }
 }
 
@@ -454,19 +434,37 @@ impl TimerHandler for BulkRunner {
         let Some(id) = timer.payload["id"].as_str() else {
             return Err(TimerError::Permanent("timer payload names no bulk".into()));
         };
-        let Some((bulk, version)) = load_bulk(store, id)
-            .await?
-            .filter(|(b, _)| b.status == BulkStatus::Processing)
-        else {
-            return crate::scheduler::drop_timer(store, now, &timer.key).await;
-        };
-        let step = self.advance(bulk, version, now).await?;
-        match self.app.commit(step).await {
-            Ok(_) => Ok(()),
-            Err(StepError::RecordConflict { .. }) => {
-                Err(TimerError::Retry("bulk changed meanwhile".into()))
+        let started = std::time::Instant::now();
+        let mut now = now;
+        loop {
+            let Some((bulk, version)) = load_bulk(store, id)
+                .await?
+                .filter(|(b, _)| b.status == BulkStatus::Processing)
+            else {
+                return crate::scheduler::drop_timer(store, now, &timer.key).await;
+            };
+            let mut step = self.advance(bulk, version, now).await?;
+            // The next chunk is due at once: go on in this firing (the timer stays
+            // leased to it) rather than through another scheduler round.
+            let go_on = step
+                .timers
+                .iter()
+                .any(|t| matches!(t, TimerOp::Schedule(next) if next.due_at <= now))
+                && started.elapsed() < MAX_FIRING;
+            if go_on {
+                step.timers.clear();
             }
-            Err(e) => Err(e.into()),
+            let chunk_started = std::time::Instant::now();
+            let committed = self.app.commit(step).await;
+            tracing::debug!(bulk = %id, go_on, commit_ms = chunk_started.elapsed().as_millis() as u64, firing_ms = started.elapsed().as_millis() as u64, "bulk cash-in chunk settled");
+            match committed {
+                Ok(_) if go_on => now = self.app.now(),
+                Ok(_) => return Ok(()),
+                Err(StepError::RecordConflict { .. }) => {
+                    return Err(TimerError::Retry("bulk changed meanwhile".into()))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 }

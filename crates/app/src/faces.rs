@@ -4,7 +4,7 @@
 //! this module finds the requester it needs from what the record stores.
 
 use crate::App;
-use gerbang_core::cashin::{CashInBulk, CashInItem};
+use gerbang_core::cashin::{CashInBulk, CashInChunk};
 use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
 use gerbang_protocol::debit::notice::DebitV1;
@@ -68,12 +68,13 @@ pub async fn payout_notice(
     )
 }
 
-/// The notices a finished bulk cash-in sends its requester, if its face sends any.
+/// The notice a settled chunk of a bulk cash-in sends its requester (one page of
+/// the items' outcomes), if its face sends one.
 pub async fn cashin_notices(
     app: &App,
     b: &CashInBulk,
-    items: &[CashInItem],
-) -> Result<Vec<NewNotification>, StoreError> {
+    chunk: &CashInChunk,
+) -> Result<Option<NewNotification>, StoreError> {
     let face = b.requester.face;
     let rendered = match face {
         Face::Snap => match app
@@ -81,32 +82,33 @@ pub async fn cashin_notices(
             .snap(&*app.store, &b.requester.principal)
             .await?
         {
-            Some(partner) => Snap::cashin_notices(
+            Some(partner) => Snap::cashin_notice(
                 b,
-                items,
+                chunk,
                 &PartnerAddress {
                     notification_url: partner.notification_url.clone(),
                 },
             ),
             None => {
                 tracing::error!(bulk = %b.id, "the SNAP partner is not provisioned: no notice");
-                Vec::new()
+                None
             }
         },
         // Only SNAP asks for bulk cash-ins.
-        Face::SendmeV1 | Face::Debit => Vec::new(),
+        Face::SendmeV1 | Face::Debit => None,
     };
-    Ok(rendered
-        .into_iter()
-        .map(|RenderedNotice { url, body }| NewNotification {
+    // Each page a source of its own: the notifier keeps one source's notices in
+    // order, and pages need none, so they go out side by side.
+    Ok(
+        rendered.map(|RenderedNotice { url, body }| NewNotification {
             protocol: face.as_str().into(),
             owner: b.requester.principal.clone(),
-            source: format!("cashin:{}", b.id),
+            source: format!("cashin:{}:page:{}", b.id, chunk.index + 1),
             url,
             body,
             request_id: b.request_id.clone(),
-        })
-        .collect())
+        }),
+    )
 }
 
 /// The notice a bill's new state sends its requester, if its face sends one.

@@ -213,6 +213,7 @@ async fn upgrade(db: TestDatabase, migration: &str) {
             notice_url: None,
             request: Document::of(&json!({})),
             instruct_at: None,
+            claim: None,
         },
     )
     .await;

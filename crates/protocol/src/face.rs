@@ -4,7 +4,7 @@
 //! the variants of `gerbang_core::payout::Face`; the application picks the
 //! implementation with an exhaustive `match`, so a face without one does not build.
 
-use gerbang_core::cashin::{CashInBulk, CashInItem};
+use gerbang_core::cashin::{CashInBulk, CashInChunk};
 use gerbang_core::payin::Bill;
 use gerbang_core::payout::{Disbursement, Face};
 
@@ -44,13 +44,14 @@ pub trait NoticeFace {
         None
     }
 
-    /// The notices a finished bulk cash-in sends, with each item's outcome.
-    fn cashin_notices(
+    /// The notice a settled chunk of a bulk cash-in sends: one page of its
+    /// items' outcomes.
+    fn cashin_notice(
         _bulk: &CashInBulk,
-        _items: &[CashInItem],
+        _chunk: &CashInChunk,
         _requester: &Self::Requester,
-    ) -> Vec<RenderedNotice> {
-        Vec::new()
+    ) -> Option<RenderedNotice> {
+        None
     }
 
     /// The content type of one notice body (a face whose requesters choose a syntax

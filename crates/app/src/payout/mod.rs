@@ -66,6 +66,9 @@ pub struct NewPayout {
     pub request: Document,
     /// When to send it; `None` or a past instant: now.
     pub instruct_at: Option<Timestamp>,
+    /// A record the face claims in the same step (a request's once-only id): it
+    /// must not exist yet, or nothing is accepted ([`AcceptError::Claimed`]).
+    pub claim: Option<RecordWrite>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +87,9 @@ pub enum AcceptError {
     InternalNoticeUrl,
     #[error("insufficient available balance")]
     InsufficientBalance,
+    /// The face's claim was made before.
+    #[error("claimed before")]
+    Claimed,
     #[error("storage: {0}")]
     Store(String),
 }
@@ -360,6 +366,7 @@ pub async fn submit(app: &App, req: NewPayout) -> Result<Submitted, AcceptError>
             None => vec![],
         };
         records.insert(0, record_write(&d, Expect::Absent));
+        records.extend(req.claim.clone());
         let step = Step {
             idempotency: Some(NewIdempotency {
                 scope: scope.clone(),
@@ -400,6 +407,14 @@ pub async fn submit(app: &App, req: NewPayout) -> Result<Submitted, AcceptError>
             }
             Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
                 return Err(AcceptError::InsufficientBalance)
+            }
+            Err(StepError::RecordConflict { kind, key })
+                if req
+                    .claim
+                    .as_ref()
+                    .is_some_and(|c| c.kind == kind && c.key == key) =>
+            {
+                return Err(AcceptError::Claimed)
             }
             // The random id (or code) was taken: draw another. The hold named
             // after the id comes before the record, so another gateway that drew

@@ -40,6 +40,7 @@ pub fn bank_payout(
         notice_url: Some("http://127.0.0.1:9/callback".into()),
         request: Document::of(&serde_json::json!({ "trx_no": reference })),
         instruct_at: None,
+        claim: None,
     }
 }
 

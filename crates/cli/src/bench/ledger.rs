@@ -138,6 +138,23 @@ pub async fn run(args: LedgerBench) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Durable ledger transfers per second on a fresh SQLite file, with this bench's
+/// defaults: the figure other benches compare their work with.
+pub(super) async fn sqlite_transfers_per_s(transfers_to_make: u64) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bench.db");
+    let store = gerbang_store::connect(&format!("sqlite://{}", path.display())).await?;
+    let args = LedgerBench {
+        backend: "sqlite".into(),
+        transfers: transfers_to_make,
+        concurrency: 4096,
+        accounts: 64,
+        rounds: 1,
+        postgres_url: None,
+    };
+    transfers(&store, &args).await
+}
+
 async fn transfers(store: &SharedStore, args: &LedgerBench) -> anyhow::Result<f64> {
     let clock = Arc::new(SystemClock);
     let run = format!("bench{}", clock.now().as_micros());

@@ -51,7 +51,7 @@ impl Gateway {
             .env("GERBANG_LOG", log)
             .env("GERBANG_LOG_FORMAT", log_format)
             .stdout(Stdio::null())
-            .stderr(if log == "warn" {
+            .stderr(if log.starts_with("warn") {
                 Stdio::inherit()
             } else {
                 Stdio::null()

@@ -6,6 +6,7 @@ mod load;
 mod notifier;
 mod round_trips;
 mod sendme;
+mod snap;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -24,6 +25,10 @@ pub enum BenchCommand {
     /// Notifications delivered per second to a fast and to a slow local receiver,
     /// next to the bare-HTTP limit of the same machine.
     Notifier(notifier::NotifierBench),
+    /// HMAC-signed SNAP transfers over HTTP next to the bare-HTTP limit, and a
+    /// bulk cash-in from submit to its last notify next to as many durable
+    /// ledger transfers.
+    Snap(snap::SnapBench),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -32,5 +37,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Sendme(args) => sendme::run(args).await,
         BenchCommand::Notifier(args) => notifier::run(args).await,
         BenchCommand::Debit(args) => debit::run(args).await,
+        BenchCommand::Snap(args) => snap::run(args).await,
     }
 }

@@ -1,18 +1,18 @@
 //! Bulk cash-in (spec §7.5, seed 004): the submit request (service 40) read into
-//! typed items, and the notify (service 41) rendered from the items' outcomes in
-//! pages of [`NOTIFY_PAGE_ITEMS`].
+//! typed items, and the notify (service 41): one page of [`NOTIFY_PAGE_ITEMS`]
+//! items' outcomes for each part of the bulk, sent as that part is settled.
 
 use super::code::{Case, Outcome, Service};
 use super::fields::{Body, FieldError};
 use super::render;
-use gerbang_core::cashin::{CashInBulk, CashInItem};
+use gerbang_core::cashin::{CashInBulk, CashInChunk, CashInItem, CHUNK_ITEMS};
 use gerbang_core::values::HttpUrl;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
-/// Items in one notify call; more go in further pages.
-pub const NOTIFY_PAGE_ITEMS: usize = 1_000;
+/// Items in one notify call: a chunk of the bulk, sent as it is settled.
+pub use gerbang_core::cashin::CHUNK_ITEMS as NOTIFY_PAGE_ITEMS;
 /// The wallet an item is credited at when neither it nor its bulk names one.
 pub const DEFAULT_PLATFORM: &str = "ovo";
 
@@ -158,60 +158,56 @@ pub fn item_outcome(item: &CashInItem) -> Outcome {
     }
 }
 
-/// The notify bodies of a finished bulk: its items' outcomes, in pages.
-pub fn notify_pages(bulk: &CashInBulk, items: &[CashInItem]) -> Vec<String> {
-    let pages = items.len().div_ceil(NOTIFY_PAGE_ITEMS).max(1);
-    let credited = items
+/// The notify body of one settled chunk of a bulk: page `index + 1` of as many
+/// pages as the bulk has chunks, with each of its items' outcomes.
+pub fn notify_page(bulk: &CashInBulk, chunk: &CashInChunk) -> String {
+    let first = chunk.index as usize * CHUNK_ITEMS;
+    let credited = chunk
+        .items
         .iter()
         .filter(|i| i.outcome.as_ref().is_some_and(|o| o.credited))
         .count();
-    let mut bodies = Vec::with_capacity(pages);
-    for page in 0..pages {
-        let start = page * NOTIFY_PAGE_ITEMS;
-        let end = (start + NOTIFY_PAGE_ITEMS).min(items.len());
-        let objects: Vec<Value> = items[start..end]
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let outcome = item_outcome(item);
-                let mut info = Map::new();
-                info.insert("platformCode".into(), item.wallet.clone().into());
-                if let Some(o) = &item.outcome {
-                    info.insert("walletResponseCode".into(), o.answer.code.clone().into());
-                    info.insert(
-                        "walletResponseMessage".into(),
-                        o.answer.message.clone().into(),
-                    );
-                }
-                json!({
-                    "customerNumber": item.account,
-                    "customerName": item.name,
-                    "amount": render::amount(item.amount_minor),
-                    "referenceNo": format!("{}{:06}", bulk.id, start + i + 1),
-                    "partnerReferenceNo": item.reference,
-                    "responseCode": outcome.response_code(),
-                    "responseMessage": outcome.response_message(),
-                    "additionalInfo": info,
-                })
-            })
-            .collect();
-        bodies.push(
+    let objects: Vec<Value> = chunk
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let outcome = item_outcome(item);
+            let mut info = Map::new();
+            info.insert("platformCode".into(), item.wallet.clone().into());
+            if let Some(o) = &item.outcome {
+                info.insert("walletResponseCode".into(), o.answer.code.clone().into());
+                info.insert(
+                    "walletResponseMessage".into(),
+                    o.answer.message.clone().into(),
+                );
+            }
             json!({
-                "bulkId": bulk.id,
-                "partnerBulkId": bulk.reference.clone().unwrap_or_default(),
-                "bulkObject": objects,
-                "additionalInfo": {
-                    "page": page + 1,
-                    "pages": pages,
-                    "items": items.len(),
-                    "credited": credited,
-                    "failed": items.len() - credited,
-                },
+                "customerNumber": item.account,
+                "customerName": item.name,
+                "amount": render::amount(item.amount_minor),
+                "referenceNo": format!("{}{:06}", bulk.id, first + i + 1),
+                "partnerReferenceNo": item.reference,
+                "responseCode": outcome.response_code(),
+                "responseMessage": outcome.response_message(),
+                "additionalInfo": info,
             })
-            .to_string(),
-        );
-    }
-    bodies
+        })
+        .collect();
+    json!({
+        "bulkId": bulk.id,
+        "partnerBulkId": bulk.reference.clone().unwrap_or_default(),
+        "bulkObject": objects,
+        "additionalInfo": {
+            "page": chunk.index + 1,
+            "pages": bulk.chunks,
+            "items": bulk.items,
+            "pageItems": chunk.items.len(),
+            "pageCredited": credited,
+            "pageFailed": chunk.items.len() - credited,
+        },
+    })
+    .to_string()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::body;
 use super::render;
 use super::signature::{asymmetric_string, endpoints};
 use crate::face::{NoticeFace, Outgoing, RenderedNotice};
-use gerbang_core::cashin::{CashInBulk, CashInItem};
+use gerbang_core::cashin::{CashInBulk, CashInChunk};
 use gerbang_core::payout::{Disbursement, Face};
 use serde_json::Value;
 
@@ -73,25 +73,19 @@ impl NoticeFace for Snap {
         })
     }
 
-    fn cashin_notices(
+    fn cashin_notice(
         bulk: &CashInBulk,
-        items: &[CashInItem],
+        chunk: &CashInChunk,
         partner: &PartnerAddress,
-    ) -> Vec<RenderedNotice> {
-        let Some(url) = bulk
+    ) -> Option<RenderedNotice> {
+        let url = bulk
             .notice_url
             .clone()
-            .or_else(|| partner.notification_url.clone())
-        else {
-            return Vec::new();
-        };
-        super::bulk::notify_pages(bulk, items)
-            .into_iter()
-            .map(|body| RenderedNotice {
-                url: url.clone(),
-                body,
-            })
-            .collect()
+            .or_else(|| partner.notification_url.clone())?;
+        Some(RenderedNotice {
+            url,
+            body: super::bulk::notify_page(bulk, chunk),
+        })
     }
 
     fn headers(attempt: &Outgoing<'_>) -> Vec<(String, String)> {

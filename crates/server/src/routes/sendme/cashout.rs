@@ -101,5 +101,6 @@ pub(super) async fn prepare(
         notice_url: t.callback_url.map(|u| u.into_string()),
         request: echo(&c.input.fields),
         instruct_at: None,
+        claim: None,
     })
 }

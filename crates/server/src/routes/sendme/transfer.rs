@@ -146,6 +146,7 @@ impl To {
             notice_url: Some(when.callback_url.as_str().to_string()),
             request: echo(f),
             instruct_at: when.instruct.as_ref().map(|i| i.at),
+            claim: None,
         }
     }
 }
@@ -219,6 +220,8 @@ pub async fn transfer(
         Err(AcceptError::AwaitingRestoreConfirmation) => error(SendmeError::INTERNAL.with_detail(
             "the gateway was restored from a backup; new transfers wait for the operator",
         )),
+        // SendMe claims nothing besides its reference.
+        Err(AcceptError::Claimed) => error(super::internal("an unexpected claim")),
         Err(AcceptError::Store(e)) => error(super::internal(e)),
     }
 }

@@ -67,6 +67,7 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
             transaction_date: b.transaction_date,
             fee_type: b.fee_type,
         }),
+        claim: c.claim.clone(),
     };
     match cashin::accept(&snap.app, request).await {
         Ok(accepted) if accepted.first_time => {
@@ -81,6 +82,7 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         Ok(_) => Err(Outcome::new(SERVICE, Case::DUPLICATE_REFERENCE).about("partnerBulkId")),
         Err(BulkError::DuplicateReference) => Err(Outcome::new(SERVICE, Case::INCONSISTENT)),
         Err(BulkError::InsufficientBalance) => Err(Outcome::new(SERVICE, Case::INSUFFICIENT_FUNDS)),
+        Err(BulkError::Claimed) => Err(Outcome::new(SERVICE, Case::CONFLICT)),
         Err(BulkError::Store(e)) => Err(internal(SERVICE, e)),
     }
 }

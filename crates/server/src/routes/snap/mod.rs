@@ -31,7 +31,7 @@ use gerbang_protocol::snap::render;
 use gerbang_protocol::snap::signature::{verify_symmetric, Signed};
 use gerbang_protocol::snap::timestamp;
 use gerbang_protocol::token::SNAP_B2B;
-use gerbang_store::{NewIdempotency, Step, StepError};
+use gerbang_store::{Expect, RecordWrite, Step, StepError};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -102,7 +102,21 @@ pub struct Caller {
     pub partner: Arc<SnapPartner>,
     pub headers: Common,
     pub body: Body,
+    /// The `X-EXTERNAL-ID` claim the service writes in its own step, if it is
+    /// one of [`CLAIMED_IN_STEP`].
+    pub claim: Option<RecordWrite>,
 }
+
+/// Records of the `X-EXTERNAL-ID`s used: key `{partner}:{Jakarta date}:{id}`.
+pub const EXTERNAL_ID_RECORD: &str = "snap_external_id";
+
+/// The services whose `X-EXTERNAL-ID` is claimed in the step that moves money.
+const CLAIMED_IN_STEP: [Service; 4] = [
+    Service::TRANSFER_INTERBANK,
+    Service::EMONEY_TOPUP,
+    Service::TRANSFER_VA_PAYMENT_INTRABANK,
+    Service::BULK_CASH_IN,
+];
 
 /// The paths a service answers on: `/v1.0/…` and `/account/v1.0/…`.
 fn paths(suffix: &str) -> [String; 2] {
@@ -304,36 +318,54 @@ impl Snap {
             return Err(unauthorized("Signature"));
         };
         tracing::debug!(endpoint = %matched.endpoint, body_form = matched.body_form, "SNAP signature matched");
-        self.claim_external_id(service, &common, now).await?;
+        let claim = self.claim_external_id(service, &common, now).await?;
         let body = Body::parse(body).ok_or_else(|| Outcome::new(service, Case::BAD_REQUEST))?;
         Ok(Caller {
             partner,
             headers: common,
             body,
+            claim,
         })
     }
 
-    /// Records the request's `X-EXTERNAL-ID` for its partner and Jakarta day; a
-    /// second use that day is `409xx00`.
+    /// The claim of the request's `X-EXTERNAL-ID` for its partner and Jakarta day.
+    /// Used before (`409xx00`), it is refused; otherwise it is claimed now, or —
+    /// for the services that move money — in the step that moves it, so that
+    /// the claim and the movement are one write.
     async fn claim_external_id(
         &self,
         service: Service,
         common: &Common,
         now: Timestamp,
-    ) -> Result<(), Outcome> {
+    ) -> Result<Option<RecordWrite>, Outcome> {
         let day = now.jakarta().date();
+        let claim = RecordWrite {
+            kind: EXTERNAL_ID_RECORD.into(),
+            key: format!("{}:{day}:{}", common.partner_id, common.external_id),
+            owner: common.partner_id.clone(),
+            state: "used".into(),
+            data: serde_json::json!({}).into(),
+            expect: Expect::Absent,
+        };
+        let used = self
+            .app
+            .store
+            .record(EXTERNAL_ID_RECORD, &claim.key)
+            .await
+            .map_err(|e| internal(service, e))?;
+        if used.is_some() {
+            return Err(Outcome::new(service, Case::CONFLICT));
+        }
+        if CLAIMED_IN_STEP.contains(&service) {
+            return Ok(Some(claim));
+        }
         let step = Step {
-            idempotency: Some(NewIdempotency {
-                scope: format!("snap:external-id:{}:{day}", common.partner_id),
-                key: common.external_id.clone(),
-                fingerprint: String::new(),
-                response: String::new(),
-            }),
+            records: vec![claim],
             ..Step::default()
         };
         match self.app.commit(step).await {
-            Ok(_) => Ok(()),
-            Err(StepError::Duplicate(_)) => Err(Outcome::new(service, Case::CONFLICT)),
+            Ok(_) => Ok(None),
+            Err(StepError::RecordConflict { .. }) => Err(Outcome::new(service, Case::CONFLICT)),
             Err(e) => Err(internal(service, e)),
         }
     }

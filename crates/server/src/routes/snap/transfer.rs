@@ -85,6 +85,7 @@ impl Common<'_> {
                 ..echo
             }),
             instruct_at: self.instruction.instruct_date.as_ref().map(|(_, at)| *at),
+            claim: self.caller.claim.clone(),
         }
     }
 }
@@ -103,6 +104,7 @@ async fn accept(
         Ok(_) => Err(refused(Case::DUPLICATE_REFERENCE)),
         Err(AcceptError::DuplicateReference) => Err(refused(Case::INCONSISTENT)),
         Err(AcceptError::InsufficientBalance) => Err(refused(Case::INSUFFICIENT_FUNDS)),
+        Err(AcceptError::Claimed) => Err(refused(Case::CONFLICT)),
         Err(AcceptError::InternalNoticeUrl) => {
             Err(refused(Case::INVALID_FIELD_FORMAT).about("additionalInfo.callbackUrl"))
         }
