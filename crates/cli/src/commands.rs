@@ -367,19 +367,43 @@ pub enum Decide {
     Cancel,
 }
 
+/// Whose payouts `gerbang payout` decides on: a SendMe partner's or a SNAP partner's.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct Whose {
+    /// A SendMe partner's virtual account.
+    #[arg(long)]
+    virtual_account: Option<String>,
+    /// A SNAP partner's id (`X-PARTNER-ID`).
+    #[arg(long)]
+    snap_partner: Option<String>,
+}
+
+impl Whose {
+    fn requester(&self) -> gerbang_core::payout::Requester {
+        use gerbang_core::payout::{Face, Requester};
+        match (&self.virtual_account, &self.snap_partner) {
+            (_, Some(partner)) => Requester {
+                face: Face::Snap,
+                principal: partner.clone(),
+            },
+            (va, None) => Requester {
+                face: Face::SendmeV1,
+                principal: va.clone().unwrap_or_default(),
+            },
+        }
+    }
+}
+
 pub async fn payout(
     common: Common,
-    virtual_account: &str,
+    whose: &Whose,
     ids: &[String],
     decide: Decide,
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(&common)?;
     let app = App::open(config).await?;
-    // Payouts waiting for approval are asked for by SendMe partners.
-    let requester = gerbang_core::payout::Requester {
-        face: gerbang_core::payout::Face::SendmeV1,
-        principal: virtual_account.to_string(),
-    };
+    let requester = whose.requester();
     use gerbang_app::payout::{approval, cancel};
     let decided = match decide {
         Decide::Approve => approval::approve(&app, &requester, ids)

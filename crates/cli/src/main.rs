@@ -165,9 +165,8 @@ enum RestoreCommand {
 enum PayoutCommand {
     /// Send waiting payouts to their banks (one batch per bank).
     Approve {
-        /// The partner's virtual account.
-        #[arg(long)]
-        virtual_account: String,
+        #[command(flatten)]
+        whose: commands::Whose,
         /// Transaction ids (`trx_id`).
         #[arg(required = true)]
         ids: Vec<String>,
@@ -176,8 +175,8 @@ enum PayoutCommand {
     },
     /// Refuse waiting payouts: their funds are released and the partner told.
     Reject {
-        #[arg(long)]
-        virtual_account: String,
+        #[command(flatten)]
+        whose: commands::Whose,
         #[arg(required = true)]
         ids: Vec<String>,
         #[command(flatten)]
@@ -186,8 +185,8 @@ enum PayoutCommand {
     /// Cancel payouts not sent yet (waiting, scheduled later, or an unclaimed
     /// cash-out code): their funds are released and the partner told.
     Cancel {
-        #[arg(long)]
-        virtual_account: String,
+        #[command(flatten)]
+        whose: commands::Whose,
         #[arg(required = true)]
         ids: Vec<String>,
         #[command(flatten)]
@@ -299,27 +298,14 @@ fn main() -> std::process::ExitCode {
                 }
             },
             Command::Payout { command } => match command {
-                PayoutCommand::Approve {
-                    virtual_account,
-                    ids,
-                    common,
-                } => {
-                    commands::payout(common, &virtual_account, &ids, commands::Decide::Approve)
-                        .await
+                PayoutCommand::Approve { whose, ids, common } => {
+                    commands::payout(common, &whose, &ids, commands::Decide::Approve).await
                 }
-                PayoutCommand::Reject {
-                    virtual_account,
-                    ids,
-                    common,
-                } => {
-                    commands::payout(common, &virtual_account, &ids, commands::Decide::Reject).await
+                PayoutCommand::Reject { whose, ids, common } => {
+                    commands::payout(common, &whose, &ids, commands::Decide::Reject).await
                 }
-                PayoutCommand::Cancel {
-                    virtual_account,
-                    ids,
-                    common,
-                } => {
-                    commands::payout(common, &virtual_account, &ids, commands::Decide::Cancel).await
+                PayoutCommand::Cancel { whose, ids, common } => {
+                    commands::payout(common, &whose, &ids, commands::Decide::Cancel).await
                 }
             },
             Command::Keys { of, rotate, common } => commands::keys(common, of, rotate).await,

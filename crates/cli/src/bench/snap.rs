@@ -30,6 +30,33 @@ pub struct SnapBench {
     /// Items in the bulk cash-in.
     #[arg(long, default_value_t = 100_000)]
     bulk_items: u64,
+    /// Give the partner a notification URL, so that every transfer's final state
+    /// is also signed (SHA256withRSA) and delivered while the run goes on.
+    #[arg(long)]
+    notices: bool,
+}
+
+/// SHA256withRSA signatures per second on one core with a 2048-bit key (ring), as
+/// the gateway signs each notice attempt.
+fn rsa_signatures_per_s(key: &rsa::RsaPrivateKey) -> anyhow::Result<f64> {
+    use rsa::pkcs8::EncodePrivateKey;
+    let der = key.to_pkcs8_der()?;
+    let pair = ring::rsa::KeyPair::from_pkcs8(der.as_bytes())
+        .map_err(|e| anyhow::anyhow!("ring refuses the key: {e}"))?;
+    let rng = ring::rand::SystemRandom::new();
+    let mut signature = vec![0; pair.public().modulus_len()];
+    let count = 2_000;
+    let started = Instant::now();
+    for n in 0..count {
+        pair.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &rng,
+            format!("POST:/v1.0/transfer/notify:{n}").as_bytes(),
+            &mut signature,
+        )
+        .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
+    }
+    Ok(f64::from(count) / started.elapsed().as_secs_f64())
 }
 
 const PARTNER: &str = "39001";
@@ -215,7 +242,12 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
     let provision = format!(
         "[[sendme_partner]]\nvirtual_account = \"{VA}\"\nname = \"Bench SNAP\"\nopening_balance = \"900000000000.00\"\n\n\
          [[snap_partner]]\npartner_id = \"{PARTNER}\"\nsource_account = \"{VA}\"\nsignature_mode = \"symmetric\"\n\
-         client_secret = \"{SECRET}\"\npublic_key = \"\"\"{public_pem}\"\"\"\n"
+         client_secret = \"{SECRET}\"\n{notices}public_key = \"\"\"{public_pem}\"\"\"\n",
+        notices = if args.notices {
+            format!("notification_url = \"{notify_url}\"\n")
+        } else {
+            String::new()
+        }
     );
     let gateway = Gateway::start(&provision, "warn", "text").await?;
     let base = format!("http://{}", gateway.addr);
@@ -243,6 +275,7 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
     .await?;
     let ledger_per_s = super::ledger::sqlite_transfers_per_s(args.bulk_items).await?;
     let ledger_seconds = args.bulk_items as f64 / ledger_per_s.max(1.0);
+    let signatures_per_s = rsa_signatures_per_s(&key)?;
     let ratio = run.per_s / bare.per_s.max(1.0);
     println!(
         "snap transfer-interbank (HMAC): {:>8.0} transfers/s  p50 {:.1} ms  p99 {:.1} ms  failures {}  gateway peak RSS {:.0} MiB  gateway CPU {:.0} µs/transfer",
@@ -256,6 +289,10 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
     println!(
         "bare HTTP limit: {:>8.0} requests/s  p50 {:.1} ms  p99 {:.1} ms; ratio {ratio:.2}",
         bare.per_s, bare.p50_ms, bare.p99_ms
+    );
+    println!(
+        "notices {}: one SHA256withRSA signature per attempt, {signatures_per_s:.0} signatures/s on one core here",
+        if args.notices { "on (every transfer's final state is delivered during the run)" } else { "off (--notices to deliver them)" }
     );
     println!(
         "bulk cash-in of {} items: {bulk_seconds:.2} s from submit to the last notify; {} durable ledger transfers take {ledger_seconds:.2} s here ({ledger_per_s:.0}/s)",
@@ -278,6 +315,8 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
             "bulk_seconds": (bulk_seconds * 100.0).round() / 100.0,
             "ledger_transfers_seconds": (ledger_seconds * 100.0).round() / 100.0,
             "peak_rss_mib": rss.round(),
+            "notices": args.notices,
+            "rsa_signatures_per_s_per_core": signatures_per_s.round(),
         })
     );
     Ok(ExitCode::SUCCESS)

@@ -156,7 +156,10 @@ async fn ten_thousand_items_end_to_end(db: TestDatabase) {
         .map(|n| n.json()["additionalInfo"]["pageCredited"].as_u64().unwrap())
         .sum();
     assert_eq!(told, credited);
-    assert!(credited > 8_000 && credited < MAX_BULK_ITEMS as u64, "{credited}");
+    assert!(
+        credited > 8_000 && credited < MAX_BULK_ITEMS as u64,
+        "{credited}"
+    );
     // Credited items are spent; failed ones released; nothing left held.
     let spent = 1_000 * credited as i64;
     assert_eq!(

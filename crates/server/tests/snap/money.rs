@@ -306,5 +306,20 @@ async fn transfers_wait_for_approval_as_sendme_ones_do(db: TestDatabase) {
         .await;
     assert_eq!(status.expect("2003600")["latestTransactionStatus"], "01");
     assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR - 10_000));
+    // Approved (as `gerbang payout approve --snap-partner` does), it goes out.
+    let id = answer["referenceNo"].as_str().unwrap().to_string();
+    let requester = gerbang_core::payout::Requester {
+        face: gerbang_core::payout::Face::Snap,
+        principal: fixture::ASYMMETRIC_ID.into(),
+    };
+    gerbang_app::payout::approval::approve(s.app(), &requester, &[id])
+        .await
+        .expect("approved");
+    let status = s.settle(&s.faspay, "APR-1", "18").await;
+    assert_eq!(status["latestTransactionStatus"], "00", "{status}");
+    assert_eq!(
+        s.balances().await,
+        (FUNDING_MINOR - 10_000, FUNDING_MINOR - 10_000)
+    );
     s.stop().await;
 }
