@@ -114,4 +114,110 @@ mod tests {
             vec!["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        /// JSON values with the strings clients send: spaces, quotes, backslashes,
+        /// slashes, non-ASCII.
+        fn json() -> impl Strategy<Value = Value> {
+            fn text() -> BoxedStrategy<String> {
+                proptest::string::string_regex(r#"[a-zA-Z0-9 /\\"\t:,{}é漢-]{0,12}"#)
+                    .unwrap()
+                    .boxed()
+            }
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                text().prop_map(Value::from),
+            ];
+            leaf.prop_recursive(4, 48, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec((text(), inner), 0..6)
+                        .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// `v` written with whitespace from `gaps` between every two tokens (as a
+        /// sender's serialiser may place it), strings and numbers as serde writes them.
+        fn spaced(v: &Value, gaps: &mut impl Iterator<Item = &'static str>, out: &mut String) {
+            fn gap_from(gaps: &mut impl Iterator<Item = &'static str>, out: &mut String) {
+                out.push_str(gaps.next().unwrap_or(""));
+            }
+            macro_rules! gap {
+                ($out:expr) => {
+                    gap_from(gaps, $out)
+                };
+            }
+            match v {
+                Value::Array(items) => {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            gap!(out);
+                            out.push(',');
+                        }
+                        gap!(out);
+                        spaced(item, gaps, out);
+                    }
+                    gap!(out);
+                    out.push(']');
+                }
+                Value::Object(members) => {
+                    out.push('{');
+                    for (i, (key, value)) in members.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        gap!(out);
+                        out.push_str(&serde_json::to_string(key).unwrap());
+                        gap!(out);
+                        out.push(':');
+                        gap!(out);
+                        spaced(value, gaps, out);
+                    }
+                    gap!(out);
+                    out.push('}');
+                }
+                leaf => out.push_str(&serde_json::to_string(leaf).unwrap()),
+            }
+        }
+
+        proptest! {
+            /// Every way of laying out the same value — compact, pretty-printed,
+            /// Python's `", "` and `": "`, any whitespace between tokens — minifies
+            /// to the same bytes, so hashes the same.
+            #[test]
+            fn every_layout_of_a_value_hashes_the_same(
+                v in json(),
+                picks in prop::collection::vec(0usize..5, 0..64),
+            ) {
+                let compact = serde_json::to_string(&v).unwrap();
+                let expected = hash(compact.as_bytes());
+                let pretty = serde_json::to_string_pretty(&v).unwrap();
+                let python = {
+                    let mut out = String::new();
+                    let mut seps = std::iter::repeat(" ");
+                    spaced(&v, &mut seps, &mut out);
+                    out
+                };
+                let random = {
+                    const GAPS: [&str; 5] = ["", " ", "\t", "\n", "\r\n  "];
+                    let mut out = String::new();
+                    let mut gaps = picks.iter().map(|i| GAPS[*i]).cycle();
+                    spaced(&v, &mut gaps, &mut out);
+                    out
+                };
+                for layout in [&compact, &pretty, &python, &random] {
+                    prop_assert_eq!(&minify(layout.as_bytes()), &compact.as_bytes().to_vec());
+                    prop_assert_eq!(&candidates(layout.as_bytes())[0], &expected);
+                }
+            }
+        }
+    }
 }
