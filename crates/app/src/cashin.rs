@@ -38,6 +38,8 @@ pub const BULK_TIMER: &str = "cashin.bulk";
 /// Longest one firing of [`BULK_TIMER`] goes on from chunk to chunk (well inside
 /// the scheduler's lease); then the next firing takes over.
 const MAX_FIRING: std::time::Duration = std::time::Duration::from_secs(10);
+/// How far ahead the timer is moved while a firing goes on from chunk to chunk.
+const GUARD_SECONDS: i64 = 60;
 
 /// What a face asks for.
 #[derive(Clone, Debug)]
@@ -60,6 +62,16 @@ pub struct NewBulk {
 pub enum BulkError {
     #[error("the bulk's reference was used before for another bulk")]
     DuplicateReference,
+    /// An item's reference was used before (by an item of an earlier bulk):
+    /// `same` when that item was this one again.
+    #[error("item {index}'s reference was used before")]
+    DuplicateItem { index: usize, same: bool },
+    /// The database is a restored backup an operator has not confirmed yet.
+    #[error("the gateway runs on a restored backup not yet reconciled; new bulks wait")]
+    AwaitingRestoreConfirmation,
+    /// The notice URL names an internal address, which production does not send to.
+    #[error("the notice URL names an internal address")]
+    InternalNoticeUrl,
     #[error("insufficient available balance")]
     InsufficientBalance,
     #[error("claimed before")]
@@ -83,7 +95,7 @@ fn timer_key(bulk_id: &str) -> String {
     format!("{BULK_TIMER}:{bulk_id}")
 }
 
-fn timer(bulk_id: &str, at: Timestamp) -> TimerOp {
+fn schedule(bulk_id: &str, at: Timestamp) -> TimerOp {
     TimerOp::Schedule(NewTimer {
         key: timer_key(bulk_id),
         kind: BULK_TIMER.into(),
@@ -148,9 +160,97 @@ pub async fn by_reference(
     Ok(load_bulk(store, &idem.response).await?.map(|(b, _)| b))
 }
 
-/// Accepts a bulk: holds it whole and schedules its first chunk.
+/// How far a bulk has come.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub parts_settled: u32,
+    pub credited: u32,
+    pub failed: u32,
+    /// Items without their outcome yet.
+    pub open: u32,
+}
+
+/// A requester's bulk, by its id or by the requester's own id of it, with how
+/// far it has come.
+pub async fn progress(
+    store: &SharedStore,
+    requester: &Requester,
+    bulk_id: Option<&str>,
+    reference: Option<&str>,
+) -> Result<Option<(CashInBulk, Progress)>, StoreError> {
+    let bulk = match (bulk_id, reference) {
+        (Some(id), _) => load_bulk(store, id).await?.map(|(b, _)| b),
+        (None, Some(reference)) => by_reference(store, requester, reference).await?,
+        (None, None) => None,
+    };
+    let Some(bulk) = bulk.filter(|b| b.requester == *requester) else {
+        return Ok(None);
+    };
+    if reference.is_some_and(|r| bulk.reference.as_deref() != Some(r)) {
+        return Ok(None);
+    }
+    let mut p = Progress::default();
+    for index in 0..bulk.chunks {
+        let (chunk, _) = load_chunk(store, &bulk.id, index)
+            .await?
+            .ok_or_else(|| StoreError(format!("bulk {} lost chunk {index}", bulk.id)))?;
+        p.parts_settled += u32::from(chunk.settled);
+        for item in &chunk.items {
+            match &item.outcome {
+                Some(o) if o.credited => p.credited += 1,
+                Some(_) => p.failed += 1,
+                None => p.open += 1,
+            }
+        }
+    }
+    Ok(Some((bulk, p)))
+}
+
+/// Records of the item references used: key `{face}:{principal}:{reference}`.
+pub const ITEM_REFERENCE_RECORD: &str = "cashin_item_reference";
+
+fn item_reference_key(requester: &Requester, reference: &str) -> String {
+    format!(
+        "{}:{}:{reference}",
+        requester.face.as_str(),
+        requester.principal
+    )
+}
+
+/// What makes an item what it is: the same reference with another is another item.
+fn item_print(item: &CashInItem) -> String {
+    format!("{}|{}|{}", item.account, item.wallet, item.amount_minor)
+}
+
+/// Accepts a bulk: holds it whole and schedules its first chunk. Every item's
+/// reference is claimed with it: an item already paid in an earlier bulk is
+/// refused, whether or not the bulk carries an id of its own.
 pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
     let now = app.now();
+    if !app.config.internal_destinations_allowed()
+        && req
+            .notice_url
+            .as_deref()
+            .is_some_and(crate::notifier::names_internal)
+    {
+        return Err(BulkError::InternalNoticeUrl);
+    }
+    let known = match &req.reference {
+        Some(reference) => by_reference(&app.store, &req.requester, reference)
+            .await
+            .map_err(|e| BulkError::Store(e.to_string()))?
+            .is_some(),
+        None => false,
+    };
+    if !known
+        && app
+            .restore_guard
+            .refuses_new_references(&app.store)
+            .await
+            .map_err(|e| BulkError::Store(e.to_string()))?
+    {
+        return Err(BulkError::AwaitingRestoreConfirmation);
+    }
     for _ in 0..8 {
         let id = crate::payout::new_id();
         let total: i64 = req.items.iter().map(|i| i.amount_minor).sum();
@@ -182,9 +282,19 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
             created_at: now,
             finished_at: None,
         };
-        let mut records = Vec::with_capacity(chunks.len() + 2);
+        let mut records = Vec::with_capacity(chunks.len() + req.items.len() + 2);
         records.push(bulk_write(&bulk, Expect::Absent));
         records.extend(req.claim.clone());
+        for item in &req.items {
+            records.push(RecordWrite {
+                kind: ITEM_REFERENCE_RECORD.into(),
+                key: item_reference_key(&req.requester, &item.reference),
+                owner: req.requester.principal.clone(),
+                state: "used".into(),
+                data: serde_json::json!({ "bulk": id, "print": item_print(item) }).into(),
+                expect: Expect::Absent,
+            });
+        }
         let mut ledger = Vec::with_capacity(chunks.len());
         for c in &chunks {
             ledger.push(LedgerOp::Hold(NewHold {
@@ -205,7 +315,7 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
             }),
             ledger,
             records,
-            timers: vec![timer(&id, now)],
+            timers: vec![schedule(&id, now)],
             ..Step::default()
         };
         match app.commit(step).await {
@@ -239,6 +349,9 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
             {
                 return Err(BulkError::Claimed)
             }
+            Err(StepError::RecordConflict { kind, key }) if kind == ITEM_REFERENCE_RECORD => {
+                return Err(duplicate_item(app, &req, &key).await);
+            }
             // The id was drawn by another process at once: draw another.
             Err(
                 StepError::RecordConflict { .. } | StepError::Ledger(LedgerError::DuplicateHold(_)),
@@ -247,6 +360,26 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
         }
     }
     Err(BulkError::Store("could not allocate a bulk id".into()))
+}
+
+/// Which item's reference conflicted, and whether it was the same item again.
+async fn duplicate_item(app: &App, req: &NewBulk, key: &str) -> BulkError {
+    let Some(index) = req
+        .items
+        .iter()
+        .position(|i| item_reference_key(&req.requester, &i.reference) == key)
+    else {
+        return BulkError::Store(format!("conflict on an unknown item reference {key}"));
+    };
+    match app.store.record(ITEM_REFERENCE_RECORD, key).await {
+        Ok(Some(used)) => BulkError::DuplicateItem {
+            index,
+            same: used.data.value()["print"].as_str()
+                == Some(item_print(&req.items[index]).as_str()),
+        },
+        Ok(None) => BulkError::Store(format!("item reference {key} conflicted but is not there")),
+        Err(e) => BulkError::Store(e.to_string()),
+    }
 }
 
 /// Works bulks through, one chunk per firing.
@@ -361,7 +494,7 @@ impl BulkRunner {
         } else if let Some(due) = next.waiting_chunks.iter().map(|w| w.due_at).min() {
             // Nothing due yet: come back when the first waiting chunk is.
             return Ok(Step {
-                timers: vec![timer(&next.id, due)],
+                timers: vec![schedule(&next.id, due)],
                 ..Step::default()
             });
         } else {
@@ -404,7 +537,7 @@ impl BulkRunner {
             next.finished_at = Some(now);
             step.timers.push(TimerOp::Remove(timer_key(&next.id)));
         } else {
-            step.timers.push(timer(&next.id, due));
+            step.timers.push(schedule(&next.id, due));
         }
         step.records
             .push(bulk_write(&next, Expect::Version(version)));
@@ -444,19 +577,20 @@ impl TimerHandler for BulkRunner {
                 return crate::scheduler::drop_timer(store, now, &timer.key).await;
             };
             let mut step = self.advance(bulk, version, now).await?;
-            // The next chunk is due at once: go on in this firing (the timer stays
-            // leased to it) rather than through another scheduler round.
+            // The next chunk is due at once: go on in this firing rather than
+            // through another scheduler round. The timer is moved a lease ahead
+            // with each chunk, so no other worker takes the bulk meanwhile, and a
+            // crash leaves it to be taken up again then.
             let go_on = step
                 .timers
                 .iter()
                 .any(|t| matches!(t, TimerOp::Schedule(next) if next.due_at <= now))
                 && started.elapsed() < MAX_FIRING;
             if go_on {
-                step.timers.clear();
+                step.timers = vec![schedule(id, now.plus_seconds(GUARD_SECONDS))];
             }
-            let chunk_started = std::time::Instant::now();
             let committed = self.app.commit(step).await;
-            tracing::debug!(bulk = %id, go_on, commit_ms = chunk_started.elapsed().as_millis() as u64, firing_ms = started.elapsed().as_millis() as u64, "bulk cash-in chunk settled");
+            tracing::debug!(bulk = %id, go_on, firing_ms = started.elapsed().as_millis() as u64, "bulk cash-in chunk settled");
             match committed {
                 Ok(_) if go_on => now = self.app.now(),
                 Ok(_) => return Ok(()),

@@ -158,8 +158,14 @@ pub async fn protocol_rejections(
         use gerbang_protocol::snap::code::{Case, Outcome};
         let outcome = Outcome::new(service, Case::BAD_REQUEST)
             .about("the request body is larger than the gateway accepts");
+        let now = gerbang_core::Timestamp::from_micros(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as i64),
+        );
         return (
             StatusCode::BAD_REQUEST,
+            [("X-TIMESTAMP", gerbang_protocol::snap::render::instant(now))],
             axum::Json(gerbang_protocol::snap::render::envelope(
                 &outcome,
                 serde_json::Map::new(),

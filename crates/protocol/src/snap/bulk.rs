@@ -104,6 +104,7 @@ impl BulkSubmit {
             return Err(BulkRefusal::TooMany { max: max_items });
         }
         let mut seen = HashSet::with_capacity(bulk.len());
+        let mut total: i64 = 0;
         let mut items = Vec::with_capacity(bulk.len());
         for (i, item) in bulk.iter().enumerate() {
             let read = |item: &Body| -> Result<BulkItem, FieldError> {
@@ -116,6 +117,10 @@ impl BulkSubmit {
                 })
             };
             let item = read(item).map_err(|e| in_item(i, e))?;
+            total = total
+                .checked_add(item.amount_minor)
+                .filter(|t| *t <= gerbang_core::values::Amount::MAX_MINOR)
+                .ok_or_else(|| FieldError::Format(format!("bulkObject[{i}].amount.value")))?;
             if !seen.insert(item.reference.clone()) {
                 return Err(BulkRefusal::RepeatedReference(format!(
                     "bulkObject[{i}].partnerReferenceNo"

@@ -31,6 +31,8 @@ const SERVICES: &[(u8, &str)] = &[
     (39, "/emoney/topup-status"),
     (40, "/emoney/bulk-cashin-payment"),
     (41, "/emoney/bulk-cashin-notify"),
+    // gerbang's own: a bulk cash-in's progress, answered with the bulk's code.
+    (40, "/emoney/bulk-cashin-status"),
     (47, "/qr/qr-mpm-generate"),
     (51, "/qr/qr-mpm-query"),
     (52, "/qr/qr-mpm-notify"),

@@ -247,11 +247,13 @@ pub struct VaPayment {
 
 impl VaPayment {
     pub fn read(body: &Body) -> Result<Self, FieldError> {
-        let source_account = match body.text("sourceAccount", 19)? {
-            Some(_) => body.digits("sourceAccount", 19)?,
-            None => body
-                .digits("sourceAccountNo", 19)
-                .map_err(|_| FieldError::Missing("sourceAccount".into()))?,
+        let source_account = match (
+            body.text("sourceAccount", 19)?,
+            body.text("sourceAccountNo", 19)?,
+        ) {
+            (Some(_), _) => body.digits("sourceAccount", 19)?,
+            (None, Some(_)) => body.digits("sourceAccountNo", 19)?,
+            (None, None) => return Err(FieldError::Missing("sourceAccount".into())),
         };
         Ok(VaPayment {
             partner_reference: body.required("partnerReferenceNo", MAX_REFERENCE)?,

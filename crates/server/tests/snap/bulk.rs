@@ -188,6 +188,42 @@ async fn ten_thousand_items_end_to_end(db: TestDatabase) {
         .call("/emoney/bulk-cashin-payment", &other)
         .await
         .expect("4044018");
+    // Another bulk id, but items paid before: refused, the same item or not.
+    let mut reuse = bulk("B-2", 3, &callback, &now);
+    reuse["bulkObject"][2]["partnerReferenceNo"] = "B-1-00002".into();
+    let reply = s.faspay.call("/emoney/bulk-cashin-payment", &reuse).await;
+    reply.expect("4094001");
+    assert_eq!(
+        reply.message(),
+        "Duplicate partnerReferenceNo [bulkObject[2].partnerReferenceNo]"
+    );
+    reuse["bulkObject"][2]["amount"]["value"] = "12.00".into();
+    s.faspay
+        .call("/emoney/bulk-cashin-payment", &reuse)
+        .await
+        .expect("4044018");
+    // The bulk's progress, by either id.
+    for query in [json!({"partnerBulkId": "B-1"}), json!({"bulkId": bulk_id})] {
+        let reply = s.faspay.call("/emoney/bulk-cashin-status", &query).await;
+        let info = &reply.expect("2004000")["additionalInfo"];
+        assert_eq!(info["status"], "done");
+        assert_eq!(info["credited"], credited);
+        assert_eq!(info["failed"], MAX_BULK_ITEMS as u64 - credited);
+        assert_eq!(info["pending"], 0);
+        assert_eq!(info["partsSettled"], 10);
+    }
+    s.faspay
+        .call(
+            "/emoney/bulk-cashin-status",
+            &json!({"partnerBulkId": "B-404"}),
+        )
+        .await
+        .expect("4044001");
+    // Nothing more moved.
+    assert_eq!(
+        s.balances().await,
+        (FUNDING_MINOR - spent, FUNDING_MINOR - spent)
+    );
     s.stop().await;
 }
 

@@ -192,13 +192,14 @@ pub async fn history(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         match page.last() {
             Some(last)
                 if page.len() as u32 == gerbang_store::MAX_PAGE
-                    && lines.len() < HISTORY_MAX_LINES =>
+                    && lines.len() <= HISTORY_MAX_LINES =>
             {
                 after = last.posting_id
             }
             _ => break,
         }
     }
+    // One line past the cap is asked for, so that a cut list says so.
     let truncated = lines.len() > HISTORY_MAX_LINES;
     lines.truncate(HISTORY_MAX_LINES);
     let mut m = Map::new();

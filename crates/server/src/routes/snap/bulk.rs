@@ -9,6 +9,7 @@ use gerbang_core::Document;
 use gerbang_protocol::fingerprint::fingerprint;
 use gerbang_protocol::snap::bulk::{BulkEcho, BulkSubmit, DEFAULT_PLATFORM};
 use gerbang_protocol::snap::code::{Case, Outcome, Service};
+use gerbang_protocol::snap::render;
 use serde_json::Map;
 
 const SERVICE: Service = Service::BULK_CASH_IN;
@@ -23,6 +24,18 @@ fn wallet(given: &str, path: &str) -> Result<&'static str, Outcome> {
 pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let max = snap.app.config.snap.max_bulk_items;
     let b = BulkSubmit::read(&c.body, max).map_err(|r| r.outcome())?;
+    // A bulk goes out at once: a balance whose transfers wait for approval takes none.
+    let source = snap
+        .app
+        .partners
+        .sendme_by_va(&*snap.app.store, &c.partner.source_account)
+        .await
+        .map_err(|e| internal(SERVICE, e))?
+        .ok_or_else(|| Outcome::new(SERVICE, Case::INVALID_ACCOUNT).about("sourceAccount"))?;
+    if source.require_approval {
+        return Err(Outcome::new(SERVICE, Case::FEATURE_NOT_ALLOWED)
+            .about("the source account's transfers wait for approval; a bulk cannot"));
+    }
     let default_wallet = wallet(
         b.platform_code.as_deref().unwrap_or(DEFAULT_PLATFORM),
         "additionalInfo.platformCode",
@@ -83,6 +96,66 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         Err(BulkError::DuplicateReference) => Err(Outcome::new(SERVICE, Case::INCONSISTENT)),
         Err(BulkError::InsufficientBalance) => Err(Outcome::new(SERVICE, Case::INSUFFICIENT_FUNDS)),
         Err(BulkError::Claimed) => Err(Outcome::new(SERVICE, Case::CONFLICT)),
+        Err(BulkError::DuplicateItem { index, same }) => Err(Outcome::new(
+            SERVICE,
+            if same {
+                Case::DUPLICATE_REFERENCE
+            } else {
+                Case::INCONSISTENT
+            },
+        )
+        .about(format!("bulkObject[{index}].partnerReferenceNo"))),
+        Err(BulkError::AwaitingRestoreConfirmation) => {
+            Err(Outcome::new(SERVICE, Case::NOT_ALLOWED_AT_THIS_TIME)
+                .about("the gateway was restored from a backup; new bulks wait for the operator"))
+        }
+        Err(BulkError::InternalNoticeUrl) => {
+            Err(Outcome::new(SERVICE, Case::INVALID_FIELD_FORMAT)
+                .about("additionalInfo.callbackUrl"))
+        }
         Err(BulkError::Store(e)) => Err(internal(SERVICE, e)),
     }
+}
+
+/// `/v1.0/emoney/bulk-cashin-status` (gerbang's own; SNAP defines no bulk status
+/// service): a bulk of the caller's by `bulkId` or `partnerBulkId`, and how far it
+/// has come. Answered with the bulk's service code, 40.
+pub async fn status(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
+    let field = |e| super::field(SERVICE, e);
+    let bulk_id = c.body.text("bulkId", 64).map_err(field)?;
+    let reference = c.body.text("partnerBulkId", 64).map_err(field)?;
+    if bulk_id.is_none() && reference.is_none() {
+        return Err(Outcome::new(SERVICE, Case::INVALID_MANDATORY_FIELD).about("bulkId"));
+    }
+    let (bulk, p) = cashin::progress(
+        &snap.app.store,
+        &c.partner.requester(),
+        bulk_id.as_deref(),
+        reference.as_deref(),
+    )
+    .await
+    .map_err(|e| internal(SERVICE, e))?
+    .ok_or_else(|| Outcome::new(SERVICE, Case::NOT_FOUND))?;
+    let echo: BulkEcho = bulk.request.decode().unwrap_or_default();
+    let mut m = Map::new();
+    m.insert("bulkId".into(), bulk.id.clone().into());
+    m.insert(
+        "partnerBulkId".into(),
+        bulk.reference.clone().unwrap_or_default().into(),
+    );
+    m.insert("transactionDate".into(), echo.transaction_date.into());
+    m.insert(
+        "additionalInfo".into(),
+        serde_json::json!({
+            "status": bulk.status.as_str(),
+            "items": bulk.items,
+            "totalAmount": render::amount(bulk.total_minor),
+            "parts": bulk.chunks,
+            "partsSettled": p.parts_settled,
+            "credited": p.credited,
+            "failed": p.failed,
+            "pending": p.open,
+        }),
+    );
+    Ok(Answer::new(Case::SUCCESSFUL, m))
 }

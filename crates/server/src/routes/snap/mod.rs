@@ -102,29 +102,49 @@ pub struct Caller {
     pub partner: Arc<SnapPartner>,
     pub headers: Common,
     pub body: Body,
-    /// The `X-EXTERNAL-ID` claim the service writes in its own step, if it is
-    /// one of [`CLAIMED_IN_STEP`].
+    /// The `X-EXTERNAL-ID` claim the service writes in its own step, if its
+    /// route is one that moves money.
     pub claim: Option<RecordWrite>,
 }
 
 /// Records of the `X-EXTERNAL-ID`s used: key `{partner}:{Jakarta date}:{id}`.
 pub const EXTERNAL_ID_RECORD: &str = "snap_external_id";
 
-/// The services whose `X-EXTERNAL-ID` is claimed in the step that moves money.
-const CLAIMED_IN_STEP: [Service; 4] = [
-    Service::TRANSFER_INTERBANK,
-    Service::EMONEY_TOPUP,
-    Service::TRANSFER_VA_PAYMENT_INTRABANK,
-    Service::BULK_CASH_IN,
-];
-
 /// The paths a service answers on: `/v1.0/…` and `/account/v1.0/…`.
 fn paths(suffix: &str) -> [String; 2] {
     [format!("/v1.0{suffix}"), format!("/account/v1.0{suffix}")]
 }
 
-/// A POST route that admits a request for `service` and hands it to `serve`.
+/// A POST route that admits a request for `service` (its `X-EXTERNAL-ID` claimed
+/// at once) and hands it to `serve`.
 fn service<F, Fut>(service: Service, serve: F) -> MethodRouter<Shared>
+where
+    F: Fn(Shared, Caller) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Answer, Outcome>> + Send,
+{
+    route(service, Claim::Now, serve)
+}
+
+/// A route of a service that moves money: `serve` writes the `X-EXTERNAL-ID`
+/// claim ([`Caller::claim`]) in the step that moves it.
+fn moving<F, Fut>(service: Service, serve: F) -> MethodRouter<Shared>
+where
+    F: Fn(Shared, Caller) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Answer, Outcome>> + Send,
+{
+    route(service, Claim::InStep, serve)
+}
+
+/// When a request's `X-EXTERNAL-ID` is claimed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// Before the service runs, in a step of its own.
+    Now,
+    /// By the service, in the step that moves the money: one write.
+    InStep,
+}
+
+fn route<F, Fut>(service: Service, claim: Claim, serve: F) -> MethodRouter<Shared>
 where
     F: Fn(Shared, Caller) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Answer, Outcome>> + Send,
@@ -137,7 +157,10 @@ where
               body: Bytes| {
             let serve = serve.clone();
             async move {
-                let answered = match snap.admit(service, &method, &uri, &headers, &body).await {
+                let admitted = snap
+                    .admit(service, claim, &method, &uri, &headers, &body)
+                    .await;
+                let answered = match admitted {
                     Ok(caller) => serve(snap.clone(), caller).await,
                     Err(outcome) => Err(outcome),
                 };
@@ -168,15 +191,15 @@ pub fn router(app: Arc<App>) -> Router {
         ("/access-token/b2b", post(token::b2b)),
         (
             "/transfer-interbank",
-            service(Service::TRANSFER_INTERBANK, transfer::interbank),
+            moving(Service::TRANSFER_INTERBANK, transfer::interbank),
         ),
         (
             "/emoney/topup",
-            service(Service::EMONEY_TOPUP, transfer::topup),
+            moving(Service::EMONEY_TOPUP, transfer::topup),
         ),
         (
             "/transfer-va/payment-intrabank",
-            service(Service::TRANSFER_VA_PAYMENT_INTRABANK, transfer::va_payment),
+            moving(Service::TRANSFER_VA_PAYMENT_INTRABANK, transfer::va_payment),
         ),
         (
             "/transfer/status",
@@ -202,6 +225,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/transaction-history-list",
             service(Service::HISTORY_LIST, account::history),
         ),
+        (
+            "/emoney/bulk-cashin-status",
+            service(Service::BULK_CASH_IN, bulk::status),
+        ),
     ];
     let mut router = Router::new();
     for (suffix, method_router) in routes {
@@ -222,7 +249,7 @@ pub fn bulk_router(app: Arc<App>) -> Router {
     });
     let mut router = Router::new();
     for path in paths("/emoney/bulk-cashin-payment") {
-        router = router.route(&path, service(Service::BULK_CASH_IN, bulk::submit));
+        router = router.route(&path, moving(Service::BULK_CASH_IN, bulk::submit));
     }
     router
         .with_state(state)
@@ -250,6 +277,7 @@ impl Snap {
     async fn admit(
         &self,
         service: Service,
+        claim: Claim,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
@@ -318,7 +346,7 @@ impl Snap {
             return Err(unauthorized("Signature"));
         };
         tracing::debug!(endpoint = %matched.endpoint, body_form = matched.body_form, "SNAP signature matched");
-        let claim = self.claim_external_id(service, &common, now).await?;
+        let claim = self.claim_external_id(service, claim, &common).await?;
         let body = Body::parse(body).ok_or_else(|| Outcome::new(service, Case::BAD_REQUEST))?;
         Ok(Caller {
             partner,
@@ -328,17 +356,20 @@ impl Snap {
         })
     }
 
-    /// The claim of the request's `X-EXTERNAL-ID` for its partner and Jakarta day.
+    /// The claim of the request's `X-EXTERNAL-ID` for its partner and the Jakarta
+    /// day of its `X-TIMESTAMP`.
     /// Used before (`409xx00`), it is refused; otherwise it is claimed now, or —
     /// for the services that move money — in the step that moves it, so that
     /// the claim and the movement are one write.
     async fn claim_external_id(
         &self,
         service: Service,
+        when: Claim,
         common: &Common,
-        now: Timestamp,
     ) -> Result<Option<RecordWrite>, Outcome> {
-        let day = now.jakarta().date();
+        // The day the request says it was made (it is signed): a replay just
+        // after midnight names the same day as the original.
+        let day = common.timestamp.jakarta().date();
         let claim = RecordWrite {
             kind: EXTERNAL_ID_RECORD.into(),
             key: format!("{}:{day}:{}", common.partner_id, common.external_id),
@@ -356,7 +387,7 @@ impl Snap {
         if used.is_some() {
             return Err(Outcome::new(service, Case::CONFLICT));
         }
-        if CLAIMED_IN_STEP.contains(&service) {
+        if when == Claim::InStep {
             return Ok(Some(claim));
         }
         let step = Step {
