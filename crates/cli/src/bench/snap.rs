@@ -146,6 +146,28 @@ async fn receiver(items: Arc<AtomicU64>) -> anyhow::Result<String> {
     Ok(url)
 }
 
+/// Waits until nothing is held on the partner's balance any more.
+async fn settled(base: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let balance: serde_json::Value = http
+            .get(format!("{base}/sandbox/partners/{VA}/balance"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if balance["pending"] == "0.00" {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the transfers did not settle: {balance}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Asks the gateway for a B2B token, signing as the partner.
 async fn token(base: &str, key: &rsa::RsaPrivateKey) -> anyhow::Result<String> {
     let ts = timestamp();
@@ -262,6 +284,9 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
     let gateway_cpu = cpu_seconds(&gateway_pid);
     let run = drive(gateway.addr, args.requests, args.concurrency, transfers).await;
     let gateway_cpu = cpu_seconds(&gateway_pid) - gateway_cpu;
+    // The transfers' settlement is background work: let it finish, so that the
+    // bulk is timed on its own.
+    settled(&base).await?;
     let bulk_seconds = bulk(&base, &token, args.bulk_items, &counted, &notify_url).await?;
     let rss = gateway.peak_rss_mib();
     drop(gateway);

@@ -82,7 +82,16 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         }),
         claim: c.claim.clone(),
     };
+    let claim = request.claim.clone();
     match cashin::accept(&snap.app, request).await {
+        Ok(accepted) if !accepted.first_time && snap.replayed(&claim).await => {
+            Err(Outcome::new(SERVICE, Case::CONFLICT))
+        }
+        Err(BulkError::DuplicateReference | BulkError::DuplicateItem { .. })
+            if snap.replayed(&claim).await =>
+        {
+            Err(Outcome::new(SERVICE, Case::CONFLICT))
+        }
         Ok(accepted) if accepted.first_time => {
             let mut m = Map::new();
             m.insert("bulkId".into(), accepted.bulk.id.into());

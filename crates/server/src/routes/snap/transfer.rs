@@ -99,8 +99,12 @@ async fn accept(
     render: fn(&Disbursement) -> Map<String, Value>,
 ) -> Result<Answer, Outcome> {
     let refused = |case| Outcome::new(service, case);
+    let claim = request.claim.clone();
     match payout::submit(&snap.app, request).await {
         Ok(s) if s.first_time => Ok(Answer::new(Case::SUCCESSFUL, render(&s.disbursement))),
+        Ok(_) | Err(AcceptError::DuplicateReference) if snap.replayed(&claim).await => {
+            Err(refused(Case::CONFLICT))
+        }
         Ok(_) => Err(refused(Case::DUPLICATE_REFERENCE)),
         Err(AcceptError::DuplicateReference) => Err(refused(Case::INCONSISTENT)),
         Err(AcceptError::InsufficientBalance) => Err(refused(Case::INSUFFICIENT_FUNDS)),
