@@ -341,12 +341,7 @@ pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
             Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
                 return Err(BulkError::InsufficientBalance)
             }
-            Err(StepError::RecordConflict { kind, key })
-                if req
-                    .claim
-                    .as_ref()
-                    .is_some_and(|c| c.kind == kind && c.key == key) =>
-            {
+            Err(e) if crate::payout::conflicts_with(req.claim.as_ref(), &e) => {
                 return Err(BulkError::Claimed)
             }
             Err(StepError::RecordConflict { kind, key }) if kind == ITEM_REFERENCE_RECORD => {

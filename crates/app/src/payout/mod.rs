@@ -259,6 +259,14 @@ fn dispatch_timer(d: &Disbursement, at: Timestamp) -> TimerOp {
     })
 }
 
+/// Whether `e` is the conflict of a face's claim (the record existed).
+pub(crate) fn conflicts_with(claim: Option<&RecordWrite>, e: &StepError) -> bool {
+    matches!(
+        (claim, e),
+        (Some(c), StepError::RecordConflict { kind, key }) if c.kind == *kind && c.key == *key
+    )
+}
+
 /// Accepts a payout: holds its amount and schedules it. A retry of the same
 /// request (same reference, same fingerprint) answers the first one again.
 pub async fn accept(app: &App, req: NewPayout) -> Result<Disbursement, AcceptError> {
@@ -408,14 +416,7 @@ pub async fn submit(app: &App, req: NewPayout) -> Result<Submitted, AcceptError>
             Err(StepError::Ledger(LedgerError::InsufficientFunds(_))) => {
                 return Err(AcceptError::InsufficientBalance)
             }
-            Err(StepError::RecordConflict { kind, key })
-                if req
-                    .claim
-                    .as_ref()
-                    .is_some_and(|c| c.kind == kind && c.key == key) =>
-            {
-                return Err(AcceptError::Claimed)
-            }
+            Err(e) if conflicts_with(req.claim.as_ref(), &e) => return Err(AcceptError::Claimed),
             // The random id (or code) was taken: draw another. The hold named
             // after the id comes before the record, so another gateway that drew
             // the same id shows as its hold.

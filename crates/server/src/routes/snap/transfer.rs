@@ -50,6 +50,19 @@ struct Common<'a> {
 }
 
 impl Common<'_> {
+    /// The payout to `payee`, accepted; answered with `render`.
+    async fn submit(
+        self,
+        snap: &Shared,
+        payee: Payee,
+        print: &[&str],
+        echo: Echo,
+        render: fn(&Disbursement) -> Map<String, Value>,
+    ) -> Result<Answer, Outcome> {
+        let service = self.service;
+        accept(snap, service, self.payout(payee, print, echo), render).await
+    }
+
     fn payout(self, payee: Payee, print: &[&str], echo: Echo) -> NewPayout {
         let amount = self.amount_minor.to_string();
         let mut parts = vec![
@@ -149,7 +162,7 @@ pub async fn interbank(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         originator_infos: t.originator_infos.clone(),
         ..Echo::default()
     };
-    let request = Common {
+    Common {
         service,
         caller: &c,
         source,
@@ -157,8 +170,8 @@ pub async fn interbank(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         amount_minor: t.amount_minor,
         instruction: &t.instruction,
     }
-    .payout(payee, &print, echo);
-    accept(&snap, service, request, render::transfer).await
+    .submit(&snap, payee, &print, echo, render::transfer)
+    .await
 }
 
 pub async fn topup(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
@@ -190,7 +203,7 @@ pub async fn topup(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         customer_name: t.customer_name.clone(),
         ..Echo::default()
     };
-    let request = Common {
+    Common {
         service,
         caller: &c,
         source,
@@ -198,8 +211,8 @@ pub async fn topup(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         amount_minor: t.amount_minor,
         instruction: &t.instruction,
     }
-    .payout(payee, &print, echo);
-    accept(&snap, service, request, render::topup).await
+    .submit(&snap, payee, &print, echo, render::topup)
+    .await
 }
 
 pub async fn va_payment(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
@@ -226,7 +239,7 @@ pub async fn va_payment(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         trx_date_time: p.trx_date_time.clone(),
         ..Echo::default()
     };
-    let request = Common {
+    Common {
         service,
         caller: &c,
         source,
@@ -234,6 +247,6 @@ pub async fn va_payment(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         amount_minor: p.amount_minor,
         instruction: &p.instruction,
     }
-    .payout(payee, &print, echo);
-    accept(&snap, service, request, render::va_payment).await
+    .submit(&snap, payee, &print, echo, render::va_payment)
+    .await
 }
