@@ -1,7 +1,9 @@
-//! SNAP, Bank Indonesia's open-API standard: the security primitives every SNAP
-//! service shares — the body hash over the minified body (`body.rs`), the
-//! transactional signatures (`signature.rs`) and the `X-TIMESTAMP` header
-//! (`timestamp.rs`). Pure functions, no I/O.
+//! SNAP, Bank Indonesia's open-API standard, as pure wire: the body hash over the
+//! minified body (`body.rs`), the transactional signatures (`signature.rs`, `key.rs`),
+//! `X-TIMESTAMP` (`timestamp.rs`), the common headers (`headers.rs`), response codes
+//! (`code.rs`), body fields by path (`fields.rs`), the disbursement requests
+//! (`request.rs`), the bulk cash-in (`bulk.rs`), answers (`render.rs`) and the
+//! gateway's notices (`notice.rs`). No I/O.
 
 pub mod body;
 pub mod bulk;
