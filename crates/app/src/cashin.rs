@@ -219,7 +219,7 @@ fn item_reference_key(requester: &Requester, reference: &str) -> String {
 
 /// What makes an item what it is: the same reference with another is another item.
 fn item_print(item: &CashInItem) -> String {
-    format!("{}|{}|{}", item.account, item.wallet, item.amount_minor)
+    format!("{}|{}|{}", item.account.expose(), item.wallet, item.amount_minor)
 }
 
 /// Accepts a bulk: holds it whole and schedules its first chunk. Every item's
@@ -404,7 +404,7 @@ impl BulkRunner {
                     &BankTransfer {
                         reference: format!("{}-{}-{i}", chunk.bulk_id, chunk.index),
                         bank_code: item.wallet.clone(),
-                        account: item.account.clone(),
+                        account: item.account.expose().to_string(),
                         name: item.name.clone(),
                         amount_minor: item.amount_minor,
                         attempt: item.attempts,

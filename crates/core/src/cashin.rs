@@ -3,6 +3,7 @@
 //! success is normal). The items are kept in chunks of [`CHUNK_ITEMS`], each
 //! held, sent and settled as a unit; the workflow lives in the application.
 
+use crate::mask::Masked;
 use crate::payout::{ChannelAnswer, Requester};
 use crate::{Document, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -95,8 +96,8 @@ impl CashInChunk {
 pub struct CashInItem {
     /// The requester's reference of the item, unique in its bulk.
     pub reference: String,
-    /// The customer's wallet: its number, and the wallet's code (`ovo`).
-    pub account: String,
+    /// The customer's wallet: its number (masked in logs), and the wallet's code (`ovo`).
+    pub account: Masked,
     pub wallet: String,
     pub name: String,
     pub amount_minor: i64,

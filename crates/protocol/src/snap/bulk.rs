@@ -188,7 +188,7 @@ pub fn notify_page(bulk: &CashInBulk, chunk: &CashInChunk) -> String {
                 );
             }
             json!({
-                "customerNumber": item.account,
+                "customerNumber": item.account.expose(),
                 "customerName": item.name,
                 "amount": render::amount(item.amount_minor),
                 "referenceNo": format!("{}{:06}", bulk.id, first + i + 1),

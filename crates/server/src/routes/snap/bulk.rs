@@ -60,7 +60,7 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         ]);
         items.push(CashInItem {
             reference: item.reference,
-            account: item.account,
+            account: gerbang_core::mask::Masked(item.account),
             wallet: wallet.to_string(),
             name: item.name.unwrap_or_default(),
             amount_minor: item.amount_minor,
