@@ -219,7 +219,12 @@ fn item_reference_key(requester: &Requester, reference: &str) -> String {
 
 /// What makes an item what it is: the same reference with another is another item.
 fn item_print(item: &CashInItem) -> String {
-    format!("{}|{}|{}", item.account.expose(), item.wallet, item.amount_minor)
+    format!(
+        "{}|{}|{}",
+        item.account.expose(),
+        item.wallet,
+        item.amount_minor
+    )
 }
 
 /// Accepts a bulk: holds it whole and schedules its first chunk. Every item's

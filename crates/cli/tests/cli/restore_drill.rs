@@ -31,16 +31,23 @@ const CONFIG: &str = "[notifier]\ntimeout_seconds = 5\nfirst_retry_seconds = 1\n
                       [simulator]\nbank_latency_seconds = 1\n";
 
 /// Sends transfers `range` of `transfers`, [`PARALLEL`] at a time; their outcomes.
+/// Sends the transfers of `range` side by side, the n-th of them `pace` × n after
+/// the first (so that a burst spans the backup rather than ending before it).
 async fn send(
     client: &Client,
     transfers: &Arc<Vec<Transfer>>,
     range: std::ops::Range<usize>,
     timestamp: &str,
+    pace: Duration,
 ) -> Vec<Outcome> {
+    let first = range.start;
     in_parallel(range.collect(), |i| {
         let (client, transfers, timestamp) =
             (client.clone(), transfers.clone(), timestamp.to_string());
-        async move { burst_transfer(&client, &timestamp, &transfers[i].body).await }
+        async move {
+            tokio::time::sleep(pace * (i - first) as u32).await;
+            burst_transfer(&client, &timestamp, &transfers[i].body).await
+        }
     })
     .await
 }
@@ -64,10 +71,16 @@ async fn a_backup_taken_under_load_restores_what_was_acknowledged() {
 
     // Acknowledged before the backup begins.
     let mut first_ids: HashMap<usize, String> = HashMap::new();
-    for (i, outcome) in send(&client, &transfers, 0..BEFORE_BACKUP, &timestamp)
-        .await
-        .into_iter()
-        .enumerate()
+    for (i, outcome) in send(
+        &client,
+        &transfers,
+        0..BEFORE_BACKUP,
+        &timestamp,
+        Duration::ZERO,
+    )
+    .await
+    .into_iter()
+    .enumerate()
     {
         match outcome {
             Outcome::Accepted(id) => first_ids.insert(i, id),
@@ -78,7 +91,14 @@ async fn a_backup_taken_under_load_restores_what_was_acknowledged() {
     let rest = {
         let (client, transfers, timestamp) = (client.clone(), transfers.clone(), timestamp.clone());
         tokio::spawn(async move {
-            send(&client, &transfers, BEFORE_BACKUP..TRANSFERS, &timestamp).await
+            send(
+                &client,
+                &transfers,
+                BEFORE_BACKUP..TRANSFERS,
+                &timestamp,
+                Duration::from_millis(5),
+            )
+            .await
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
