@@ -30,9 +30,9 @@ const CONFIG: &str = "[notifier]\ntimeout_seconds = 5\nfirst_retry_seconds = 1\n
                       [scheduler]\npoll_millis = 50\n\n\
                       [simulator]\nbank_latency_seconds = 1\n";
 
-/// Sends transfers `range` of `transfers`, [`PARALLEL`] at a time; their outcomes.
-/// Sends the transfers of `range` side by side, the n-th of them `pace` × n after
-/// the first (so that a burst spans the backup rather than ending before it).
+/// Sends transfers `range` of `transfers`, [`PARALLEL`] at a time, the n-th of them
+/// `pace` × n after the first (so that a burst is still running when the backup
+/// begins); their outcomes.
 async fn send(
     client: &Client,
     transfers: &Arc<Vec<Transfer>>,
@@ -96,7 +96,7 @@ async fn a_backup_taken_under_load_restores_what_was_acknowledged() {
                 &transfers,
                 BEFORE_BACKUP..TRANSFERS,
                 &timestamp,
-                Duration::from_millis(5),
+                Duration::from_millis(1),
             )
             .await
         })
