@@ -232,29 +232,29 @@ fn item_print(item: &CashInItem) -> String {
 /// refused, whether or not the bulk carries an id of its own.
 pub async fn accept(app: &App, req: NewBulk) -> Result<Accepted, BulkError> {
     let now = app.now();
-    if !app.config.internal_destinations_allowed()
-        && req
-            .notice_url
-            .as_deref()
-            .is_some_and(crate::notifier::names_internal)
-    {
+    if app.config.refuses_notice_url(req.notice_url.as_deref()) {
         return Err(BulkError::InternalNoticeUrl);
     }
-    let known = match &req.reference {
-        Some(reference) => by_reference(&app.store, &req.requester, reference)
-            .await
-            .map_err(|e| BulkError::Store(e.to_string()))?
-            .is_some(),
-        None => false,
-    };
-    if !known
-        && app
-            .restore_guard
-            .refuses_new_references(&app.store)
-            .await
-            .map_err(|e| BulkError::Store(e.to_string()))?
+    let store_err = |e: StoreError| BulkError::Store(e.to_string());
+    // On an unconfirmed restore only a bulk the copy knows goes on.
+    if app
+        .restore_guard
+        .refuses_new_references(&app.store)
+        .await
+        .map_err(store_err)?
     {
-        return Err(BulkError::AwaitingRestoreConfirmation);
+        let known = match &req.reference {
+            Some(reference) => app
+                .store
+                .idempotency(&reference_scope(&req.requester), reference)
+                .await
+                .map_err(store_err)?
+                .is_some(),
+            None => false,
+        };
+        if !known {
+            return Err(BulkError::AwaitingRestoreConfirmation);
+        }
     }
     for _ in 0..8 {
         let id = crate::payout::new_id();
@@ -382,7 +382,7 @@ async fn duplicate_item(app: &App, req: &NewBulk, key: &str) -> BulkError {
     }
 }
 
-/// Works bulks through, one chunk per firing.
+/// Works bulks through, chunk after chunk.
 pub struct BulkRunner {
     pub app: Arc<App>,
 }
@@ -478,14 +478,15 @@ impl BulkRunner {
         }));
     }
 
-    /// One firing: the next chunk (or a waiting one that is due), settled.
+    /// The next chunk (or a waiting one that is due), settled: the step, and the
+    /// bulk as that step leaves it (its record the step's last).
     async fn advance(
         &self,
         bulk: CashInBulk,
         version: i64,
         now: Timestamp,
-    ) -> Result<Step, TimerError> {
-        let mut next = bulk.clone();
+    ) -> Result<(Step, CashInBulk), TimerError> {
+        let mut next = bulk;
         let index = if next.next_chunk < next.chunks {
             next.next_chunk += 1;
             next.next_chunk - 1
@@ -493,16 +494,21 @@ impl BulkRunner {
             next.waiting_chunks.remove(at).index
         } else if let Some(due) = next.waiting_chunks.iter().map(|w| w.due_at).min() {
             // Nothing due yet: come back when the first waiting chunk is.
-            return Ok(Step {
+            let step = Step {
                 timers: vec![schedule(&next.id, due)],
                 ..Step::default()
-            });
+            };
+            return Ok((step, next));
         } else {
             return Ok(Self::finish(next, version, now));
         };
-        let (chunk, chunk_version) = load_chunk(&self.app.store, &bulk.id, index)
-            .await?
-            .ok_or_else(|| TimerError::Permanent(format!("bulk {} lost chunk {index}", bulk.id)))?;
+        let key = chunk_key(&next.id, index);
+        let (chunk, chunk_version) =
+            crate::stored::load_for_timer::<CashInChunk>(&*self.app.store, CHUNK_RECORD, &key)
+                .await?
+                .ok_or_else(|| {
+                    TimerError::Permanent(format!("bulk {} lost chunk {index}", next.id))
+                })?;
         let Sent {
             mut chunk,
             ask_again_at,
@@ -541,18 +547,19 @@ impl BulkRunner {
         }
         step.records
             .push(bulk_write(&next, Expect::Version(version)));
-        Ok(step)
+        Ok((step, next))
     }
 
     /// A bulk whose chunks are all settled (only reached after a lost race).
-    fn finish(mut bulk: CashInBulk, version: i64, now: Timestamp) -> Step {
+    fn finish(mut bulk: CashInBulk, version: i64, now: Timestamp) -> (Step, CashInBulk) {
         bulk.status = BulkStatus::Done;
         bulk.finished_at = Some(now);
-        Step {
+        let step = Step {
             records: vec![bulk_write(&bulk, Expect::Version(version))],
             timers: vec![TimerOp::Remove(timer_key(&bulk.id))],
             ..Step::default()
-        }
+        };
+        (step, bulk)
     }
 }
 
@@ -567,16 +574,17 @@ impl TimerHandler for BulkRunner {
         let Some(id) = timer.payload["id"].as_str() else {
             return Err(TimerError::Permanent("timer payload names no bulk".into()));
         };
+        let Some((mut bulk, mut version)) =
+            crate::stored::load_for_timer::<CashInBulk>(&**store, BULK_RECORD, id)
+                .await?
+                .filter(|(b, _)| b.status == BulkStatus::Processing)
+        else {
+            return crate::scheduler::drop_timer(store, now, &timer.key).await;
+        };
         let started = std::time::Instant::now();
         let mut now = now;
         loop {
-            let Some((bulk, version)) = load_bulk(store, id)
-                .await?
-                .filter(|(b, _)| b.status == BulkStatus::Processing)
-            else {
-                return crate::scheduler::drop_timer(store, now, &timer.key).await;
-            };
-            let mut step = self.advance(bulk, version, now).await?;
+            let (mut step, next) = self.advance(bulk, version, now).await?;
             // The next chunk is due at once: go on in this firing rather than
             // through another scheduler round. The timer is moved a lease ahead
             // with each chunk, so no other worker takes the bulk meanwhile, and a
@@ -592,7 +600,15 @@ impl TimerHandler for BulkRunner {
             let committed = self.app.commit(step).await;
             tracing::debug!(bulk = %id, go_on, firing_ms = started.elapsed().as_millis() as u64, "bulk cash-in chunk settled");
             match committed {
-                Ok(_) if go_on => now = self.app.now(),
+                // Going on from what this firing just wrote: no need to read it back.
+                Ok(outcome) if go_on => {
+                    version =
+                        outcome.record_versions.last().copied().ok_or_else(|| {
+                            TimerError::Permanent("the bulk was not written".into())
+                        })?;
+                    bulk = next;
+                    now = self.app.now();
+                }
                 Ok(_) => return Ok(()),
                 Err(StepError::RecordConflict { .. }) => {
                     return Err(TimerError::Retry("bulk changed meanwhile".into()))

@@ -379,6 +379,12 @@ impl Config {
             .unwrap_or(self.mode == Mode::Sandbox)
     }
 
+    /// Whether a notice URL a request names is one this gateway never calls: an
+    /// internal address, where such are not allowed.
+    pub fn refuses_notice_url(&self, url: Option<&str>) -> bool {
+        !self.internal_destinations_allowed() && url.is_some_and(crate::notifier::names_internal)
+    }
+
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.check()?;

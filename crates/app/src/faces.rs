@@ -10,7 +10,7 @@ use gerbang_core::payout::{Disbursement, Face};
 use gerbang_protocol::debit::notice::DebitV1;
 use gerbang_protocol::face::{NoticeFace, Outgoing, RenderedNotice};
 use gerbang_protocol::sendme::notice::SendmeV1;
-use gerbang_protocol::snap::notice::{PartnerAddress, Snap};
+use gerbang_protocol::snap::notice::Snap;
 use gerbang_store::{NewNotification, StoreError};
 
 /// The notice a payout's new state sends its requester, if its face sends one.
@@ -46,12 +46,7 @@ pub async fn payout_notice(
                 tracing::error!(disbursement = %d.id, "the SNAP partner is not provisioned: no notice");
                 return Ok(None);
             };
-            Snap::payout_notice(
-                d,
-                &PartnerAddress {
-                    notification_url: partner.notification_url.clone(),
-                },
-            )
+            Snap::payout_notice(d, &partner.notice_address())
         }
         // Debit merchants take payments; they request no payouts.
         Face::Debit => None,
@@ -82,13 +77,7 @@ pub async fn cashin_notices(
             .snap(&*app.store, &b.requester.principal)
             .await?
         {
-            Some(partner) => Snap::cashin_notice(
-                b,
-                chunk,
-                &PartnerAddress {
-                    notification_url: partner.notification_url.clone(),
-                },
-            ),
+            Some(partner) => Snap::cashin_notice(b, chunk, &partner.notice_address()),
             None => {
                 tracing::error!(bulk = %b.id, "the SNAP partner is not provisioned: no notice");
                 None

@@ -190,6 +190,13 @@ impl SnapPartner {
         }
     }
 
+    /// What SNAP's notices need of this partner.
+    pub fn notice_address(&self) -> gerbang_protocol::snap::notice::PartnerAddress {
+        gerbang_protocol::snap::notice::PartnerAddress {
+            notification_url: self.notification_url.clone(),
+        }
+    }
+
     /// The balance its transfers spend: its SendMe source account's.
     pub fn account_code(&self) -> String {
         codes::partner_balance(&self.source_account)

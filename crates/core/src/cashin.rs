@@ -57,13 +57,6 @@ pub struct CashInBulk {
     pub finished_at: Option<Timestamp>,
 }
 
-impl CashInBulk {
-    /// The record key of its chunk `index` (the items' outcomes are kept there).
-    pub fn chunk_key(&self, index: u32) -> String {
-        chunk_key(&self.id, index)
-    }
-}
-
 /// A chunk whose wallets are asked again at `due_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitingChunk {

@@ -284,12 +284,7 @@ pub struct Submitted {
 /// [`accept`], saying whether the payout is new or a retry's.
 pub async fn submit(app: &App, req: NewPayout) -> Result<Submitted, AcceptError> {
     let now = app.now();
-    if !app.config.internal_destinations_allowed()
-        && req
-            .notice_url
-            .as_deref()
-            .is_some_and(crate::notifier::names_internal)
-    {
+    if app.config.refuses_notice_url(req.notice_url.as_deref()) {
         return Err(AcceptError::InternalNoticeUrl);
     }
     let max_seconds = app.config.payout.max_schedule_ahead_seconds;

@@ -232,8 +232,11 @@ impl BankNetwork for SimulatedBanks {
         let claimed = claimed_name.trim();
         let name = if claimed.is_empty() {
             // Asked without a name (a SNAP account inquiry): a name of its own.
-            let tail = account.char_indices().rev().nth(3).map_or(0, |(at, _)| at);
-            format!("ACCOUNT HOLDER {}", &account[tail..])
+            let last_four: String = account
+                .chars()
+                .skip(account.chars().count().saturating_sub(4))
+                .collect();
+            format!("ACCOUNT HOLDER {last_four}")
         } else {
             claimed.to_uppercase()
         };

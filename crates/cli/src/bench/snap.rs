@@ -67,12 +67,8 @@ const BULK_PATH: &str = "/v1.0/emoney/bulk-cashin-payment";
 
 /// X-TIMESTAMP of now, Jakarta time.
 fn timestamp() -> String {
-    let f =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+07:00");
-    time::OffsetDateTime::now_utc()
-        .to_offset(gerbang_core::timestamp::JAKARTA)
-        .format(&f)
-        .unwrap_or_default()
+    use gerbang_core::Clock;
+    gerbang_protocol::snap::render::instant(gerbang_core::SystemClock.now())
 }
 
 /// The transfer body of request `n`, compact as it is signed.

@@ -28,9 +28,11 @@ pub const CHANNEL_ID: &str = "88001";
 /// segment on when it has one (as receivers cut it), else the whole path.
 pub fn signed_path(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("/", |at| &after_scheme[at..]);
-    let path = path.split('#').next().unwrap_or("/");
-    endpoints(path).pop().unwrap_or_else(|| path.to_string())
+    let path = match after_scheme.split_once('/') {
+        Some((_, rest)) => format!("/{}", rest.split('#').next().unwrap_or_default()),
+        None => "/".to_string(),
+    };
+    endpoints(&path).pop().unwrap_or(path)
 }
 
 /// The headers of a SNAP call the gateway makes: `X-TIMESTAMP`, `X-SIGNATURE`

@@ -3,8 +3,7 @@
 //! transaction history list (12) read the partner's source account in the
 //! ledger — the same balance and statement SendMe v1 shows.
 
-use super::transfer::source;
-use super::{field, internal, Answer, Caller, Shared};
+use super::{field, internal, source, Answer, Caller, Shared};
 use gerbang_channels::bank::{directory, InquiryError};
 use gerbang_core::ledger::codes;
 use gerbang_protocol::snap::code::{Case, Outcome, Service};

@@ -25,13 +25,14 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let max = snap.app.config.snap.max_bulk_items;
     let b = BulkSubmit::read(&c.body, max).map_err(|r| r.outcome())?;
     // A bulk goes out at once: a balance whose transfers wait for approval takes none.
-    let source = snap
-        .app
-        .partners
-        .sendme_by_va(&*snap.app.store, &c.partner.source_account)
-        .await
-        .map_err(|e| internal(SERVICE, e))?
-        .ok_or_else(|| Outcome::new(SERVICE, Case::INVALID_ACCOUNT).about("sourceAccount"))?;
+    let source = super::source(
+        &snap,
+        SERVICE,
+        &c,
+        &c.partner.source_account,
+        "sourceAccount",
+    )
+    .await?;
     if source.require_approval {
         return Err(Outcome::new(SERVICE, Case::FEATURE_NOT_ALLOWED)
             .about("the source account's transfers wait for approval; a bulk cannot"));

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
 use axum::Router;
-use gerbang_app::principals::{SignatureMode, SnapPartner};
+use gerbang_app::principals::{SendmePartner, SignatureMode, SnapPartner};
 use gerbang_app::App;
 use gerbang_core::Timestamp;
 use gerbang_protocol::snap::code::{Case, Outcome, Service};
@@ -110,29 +110,30 @@ pub struct Caller {
 /// Records of the `X-EXTERNAL-ID`s used: key `{partner}:{Jakarta date}:{id}`.
 pub const EXTERNAL_ID_RECORD: &str = "snap_external_id";
 
+/// The SendMe partner whose balance `given` names, which must be the caller's
+/// source account: `404xx11` naming `path` otherwise.
+pub(super) async fn source(
+    snap: &Shared,
+    service: Service,
+    c: &Caller,
+    given: &str,
+    path: &str,
+) -> Result<SendmePartner, Outcome> {
+    let refused = || Outcome::new(service, Case::INVALID_ACCOUNT).about(path);
+    if given != c.partner.source_account {
+        return Err(refused());
+    }
+    snap.app
+        .partners
+        .sendme_by_va(&*snap.app.store, given)
+        .await
+        .map_err(|e| internal(service, e))?
+        .ok_or_else(refused)
+}
+
 /// The paths a service answers on: `/v1.0/…` and `/account/v1.0/…`.
 fn paths(suffix: &str) -> [String; 2] {
     [format!("/v1.0{suffix}"), format!("/account/v1.0{suffix}")]
-}
-
-/// A POST route that admits a request for `service` (its `X-EXTERNAL-ID` claimed
-/// at once) and hands it to `serve`.
-fn service<F, Fut>(service: Service, serve: F) -> MethodRouter<Shared>
-where
-    F: Fn(Shared, Caller) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Answer, Outcome>> + Send,
-{
-    route(service, Claim::Now, serve)
-}
-
-/// A route of a service that moves money: `serve` writes the `X-EXTERNAL-ID`
-/// claim ([`Caller::claim`]) in the step that moves it.
-fn moving<F, Fut>(service: Service, serve: F) -> MethodRouter<Shared>
-where
-    F: Fn(Shared, Caller) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Answer, Outcome>> + Send,
-{
-    route(service, Claim::InStep, serve)
 }
 
 /// When a request's `X-EXTERNAL-ID` is claimed.
@@ -140,11 +141,14 @@ where
 enum Claim {
     /// Before the service runs, in a step of its own.
     Now,
-    /// By the service, in the step that moves the money: one write.
+    /// By a service that moves money, in the step that moves it
+    /// ([`Caller::claim`]): one write.
     InStep,
 }
 
-fn route<F, Fut>(service: Service, claim: Claim, serve: F) -> MethodRouter<Shared>
+/// A POST route that admits a request for `service`, its `X-EXTERNAL-ID` claimed
+/// as `claim` says, and hands it to `serve`.
+fn service<F, Fut>(service: Service, claim: Claim, serve: F) -> MethodRouter<Shared>
 where
     F: Fn(Shared, Caller) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Answer, Outcome>> + Send,
@@ -182,52 +186,72 @@ where
     )
 }
 
-pub fn router(app: Arc<App>) -> Router {
-    let state = Arc::new(Snap {
+fn state(app: Arc<App>) -> Shared {
+    Arc::new(Snap {
         app,
         keys: Mutex::new(HashMap::new()),
-    });
+    })
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let state = state(app);
     let routes: Vec<(&str, MethodRouter<Shared>)> = vec![
         ("/access-token/b2b", post(token::b2b)),
         (
             "/transfer-interbank",
-            moving(Service::TRANSFER_INTERBANK, transfer::interbank),
+            service(
+                Service::TRANSFER_INTERBANK,
+                Claim::InStep,
+                transfer::interbank,
+            ),
         ),
         (
             "/emoney/topup",
-            moving(Service::EMONEY_TOPUP, transfer::topup),
+            service(Service::EMONEY_TOPUP, Claim::InStep, transfer::topup),
         ),
         (
             "/transfer-va/payment-intrabank",
-            moving(Service::TRANSFER_VA_PAYMENT_INTRABANK, transfer::va_payment),
+            service(
+                Service::TRANSFER_VA_PAYMENT_INTRABANK,
+                Claim::InStep,
+                transfer::va_payment,
+            ),
         ),
         (
             "/transfer/status",
-            service(Service::TRANSFER_STATUS, status::transfer),
+            service(Service::TRANSFER_STATUS, Claim::Now, status::transfer),
         ),
         (
             "/emoney/topup-status",
-            service(Service::EMONEY_TOPUP_STATUS, status::topup),
+            service(Service::EMONEY_TOPUP_STATUS, Claim::Now, status::topup),
         ),
         (
             "/account-inquiry-external",
-            service(Service::ACCOUNT_INQUIRY_EXTERNAL, account::inquiry),
+            service(
+                Service::ACCOUNT_INQUIRY_EXTERNAL,
+                Claim::Now,
+                account::inquiry,
+            ),
         ),
         (
             "/transfer-va/inquiry-intrabank",
-            service(Service::TRANSFER_VA_INQUIRY_INTRABANK, account::va_inquiry),
+            service(
+                Service::TRANSFER_VA_INQUIRY_INTRABANK,
+                Claim::Now,
+                account::va_inquiry,
+            ),
         ),
         (
             "/balance-inquiry",
-            service(Service::BALANCE_INQUIRY, account::balance),
+            service(Service::BALANCE_INQUIRY, Claim::Now, account::balance),
         ),
         (
             "/transaction-history-list",
-            service(Service::HISTORY_LIST, account::history),
+            service(Service::HISTORY_LIST, Claim::Now, account::history),
         ),
         (
             "/emoney/bulk-cashin-status",
-            service(Service::BULK_CASH_IN, bulk::status),
+            service(Service::BULK_CASH_IN, Claim::Now, bulk::status),
         ),
     ];
     let mut router = Router::new();
@@ -243,13 +267,13 @@ pub fn router(app: Arc<App>) -> Router {
 /// (`[snap] max_bulk_body_bytes`).
 pub fn bulk_router(app: Arc<App>) -> Router {
     let max_body = app.config.snap.max_bulk_body_bytes;
-    let state = Arc::new(Snap {
-        app,
-        keys: Mutex::new(HashMap::new()),
-    });
+    let state = state(app);
     let mut router = Router::new();
     for path in paths("/emoney/bulk-cashin-payment") {
-        router = router.route(&path, moving(Service::BULK_CASH_IN, bulk::submit));
+        router = router.route(
+            &path,
+            service(Service::BULK_CASH_IN, Claim::InStep, bulk::submit),
+        );
     }
     router
         .with_state(state)
@@ -268,6 +292,43 @@ impl Snap {
             ),
             None => false,
         }
+    }
+
+    /// The partner `partner_id` names, if the request's instant `at` lies within
+    /// the skew window: `401xx00 [Unknown client]` or `[Timestamp]` otherwise.
+    async fn partner_at(
+        &self,
+        service: Service,
+        partner_id: &str,
+        at: Timestamp,
+    ) -> Result<Arc<SnapPartner>, Outcome> {
+        let unauthorized = |why: &str| Outcome::new(service, Case::UNAUTHORIZED).about(why);
+        let partner = self
+            .app
+            .partners
+            .snap(&*self.app.store, partner_id)
+            .await
+            .map_err(|e| internal(service, e))?
+            .ok_or_else(|| unauthorized("Unknown client"))?;
+        let window = self.app.config.snap.max_timestamp_skew_seconds as i64;
+        if !timestamp::within(at, self.app.now(), window) {
+            return Err(unauthorized("Timestamp"));
+        }
+        Ok(partner)
+    }
+
+    /// The partner's public key (parsed once): `401xx00 [Unknown client]` when it
+    /// has none that reads.
+    fn public_key_of(
+        &self,
+        service: Service,
+        partner: &SnapPartner,
+    ) -> Result<Arc<PartnerKey>, Outcome> {
+        partner
+            .public_key_pem
+            .as_deref()
+            .and_then(|pem| self.partner_key(pem))
+            .ok_or_else(|| Outcome::new(service, Case::UNAUTHORIZED).about("Unknown client"))
     }
 
     /// The partner's public key, parsed once.
@@ -300,17 +361,8 @@ impl Snap {
             headers.get(name).and_then(|v| v.to_str().ok())
         })?;
         let partner = self
-            .app
-            .partners
-            .snap(&*self.app.store, &common.partner_id)
-            .await
-            .map_err(|e| internal(service, e))?
-            .ok_or_else(|| unauthorized("Unknown client"))?;
-        let now = self.app.now();
-        let window = self.app.config.snap.max_timestamp_skew_seconds as i64;
-        if !timestamp::within(common.timestamp, now, window) {
-            return Err(unauthorized("Timestamp"));
-        }
+            .partner_at(service, &common.partner_id, common.timestamp)
+            .await?;
         let path_and_query = uri
             .path_and_query()
             .map_or_else(|| uri.path(), |p| p.as_str());
@@ -331,7 +383,7 @@ impl Snap {
                     .token_key()
                     .await
                     .map_err(|e| internal(service, e))?;
-                key.verify(&SNAP_B2B, token, &partner.partner_id, now)
+                key.verify(&SNAP_B2B, token, &partner.partner_id, self.app.now())
                     .map_err(|_| Outcome::new(service, Case::INVALID_TOKEN))?;
                 let secret = partner
                     .client_secret
@@ -344,14 +396,9 @@ impl Snap {
                     &common.signature,
                 )
             }
-            SignatureMode::Asymmetric => {
-                let key = partner
-                    .public_key_pem
-                    .as_deref()
-                    .and_then(|pem| self.partner_key(pem))
-                    .ok_or_else(|| unauthorized("Unknown client"))?;
-                key.verifies_request(&signed, &common.signature)
-            }
+            SignatureMode::Asymmetric => self
+                .public_key_of(service, &partner)?
+                .verifies_request(&signed, &common.signature),
         };
         let Some(matched) = matched else {
             tracing::info!(partner = %common.partner_id, "SNAP signature refused");
@@ -369,10 +416,8 @@ impl Snap {
     }
 
     /// The claim of the request's `X-EXTERNAL-ID` for its partner and the Jakarta
-    /// day of its `X-TIMESTAMP`.
-    /// Used before (`409xx00`), it is refused; otherwise it is claimed now, or —
-    /// for the services that move money — in the step that moves it, so that
-    /// the claim and the movement are one write.
+    /// day of its `X-TIMESTAMP`: written now (used before: `409xx00`), or handed
+    /// to a service that moves money to write in the step that moves it.
     async fn claim_external_id(
         &self,
         service: Service,

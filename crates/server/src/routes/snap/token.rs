@@ -50,23 +50,8 @@ async fn issue(
     if client_key.chars().count() > 36 {
         return Err(malformed("X-CLIENT-KEY"));
     }
-    let partner = snap
-        .app
-        .partners
-        .snap(&*snap.app.store, client_key)
-        .await
-        .map_err(|e| super::internal(SERVICE, e))?
-        .ok_or_else(|| unauthorized("Unknown client"))?;
-    let now = snap.app.now();
-    let window = snap.app.config.snap.max_timestamp_skew_seconds as i64;
-    if !timestamp::within(at, now, window) {
-        return Err(unauthorized("Timestamp"));
-    }
-    let key = partner
-        .public_key_pem
-        .as_deref()
-        .and_then(|pem| snap.partner_key(pem))
-        .ok_or_else(|| unauthorized("Unknown client"))?;
+    let partner = snap.partner_at(SERVICE, client_key, at).await?;
+    let key = snap.public_key_of(SERVICE, &partner)?;
     if !key.verifies_token_request(client_key, timestamp_text, signature) {
         tracing::info!(partner = %client_key, "SNAP token request signature refused");
         return Err(unauthorized("Signature"));
@@ -86,7 +71,9 @@ async fn issue(
     let mut fields = Map::new();
     fields.insert(
         "accessToken".into(),
-        token_key.issue(&SNAP_B2B, &partner.partner_id, now).into(),
+        token_key
+            .issue(&SNAP_B2B, &partner.partner_id, snap.app.now())
+            .into(),
     );
     fields.insert("tokenType".into(), "Bearer".into());
     fields.insert(

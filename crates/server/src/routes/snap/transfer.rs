@@ -5,7 +5,7 @@
 //! `03` (or `01` awaiting approval); its final state goes to the partner as a
 //! signed notice.
 
-use super::{field, internal, Answer, Caller, Shared};
+use super::{field, internal, source, Answer, Caller, Shared};
 use gerbang_app::payout::{self, AcceptError, AccountPayee, Disbursement, NewPayout, Payee};
 use gerbang_app::principals::SendmePartner;
 use gerbang_channels::bank::directory;
@@ -17,27 +17,6 @@ use gerbang_protocol::snap::code::{Case, Outcome, Service};
 use gerbang_protocol::snap::render::{self, Echo};
 use gerbang_protocol::snap::request::{EmoneyTopup, Instruction, TransferInterbank, VaPayment};
 use serde_json::{Map, Value};
-
-/// The SendMe partner whose balance `given` names, which must be the caller's
-/// source account.
-pub(super) async fn source(
-    snap: &Shared,
-    service: Service,
-    c: &Caller,
-    given: &str,
-    path: &str,
-) -> Result<SendmePartner, Outcome> {
-    let refused = || Outcome::new(service, Case::INVALID_ACCOUNT).about(path);
-    if given != c.partner.source_account {
-        return Err(refused());
-    }
-    snap.app
-        .partners
-        .sendme_by_va(&*snap.app.store, given)
-        .await
-        .map_err(|e| internal(service, e))?
-        .ok_or_else(refused)
-}
 
 /// What a payout of a SNAP request shares, whatever its service.
 struct Common<'a> {
