@@ -31,10 +31,9 @@ fn worker_router(app: Arc<App>) -> Router {
         .fallback(|| async {
             error::ApiError::not_found("a worker node answers /healthz, /readyz and /metrics only")
         })
-        .layer(axum::middleware::from_fn(crate::request_log::log))
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, routed; [`around`] adds what every request passes through.
 pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.max_body_bytes;
     let sandbox = if app.is_sandbox() {
@@ -67,8 +66,17 @@ pub fn router(app: Arc<App>) -> Router {
                 "method not allowed on this route",
             )
         })
-        .layer(axum::middleware::from_fn(crate::error::protocol_rejections))
-        .layer(axum::middleware::from_fn(crate::request_log::log))
+}
+
+/// `router` inside what every request passes through: the request log (outermost,
+/// so that it times and names everything), protocol-shaped rejections, and the
+/// body read timeout. Added once around the router rather than with
+/// `Router::layer`, which wraps every route and clones the wrapping per request.
+fn around(router: Router, body_read_timeout: Duration) -> impl serve::Surface {
+    use tower::Layer;
+    let timed = tower_http::timeout::RequestBodyTimeoutLayer::new(body_read_timeout).layer(router);
+    let shaped = axum::middleware::from_fn(crate::error::protocol_rejections).layer(timed);
+    axum::middleware::from_fn(crate::request_log::log).layer(shaped)
 }
 
 /// Rewrites what must be matched case-insensitively before routing.
@@ -120,9 +128,10 @@ pub async fn start(app: Arc<App>, listen: &str) -> anyhow::Result<RunningServer>
     } else {
         worker_router(app.clone())
     };
-    let router = surface.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+    let router = around(
+        surface,
         Duration::from_secs(limits.body_read_timeout_seconds.max(1)),
-    ));
+    );
     let http = tokio::spawn(serve::serve(listener, router, limits, stop.clone()));
     Ok(RunningServer {
         addr,

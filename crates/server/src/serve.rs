@@ -4,7 +4,8 @@
 //! end: no new connections, in-flight requests finish, idle ones close.
 
 use axum::body::Body;
-use axum::Router;
+use axum::extract::Request;
+use axum::response::Response;
 use gerbang_app::config::HttpConfig;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -16,9 +17,36 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+/// What answers every request: the router inside the layers all requests pass.
+pub(crate) trait Surface:
+    tower::Service<
+        Request,
+        Response = Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Surface for S where
+    S: tower::Service<
+            Request,
+            Response = Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: impl Surface,
     limits: HttpConfig,
     stop: CancellationToken,
 ) -> std::io::Result<()> {

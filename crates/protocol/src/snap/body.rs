@@ -58,18 +58,31 @@ pub fn hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The body hashes a sender may have signed for the `body` received, most likely
-/// first: of the minified body, of the minified body with `\/` unescaped, of the
-/// bytes as received. Duplicates are left out.
-pub fn candidates(body: &[u8]) -> Vec<String> {
+/// The byte forms a sender may have signed for the `body` received, most likely
+/// first: the minified body, the minified body with `\/` unescaped, the bytes as
+/// received. A form equal to one before it is left out.
+pub fn forms(body: &[u8]) -> Vec<std::borrow::Cow<'_, [u8]>> {
+    use std::borrow::Cow;
     let minified = minify(body);
-    let mut hashes = vec![hash(&minified)];
-    for other in [hash(&unescaped_slashes(&minified)), hash(body)] {
-        if !hashes.contains(&other) {
-            hashes.push(other);
+    let unescaped = minified
+        .windows(2)
+        .any(|w| w == b"\\/")
+        .then(|| unescaped_slashes(&minified));
+    let mut forms: Vec<Cow<'_, [u8]>> = vec![Cow::Owned(minified)];
+    if let Some(unescaped) = unescaped {
+        if !forms.iter().any(|f| **f == *unescaped) {
+            forms.push(Cow::Owned(unescaped));
         }
     }
-    hashes
+    if !forms.iter().any(|f| **f == *body) {
+        forms.push(Cow::Borrowed(body));
+    }
+    forms
+}
+
+/// The hashes of [`forms`], in the same order.
+pub fn candidates(body: &[u8]) -> Vec<String> {
+    forms(body).iter().map(|f| hash(f)).collect()
 }
 
 #[cfg(test)]

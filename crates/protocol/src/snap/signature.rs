@@ -84,14 +84,16 @@ pub fn sign_symmetric(secret: &[u8], string: &str) -> String {
     STANDARD.encode(hmac_sha512(secret, string).finalize().into_bytes())
 }
 
-/// The first form of `request` — endpoint, then body hash — that `signed` says
-/// a signature was made over.
+/// The first form of `request` — body form, then endpoint — that `signed` says
+/// a signature was made over. A body form is hashed only when the ones before it
+/// matched no endpoint.
 pub fn first_match(request: &Signed<'_>, signed: impl Fn(&str, &str) -> bool) -> Option<Matched> {
-    let hashes = super::body::candidates(request.body);
-    for endpoint in endpoints(request.path_and_query) {
-        if let Some(body_form) = hashes.iter().position(|hash| signed(&endpoint, hash)) {
+    let endpoints = endpoints(request.path_and_query);
+    for (body_form, form) in super::body::forms(request.body).iter().enumerate() {
+        let hash = super::body::hash(form);
+        if let Some(endpoint) = endpoints.iter().find(|e| signed(e, &hash)) {
             return Some(Matched {
-                endpoint,
+                endpoint: endpoint.clone(),
                 body_form,
             });
         }

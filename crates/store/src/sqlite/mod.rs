@@ -339,25 +339,34 @@ fn write_record(conn: &Connection, now: Timestamp, w: &RecordWrite) -> Result<i6
             }
         }
         Expect::Version(v) => {
-            // The owner is set apart, only when it changes: setting it at all would
-            // rewrite the record's entry in the by-owner index.
-            let updated = conn
+            // The owner is set only when it changes: naming it in SET at all would
+            // rewrite the record's entry in the by-owner index. Most writes keep it,
+            // so the first statement also asks for it unchanged.
+            let kept = conn
                 .prepare_cached(
                     "UPDATE records SET state = ?3, data = ?4, version = version + 1, updated_at = ?5
+                     WHERE kind = ?1 AND key = ?2 AND version = ?6 AND owner = ?7",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![w.kind, w.key, w.state, data, now.as_micros(), v, w.owner])
+                })
+                .map_err(sql_err)?;
+            if kept == 1 {
+                return Ok(v + 1);
+            }
+            let moved = conn
+                .prepare_cached(
+                    "UPDATE records SET owner = ?7, state = ?3, data = ?4, version = version + 1,
+                       updated_at = ?5
                      WHERE kind = ?1 AND key = ?2 AND version = ?6",
                 )
                 .and_then(|mut s| {
-                    s.execute(params![w.kind, w.key, w.state, data, now.as_micros(), v])
+                    s.execute(params![w.kind, w.key, w.state, data, now.as_micros(), v, w.owner])
                 })
                 .map_err(sql_err)?;
-            if updated != 1 {
+            if moved != 1 {
                 return Err(conflict());
             }
-            conn.prepare_cached(
-                "UPDATE records SET owner = ?3 WHERE kind = ?1 AND key = ?2 AND owner <> ?3",
-            )
-            .and_then(|mut s| s.execute(params![w.kind, w.key, w.owner]))
-            .map_err(sql_err)?;
             Ok(v + 1)
         }
         Expect::Any => conn
