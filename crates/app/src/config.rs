@@ -172,6 +172,28 @@ pub struct Config {
     pub payout: PayoutConfig,
     pub http: HttpConfig,
     pub backup: BackupConfig,
+    pub dashboard: DashboardConfig,
+}
+
+/// The dashboard served at `/dashboard`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardConfig {
+    /// Session cookies are `Secure` (sent over HTTPS, and to `localhost` /
+    /// `127.0.0.1`, only). Turn off only to reach the dashboard over plain HTTP
+    /// on a trusted network.
+    pub secure_cookies: bool,
+    /// Sign-in attempts taken from one address per minute.
+    pub sign_ins_per_minute: u32,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            secure_cookies: true,
+            sign_ins_per_minute: 20,
+        }
+    }
 }
 
 /// A collecting bank's host-to-host settings; what is left out takes the default.
@@ -366,6 +388,7 @@ impl Default for Config {
             payout: PayoutConfig::default(),
             http: HttpConfig::default(),
             backup: BackupConfig::default(),
+            dashboard: DashboardConfig::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod sandbox_clock;
 pub mod scheduler;
 mod stored;
 mod token_key;
+pub mod users;
 mod worker;
 
 use config::{Config, Mode};

@@ -10,7 +10,7 @@ use gerbang_store::{NotificationQuery, NotificationStatus, SharedStore};
 use std::path::Path;
 use std::process::ExitCode;
 
-fn load_config(common: &Common) -> anyhow::Result<Config> {
+pub(crate) fn load_config(common: &Common) -> anyhow::Result<Config> {
     let mut config = match &common.config {
         Some(path) => Config::load_file(path).map_err(anyhow::Error::msg)?,
         None => Config::default(),

@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod sim;
+mod users;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -108,6 +109,11 @@ enum Command {
         rotate: bool,
         #[command(flatten)]
         common: Common,
+    },
+    /// Dashboard users: add, list, disable, reset a TOTP secret.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
     },
     /// Act as a cash-out network against a running gateway: a store cashier or an ATM.
     Sim {
@@ -309,6 +315,7 @@ fn main() -> std::process::ExitCode {
                 }
             },
             Command::Keys { of, rotate, common } => commands::keys(common, of, rotate).await,
+            Command::Users { command } => users::run(command).await,
             Command::Sim { command } => sim::run(command).await,
             Command::Bench { command } => bench::run(command).await,
         }

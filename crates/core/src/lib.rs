@@ -16,6 +16,7 @@ pub mod money;
 pub mod payin;
 pub mod payout;
 pub mod timestamp;
+pub mod user;
 pub mod values;
 
 pub use clock::{Clock, SandboxClock, SystemClock};

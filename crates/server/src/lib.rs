@@ -3,6 +3,7 @@
 //! never decide money movements itself nor touch the database except through the
 //! application's store.
 
+mod dashboard;
 pub mod error;
 pub mod metrics;
 mod request_log;
@@ -54,6 +55,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(routes::debit::router(app.clone()))
         .merge(routes::sendme::router(app.clone()))
         .merge(routes::snap::router(app.clone()))
+        .merge(dashboard::router(app.clone()))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         // The one route with a larger limit of its own.

@@ -66,10 +66,10 @@ pub(crate) async fn serve(
                 Err(_) => break,
             },
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors or a connection reset before it was taken:
                     // wait a moment rather than spin.
@@ -81,7 +81,10 @@ pub(crate) async fn serve(
         };
         let router = router.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let request = crate::normalise_uri(request.map(Body::new));
+            let mut request = crate::normalise_uri(request.map(Body::new));
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             router.clone().oneshot(request)
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

@@ -7,77 +7,12 @@
 //! Without chromedriver the test says so and passes; with
 //! `GERBANG_REQUIRE_CHROMIUM=1` (as CI sets it) a missing browser is a failure.
 
+use crate::chromium::{browser, driver, PHONE_ID};
 use crate::common::*;
 use crate::support::*;
-use fantoccini::{ClientBuilder, Locator};
-use serde_json::json;
+use fantoccini::Locator;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
-
-const REQUIRE_VAR: &str = "GERBANG_REQUIRE_CHROMIUM";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// A running chromedriver; killed when dropped.
-struct Driver {
-    _child: tokio::process::Child,
-    url: String,
-}
-
-async fn driver() -> Option<Driver> {
-    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
-        if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
-            panic!("{REQUIRE_VAR}=1 but {CHROMEDRIVER} or {CHROMIUM} is missing (apt-get install chromium chromium-driver)");
-        }
-        eprintln!(
-            "browser test SKIPPED: no {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
-        );
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = tokio::process::Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let status = format!("{url}/status");
-    eventually(
-        "chromedriver to listen",
-        Duration::from_secs(20),
-        || async {
-            reqwest::get(&status)
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-        },
-    )
-    .await;
-    Some(Driver { _child: child, url })
-}
-
-async fn browser(driver: &Driver) -> fantoccini::Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=412,915", "--lang=id-ID"],
-        }),
-    );
-    // chromedriver listens on plain HTTP on this machine: no TLS.
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a browser session")
-}
 
 fn artefacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debit-pages");
@@ -110,7 +45,7 @@ async fn a_kredivo_instalment_is_approved_in_chromium() {
         .await
         .expect("provisioned");
     tokio::time::sleep(Duration::from_millis(2100)).await; // the merchant cache's time
-    let client = browser(&driver).await;
+    let client = browser(&driver, PHONE_ID).await;
 
     // One page per family, photographed.
     for (name, channel, total, reserve2) in [

@@ -10,6 +10,9 @@ mod common;
 
 mod support;
 
+#[path = "../common/browser.rs"]
+mod chromium;
+
 /// The host-to-host client of the cash-out suite: networks pay bills with it too.
 #[allow(dead_code)]
 #[path = "../cashout/h2h.rs"]

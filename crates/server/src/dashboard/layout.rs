@@ -1,0 +1,84 @@
+//! The dashboard's page shell: head, top bar with the signed-in user and the
+//! sign-out form, navigation, and the content.
+
+use gerbang_core::user::Session;
+use gerbang_core::Timestamp;
+use maud::{html, Markup, DOCTYPE};
+
+/// A time as the dashboard shows it: Jakarta time, to the second.
+pub fn when(at: Timestamp) -> String {
+    let t = at.jakarta();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} WIB",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · gerbang" }
+            link rel="stylesheet" href="/dashboard/assets/dashboard.css";
+        }
+    }
+}
+
+/// A page for someone not signed in (sign-in, refusals).
+pub fn bare(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body.bare {
+                main.narrow {
+                    p.brand { "gerbang" }
+                    (content)
+                }
+            }
+        }
+    }
+}
+
+/// The sections of the navigation, by path.
+const SECTIONS: [(&str, &str); 2] = [
+    ("/dashboard", "Overview"),
+    ("/dashboard/audit", "Audit log"),
+];
+
+/// A page for a signed-in user; `path` marks the current section.
+pub fn page(title: &str, path: &str, session: &Session, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                header.top {
+                    a.brand href="/dashboard" { "gerbang" }
+                    nav {
+                        @for (href, name) in SECTIONS {
+                            a href=(href) aria-current=[(href == path).then_some("page")] { (name) }
+                        }
+                    }
+                    div.who {
+                        span { (session.username) " · " (session.scope) " · " (session.role.as_str()) }
+                        form method="post" action="/dashboard/sign-out" {
+                            input type="hidden" name="csrf" value=(session.csrf.expose());
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (content)
+                }
+            }
+        }
+    }
+}

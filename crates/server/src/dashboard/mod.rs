@@ -1,0 +1,84 @@
+//! The dashboard at `/dashboard`: server-rendered HTML (maud) that works without
+//! JavaScript, for operator, merchant and partner users. Pages translate: they
+//! read what a signed-in user may see through `gerbang_app`, and every action
+//! goes through the same domain operations as the APIs, audited.
+
+mod audit;
+mod auth;
+mod home;
+mod layout;
+mod signin;
+mod throttle;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use gerbang_app::App;
+use std::sync::Arc;
+
+/// What the dashboard's handlers share.
+pub struct Dashboard {
+    pub app: Arc<App>,
+    /// Sign-in attempts per client address.
+    throttle: throttle::Throttle,
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let per_minute = app.config.dashboard.sign_ins_per_minute;
+    let state = Arc::new(Dashboard {
+        app,
+        throttle: throttle::Throttle::new(per_minute),
+    });
+    Router::new()
+        .route("/dashboard", get(home::show))
+        .route(
+            "/dashboard/sign-in",
+            get(signin::form).post(signin::password),
+        )
+        .route(
+            "/dashboard/sign-in/code",
+            get(signin::code_form).post(signin::code),
+        )
+        .route("/dashboard/sign-out", post(signin::sign_out))
+        .route("/dashboard/audit", get(audit::show))
+        .route("/dashboard/assets/dashboard.css", get(stylesheet))
+        .with_state(state)
+        .layer(axum::middleware::map_response(guarded))
+}
+
+/// The dashboard's stylesheet, compiled in.
+const STYLESHEET: &str = include_str!("../../assets/dashboard.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// Headers every dashboard answer carries: nothing from elsewhere runs in or
+/// frames a page, pages are not cached, and no address leaks in a referrer.
+async fn guarded(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,83 @@
+//! Debian's Chromium, headless, driven over WebDriver by its chromedriver, for the
+//! suites that test pages in a real browser.
+//!
+//! Without chromedriver a test says so and passes; with
+//! `GERBANG_REQUIRE_CHROMIUM=1` (as CI sets it) a missing browser is a failure.
+
+#![allow(dead_code)]
+
+use crate::common::eventually;
+use fantoccini::ClientBuilder;
+use serde_json::json;
+use std::process::Stdio;
+use std::time::Duration;
+
+const REQUIRE_VAR: &str = "GERBANG_REQUIRE_CHROMIUM";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A running chromedriver; killed when dropped.
+pub struct Driver {
+    _child: tokio::process::Child,
+    url: String,
+}
+
+pub async fn driver() -> Option<Driver> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
+            panic!("{REQUIRE_VAR}=1 but {CHROMEDRIVER} or {CHROMIUM} is missing (apt-get install chromium chromium-driver)");
+        }
+        eprintln!(
+            "browser test SKIPPED: no {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let status = format!("{url}/status");
+    eventually(
+        "chromedriver to listen",
+        Duration::from_secs(20),
+        || async {
+            reqwest::get(&status)
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+        },
+    )
+    .await;
+    Some(Driver { _child: child, url })
+}
+
+/// A phone's window (412×915), in Indonesian.
+pub const PHONE_ID: (&str, &str) = ("412,915", "id-ID");
+/// A desktop's window (1280×860), in English.
+pub const DESKTOP_EN: (&str, &str) = ("1280,860", "en-US");
+
+/// A new browser session with `(window size, language)`.
+pub async fn browser(driver: &Driver, (window, lang): (&str, &str)) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", format!("--window-size={window}"), format!("--lang={lang}")],
+        }),
+    );
+    // chromedriver listens on plain HTTP on this machine: no TLS.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a browser session")
+}

@@ -1,0 +1,133 @@
+//! The dashboard in headless Chromium: a checker signs in with its password and
+//! a TOTP code typed into the page, sees the overview and the audit log, and
+//! signs out. Screenshots of each page are kept in `target/dashboard-pages/`.
+
+use crate::chromium::{browser, driver, DESKTOP_EN, PHONE_ID};
+use crate::common::*;
+use crate::support::*;
+use fantoccini::Locator;
+use gerbang_core::user::{Role, Scope};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn artefacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-pages");
+    std::fs::create_dir_all(&dir).expect("the artefact folder");
+    dir
+}
+
+async fn shot(client: &fantoccini::Client, name: &str) {
+    let png = client.screenshot().await.expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}");
+    std::fs::write(artefacts().join(format!("{name}.png")), png).expect("saved");
+}
+
+async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .expect("typed");
+}
+
+async fn at(client: &fantoccini::Client, path: &str) {
+    eventually(path, Duration::from_secs(10), || async {
+        client.current_url().await.ok().filter(|u| u.path() == path)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
+    let Some(driver) = driver().await else {
+        return;
+    };
+    let db = gerbang_store::testing::sqlite_database();
+    let gw = Gateway::start(test_config(&db)).await;
+    let checker = user(&gw, "chen", Scope::Operator, Role::Checker).await;
+    let secret = checker.totp.expect("a TOTP secret");
+    let base = format!("http://{}", gw.addr());
+
+    // On a phone, the sign-in page.
+    let phone = browser(&driver, PHONE_ID).await;
+    phone
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .expect("opens");
+    at(&phone, "/dashboard/sign-in").await;
+    shot(&phone, "sign-in-phone").await;
+    phone.close().await.expect("closed");
+
+    let client = browser(&driver, DESKTOP_EN).await;
+    client
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .expect("opens");
+    at(&client, "/dashboard/sign-in").await;
+    type_into(&client, "input[name=username]", "chen").await;
+    type_into(&client, "input[name=password]", PASSWORD).await;
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("Sign in")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard/sign-in/code").await;
+    shot(&client, "code").await;
+    type_into(&client, "input[name=code]", &totp_at(&secret, unix_now())).await;
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("Verify")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard").await;
+    let heading = client
+        .find(Locator::Css("main h1"))
+        .await
+        .expect("a heading")
+        .text()
+        .await
+        .expect("its text");
+    assert_eq!(heading, "Overview");
+    shot(&client, "overview").await;
+
+    client
+        .find(Locator::LinkText("Audit log"))
+        .await
+        .expect("the audit link")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard/audit").await;
+    let first = client
+        .find(Locator::Css("tbody tr td:nth-child(4)"))
+        .await
+        .expect("an entry")
+        .text()
+        .await
+        .expect("its action");
+    assert_eq!(first, "sign_in");
+    shot(&client, "audit").await;
+
+    client
+        .find(Locator::Css("header form button"))
+        .await
+        .expect("Sign out")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard/sign-in").await;
+    // Signed out for good: the dashboard asks again.
+    client
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .expect("opens");
+    at(&client, "/dashboard/sign-in").await;
+    client.close().await.expect("closed");
+    gw.stop().await;
+}

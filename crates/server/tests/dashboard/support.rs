@@ -1,0 +1,251 @@
+//! The suite's browser over HTTP (cookies kept by hand, redirects not followed,
+//! so that every answer can be looked at), its own TOTP (RFC 6238 with HMAC-SHA1
+//! and a base32 decoder written here), and users made through the same calls as
+//! `gerbang users add`.
+
+use crate::common::*;
+use gerbang_app::users;
+use gerbang_core::mask::Secret;
+use gerbang_core::user::{Role, Scope, Username};
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use std::collections::BTreeMap;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A user made for a test; `totp` is its base32 secret when its role has one.
+pub struct TestUser {
+    pub name: String,
+    pub totp: Option<String>,
+}
+
+pub async fn user(gw: &Gateway, name: &str, scope: Scope, role: Role) -> TestUser {
+    let added = users::add(
+        gw.app(),
+        Username::parse(name).unwrap(),
+        scope,
+        role,
+        Secret::new(PASSWORD),
+    )
+    .await
+    .expect("the user is added");
+    TestUser {
+        name: name.into(),
+        totp: added.enrolment.map(|e| e.secret.expose().to_string()),
+    }
+}
+
+fn base32(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+            value &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// The 6-digit TOTP code of `secret` (base32) for the 30-second step holding
+/// `unix_seconds`.
+pub fn totp_at(secret: &str, unix_seconds: u64) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(&base32(secret)).unwrap();
+    mac.update(&(unix_seconds / 30).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let at = (h[19] & 0x0f) as usize;
+    let n = u32::from_be_bytes([h[at] & 0x7f, h[at + 1], h[at + 2], h[at + 3]]);
+    format!("{:06}", n % 1_000_000)
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An answer: status, `Location`, the `Set-Cookie` lines, headers and body.
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the hidden input `name` in the page's first form having it.
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let (_, rest) = self
+            .body
+            .split_once(&marker)
+            .unwrap_or_else(|| panic!("no {name} in {}", self.body));
+        rest.split('"').next().unwrap().to_string()
+    }
+}
+
+/// A browser: its cookies, kept as the gateway sets them.
+pub struct Browser {
+    base: String,
+    client: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(gw: &Gateway) -> Self {
+        Browser {
+            base: format!("http://{}", gw.addr()),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read(&mut self, response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let set_cookies: Vec<String> = headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for line in &set_cookies {
+            let (pair, attributes) = line.split_once(';').unwrap_or((line, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") || value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = response.text().await.unwrap();
+        Page {
+            status,
+            location,
+            set_cookies,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
+    /// Posts `fields` as a form, with an `Origin` header when given.
+    pub async fn post_from(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .form(fields);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        self.read(response).await
+    }
+
+    /// Posts `fields` as this gateway's own page would (same `Origin`).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let origin = self.base.clone();
+        self.post_from(path, fields, Some(&origin)).await
+    }
+
+    /// Opens the sign-in form and sends `name` and `password` with its token.
+    pub async fn sign_in(&mut self, name: &str, password: &str) -> Page {
+        let form = self.get("/dashboard/sign-in").await;
+        let csrf = form.hidden("csrf");
+        self.post(
+            "/dashboard/sign-in",
+            &[("csrf", &csrf), ("username", name), ("password", password)],
+        )
+        .await
+    }
+
+    /// Sends the second factor `code` from the code form.
+    pub async fn give_code(&mut self, code: &str) -> Page {
+        let form = self.get("/dashboard/sign-in/code").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = form.hidden("csrf");
+        self.post(
+            "/dashboard/sign-in/code",
+            &[("csrf", &csrf), ("code", code)],
+        )
+        .await
+    }
+
+    /// Signs `user` in all the way (its code too, when it has one).
+    pub async fn signed_in(gw: &Gateway, user: &TestUser) -> Browser {
+        let mut b = Browser::new(gw);
+        let page = b.sign_in(&user.name, PASSWORD).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        if let Some(secret) = &user.totp {
+            assert_eq!(page.location.as_deref(), Some("/dashboard/sign-in/code"));
+            let page = b.give_code(&totp_at(secret, unix_now())).await;
+            assert_eq!(
+                page.location.as_deref(),
+                Some("/dashboard"),
+                "{}",
+                page.body
+            );
+        } else {
+            assert_eq!(page.location.as_deref(), Some("/dashboard"));
+        }
+        b
+    }
+}
+
+/// The audit log's rows as `(actor, action, detail)`, newest first, as `b` sees it.
+pub async fn audit_rows(b: &mut Browser) -> Vec<(String, String, String)> {
+    let page = b.get("/dashboard/audit").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut rows = Vec::new();
+    for row in page.body.split("<tr>").skip(2) {
+        let cells: Vec<String> = row
+            .split("<td")
+            .skip(1)
+            .map(|c| {
+                let (_, inner) = c.split_once('>').unwrap();
+                let text = inner.split("</td>").next().unwrap();
+                text.replace("<code>", "").replace("</code>", "")
+            })
+            .collect();
+        if cells.len() == 6 {
+            rows.push((cells[1].clone(), cells[3].clone(), cells[4].clone()));
+        }
+    }
+    rows
+}
