@@ -64,6 +64,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn account(&self, code: &str) -> Result<Option<Account>, StoreError>;
 
+    /// Accounts in order of their codes, a page after `after_code`.
+    async fn accounts(
+        &self,
+        after_code: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Account>, StoreError>;
+
     async fn hold(&self, key: &str) -> Result<Option<Hold>, StoreError>;
 
     async fn statement(&self, query: StatementQuery) -> Result<Vec<StatementLine>, StoreError>;

@@ -925,6 +925,22 @@ async fn statements_page_through_a_window(store: Arc<dyn Store>) {
     assert_clean(&*store).await;
 }
 
+async fn accounts_list_by_code_a_page_at_a_time(store: Arc<dyn Store>) {
+    setup(&*store, 500).await;
+    let all = store.accounts(None, 100).await.unwrap();
+    let codes: Vec<&str> = all.iter().map(|a| a.code.as_str()).collect();
+    assert_eq!(codes, ["bank", "fund", "partner"]);
+    assert_eq!((all[2].balance, all[2].pending), (500, 0));
+    let first = store.accounts(None, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let rest = store.accounts(Some(&first[1].code), 2).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(),
+        ["partner"]
+    );
+    assert!(store.accounts(Some("partner"), 2).await.unwrap().is_empty());
+}
+
 async fn check_ledger_reports_counts(store: Arc<dyn Store>) {
     setup(&*store, 500).await;
     store
@@ -979,6 +995,7 @@ conformance!(
     notifications_are_leased_retried_and_recorded,
     timers_fire_once_and_retry,
     statements_page_through_a_window,
+    accounts_list_by_code_a_page_at_a_time,
     check_ledger_reports_counts,
 );
 

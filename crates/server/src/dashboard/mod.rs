@@ -8,7 +8,9 @@ mod auth;
 mod home;
 mod layout;
 mod signin;
+mod statements;
 mod throttle;
+mod window;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +44,10 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/dashboard/sign-out", post(signin::sign_out))
         .route("/dashboard/audit", get(audit::show))
+        .route("/dashboard/balances", get(statements::balances))
+        .route("/dashboard/statement", get(statements::statement))
+        .route("/dashboard/statement.csv", get(statements::csv))
+        .route("/dashboard/statement.xlsx", get(statements::xlsx))
         .route("/dashboard/assets/dashboard.css", get(stylesheet))
         .with_state(state)
         .layer(axum::middleware::map_response(guarded))

@@ -115,6 +115,33 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
     shot(&client, "audit").await;
 
     client
+        .find(Locator::LinkText("Balances"))
+        .await
+        .expect("the balances link")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard/balances").await;
+    shot(&client, "balances").await;
+    client
+        .find(Locator::LinkText("partner:9920015307"))
+        .await
+        .expect("the demo partner's account")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard/statement").await;
+    let first = client
+        .find(Locator::Css("tbody tr td:nth-child(3)"))
+        .await
+        .expect("a posting")
+        .text()
+        .await
+        .expect("its reference");
+    assert_eq!(first, "opening-balance-9920015307");
+    shot(&client, "statement").await;
+
+    client
         .find(Locator::Css("header form button"))
         .await
         .expect("Sign out")

@@ -15,3 +15,4 @@ mod support;
 
 mod browser;
 mod signin;
+mod statements;

@@ -159,6 +159,19 @@ impl Browser {
         self.read(response).await
     }
 
+    /// The body of `path` as bytes (a download).
+    pub async fn get_bytes(&mut self, path: &str) -> Vec<u8> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.bytes().await.unwrap().to_vec()
+    }
+
     /// Posts `fields` as a form, with an `Origin` header when given.
     pub async fn post_from(
         &mut self,

@@ -672,6 +672,23 @@ impl Store for PostgresStore {
         self.map_row(row, account_row)
     }
 
+    async fn accounts(
+        &self,
+        after_code: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Account>, StoreError> {
+        let limit = i64::from(clamp_limit(limit));
+        let rows = self
+            .query(
+                "SELECT id, code, kind, currency, balance, pending FROM accounts
+                 WHERE ($1::text IS NULL OR code COLLATE \"C\" > $1)
+                 ORDER BY code COLLATE \"C\" LIMIT $2",
+                &[&after_code, &limit],
+            )
+            .await?;
+        self.map_rows(rows, account_row)
+    }
+
     async fn hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {
         let row = self
             .query_opt(

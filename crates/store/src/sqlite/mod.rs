@@ -594,6 +594,24 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn accounts(
+        &self,
+        after_code: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Account>, StoreError> {
+        let after = after_code.map(str::to_string);
+        let limit = clamp_limit(limit);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, code, kind, currency, balance, pending FROM accounts
+                 WHERE (?1 IS NULL OR code > ?1) ORDER BY code LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit], account_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
     async fn hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {
         self.lookup(|conn| {
             conn.prepare_cached(

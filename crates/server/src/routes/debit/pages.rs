@@ -78,22 +78,6 @@ pub(super) fn lang(asked: Option<&str>, headers: &HeaderMap) -> Lang {
     }
 }
 
-/// Rupiah with dots between thousands: `Rp 1.500.000`.
-fn rupiah_text(minor: i64) -> String {
-    let whole = (minor / 100).to_string();
-    let mut out = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    match minor % 100 {
-        0 => format!("Rp {out}"),
-        cents => format!("Rp {out},{cents:02}"),
-    }
-}
-
 /// The page for a link that names no bill (or may not act on it).
 pub(super) fn refused(lang: Lang, status: StatusCode) -> Response {
     (status, Html(views::not_found(lang).into_string())).into_response()
@@ -192,7 +176,7 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
         lang,
         action,
         sandbox: app.is_sandbox(),
-        amount_text: rupiah_text(bill.amount_minor),
+        amount_text: crate::routes::rupiah_text(bill.amount_minor),
         expires_text: format!("{} WIB", wib(bill.expires_at)),
         qr,
         plan: plan.or(echo_plan.as_deref()),
@@ -416,10 +400,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rupiah_is_written_the_indonesian_way() {
-        assert_eq!(rupiah_text(150_000_000), "Rp 1.500.000");
-        assert_eq!(rupiah_text(1_500), "Rp 15");
-        assert_eq!(rupiah_text(123_456_789), "Rp 1.234.567,89");
+    fn phones_are_written_the_indonesian_way() {
         assert_eq!(normalise_phone("+62 815-1311-4262"), "081513114262");
     }
 }
