@@ -62,6 +62,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Record>, StoreError>;
 
+    /// Records of `kind` in `state` (of `owner` when given), by key, a page after
+    /// `after_key`.
+    async fn records_in_state(
+        &self,
+        kind: &str,
+        state: IndexedState,
+        owner: Option<&str>,
+        after_key: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError>;
+
     async fn account(&self, code: &str) -> Result<Option<Account>, StoreError>;
 
     /// Accounts in order of their codes, a page after `after_code`.

@@ -44,6 +44,11 @@ pub const SQLITE: &[Migration] = &[
         name: "notification_request_id",
         sql: include_str!("../migrations/sqlite/0007_notification_request_id.sql"),
     },
+    Migration {
+        version: 8,
+        name: "records_waiting_approval",
+        sql: include_str!("../migrations/sqlite/0008_records_waiting_approval.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -71,6 +76,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "notification_request_id",
         sql: include_str!("../migrations/postgres/0005_notification_request_id.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "records_waiting_approval",
+        sql: include_str!("../migrations/postgres/0006_records_waiting_approval.sql"),
     },
 ];
 

@@ -97,6 +97,25 @@ pub struct RecordWrite {
     pub expect: Expect,
 }
 
+/// A record state with an index of its own ([`crate::Store::records_in_state`]):
+/// few records are in it at any time, so they are listed without reading the
+/// others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexedState {
+    /// A payout held until its requester or a checker decides.
+    WaitingApproval,
+}
+
+impl IndexedState {
+    /// The state as an SQL literal: a partial index is used only for a query that
+    /// names its condition literally, never through a bound parameter.
+    pub(crate) fn sql_literal(self) -> &'static str {
+        match self {
+            IndexedState::WaitingApproval => "'waiting_approval'",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Record {
     pub kind: String,

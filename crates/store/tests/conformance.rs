@@ -941,6 +941,55 @@ async fn accounts_list_by_code_a_page_at_a_time(store: Arc<dyn Store>) {
     assert!(store.accounts(Some("partner"), 2).await.unwrap().is_empty());
 }
 
+async fn records_in_an_indexed_state_are_listed(store: Arc<dyn Store>) {
+    let write = |key: &str, owner: &str, state: &str, expect| RecordWrite {
+        kind: "disbursement".into(),
+        key: key.into(),
+        owner: owner.into(),
+        state: state.into(),
+        data: Document::of(&serde_json::json!({ "key": key })),
+        expect,
+    };
+    let step = Step {
+        records: vec![
+            write("d1", "a", "waiting_approval", Expect::Absent),
+            write("d2", "a", "processing", Expect::Absent),
+            write("d3", "b", "waiting_approval", Expect::Absent),
+            write("d4", "a", "waiting_approval", Expect::Absent),
+        ],
+        ..Step::default()
+    };
+    store.commit(T0, step).await.unwrap();
+    let keys = |records: Vec<Record>| records.into_iter().map(|r| r.key).collect::<Vec<_>>();
+    let waiting = IndexedState::WaitingApproval;
+    let all = store
+        .records_in_state("disbursement", waiting, None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(keys(all), ["d1", "d3", "d4"]);
+    let of_a = store
+        .records_in_state("disbursement", waiting, Some("a"), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(keys(of_a), ["d1"]);
+    let next = store
+        .records_in_state("disbursement", waiting, Some("a"), Some("d1"), 10)
+        .await
+        .unwrap();
+    assert_eq!(keys(next), ["d4"]);
+    // Decided: it leaves the state.
+    let decided = Step {
+        records: vec![write("d4", "a", "processing", Expect::Version(1))],
+        ..Step::default()
+    };
+    store.commit(T0, decided).await.unwrap();
+    let of_a = store
+        .records_in_state("disbursement", waiting, Some("a"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(keys(of_a), ["d1"]);
+}
+
 async fn check_ledger_reports_counts(store: Arc<dyn Store>) {
     setup(&*store, 500).await;
     store
@@ -996,6 +1045,7 @@ conformance!(
     timers_fire_once_and_retry,
     statements_page_through_a_window,
     accounts_list_by_code_a_page_at_a_time,
+    records_in_an_indexed_state_are_listed,
     check_ledger_reports_counts,
 );
 

@@ -12,8 +12,9 @@ use super::{Disbursement, Failure, Requester, Status};
 use crate::cashout;
 use crate::App;
 use gerbang_core::ledger::LedgerError;
+use gerbang_core::user::Scope;
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, Step, StepError};
+use gerbang_store::{Expect, IndexedState, RecordWrite, Step, StepError};
 use std::collections::BTreeMap;
 
 /// Most disbursements one approval may name.
@@ -78,10 +79,21 @@ pub async fn approve(
     requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
+    approve_with(app, requester, ids, Vec::new()).await
+}
+
+/// As [`approve`], writing `also` (an audit entry) in the same step.
+pub async fn approve_with(
+    app: &App,
+    requester: &Requester,
+    ids: &[String],
+    also: Vec<RecordWrite>,
+) -> Result<Vec<Disbursement>, ApprovalError> {
     // A freshly drawn cash-out code may already exist: draw again.
     for _ in 0..8 {
         let found = waiting(app, requester, ids).await?;
-        let (step, approved) = approval_step(app, requester, found);
+        let (mut step, approved) = approval_step(app, requester, found);
+        step.records.extend(also.iter().cloned());
         match app.commit(step).await {
             Ok(_) => return Ok(approved),
             Err(StepError::RecordConflict { kind, .. }) if kind == cashout::CODE_RECORD => continue,
@@ -148,9 +160,22 @@ pub async fn reject(
     requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
+    reject_with(app, requester, ids, Vec::new()).await
+}
+
+/// As [`reject`], writing `also` (an audit entry) in the same step.
+pub async fn reject_with(
+    app: &App,
+    requester: &Requester,
+    ids: &[String],
+    also: Vec<RecordWrite>,
+) -> Result<Vec<Disbursement>, ApprovalError> {
     let found = waiting(app, requester, ids).await?;
     let now = app.now();
-    let mut step = Step::default();
+    let mut step = Step {
+        records: also,
+        ..Step::default()
+    };
     let mut rejected = Vec::with_capacity(found.len());
     for (d, version) in found {
         let next = end_unsent(app, &mut step, &d, version, Failure::Rejected, now)
@@ -162,4 +187,125 @@ pub async fn reject(
         .await
         .map_err(|e| conflict_or_store(e, ids))?;
     Ok(rejected)
+}
+
+/// The requesters whose payouts spend the balance of partner `va`: the SendMe
+/// partner itself and the SNAP partners that name it as their source account.
+async fn requesters_of(app: &App, va: &str) -> Result<Vec<String>, ApprovalError> {
+    let mut owners = vec![va.to_string()];
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .store
+            .records(crate::principals::SNAP_PARTNER, None, after.as_deref(), 500)
+            .await
+            .map_err(|e| ApprovalError::Store(e.to_string()))?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.key.clone());
+        for r in &page {
+            let partner: crate::principals::SnapPartner = r
+                .data
+                .decode()
+                .map_err(|e| ApprovalError::Store(format!("snap partner {}: {e}", r.key)))?;
+            if partner.source_account == va {
+                owners.push(partner.partner_id);
+            }
+        }
+    }
+    Ok(owners)
+}
+
+/// Whether `scope` sees payout `d`: the operator all, a partner those its
+/// balance funds, a merchant none.
+pub fn visible_to(scope: &Scope, d: &Disbursement) -> bool {
+    match scope {
+        Scope::Operator => true,
+        Scope::Partner(va) => d.funding_account == gerbang_core::ledger::codes::partner_balance(va),
+        Scope::Merchant(_) => false,
+    }
+}
+
+/// The payouts waiting for approval that `scope` sees, by id, a page after `after`.
+pub async fn queue(
+    app: &App,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Disbursement>, ApprovalError> {
+    let owners: Vec<Option<String>> = match scope {
+        Scope::Operator => vec![None],
+        Scope::Partner(va) => requesters_of(app, va)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect(),
+        Scope::Merchant(_) => return Ok(Vec::new()),
+    };
+    let mut found = Vec::new();
+    for owner in owners {
+        let page = app
+            .store
+            .records_in_state(
+                super::RECORD,
+                IndexedState::WaitingApproval,
+                owner.as_deref(),
+                after,
+                limit,
+            )
+            .await
+            .map_err(|e| ApprovalError::Store(e.to_string()))?;
+        for r in page {
+            let d: Disbursement = r
+                .data
+                .decode()
+                .map_err(|e| ApprovalError::Store(format!("disbursement {}: {e}", r.key)))?;
+            if visible_to(scope, &d) {
+                found.push(d);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found.truncate(limit as usize);
+    Ok(found)
+}
+
+/// Decides payouts `ids` that `scope` sees, grouped by requester (one step per
+/// requester, each with the audit entry `audit` makes for its ids). All must be
+/// waiting; an id `scope` does not see reads as unknown.
+pub async fn decide_for(
+    app: &App,
+    scope: &Scope,
+    ids: &[String],
+    approve: bool,
+    audit: impl Fn(&[Disbursement]) -> RecordWrite,
+) -> Result<Vec<Disbursement>, ApprovalError> {
+    if ids.is_empty() || ids.len() > MAX_PER_APPROVAL {
+        return Err(ApprovalError::BadCount);
+    }
+    // By requester (face, principal): each requester's payouts are one decision.
+    let mut groups: BTreeMap<(String, String), Vec<Disbursement>> = BTreeMap::new();
+    for id in ids {
+        let (d, _) = super::load(&app.store, id)
+            .await
+            .map_err(|e| ApprovalError::Store(e.to_string()))?
+            .filter(|(d, _)| visible_to(scope, d))
+            .ok_or_else(|| ApprovalError::NotFound(id.clone()))?;
+        let r = &d.requester;
+        groups
+            .entry((r.face.as_str().to_string(), r.principal.clone()))
+            .or_default()
+            .push(d);
+    }
+    let mut decided = Vec::with_capacity(ids.len());
+    for payouts in groups.into_values() {
+        let requester = payouts[0].requester.clone();
+        let ids: Vec<String> = payouts.iter().map(|d| d.id.clone()).collect();
+        let also = vec![audit(&payouts)];
+        decided.extend(if approve {
+            approve_with(app, &requester, &ids, also).await?
+        } else {
+            reject_with(app, &requester, &ids, also).await?
+        });
+    }
+    Ok(decided)
 }

@@ -46,6 +46,15 @@ fn entry(actor: &str, scope: &Scope, action: &str, detail: &str, from: &str) -> 
     }
 }
 
+/// The time step of `code` if it is `user`'s code at `at` and later than any code
+/// it gave before.
+fn fresh_step(user: &User, code: &str, at: Timestamp) -> Option<u64> {
+    user.totp_secret
+        .as_ref()
+        .and_then(|secret| totp::step_of(secret, &user.username, code, at))
+        .filter(|step| user.totp_last_step.is_none_or(|last| *step > last))
+}
+
 /// `user` after one more wrong answer, and whether that locked it.
 fn failed(mut user: User, at: Timestamp) -> (User, bool) {
     user.failed_sign_ins += 1;
@@ -191,11 +200,7 @@ pub async fn with_code(
     if let Some(until) = user.locked_until.filter(|until| *until > at) {
         return Ok(Err(Refusal::Locked(until)));
     }
-    let step = user
-        .totp_secret
-        .as_ref()
-        .and_then(|secret| totp::step_of(secret, &username, code, at))
-        .filter(|step| user.totp_last_step.is_none_or(|last| *step > last));
+    let step = fresh_step(&user, code, at);
     let Some(step) = step else {
         let (user, locked) = failed(user, at);
         let detail = if locked {
@@ -259,4 +264,60 @@ pub async fn with_code(
         version: live.version + 1,
         session,
     }))
+}
+
+/// A signed-in user's TOTP `code` confirming an action (an approval): right,
+/// and not taken before. A wrong code counts towards a lockout, and is audited.
+pub async fn confirm(
+    app: &App,
+    username: &Username,
+    code: &str,
+    from: &str,
+) -> Result<Result<(), Refusal>, UserError> {
+    let at = now();
+    let (user, version) = load(app, username)
+        .await?
+        .ok_or_else(|| UserError::Unknown(username.clone()))?;
+    if let Some(until) = user.locked_until.filter(|until| *until > at) {
+        return Ok(Err(Refusal::Locked(until)));
+    }
+    let step = fresh_step(&user, code, at);
+    let Some(step) = step else {
+        let (user, locked) = failed(user, at);
+        let detail = if locked {
+            "wrong confirmation code; locked"
+        } else {
+            "wrong confirmation code"
+        };
+        let refused = entry(
+            username.as_str(),
+            &user.scope,
+            "confirmation_refused",
+            detail,
+            from,
+        );
+        commit(
+            app,
+            vec![
+                user_write(&user, Expect::Version(version)),
+                super::audit::write(&refused),
+            ],
+            username,
+        )
+        .await?;
+        return Ok(Err(match (locked, user.locked_until) {
+            (true, Some(until)) => Refusal::Locked(until),
+            _ => Refusal::WrongCode,
+        }));
+    };
+    let mut user = user;
+    user.totp_last_step = Some(step);
+    user.failed_sign_ins = 0;
+    commit(
+        app,
+        vec![user_write(&user, Expect::Version(version))],
+        username,
+    )
+    .await?;
+    Ok(Ok(()))
 }

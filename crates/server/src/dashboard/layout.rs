@@ -47,8 +47,9 @@ pub fn bare(title: &str, content: Markup) -> Markup {
 }
 
 /// The sections of the navigation, by path.
-const SECTIONS: [(&str, &str); 3] = [
+const SECTIONS: [(&str, &str); 4] = [
     ("/dashboard", "Overview"),
+    ("/dashboard/approvals", "Approvals"),
     ("/dashboard/balances", "Balances"),
     ("/dashboard/audit", "Audit log"),
 ];

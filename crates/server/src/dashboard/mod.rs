@@ -3,6 +3,7 @@
 //! read what a signed-in user may see through `gerbang_app`, and every action
 //! goes through the same domain operations as the APIs, audited.
 
+mod approvals;
 mod audit;
 mod auth;
 mod home;
@@ -44,6 +45,10 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/dashboard/sign-out", post(signin::sign_out))
         .route("/dashboard/audit", get(audit::show))
+        .route(
+            "/dashboard/approvals",
+            get(approvals::show).post(approvals::decide),
+        )
         .route("/dashboard/balances", get(statements::balances))
         .route("/dashboard/statement", get(statements::statement))
         .route("/dashboard/statement.csv", get(statements::csv))

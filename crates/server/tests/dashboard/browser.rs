@@ -141,6 +141,58 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
     assert_eq!(first, "opening-balance-9920015307");
     shot(&client, "statement").await;
 
+    // A payout waits for approval; the checker approves it with the next code.
+    let d = waiting(
+        &gw,
+        gerbang_core::payout::Face::SendmeV1,
+        DEMO_VA,
+        "PAYROLL-CHROME",
+    )
+    .await;
+    client
+        .find(Locator::LinkText("Approvals"))
+        .await
+        .expect("the approvals link")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard/approvals").await;
+    client
+        .find(Locator::Css(&format!("input[value='{}']", d.id)))
+        .await
+        .expect("its checkbox")
+        .click()
+        .await
+        .expect("ticked");
+    type_into(
+        &client,
+        "input[name=code]",
+        &totp_at(&secret, unix_now() + 30),
+    )
+    .await;
+    shot(&client, "approvals").await;
+    client
+        .find(Locator::Css("button[value=approve]"))
+        .await
+        .expect("Approve")
+        .click()
+        .await
+        .expect("clicked");
+    let landed = eventually("the decision", Duration::from_secs(10), || async {
+        client
+            .current_url()
+            .await
+            .ok()
+            .filter(|u| u.query() == Some("decided=1"))
+    })
+    .await;
+    assert_eq!(landed.path(), "/dashboard/approvals");
+    let (now, _) = gerbang_app::payout::load(&gw.app().store, &d.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.status, gerbang_core::payout::Status::Processing);
+
     client
         .find(Locator::Css("header form button"))
         .await

@@ -13,6 +13,7 @@ mod chromium;
 
 mod support;
 
+mod approvals;
 mod browser;
 mod signin;
 mod statements;

@@ -4,9 +4,13 @@
 //! `gerbang users add`.
 
 use crate::common::*;
+use gerbang_app::payout::{self, NewPayout};
 use gerbang_app::users;
+use gerbang_core::mask::Masked;
 use gerbang_core::mask::Secret;
+use gerbang_core::payout::{AccountPayee, Disbursement, Face, Payee, Requester, Status};
 use gerbang_core::user::{Role, Scope, Username};
+use gerbang_core::Document;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use std::collections::BTreeMap;
@@ -261,4 +265,38 @@ pub async fn audit_rows(b: &mut Browser) -> Vec<(String, String, String)> {
         }
     }
     rows
+}
+
+/// A payout of `face`/`principal` from the demo partner's balance, held for approval.
+pub async fn waiting(gw: &Gateway, face: Face, principal: &str, reference: &str) -> Disbursement {
+    let d = payout::accept(
+        gw.app(),
+        NewPayout {
+            requester: Requester {
+                face,
+                principal: principal.into(),
+            },
+            funding_account: format!("partner:{DEMO_VA}"),
+            needs_approval: true,
+            reference: reference.into(),
+            fingerprint: reference.into(),
+            payee: Payee::BankAccount(AccountPayee {
+                channel: "014".into(),
+                channel_name: "BANK BCA".into(),
+                account: Masked("1234567890".into()),
+                holder: "JOHN DOE".into(),
+                beneficiary: None,
+            }),
+            amount_minor: 1_500_000,
+            description: "payroll".into(),
+            notice_url: None,
+            request: Document::of(&serde_json::json!({})),
+            instruct_at: None,
+            claim: None,
+        },
+    )
+    .await
+    .expect("accepted");
+    assert_eq!(d.status, Status::WaitingApproval);
+    d
 }

@@ -21,7 +21,7 @@ pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
 
 use crate::{
     clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict, Backlog,
-    Document, Hold, IdempotencyRecord, LedgerReport, Notification, NotificationQuery,
+    Document, Hold, IdempotencyRecord, IndexedState, LedgerReport, Notification, NotificationQuery,
     NotificationStatus, Record, StatementLine, StatementQuery, Step, StepError, StepOutcome, Store,
     StoreError, Timer,
 };
@@ -670,6 +670,30 @@ impl Store for PostgresStore {
             )
             .await?;
         self.map_row(row, account_row)
+    }
+
+    async fn records_in_state(
+        &self,
+        kind: &str,
+        state: IndexedState,
+        owner: Option<&str>,
+        after_key: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError> {
+        let limit = i64::from(clamp_limit(limit));
+        let state = state.sql_literal();
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE kind = $1 AND state = {state} AND ($2::text IS NULL OR owner = $2)
+                       AND ($3::text IS NULL OR key COLLATE \"C\" > $3)
+                     ORDER BY key COLLATE \"C\" LIMIT $4"
+                ),
+                &[&kind, &owner, &after_key, &limit],
+            )
+            .await?;
+        self.map_rows(rows, record_row)
     }
 
     async fn accounts(

@@ -4,9 +4,9 @@
 
 use crate::{
     clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Backlog, Document,
-    Expect, Hold, IdempotencyRecord, LedgerReport, NewIdempotency, NewNotification, NewTimer,
-    Notification, NotificationQuery, NotificationStatus, Record, RecordWrite, StatementLine,
-    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
+    Expect, Hold, IdempotencyRecord, IndexedState, LedgerReport, NewIdempotency, NewNotification,
+    NewTimer, Notification, NotificationQuery, NotificationStatus, Record, RecordWrite,
+    StatementLine, StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
 };
 use async_trait::async_trait;
 use gerbang_core::ledger::{AccountKind, HoldState, LedgerOp};
@@ -592,6 +592,31 @@ impl Store for SqliteStore {
             .query_row([code], account_row)
             .optional()
         })
+    }
+
+    async fn records_in_state(
+        &self,
+        kind: &str,
+        state: IndexedState,
+        owner: Option<&str>,
+        after_key: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError> {
+        let (kind, owner) = (kind.to_string(), owner.map(str::to_string));
+        let after = after_key.map(str::to_string);
+        let limit = clamp_limit(limit);
+        let state = state.sql_literal();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records
+                 WHERE kind = ?1 AND state = {state} AND (?2 IS NULL OR owner = ?2)
+                   AND (?3 IS NULL OR key > ?3)
+                 ORDER BY key LIMIT ?4"
+            ))?;
+            let rows = stmt.query_map(params![kind, owner, after, limit], record_row)?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn accounts(
