@@ -35,4 +35,5 @@ mod sendme_crash;
 mod serve;
 mod shared_postgres;
 mod sim;
+mod users;
 mod worker_kill;
