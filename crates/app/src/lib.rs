@@ -157,6 +157,21 @@ impl App {
         self.config.mode == Mode::Sandbox
     }
 
+    /// Moves the sandbox clock `seconds` forward (1 s to a year) and wakes the
+    /// workers, so whatever just fell due runs now. Refused in production.
+    pub async fn advance_clock(&self, seconds: i64) -> Result<Timestamp, String> {
+        if !(1..=sandbox_clock::MAX_ADVANCE_SECONDS).contains(&seconds) {
+            return Err(format!(
+                "seconds: from 1 to {}",
+                sandbox_clock::MAX_ADVANCE_SECONDS
+            ));
+        }
+        let now = self.clock.advance(seconds).await?;
+        self.wake_scheduler.notify_one();
+        self.wake_notifier.notify_one();
+        Ok(now)
+    }
+
     /// Commits a step at the gateway's clock and wakes the workers it gave work to.
     pub async fn commit(&self, mut step: Step) -> Result<StepOutcome, StepError> {
         if let Some(id) = request_id::current() {

@@ -5,6 +5,8 @@
 use gerbang_core::{Clock, SandboxClock, Timestamp};
 use gerbang_store::{Expect, RecordWrite, SharedStore, Step};
 
+/// The furthest one move of the clock goes: a year and a day.
+pub const MAX_ADVANCE_SECONDS: i64 = 366 * 24 * 3600;
 const SETTING: &str = "setting";
 const KEY: &str = "sandbox.clock_offset";
 
@@ -47,7 +49,8 @@ impl PersistedClock {
         }
     }
 
-    /// Moves the clock forward by `seconds` and stores the new offset.
+    /// Moves the clock forward by `seconds` and stores the new offset (see
+    /// [`crate::App::advance_clock`], which also wakes the workers).
     pub async fn advance(&self, seconds: i64) -> Result<Timestamp, String> {
         if !self.movable {
             return Err("the clock cannot be moved in production mode".into());

@@ -138,6 +138,11 @@ fn expiry_timer_key(id: &str) -> String {
 }
 
 /// The bill with this id, and its version.
+/// A channel's reference for a payment the sandbox makes up: `SIM` and 11 digits.
+pub fn simulated_payment_reference() -> String {
+    format!("SIM{:011}", rand::random::<u64>() % 100_000_000_000)
+}
+
 pub async fn load(store: &SharedStore, id: &str) -> Result<Option<(Bill, i64)>, StoreError> {
     stored::load(&**store, RECORD, id).await
 }

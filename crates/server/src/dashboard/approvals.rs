@@ -93,7 +93,7 @@ fn page(
             p { a.button href={ "/dashboard/approvals?after=" (next) } { "More" } }
         }
     };
-    layout::page("Approvals", "/dashboard/approvals", s, content)
+    layout::page("Approvals", "/dashboard/approvals", signed, content)
 }
 
 pub async fn show(

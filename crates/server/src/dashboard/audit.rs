@@ -43,7 +43,7 @@ pub async fn show(
         layout::page(
             "Audit log",
             "/dashboard/audit",
-            s,
+            &signed,
             html! {
                 p.hint { "Every action taken in the dashboard, newest first. Entries are written with what they record and never change." }
                 table {

@@ -114,6 +114,8 @@ async fn live(d: &Dashboard, parts: &Parts) -> Option<Live> {
 pub struct Signed {
     pub live: Live,
     pub from: IpAddr,
+    /// The gateway runs in sandbox mode (its pages show the sandbox's section).
+    pub sandbox: bool,
 }
 
 #[axum::async_trait]
@@ -125,6 +127,7 @@ impl FromRequestParts<Arc<Dashboard>> for Signed {
             Some(live) if live.session.complete => Ok(Signed {
                 live,
                 from: client(parts),
+                sandbox: d.app.is_sandbox(),
             }),
             Some(_) => Err(Redirect::to("/dashboard/sign-in/code").into_response()),
             None => Err(Redirect::to("/dashboard/sign-in").into_response()),

@@ -11,7 +11,7 @@ pub async fn show(signed: Signed) -> Html<String> {
         layout::page(
             "Overview",
             "/dashboard",
-            s,
+            &signed,
             html! {
                 section.card {
                     dl {

@@ -1,7 +1,7 @@
 //! The dashboard's page shell: head, top bar with the signed-in user and the
 //! sign-out form, navigation, and the content.
 
-use gerbang_core::user::Session;
+use super::auth::Signed;
 use gerbang_core::Timestamp;
 use maud::{html, Markup, DOCTYPE};
 
@@ -54,8 +54,16 @@ const SECTIONS: [(&str, &str); 4] = [
     ("/dashboard/audit", "Audit log"),
 ];
 
+/// The sandbox's section, shown in sandbox mode.
+const SANDBOX: (&str, &str) = ("/dashboard/sandbox", "Sandbox");
+
 /// A page for a signed-in user; `path` marks the current section.
-pub fn page(title: &str, path: &str, session: &Session, content: Markup) -> Markup {
+pub fn page(title: &str, path: &str, signed: &Signed, content: Markup) -> Markup {
+    let session = &signed.live.session;
+    let sections = SECTIONS
+        .iter()
+        .copied()
+        .chain(signed.sandbox.then_some(SANDBOX));
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -64,7 +72,7 @@ pub fn page(title: &str, path: &str, session: &Session, content: Markup) -> Mark
                 header.top {
                     a.brand href="/dashboard" { "gerbang" }
                     nav {
-                        @for (href, name) in SECTIONS {
+                        @for (href, name) in sections {
                             a href=(href) aria-current=[(href == path).then_some("page")] { (name) }
                         }
                     }

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod home;
 mod layout;
+mod sandbox;
 mod signin;
 mod statements;
 mod throttle;
@@ -53,6 +54,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/dashboard/statement", get(statements::statement))
         .route("/dashboard/statement.csv", get(statements::csv))
         .route("/dashboard/statement.xlsx", get(statements::xlsx))
+        .route("/dashboard/sandbox", get(sandbox::show))
+        .route("/dashboard/sandbox/bill", post(sandbox::bill))
+        .route("/dashboard/sandbox/code", post(sandbox::code))
+        .route("/dashboard/sandbox/bank", post(sandbox::bank))
+        .route("/dashboard/sandbox/clock", post(sandbox::clock))
         .route("/dashboard/assets/dashboard.css", get(stylesheet))
         .with_state(state)
         .layer(axum::middleware::map_response(guarded))

@@ -22,15 +22,7 @@ const MAX_CODE_CHARS: usize = 80;
 fn not_found(signed: &Signed, what: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
-        Html(
-            layout::page(
-                "Not found",
-                "",
-                &signed.live.session,
-                html! { p { (what) } },
-            )
-            .into_string(),
-        ),
+        Html(layout::page("Not found", "", signed, html! { p { (what) } }).into_string()),
     )
         .into_response()
 }
@@ -102,16 +94,8 @@ pub async fn balances(
             p { a.button href={ "/dashboard/balances?after=" (urlencode(&next)) } { "More accounts" } }
         }
     };
-    Html(
-        layout::page(
-            "Balances",
-            "/dashboard/balances",
-            &signed.live.session,
-            content,
-        )
-        .into_string(),
-    )
-    .into_response()
+    Html(layout::page("Balances", "/dashboard/balances", &signed, content).into_string())
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -142,7 +126,7 @@ fn asked(
                     layout::page(
                         "Statement",
                         "/dashboard/balances",
-                        &signed.live.session,
+                        signed,
                         html! { p.error { (e) } },
                     )
                     .into_string(),
@@ -217,16 +201,8 @@ pub async fn statement(
             p { a.button href={ "/dashboard/statement?" (range) "&after=" (next) } { "Later postings" } }
         }
     };
-    Html(
-        layout::page(
-            "Statement",
-            "/dashboard/balances",
-            &signed.live.session,
-            content,
-        )
-        .into_string(),
-    )
-    .into_response()
+    Html(layout::page("Statement", "/dashboard/balances", &signed, content).into_string())
+        .into_response()
 }
 
 fn summary(a: &Account) -> Markup {

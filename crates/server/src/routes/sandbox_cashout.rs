@@ -60,13 +60,33 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Waits on the gateway's clock, so advancing it moves a simulator's timeouts on.
-struct SandboxPace(Arc<App>);
+pub(crate) struct SandboxPace(pub Arc<App>);
 
 #[async_trait::async_trait]
 impl Pace for SandboxPace {
     async fn sleep(&self, seconds: u64) {
         self.0.clock.sleep(seconds).await
     }
+}
+
+/// A cashier or ATM of `network` that calls this gateway's own host-to-host API
+/// with the network's key.
+pub(crate) fn cashier(app: &App, network: Network) -> Result<Cashier, ApiError> {
+    let base_url = app
+        .self_url
+        .get()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("the gateway does not know its own address"))?;
+    let rules = network.rules(&app.config.cashout, app.config.mode);
+    let habits = Habits::of(network.slug())
+        .ok_or_else(|| ApiError::internal("no simulator for this network"))?;
+    Ok(Cashier {
+        base_url,
+        key: rules.key,
+        secret: rules.secret.unwrap_or_default(),
+        habits,
+        terminal: format!("{}-SANDBOX", network.slug().to_uppercase()),
+    })
 }
 
 fn network(slug: &str) -> Result<Network, ApiError> {
@@ -181,22 +201,7 @@ async fn start_session(
             network.slug()
         )));
     }
-    let base_url = s
-        .app
-        .self_url
-        .get()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("the gateway does not know its own address"))?;
-    let rules = network.rules(&s.app.config.cashout, s.app.config.mode);
-    let habits = Habits::of(network.slug())
-        .ok_or_else(|| ApiError::internal("no simulator for this network"))?;
-    let cashier = Cashier {
-        base_url,
-        key: rules.key,
-        secret: rules.secret.unwrap_or_default(),
-        habits,
-        terminal: format!("{}-SANDBOX", network.slug().to_uppercase()),
-    };
+    let cashier = cashier(&s.app, network)?;
     let id = uuid_like();
     let view = Arc::new(Mutex::new(SessionView {
         id: id.clone(),

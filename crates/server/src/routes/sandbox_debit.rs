@@ -36,7 +36,7 @@ async fn pay(
     let reference = req
         .reference
         .filter(|r| !r.is_empty() && r.len() <= 32)
-        .unwrap_or_else(|| format!("SIM{:011}", rand::random::<u64>() % 100_000_000_000));
+        .unwrap_or_else(payin::simulated_payment_reference);
     match payin::pay(&app, &trx_id, &reference, bill.amount_minor).await {
         Ok(b) => Ok(Json(json!({
             "trx_id": b.id,

@@ -194,6 +194,37 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
     assert_eq!(now.status, gerbang_core::payout::Status::Processing);
 
     client
+        .find(Locator::LinkText("Sandbox"))
+        .await
+        .expect("the sandbox link")
+        .click()
+        .await
+        .expect("clicked");
+    at(&client, "/dashboard/sandbox").await;
+    type_into(&client, "input[name=seconds]", "0").await;
+    client
+        .find(Locator::Css(
+            "form[action='/dashboard/sandbox/clock'] button",
+        ))
+        .await
+        .expect("Move it")
+        .click()
+        .await
+        .expect("clicked");
+    let said = client
+        .find(Locator::Css("p[role=alert]"))
+        .await
+        .expect("an answer")
+        .text()
+        .await
+        .expect("its text");
+    assert_eq!(
+        said, "The clock moved 36000 s forward.",
+        "3600 with a 0 typed after it"
+    );
+    shot(&client, "sandbox").await;
+
+    client
         .find(Locator::Css("header form button"))
         .await
         .expect("Sign out")

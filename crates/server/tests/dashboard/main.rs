@@ -15,5 +15,6 @@ mod support;
 
 mod approvals;
 mod browser;
+mod sandbox;
 mod signin;
 mod statements;
