@@ -25,6 +25,7 @@ pub mod request_id;
 pub mod restore;
 pub mod sandbox_clock;
 pub mod scheduler;
+pub mod settings;
 pub mod statements;
 mod stored;
 mod token_key;

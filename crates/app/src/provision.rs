@@ -376,7 +376,7 @@ impl Merge<'_> {
     }
 }
 
-fn principal_write<P: Principal>(p: &P, version: Option<i64>) -> RecordWrite {
+pub(crate) fn principal_write<P: Principal>(p: &P, version: Option<i64>) -> RecordWrite {
     RecordWrite {
         kind: P::KIND.to_string(),
         key: p.key().to_string(),

@@ -47,10 +47,11 @@ pub fn bare(title: &str, content: Markup) -> Markup {
 }
 
 /// The sections of the navigation, by path.
-const SECTIONS: [(&str, &str); 4] = [
+const SECTIONS: [(&str, &str); 5] = [
     ("/dashboard", "Overview"),
     ("/dashboard/approvals", "Approvals"),
     ("/dashboard/balances", "Balances"),
+    ("/dashboard/settings", "Settings"),
     ("/dashboard/audit", "Audit log"),
 ];
 

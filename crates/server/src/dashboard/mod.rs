@@ -9,6 +9,7 @@ mod auth;
 mod home;
 mod layout;
 mod sandbox;
+mod settings;
 mod signin;
 mod statements;
 mod throttle;
@@ -54,6 +55,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/dashboard/statement", get(statements::statement))
         .route("/dashboard/statement.csv", get(statements::csv))
         .route("/dashboard/statement.xlsx", get(statements::xlsx))
+        .route("/dashboard/settings", get(settings::show))
+        .route("/dashboard/settings/merchant", post(settings::merchant))
+        .route("/dashboard/settings/rotate", post(settings::rotate))
+        .route("/dashboard/settings/test", post(settings::test))
         .route("/dashboard/sandbox", get(sandbox::show))
         .route("/dashboard/sandbox/bill", post(sandbox::bill))
         .route("/dashboard/sandbox/code", post(sandbox::code))

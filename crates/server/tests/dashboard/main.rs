@@ -16,5 +16,6 @@ mod support;
 mod approvals;
 mod browser;
 mod sandbox;
+mod settings;
 mod signin;
 mod statements;
