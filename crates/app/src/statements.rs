@@ -81,18 +81,21 @@ pub async fn download(
     let Some((account, mut lines)) = statement(app, scope, code, window, 0, page).await? else {
         return Ok(None);
     };
-    let mut last_page = lines.len();
-    while last_page == page as usize && lines.len() < MAX_DOWNLOAD_LINES {
-        let after = lines.last().map_or(0, |l| l.posting_id);
-        let more = statement(app, scope, code, window, after, page)
-            .await?
-            .map(|(_, more)| more)
-            .unwrap_or_default();
-        last_page = more.len();
+    // One line past the limit says whether the range was cut there.
+    while lines.len() <= MAX_DOWNLOAD_LINES {
+        let Some(after) = lines.last().map(|l| l.posting_id) else {
+            break;
+        };
+        if lines.len() % page as usize != 0 {
+            break;
+        }
+        let more = match statement(app, scope, code, window, after, page).await? {
+            Some((_, more)) if !more.is_empty() => more,
+            _ => break,
+        };
         lines.extend(more);
     }
-    let cut = lines.len() > MAX_DOWNLOAD_LINES
-        || (lines.len() == MAX_DOWNLOAD_LINES && last_page == page as usize);
+    let cut = lines.len() > MAX_DOWNLOAD_LINES;
     lines.truncate(MAX_DOWNLOAD_LINES);
     Ok(Some((account, lines, cut)))
 }

@@ -79,21 +79,10 @@ pub async fn approve(
     requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
-    approve_with(app, requester, ids, Vec::new()).await
-}
-
-/// As [`approve`], writing `also` (an audit entry) in the same step.
-pub async fn approve_with(
-    app: &App,
-    requester: &Requester,
-    ids: &[String],
-    also: Vec<RecordWrite>,
-) -> Result<Vec<Disbursement>, ApprovalError> {
     // A freshly drawn cash-out code may already exist: draw again.
     for _ in 0..8 {
         let found = waiting(app, requester, ids).await?;
-        let (mut step, approved) = approval_step(app, requester, found);
-        step.records.extend(also.iter().cloned());
+        let (step, approved) = approval_step(app, requester, found);
         match app.commit(step).await {
             Ok(_) => return Ok(approved),
             Err(StepError::RecordConflict { kind, .. }) if kind == cashout::CODE_RECORD => continue,
@@ -160,22 +149,21 @@ pub async fn reject(
     requester: &Requester,
     ids: &[String],
 ) -> Result<Vec<Disbursement>, ApprovalError> {
-    reject_with(app, requester, ids, Vec::new()).await
+    let found = waiting(app, requester, ids).await?;
+    let (step, rejected) = rejection_step(app, found).await?;
+    app.commit(step)
+        .await
+        .map_err(|e| conflict_or_store(e, ids))?;
+    Ok(rejected)
 }
 
-/// As [`reject`], writing `also` (an audit entry) in the same step.
-pub async fn reject_with(
+/// The step that rejects `found`: funds released, records failed, notices.
+async fn rejection_step(
     app: &App,
-    requester: &Requester,
-    ids: &[String],
-    also: Vec<RecordWrite>,
-) -> Result<Vec<Disbursement>, ApprovalError> {
-    let found = waiting(app, requester, ids).await?;
+    found: Vec<(Disbursement, i64)>,
+) -> Result<(Step, Vec<Disbursement>), ApprovalError> {
     let now = app.now();
-    let mut step = Step {
-        records: also,
-        ..Step::default()
-    };
+    let mut step = Step::default();
     let mut rejected = Vec::with_capacity(found.len());
     for (d, version) in found {
         let next = end_unsent(app, &mut step, &d, version, Failure::Rejected, now)
@@ -183,10 +171,7 @@ pub async fn reject_with(
             .map_err(|e| ApprovalError::Store(e.to_string()))?;
         rejected.push(next);
     }
-    app.commit(step)
-        .await
-        .map_err(|e| conflict_or_store(e, ids))?;
-    Ok(rejected)
+    Ok((step, rejected))
 }
 
 /// The requesters whose payouts spend the balance of partner `va`: the SendMe
@@ -225,13 +210,14 @@ pub fn visible_to(scope: &Scope, d: &Disbursement) -> bool {
     }
 }
 
-/// The payouts waiting for approval that `scope` sees, by id, a page after `after`.
+/// A page of the payouts waiting for approval that `scope` sees, by id, after
+/// `after`; and the id to ask the next page after, when there may be one.
 pub async fn queue(
     app: &App,
     scope: &Scope,
     after: Option<&str>,
     limit: u32,
-) -> Result<Vec<Disbursement>, ApprovalError> {
+) -> Result<(Vec<Disbursement>, Option<String>), ApprovalError> {
     let owners: Vec<Option<String>> = match scope {
         Scope::Operator => vec![None],
         Scope::Partner(va) => requesters_of(app, va)
@@ -239,9 +225,10 @@ pub async fn queue(
             .into_iter()
             .map(Some)
             .collect(),
-        Scope::Merchant(_) => return Ok(Vec::new()),
+        Scope::Merchant(_) => return Ok((Vec::new(), None)),
     };
-    let mut found = Vec::new();
+    // Each owner's page, merged by id: the first `limit` ids of them all.
+    let mut read = Vec::new();
     for owner in owners {
         let page = app
             .store
@@ -254,23 +241,28 @@ pub async fn queue(
             )
             .await
             .map_err(|e| ApprovalError::Store(e.to_string()))?;
-        for r in page {
-            let d: Disbursement = r
-                .data
-                .decode()
-                .map_err(|e| ApprovalError::Store(format!("disbursement {}: {e}", r.key)))?;
-            if visible_to(scope, &d) {
-                found.push(d);
-            }
+        read.extend(page);
+    }
+    read.sort_by(|a, b| a.key.cmp(&b.key));
+    read.truncate(limit as usize);
+    let next = (read.len() == limit as usize)
+        .then(|| read.last().map(|r| r.key.clone()))
+        .flatten();
+    let mut shown = Vec::with_capacity(read.len());
+    for r in read {
+        let d: Disbursement = r
+            .data
+            .decode()
+            .map_err(|e| ApprovalError::Store(format!("disbursement {}: {e}", r.key)))?;
+        if visible_to(scope, &d) {
+            shown.push(d);
         }
     }
-    found.sort_by(|a, b| a.id.cmp(&b.id));
-    found.truncate(limit as usize);
-    Ok(found)
+    Ok((shown, next))
 }
 
-/// Decides payouts `ids` that `scope` sees, grouped by requester (one step per
-/// requester, each with the audit entry `audit` makes for its ids). All must be
+/// Decides payouts `ids` that `scope` sees, all or none: every requester's
+/// share (with the audit entry `audit` makes for it) in one step. All must be
 /// waiting; an id `scope` does not see reads as unknown.
 pub async fn decide_for(
     app: &App,
@@ -279,33 +271,61 @@ pub async fn decide_for(
     approve: bool,
     audit: impl Fn(&[Disbursement]) -> RecordWrite,
 ) -> Result<Vec<Disbursement>, ApprovalError> {
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<String> = ids
+        .iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect();
     if ids.is_empty() || ids.len() > MAX_PER_APPROVAL {
         return Err(ApprovalError::BadCount);
     }
-    // By requester (face, principal): each requester's payouts are one decision.
-    let mut groups: BTreeMap<(String, String), Vec<Disbursement>> = BTreeMap::new();
-    for id in ids {
+    // By requester (face, principal), as each requester's batches are its own.
+    let mut groups: BTreeMap<(String, String), (Requester, Vec<String>)> = BTreeMap::new();
+    for id in &ids {
         let (d, _) = super::load(&app.store, id)
             .await
             .map_err(|e| ApprovalError::Store(e.to_string()))?
             .filter(|(d, _)| visible_to(scope, d))
             .ok_or_else(|| ApprovalError::NotFound(id.clone()))?;
-        let r = &d.requester;
+        let r = d.requester;
         groups
             .entry((r.face.as_str().to_string(), r.principal.clone()))
-            .or_default()
-            .push(d);
+            .or_insert_with(|| (r, Vec::new()))
+            .1
+            .push(d.id);
     }
-    let mut decided = Vec::with_capacity(ids.len());
-    for payouts in groups.into_values() {
-        let requester = payouts[0].requester.clone();
-        let ids: Vec<String> = payouts.iter().map(|d| d.id.clone()).collect();
-        let also = vec![audit(&payouts)];
-        decided.extend(if approve {
-            approve_with(app, &requester, &ids, also).await?
-        } else {
-            reject_with(app, &requester, &ids, also).await?
-        });
+    // A freshly drawn cash-out code may already exist: draw again.
+    for _ in 0..8 {
+        let mut step = Step::default();
+        let mut decided = Vec::with_capacity(ids.len());
+        for (requester, ids) in groups.values() {
+            let found = waiting(app, requester, ids).await?;
+            let (part, mine) = if approve {
+                approval_step(app, requester, found)
+            } else {
+                rejection_step(app, found).await?
+            };
+            merge(&mut step, part);
+            step.records.push(audit(&mine));
+            decided.extend(mine);
+        }
+        match app.commit(step).await {
+            Ok(_) => return Ok(decided),
+            Err(StepError::RecordConflict { kind, .. }) if kind == cashout::CODE_RECORD => continue,
+            Err(e) => return Err(conflict_or_store(e, &ids)),
+        }
     }
-    Ok(decided)
+    Err(ApprovalError::Store(
+        "could not draw unique cash-out codes".into(),
+    ))
+}
+
+/// `part` added to `step`.
+fn merge(step: &mut Step, part: Step) {
+    step.accounts.extend(part.accounts);
+    step.ledger.extend(part.ledger);
+    step.records.extend(part.records);
+    step.notifications.extend(part.notifications);
+    step.timers.extend(part.timers);
 }

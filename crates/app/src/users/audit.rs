@@ -15,6 +15,18 @@ pub fn given(text: &str) -> String {
     text.chars().take(MAX_GIVEN_CHARS).collect()
 }
 
+/// An entry made now (wall clock): `actor` did `action` in `scope` from `from`.
+pub fn entry(actor: &str, scope: &Scope, action: &str, detail: &str, from: &str) -> AuditEntry {
+    AuditEntry {
+        at: super::now(),
+        actor: actor.to_string(),
+        scope: scope.clone(),
+        action: action.into(),
+        detail: detail.into(),
+        from: from.to_string(),
+    }
+}
+
 /// The write that adds `entry` to the log.
 pub fn write(entry: &AuditEntry) -> RecordWrite {
     RecordWrite {

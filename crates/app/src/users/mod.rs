@@ -67,17 +67,35 @@ pub(crate) fn user_write(user: &User, expect: Expect) -> RecordWrite {
     }
 }
 
-/// Writes `user` over version `version`.
-pub(crate) async fn save(app: &App, user: &User, version: i64) -> Result<(), UserError> {
-    let step = Step {
-        records: vec![user_write(user, Expect::Version(version))],
-        ..Step::default()
-    };
-    match app.commit(step).await {
-        Ok(_) => Ok(()),
-        Err(StepError::RecordConflict { .. }) => Err(UserError::Changed(user.username.clone())),
+/// Commits `records` as one step; a record someone else changed meanwhile is
+/// [`UserError::Changed`] (of `who`).
+pub(crate) async fn commit(
+    app: &App,
+    records: Vec<RecordWrite>,
+    who: &Username,
+) -> Result<gerbang_store::StepOutcome, UserError> {
+    match app
+        .commit(Step {
+            records,
+            ..Step::default()
+        })
+        .await
+    {
+        Ok(outcome) => Ok(outcome),
+        Err(StepError::RecordConflict { .. }) => Err(UserError::Changed(who.clone())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Writes `user` over version `version`.
+pub(crate) async fn save(app: &App, user: &User, version: i64) -> Result<(), UserError> {
+    commit(
+        app,
+        vec![user_write(user, Expect::Version(version))],
+        &user.username,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether `scope` names a principal this gateway knows.

@@ -9,7 +9,7 @@ use base64::Engine;
 use gerbang_core::mask::Secret;
 use gerbang_core::user::{Session, User};
 use gerbang_core::{Document, Timestamp};
-use gerbang_store::{Expect, RecordWrite, Step, StepError};
+use gerbang_store::{Expect, RecordWrite};
 use sha2::{Digest, Sha256};
 
 /// A session unused this long has ended.
@@ -127,42 +127,45 @@ async fn commit_one(
     session: &Session,
     version: i64,
 ) -> Result<i64, UserError> {
-    match app
-        .commit(Step {
-            records: vec![write(key, session, Expect::Version(version))],
-            ..Step::default()
-        })
-        .await
-    {
-        Ok(outcome) => Ok(outcome
-            .record_versions
-            .first()
-            .copied()
-            .unwrap_or(version + 1)),
-        Err(StepError::RecordConflict { .. }) => Err(UserError::Changed(session.username.clone())),
-        Err(e) => Err(e.into()),
-    }
+    let written = vec![write(key, session, Expect::Version(version))];
+    let outcome = super::commit(app, written, &session.username).await?;
+    Ok(outcome
+        .record_versions
+        .first()
+        .copied()
+        .unwrap_or(version + 1))
 }
 
-/// Ends `live` (signing out), with its audit entry in the same step.
+/// Ends `live` (signing out), with its audit entry in the same step; a request
+/// of the same browser that touched it meanwhile is read past.
 pub async fn end(app: &App, live: &Live, from: &str) -> Result<(), UserError> {
-    let mut session = live.session.clone();
-    session.ended = true;
-    let entry = gerbang_core::user::AuditEntry {
-        at: now(),
-        actor: session.username.to_string(),
-        scope: session.scope.clone(),
-        action: "sign_out".into(),
-        detail: String::new(),
-        from: from.to_string(),
-    };
-    app.commit(Step {
-        records: vec![
-            write(&live.key, &session, Expect::Version(live.version)),
-            super::audit::write(&entry),
-        ],
-        ..Step::default()
-    })
-    .await?;
-    Ok(())
+    let mut version = live.version;
+    for _ in 0..3 {
+        let mut session = live.session.clone();
+        session.ended = true;
+        let done = super::audit::entry(
+            session.username.as_str(),
+            &session.scope,
+            "sign_out",
+            "",
+            from,
+        );
+        let records = vec![
+            write(&live.key, &session, Expect::Version(version)),
+            super::audit::write(&done),
+        ];
+        match super::commit(app, records, &session.username).await {
+            Err(UserError::Changed(_)) => {
+                let Some((_, now_at)) =
+                    crate::stored::load::<Session>(app.store.as_ref(), Session::KIND, &live.key)
+                        .await?
+                else {
+                    return Ok(());
+                };
+                version = now_at;
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+    Err(UserError::Changed(live.session.username.clone()))
 }

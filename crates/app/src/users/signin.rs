@@ -2,13 +2,14 @@
 //! answers count against the user; at [`MAX_FAILED`] in a row it is locked for
 //! [`LOCKOUT_SECONDS`]. Every outcome is audited in the step that records it.
 
+use super::audit::entry;
 use super::sessions::{self, Live};
-use super::{load, now, password, totp, user_write, UserError};
+use super::{commit, load, now, password, totp, user_write, UserError};
 use crate::App;
 use gerbang_core::mask::Secret;
-use gerbang_core::user::{AuditEntry, Scope, User, Username};
+use gerbang_core::user::{Scope, User, Username};
 use gerbang_core::Timestamp;
-use gerbang_store::{Expect, RecordWrite, Step, StepError};
+use gerbang_store::{Expect, RecordWrite};
 
 /// Wrong passwords or codes in a row that lock a user.
 pub const MAX_FAILED: u32 = 5;
@@ -35,17 +36,6 @@ pub enum Outcome {
     Refused(Refusal),
 }
 
-fn entry(actor: &str, scope: &Scope, action: &str, detail: &str, from: &str) -> AuditEntry {
-    AuditEntry {
-        at: now(),
-        actor: actor.to_string(),
-        scope: scope.clone(),
-        action: action.into(),
-        detail: detail.into(),
-        from: from.to_string(),
-    }
-}
-
 /// The time step of `code` if it is `user`'s code at `at` and later than any code
 /// it gave before.
 fn fresh_step(user: &User, code: &str, at: Timestamp) -> Option<u64> {
@@ -64,20 +54,6 @@ fn failed(mut user: User, at: Timestamp) -> (User, bool) {
         user.locked_until = Some(at.plus_seconds(LOCKOUT_SECONDS));
     }
     (user, locks)
-}
-
-async fn commit(app: &App, records: Vec<RecordWrite>, who: &Username) -> Result<(), UserError> {
-    match app
-        .commit(Step {
-            records,
-            ..Step::default()
-        })
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(StepError::RecordConflict { .. }) => Err(UserError::Changed(who.clone())),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The first step: `name` and `given` password, from the client at `from`.
@@ -184,52 +160,46 @@ pub async fn with_password(
     ))
 }
 
-/// The second step: the TOTP `code` for the session `live`, which waits for it;
-/// the session, now complete, or why not.
-pub async fn with_code(
+/// `code` checked for `username` at `at`: a locked user is refused; a wrong or
+/// used code counts towards a lockout. A refusal is audited as `refused_as`, in
+/// the step that records it with `on_lock` when it locks. Right: the user with
+/// the code's step taken and its failures forgotten (not written yet), and its
+/// version.
+async fn checked_code(
     app: &App,
-    live: &Live,
+    username: &Username,
     code: &str,
     from: &str,
-) -> Result<Result<Live, Refusal>, UserError> {
+    refused_as: &str,
+    on_lock: Vec<RecordWrite>,
+) -> Result<Result<(User, i64), Refusal>, UserError> {
     let at = now();
-    let username = live.session.username.clone();
-    let (user, version) = load(app, &username)
+    let (user, version) = load(app, username)
         .await?
         .ok_or_else(|| UserError::Unknown(username.clone()))?;
     if let Some(until) = user.locked_until.filter(|until| *until > at) {
+        let refused = entry(username.as_str(), &user.scope, refused_as, "locked", from);
+        let mut records = vec![super::audit::write(&refused)];
+        records.extend(on_lock);
+        commit(app, records, username).await?;
         return Ok(Err(Refusal::Locked(until)));
     }
-    let step = fresh_step(&user, code, at);
-    let Some(step) = step else {
+    let Some(step) = fresh_step(&user, code, at) else {
         let (user, locked) = failed(user, at);
         let detail = if locked {
             "wrong code; locked"
         } else {
             "wrong code"
         };
-        let refused = entry(
-            username.as_str(),
-            &user.scope,
-            "sign_in_refused",
-            detail,
-            from,
-        );
+        let refused = entry(username.as_str(), &user.scope, refused_as, detail, from);
         let mut records = vec![
             user_write(&user, Expect::Version(version)),
             super::audit::write(&refused),
         ];
         if locked {
-            // The half-open session ends with the lockout.
-            let mut session = live.session.clone();
-            session.ended = true;
-            records.push(sessions::write(
-                &live.key,
-                &session,
-                Expect::Version(live.version),
-            ));
+            records.extend(on_lock);
         }
-        commit(app, records, &username).await?;
+        commit(app, records, username).await?;
         return Ok(Err(match (locked, user.locked_until) {
             (true, Some(until)) => Refusal::Locked(until),
             _ => Refusal::WrongCode,
@@ -239,9 +209,42 @@ pub async fn with_code(
     user.totp_last_step = Some(step);
     user.failed_sign_ins = 0;
     user.locked_until = None;
-    let mut session = live.session.clone();
+    Ok(Ok((user, version)))
+}
+
+/// The second step: the TOTP `code` for the session `live`, which waits for it.
+/// Right: the half-open session ends and a new one, complete, takes its place
+/// (a new token for the cookie: the first factor's token is never the signed-in
+/// one). A lockout ends the half-open session too.
+pub async fn with_code(
+    app: &App,
+    live: &Live,
+    code: &str,
+    from: &str,
+) -> Result<Outcome, UserError> {
+    let username = live.session.username.clone();
+    let mut ended = live.session.clone();
+    ended.ended = true;
+    let end_it = vec![sessions::write(
+        &live.key,
+        &ended,
+        Expect::Version(live.version),
+    )];
+    let (user, version) = match checked_code(
+        app,
+        &username,
+        code,
+        from,
+        "sign_in_refused",
+        end_it.clone(),
+    )
+    .await?
+    {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Outcome::Refused(refusal)),
+    };
+    let (token, key, mut session) = sessions::open(&user, from);
     session.complete = true;
-    session.seen_at = at;
     let done = entry(
         username.as_str(),
         &user.scope,
@@ -249,75 +252,51 @@ pub async fn with_code(
         "with a second factor",
         from,
     );
-    commit(
-        app,
-        vec![
-            user_write(&user, Expect::Version(version)),
-            sessions::write(&live.key, &session, Expect::Version(live.version)),
-            super::audit::write(&done),
-        ],
-        &username,
-    )
-    .await?;
-    Ok(Ok(Live {
-        key: live.key.clone(),
-        version: live.version + 1,
-        session,
-    }))
+    let mut records = vec![
+        user_write(&user, Expect::Version(version)),
+        sessions::write(&key, &session, Expect::Absent),
+        super::audit::write(&done),
+    ];
+    records.extend(end_it);
+    commit(app, records, &username).await?;
+    Ok(Outcome::Session(
+        token,
+        Live {
+            key,
+            version: 1,
+            session,
+        },
+    ))
 }
 
-/// A signed-in user's TOTP `code` confirming an action (an approval): right,
-/// and not taken before. A wrong code counts towards a lockout, and is audited.
+/// A signed-in user's TOTP `code` confirming an action (an approval, a
+/// rotation): right, and not taken before. A wrong code counts towards a
+/// lockout, and is audited.
 pub async fn confirm(
     app: &App,
     username: &Username,
     code: &str,
     from: &str,
 ) -> Result<Result<(), Refusal>, UserError> {
-    let at = now();
-    let (user, version) = load(app, username)
-        .await?
-        .ok_or_else(|| UserError::Unknown(username.clone()))?;
-    if let Some(until) = user.locked_until.filter(|until| *until > at) {
-        return Ok(Err(Refusal::Locked(until)));
-    }
-    let step = fresh_step(&user, code, at);
-    let Some(step) = step else {
-        let (user, locked) = failed(user, at);
-        let detail = if locked {
-            "wrong confirmation code; locked"
-        } else {
-            "wrong confirmation code"
-        };
-        let refused = entry(
-            username.as_str(),
-            &user.scope,
-            "confirmation_refused",
-            detail,
-            from,
-        );
-        commit(
-            app,
-            vec![
-                user_write(&user, Expect::Version(version)),
-                super::audit::write(&refused),
-            ],
-            username,
-        )
-        .await?;
-        return Ok(Err(match (locked, user.locked_until) {
-            (true, Some(until)) => Refusal::Locked(until),
-            _ => Refusal::WrongCode,
-        }));
-    };
-    let mut user = user;
-    user.totp_last_step = Some(step);
-    user.failed_sign_ins = 0;
-    commit(
+    match checked_code(
         app,
-        vec![user_write(&user, Expect::Version(version))],
         username,
+        code,
+        from,
+        "confirmation_refused",
+        Vec::new(),
     )
-    .await?;
-    Ok(Ok(()))
+    .await?
+    {
+        Ok((user, version)) => {
+            commit(
+                app,
+                vec![user_write(&user, Expect::Version(version))],
+                username,
+            )
+            .await?;
+            Ok(Ok(()))
+        }
+        Err(refusal) => Ok(Err(refusal)),
+    }
 }

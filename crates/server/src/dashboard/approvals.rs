@@ -1,6 +1,6 @@
 //! The approval queue: payouts waiting for a decision, as the user's scope sees
 //! them. Checkers and admins decide, each decision confirmed with a fresh TOTP
-//! code; the decision and its audit entry are one step per requester.
+//! code; the decision and its audit entries are one step, all or none.
 
 use super::auth::Signed;
 use super::{layout, Dashboard};
@@ -12,7 +12,7 @@ use axum_extra::extract::Form;
 use gerbang_app::payout::approval::{self, ApprovalError};
 use gerbang_app::users::signin::{self, Refusal};
 use gerbang_core::payout::{Disbursement, Payee};
-use gerbang_core::user::{AuditEntry, Role};
+use gerbang_core::user::Role;
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -104,14 +104,11 @@ pub async fn show(
     let after = paging
         .after
         .filter(|a| !a.is_empty() && a.len() <= MAX_ID_CHARS);
-    let queue =
-        match approval::queue(&d.app, &signed.live.session.scope, after.as_deref(), PAGE).await {
-            Ok(q) => q,
-            Err(e) => return failed(e),
-        };
-    let next = (queue.len() == PAGE as usize)
-        .then(|| queue.last().map(|x| x.id.clone()))
-        .flatten();
+    let scope = &signed.live.session.scope;
+    let (queue, next) = match approval::queue(&d.app, scope, after.as_deref(), PAGE).await {
+        Ok(q) => q,
+        Err(e) => return failed(e),
+    };
     let decided = paging
         .decided
         .as_deref()
@@ -140,11 +137,14 @@ fn failed(e: impl std::fmt::Display) -> Response {
 
 /// The queue again, with what went wrong.
 async fn again(d: &Dashboard, signed: &Signed, status: StatusCode, message: &str) -> Response {
-    let queue = approval::queue(&d.app, &signed.live.session.scope, None, PAGE)
-        .await
-        .unwrap_or_default();
-    let body = page(signed, &queue, None, Some(("error", message))).into_string();
-    (status, Html(body)).into_response()
+    match approval::queue(&d.app, &signed.live.session.scope, None, PAGE).await {
+        Ok((queue, next)) => {
+            let body =
+                page(signed, &queue, next.as_deref(), Some(("error", message))).into_string();
+            (status, Html(body)).into_response()
+        }
+        Err(e) => failed(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -233,14 +233,7 @@ pub async fn decide(
             .iter()
             .map(|p| format!("{} ({})", p.id, p.reference))
             .collect();
-        gerbang_app::users::audit::write(&AuditEntry {
-            at: gerbang_core::Clock::now(&gerbang_core::SystemClock),
-            actor: s.username.to_string(),
-            scope: s.scope.clone(),
-            action: action.into(),
-            detail: refs.join(", "),
-            from: from.clone(),
-        })
+        gerbang_app::users::audit::write(&signed.audit(action, &refs.join(", ")))
     };
     match approval::decide_for(&d.app, &s.scope, &ids, approve, audit).await {
         Ok(decided) => {

@@ -18,8 +18,19 @@ use subtle::ConstantTimeEq;
 const SESSION_SECURE: &str = "__Host-gerbang_session";
 /// The session cookie over plain HTTP (`[dashboard] secure_cookies = false`).
 const SESSION_PLAIN: &str = "gerbang_session";
-/// The sign-in form's CSRF token before there is a session (double submit).
-pub const SIGN_IN_CSRF: &str = "gerbang_sign_in";
+/// The sign-in form's CSRF token before there is a session (double submit),
+/// when cookies are `Secure` (a `__Host-` cookie no sibling host can set) …
+const SIGN_IN_CSRF_SECURE: &str = "__Host-gerbang_sign_in";
+/// … and over plain HTTP.
+const SIGN_IN_CSRF_PLAIN: &str = "gerbang_sign_in";
+
+pub fn sign_in_cookie_name(d: &Dashboard) -> &'static str {
+    if d.app.config.dashboard.secure_cookies {
+        SIGN_IN_CSRF_SECURE
+    } else {
+        SIGN_IN_CSRF_PLAIN
+    }
+}
 
 pub fn session_cookie_name(d: &Dashboard) -> &'static str {
     if d.app.config.dashboard.secure_cookies {
@@ -158,6 +169,18 @@ impl FromRequestParts<Arc<Dashboard>> for Pending {
 }
 
 impl Signed {
+    /// An audit entry of this user's `action`, now.
+    pub fn audit(&self, action: &str, detail: &str) -> gerbang_core::user::AuditEntry {
+        let s = &self.live.session;
+        gerbang_app::users::audit::entry(
+            s.username.as_str(),
+            &s.scope,
+            action,
+            detail,
+            &self.from.to_string(),
+        )
+    }
+
     /// Whether a form of this session carries its CSRF token, from this origin.
     pub fn form_is_ours(&self, headers: &HeaderMap, csrf: &str) -> bool {
         same_origin(headers) && token_matches(self.live.session.csrf.expose(), csrf)

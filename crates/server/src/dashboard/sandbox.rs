@@ -14,7 +14,7 @@ use axum::Form;
 use gerbang_app::cashout::Network;
 use gerbang_app::payin;
 use gerbang_channels::bank::simulator::ForcedOutcome;
-use gerbang_core::user::{AuditEntry, Role, Scope};
+use gerbang_core::user::{Role, Scope};
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -133,16 +133,7 @@ async fn audited(
     action: &str,
     detail: String,
 ) -> Result<(), Response> {
-    let s = &signed.live.session;
-    let entry = AuditEntry {
-        at: gerbang_core::Clock::now(&gerbang_core::SystemClock),
-        actor: s.username.to_string(),
-        scope: s.scope.clone(),
-        action: action.into(),
-        detail,
-        from: signed.from.to_string(),
-    };
-    gerbang_app::users::audit::record(&d.app, &entry)
+    gerbang_app::users::audit::record(&d.app, &signed.audit(action, &detail))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "a sandbox action could not be audited");
@@ -174,6 +165,14 @@ pub async fn bill(
         return r;
     }
     let trx_id = f.trx_id.trim().to_string();
+    if trx_id.is_empty() || trx_id.len() > MAX_FIELD_CHARS {
+        return answer(
+            &d,
+            &signed,
+            StatusCode::NOT_FOUND,
+            ("error", "There is no such bill."),
+        );
+    }
     let scope = &signed.live.session.scope;
     let found = match payin::load(&d.app.store, &trx_id).await {
         Ok(found) => found.filter(|(b, _)| match scope {
@@ -354,7 +353,7 @@ pub async fn bank(
         );
     };
     let (bank_code, account) = (f.bank_code.trim(), f.account.trim());
-    if bank_code.len() > 8 || account.is_empty() || account.len() > 34 {
+    if bank_code.is_empty() || bank_code.len() > 8 || account.is_empty() || account.len() > 34 {
         return answer(
             &d,
             &signed,

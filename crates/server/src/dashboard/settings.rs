@@ -14,7 +14,7 @@ use axum::Form;
 use gerbang_app::principals::{Merchant, NoticeFormat, SendmePartner};
 use gerbang_app::settings::{self, SettingsError};
 use gerbang_app::users::signin::{self, Refusal};
-use gerbang_core::user::{AuditEntry, Role, Scope};
+use gerbang_core::user::{Role, Scope};
 use gerbang_store::Attempt;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -245,15 +245,7 @@ pub async fn show(
 }
 
 fn audit_entry(signed: &Signed, action: &str, detail: String) -> gerbang_store::RecordWrite {
-    let s = &signed.live.session;
-    gerbang_app::users::audit::write(&AuditEntry {
-        at: gerbang_core::Clock::now(&gerbang_core::SystemClock),
-        actor: s.username.to_string(),
-        scope: s.scope.clone(),
-        action: action.into(),
-        detail,
-        from: signed.from.to_string(),
-    })
+    gerbang_app::users::audit::write(&signed.audit(action, &detail))
 }
 
 /// The principal a form names, if this session may act on it with `role`.

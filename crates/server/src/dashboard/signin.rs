@@ -2,7 +2,7 @@
 //! Forms carry a CSRF token (before a session: the same random value in a cookie
 //! and in the form); sign-in attempts are limited per client address.
 
-use super::auth::{self, Pending, Signed, SIGN_IN_CSRF};
+use super::auth::{self, Pending, Signed};
 use super::{layout, Dashboard};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -62,11 +62,12 @@ pub async fn form(State(d): State<Arc<Dashboard>>, jar: CookieJar) -> Response {
 }
 
 fn sign_in_token(d: &Dashboard, jar: CookieJar) -> (CookieJar, String) {
-    match jar.get(SIGN_IN_CSRF).map(|c| c.value().to_string()) {
+    let name = auth::sign_in_cookie_name(d);
+    match jar.get(name).map(|c| c.value().to_string()) {
         Some(token) if token.len() == 43 => (jar, token),
         _ => {
             let token = gerbang_app::users::sessions::random_token();
-            (jar.add(auth::cookie(d, SIGN_IN_CSRF, token.clone())), token)
+            (jar.add(auth::cookie(d, name, token.clone())), token)
         }
     }
 }
@@ -91,7 +92,9 @@ pub async fn password(
     jar: CookieJar,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let expected = jar.get(SIGN_IN_CSRF).map(|c| c.value().to_string());
+    let expected = jar
+        .get(auth::sign_in_cookie_name(&d))
+        .map(|c| c.value().to_string());
     if !auth::same_origin(&headers)
         || !expected.is_some_and(|e| auth::token_matches(&e, &form.csrf))
     {
@@ -188,13 +191,21 @@ pub async fn code(
     }
     let from = pending.from.to_string();
     match signin::with_code(&d.app, &pending.live, &form.code, &from).await {
-        Ok(Ok(_)) => Redirect::to("/dashboard").into_response(),
-        Ok(Err(Refusal::Locked(until))) => {
+        Ok(Outcome::Session(token, _)) => {
+            // The signed-in session has a token of its own.
+            let jar = jar.add(auth::cookie(
+                &d,
+                auth::session_cookie_name(&d),
+                token.expose().to_string(),
+            ));
+            (jar, Redirect::to("/dashboard")).into_response()
+        }
+        Ok(Outcome::Refused(Refusal::Locked(until))) => {
             let (jar, token) = sign_in_token(&d, jar.add(auth::cleared(&d)));
             let page = sign_in_page(&token, "", Some(&locked_message(until)));
             (StatusCode::FORBIDDEN, jar, Html(page.into_string())).into_response()
         }
-        Ok(Err(_)) => {
+        Ok(Outcome::Refused(_)) => {
             let page = code_page(
                 &csrf,
                 Some("Wrong code, or a code already used. Wait for the next one."),

@@ -9,7 +9,6 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use gerbang_app::statements;
-use gerbang_core::user::AuditEntry;
 use gerbang_store::{Account, StatementLine};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -228,8 +227,10 @@ pub enum Format {
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a control
 /// character first) is written with a leading apostrophe, so it stays text.
 fn inert(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n') => format!("'{text}"),
+    let first = text.trim_start_matches(' ').chars().next();
+    match first {
+        Some('=' | '+' | '-' | '@') => format!("'{text}"),
+        Some(c) if c.is_control() => format!("'{text}"),
         _ => text.to_string(),
     }
 }
@@ -334,24 +335,18 @@ async fn download(
         Ok(b) => b,
         Err(e) => return failed(e),
     };
-    let entry = AuditEntry {
-        at: gerbang_core::Clock::now(&gerbang_core::SystemClock),
-        actor: signed.live.session.username.to_string(),
-        scope,
-        action: "statement_download".into(),
-        detail: format!(
-            "{code} {} to {}, {} lines as {extension}{}",
-            window::text(window.first),
-            window::text(window.last),
-            lines.len(),
-            if cut {
-                " (cut at the download limit)"
-            } else {
-                ""
-            }
-        ),
-        from: signed.from.to_string(),
-    };
+    let detail = format!(
+        "{code} {} to {}, {} lines as {extension}{}",
+        window::text(window.first),
+        window::text(window.last),
+        lines.len(),
+        if cut {
+            " (cut at the download limit)"
+        } else {
+            ""
+        }
+    );
+    let entry = signed.audit("statement_download", &detail);
     if let Err(e) = gerbang_app::users::audit::record(&d.app, &entry).await {
         return failed(e);
     }
@@ -400,6 +395,8 @@ mod tests {
         assert_eq!(inert("+62"), "'+62");
         assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(inert("payroll"), "payroll");
+        assert_eq!(inert("  =1+1"), "'  =1+1");
+        assert_eq!(inert("\u{7}beep"), "'\u{7}beep");
         assert_eq!(urlencode("partner:99 20&x"), "partner%3A99%2020%26x");
     }
 }

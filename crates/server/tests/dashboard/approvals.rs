@@ -122,6 +122,26 @@ async fn a_checker_decides_waiting_payouts_with_a_code(db: TestDatabase) {
     assert_eq!(again.status, 401);
     assert_eq!(status_of(&gw, &snap.id).await, Status::WaitingApproval);
 
+    // A decision naming one payout no longer waiting decides none of them.
+    let third = user(&gw, "dewi", Scope::Partner(DEMO_VA.into()), Role::Checker).await;
+    let mut t = Browser::signed_in(&gw, &third).await;
+    let csrf_t = t.get("/dashboard/approvals").await.hidden("csrf");
+    let code_t = totp_at(third.totp.as_ref().unwrap(), unix_now() + 30);
+    let mixed = t
+        .post(
+            "/dashboard/approvals",
+            &[
+                ("csrf", &csrf_t),
+                ("id", &snap.id),
+                ("id", &sendme.id),
+                ("code", &code_t),
+                ("decision", "reject"),
+            ],
+        )
+        .await;
+    assert_eq!(mixed.status, 409, "{}", mixed.body);
+    assert_eq!(status_of(&gw, &snap.id).await, Status::WaitingApproval);
+
     // Another partner's checker cannot name it.
     let plan = gerbang_app::provision::plan(
         "[[sendme_partner]]\nvirtual_account = \"9920015308\"\nname = \"Other\"\n",
