@@ -27,6 +27,17 @@ pub struct Live {
     pub session: Session,
 }
 
+impl Live {
+    /// A session just written (its first version).
+    pub(crate) fn new(key: String, session: Session) -> Self {
+        Live {
+            key,
+            version: 1,
+            session,
+        }
+    }
+}
+
 /// 32 random bytes, base64url without padding (43 characters).
 pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())

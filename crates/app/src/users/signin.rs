@@ -150,14 +150,7 @@ pub async fn with_password(
         &user.username,
     )
     .await?;
-    Ok(Outcome::Session(
-        token,
-        Live {
-            key,
-            version: 1,
-            session,
-        },
-    ))
+    Ok(Outcome::Session(token, Live::new(key, session)))
 }
 
 /// `code` checked for `username` at `at`: a locked user is refused; a wrong or
@@ -259,14 +252,7 @@ pub async fn with_code(
     ];
     records.extend(end_it);
     commit(app, records, &username).await?;
-    Ok(Outcome::Session(
-        token,
-        Live {
-            key,
-            version: 1,
-            session,
-        },
-    ))
+    Ok(Outcome::Session(token, Live::new(key, session)))
 }
 
 /// A signed-in user's TOTP `code` confirming an action (an approval, a

@@ -7,16 +7,13 @@ use maud::{html, Markup, DOCTYPE};
 
 /// A time as the dashboard shows it: Jakarta time, to the second.
 pub fn when(at: Timestamp) -> String {
-    let t = at.jakarta();
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} WIB",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let shown = at
+        .jakarta()
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
+    format!("{shown} WIB")
 }
 
 fn head(title: &str) -> Markup {

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use crate::common::eventually;
-use fantoccini::ClientBuilder;
+use fantoccini::{ClientBuilder, Locator};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
@@ -80,4 +80,49 @@ pub async fn browser(driver: &Driver, (window, lang): (&str, &str)) -> fantoccin
         .connect(&driver.url)
         .await
         .expect("a browser session")
+}
+
+/// Clicks the element `at` finds.
+pub async fn click(client: &fantoccini::Client, at: Locator<'_>) {
+    let what = format!("{at:?}");
+    client
+        .find(at)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {what}: {e}"));
+}
+
+/// Types `text` into the element `css` finds.
+pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+}
+
+/// The text of the element `css` finds.
+pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("the text of {css}: {e}"))
+}
+
+/// A screenshot of the page, kept as `target/{folder}/{name}.png`.
+pub async fn shot(client: &fantoccini::Client, folder: &str, name: &str) {
+    let png = client.screenshot().await.expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target")
+        .join(folder);
+    std::fs::create_dir_all(&dir).expect("the artefact folder");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("saved");
 }

@@ -11,6 +11,18 @@ use gerbang_core::user::{Role, Scope};
 
 on_both_backends!(a_checker_decides_waiting_payouts_with_a_code);
 
+/// Posts a decision on `ids` from the approvals page of `b`.
+async fn decide(b: &mut Browser, ids: &[&str], code: &str, decision: &str) -> Page {
+    let csrf = b.get("/dashboard/approvals").await.hidden("csrf");
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("code", code),
+        ("decision", decision),
+    ];
+    fields.extend(ids.iter().map(|id| ("id", *id)));
+    b.post("/dashboard/approvals", &fields).await
+}
+
 async fn status_of(gw: &Gateway, id: &str) -> Status {
     payout::load(&gw.app().store, id)
         .await
@@ -57,18 +69,7 @@ async fn a_checker_decides_waiting_payouts_with_a_code(db: TestDatabase) {
 
     // A maker does not decide, even with a form of its own session.
     let mut k = Browser::signed_in(&gw, &maker).await;
-    let csrf = k.get("/dashboard/approvals").await.hidden("csrf");
-    let refused = k
-        .post(
-            "/dashboard/approvals",
-            &[
-                ("csrf", &csrf),
-                ("id", &sendme.id),
-                ("code", "123456"),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let refused = decide(&mut k, &[sendme.id.as_str()], "123456", "approve").await;
     assert_eq!(refused.status, 403);
 
     // A forged form changes nothing.
@@ -86,20 +87,9 @@ async fn a_checker_decides_waiting_payouts_with_a_code(db: TestDatabase) {
     assert_eq!(status_of(&gw, &sendme.id).await, Status::WaitingApproval);
 
     // The checker approves the SendMe payout with its code.
-    let csrf = c.get("/dashboard/approvals").await.hidden("csrf");
     // The code of the next 30-second step: the sign-in took this step's.
     let code = totp_at(checker.totp.as_ref().unwrap(), unix_now() + 30);
-    let done = c
-        .post(
-            "/dashboard/approvals",
-            &[
-                ("csrf", &csrf),
-                ("id", &sendme.id),
-                ("code", &code),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let done = decide(&mut c, &[sendme.id.as_str()], &code, "approve").await;
     assert_eq!(
         (done.status, done.location.as_deref()),
         (303, Some("/dashboard/approvals?decided=1")),
@@ -108,37 +98,21 @@ async fn a_checker_decides_waiting_payouts_with_a_code(db: TestDatabase) {
     );
     assert_eq!(status_of(&gw, &sendme.id).await, Status::Processing);
     // The same code again decides nothing.
-    let again = c
-        .post(
-            "/dashboard/approvals",
-            &[
-                ("csrf", &csrf),
-                ("id", &snap.id),
-                ("code", &code),
-                ("decision", "reject"),
-            ],
-        )
-        .await;
+    let again = decide(&mut c, &[snap.id.as_str()], &code, "reject").await;
     assert_eq!(again.status, 401);
     assert_eq!(status_of(&gw, &snap.id).await, Status::WaitingApproval);
 
     // A decision naming one payout no longer waiting decides none of them.
     let third = user(&gw, "dewi", Scope::Partner(DEMO_VA.into()), Role::Checker).await;
     let mut t = Browser::signed_in(&gw, &third).await;
-    let csrf_t = t.get("/dashboard/approvals").await.hidden("csrf");
     let code_t = totp_at(third.totp.as_ref().unwrap(), unix_now() + 30);
-    let mixed = t
-        .post(
-            "/dashboard/approvals",
-            &[
-                ("csrf", &csrf_t),
-                ("id", &snap.id),
-                ("id", &sendme.id),
-                ("code", &code_t),
-                ("decision", "reject"),
-            ],
-        )
-        .await;
+    let mixed = decide(
+        &mut t,
+        &[snap.id.as_str(), sendme.id.as_str()],
+        &code_t,
+        "reject",
+    )
+    .await;
     assert_eq!(mixed.status, 409, "{}", mixed.body);
     assert_eq!(status_of(&gw, &snap.id).await, Status::WaitingApproval);
 
@@ -159,37 +133,15 @@ async fn a_checker_decides_waiting_payouts_with_a_code(db: TestDatabase) {
     )
     .await;
     let mut x = Browser::signed_in(&gw, &other).await;
-    let csrf_x = x.get("/dashboard/approvals").await.hidden("csrf");
     let code_x = totp_at(other.totp.as_ref().unwrap(), unix_now() + 30);
-    let foreign = x
-        .post(
-            "/dashboard/approvals",
-            &[
-                ("csrf", &csrf_x),
-                ("id", &snap.id),
-                ("code", &code_x),
-                ("decision", "reject"),
-            ],
-        )
-        .await;
+    let foreign = decide(&mut x, &[snap.id.as_str()], &code_x, "reject").await;
     assert_eq!(foreign.status, 409, "{}", foreign.body);
     assert_eq!(status_of(&gw, &snap.id).await, Status::WaitingApproval);
 
     // A second checker rejects the SNAP payout: its funds are released.
     let mut s = Browser::signed_in(&gw, &second).await;
-    let csrf = s.get("/dashboard/approvals").await.hidden("csrf");
     let code = totp_at(second.totp.as_ref().unwrap(), unix_now() + 30);
-    let rejected = s
-        .post(
-            "/dashboard/approvals",
-            &[
-                ("csrf", &csrf),
-                ("id", &snap.id),
-                ("code", &code),
-                ("decision", "reject"),
-            ],
-        )
-        .await;
+    let rejected = decide(&mut s, &[snap.id.as_str()], &code, "reject").await;
     assert_eq!(rejected.status, 303, "{}", rejected.body);
     assert_eq!(status_of(&gw, &snap.id).await, Status::Failed);
     assert!(s

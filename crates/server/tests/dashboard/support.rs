@@ -152,26 +152,23 @@ impl Browser {
         }
     }
 
-    pub async fn get(&mut self, path: &str) -> Page {
-        let response = self
-            .client
+    async fn fetch(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(format!("{}{path}", self.base))
             .header("cookie", self.cookie_header())
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let response = self.fetch(path).await;
         self.read(response).await
     }
 
     /// The body of `path` as bytes (a download).
     pub async fn get_bytes(&mut self, path: &str) -> Vec<u8> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
+        let response = self.fetch(path).await;
         assert_eq!(response.status(), 200, "{path}");
         response.bytes().await.unwrap().to_vec()
     }

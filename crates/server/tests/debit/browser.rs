@@ -7,18 +7,14 @@
 //! Without chromedriver the test says so and passes; with
 //! `GERBANG_REQUIRE_CHROMIUM=1` (as CI sets it) a missing browser is a failure.
 
-use crate::chromium::{browser, driver, PHONE_ID};
+use crate::chromium::{browser, click, driver, shot, type_into, PHONE_ID};
 use crate::common::*;
 use crate::support::*;
 use fantoccini::Locator;
-use std::path::PathBuf;
 use std::time::Duration;
 
-fn artefacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debit-pages");
-    std::fs::create_dir_all(&dir).expect("the artefact folder");
-    dir
-}
+/// Where this suite's screenshots go, below `target/`.
+const SHOTS: &str = "debit-pages";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kredivo_instalment_is_approved_in_chromium() {
@@ -69,9 +65,7 @@ async fn a_kredivo_instalment_is_approved_in_chromium() {
             .await
             .expect("its text");
         assert!(amount.starts_with("Rp "), "{name}: {amount}");
-        let png = client.screenshot().await.expect("a screenshot");
-        assert!(png.starts_with(b"\x89PNG"), "{name}");
-        std::fs::write(artefacts().join(format!("{name}.png")), png).expect("saved");
+        shot(&client, SHOTS, name).await;
     }
 
     // The Kredivo instalment: the instalment account approves three months.
@@ -93,21 +87,9 @@ async fn a_kredivo_instalment_is_approved_in_chromium() {
         ("#pin", "414141"),
         ("#otp", "4567"),
     ] {
-        client
-            .find(Locator::Css(field))
-            .await
-            .expect("the field")
-            .send_keys(value)
-            .await
-            .expect("typed");
+        type_into(&client, field, value).await;
     }
-    client
-        .find(Locator::Css("button[value=approve]"))
-        .await
-        .expect("Approve")
-        .click()
-        .await
-        .expect("clicked");
+    click(&client, Locator::Css("button[value=approve]")).await;
     let landed = eventually("the return URL", Duration::from_secs(15), || async {
         client
             .current_url()
@@ -123,8 +105,7 @@ async fn a_kredivo_instalment_is_approved_in_chromium() {
     assert_eq!(query["bill_no"], "KRD-CHROME");
     assert_eq!(query["status"], "2");
     assert_eq!(query["signature"], sign(&["KRD-CHROME", "2"]));
-    let png = client.screenshot().await.expect("a screenshot");
-    std::fs::write(artefacts().join("return.png"), png).expect("saved");
+    shot(&client, SHOTS, "return").await;
     client.close().await.expect("closed");
     let check = gw.ledger_check().await;
     assert_eq!(check["clean"], true, "{check}");
