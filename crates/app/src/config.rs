@@ -405,7 +405,7 @@ impl Config {
     /// Whether a notice URL a request names is one this gateway never calls: an
     /// internal address, where such are not allowed.
     pub fn refuses_notice_url(&self, url: Option<&str>) -> bool {
-        !self.internal_destinations_allowed() && url.is_some_and(crate::notifier::names_internal)
+        !self.internal_destinations_allowed() && url.is_some_and(names_internal)
     }
 
     pub fn from_toml(text: &str) -> Result<Self, String> {
@@ -481,6 +481,18 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
         Self::from_toml(&text).map_err(|e| format!("{path}: {e}"))
     }
+}
+
+/// Whether a URL's host is an internal address literal or a `localhost` name
+/// (the notifier never calls it unless internal destinations are allowed).
+pub(crate) fn names_internal(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(gerbang_core::destination::names_internal_host)
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

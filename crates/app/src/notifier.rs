@@ -206,7 +206,9 @@ impl Notifier {
         let attempt_no = n.attempts + 1;
         let at = self.clock.now();
         let started = Instant::now();
-        if !self.config.allow_internal_destinations.unwrap_or(false) && names_internal(&n.url) {
+        if !self.config.allow_internal_destinations.unwrap_or(false)
+            && crate::config::names_internal(&n.url)
+        {
             // Never sent, and never will be: recorded once, not retried.
             let attempt = Attempt {
                 notification_id: n.id,
@@ -306,18 +308,6 @@ impl Notifier {
         };
         (attempt, verdict)
     }
-}
-
-/// Whether a URL's host is an internal address literal or a `localhost` name
-/// (the notifier never calls it unless internal destinations are allowed).
-pub(crate) fn names_internal(url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(gerbang_core::destination::names_internal_host)
-        })
-        .unwrap_or(false)
 }
 
 async fn read_limited(mut response: reqwest::Response) -> String {

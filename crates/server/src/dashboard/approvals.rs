@@ -166,7 +166,7 @@ pub async fn decide(
     Form(form): Form<Decision>,
 ) -> Response {
     if !signed.form_is_ours(&headers, &form.csrf) {
-        return super::auth::forged();
+        return super::layout::forged();
     }
     let s = &signed.live.session;
     if s.role < Role::Checker {

@@ -5,7 +5,7 @@
 use super::Dashboard;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use gerbang_app::users::sessions::{self, Live};
@@ -88,23 +88,6 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 /// Whether `given` is `expected`, in constant time.
 pub fn token_matches(expected: &str, given: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
-}
-
-/// A refused form: forged, from another site, or too old.
-pub fn forged() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        axum::response::Html(super::layout::bare(
-            "Refused",
-            maud::html! {
-                h1 { "This form was refused" }
-                p { "It did not come from this dashboard, or it is too old. Go back, reload the page and try again." }
-                p { a href="/dashboard" { "Back to the dashboard" } }
-            },
-        )
-        .into_string()),
-    )
-        .into_response()
 }
 
 /// The session a request's cookie names, complete or not.

@@ -2,6 +2,8 @@
 //! sign-out form, navigation, and the content.
 
 use super::auth::Signed;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use gerbang_core::Timestamp;
 use maud::{html, Markup, DOCTYPE};
 
@@ -89,4 +91,21 @@ pub fn page(title: &str, path: &str, signed: &Signed, content: Markup) -> Markup
             }
         }
     }
+}
+
+/// A refused form: forged, from another site, or too old.
+pub fn forged() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        axum::response::Html(bare(
+            "Refused",
+            maud::html! {
+                h1 { "This form was refused" }
+                p { "It did not come from this dashboard, or it is too old. Go back, reload the page and try again." }
+                p { a href="/dashboard" { "Back to the dashboard" } }
+            },
+        )
+        .into_string()),
+    )
+        .into_response()
 }

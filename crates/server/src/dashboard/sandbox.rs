@@ -113,7 +113,7 @@ fn refused(
         return Some(StatusCode::NOT_FOUND.into_response());
     }
     if !signed.form_is_ours(headers, csrf) {
-        return Some(super::auth::forged());
+        return Some(super::layout::forged());
     }
     let s = &signed.live.session;
     if s.role < Role::Maker || (operator_only && s.scope != Scope::Operator) {

@@ -257,7 +257,7 @@ fn checked(
     role: Role,
 ) -> Result<Whose, Box<Response>> {
     if !signed.form_is_ours(headers, csrf) {
-        return Err(Box::new(super::auth::forged()));
+        return Err(Box::new(super::layout::forged()));
     }
     let Some(w) = whose(&signed.live.session.scope, naming) else {
         return Err(Box::new(failed(signed, SettingsError::NotFound)));

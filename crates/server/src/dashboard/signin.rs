@@ -98,7 +98,7 @@ pub async fn password(
     if !auth::same_origin(&headers)
         || !expected.is_some_and(|e| auth::token_matches(&e, &form.csrf))
     {
-        return auth::forged();
+        return super::layout::forged();
     }
     let (jar, csrf) = sign_in_token(&d, jar);
     let name: String = form.username.chars().take(MAX_FIELD_CHARS).collect();
@@ -180,7 +180,7 @@ pub async fn code(
 ) -> Response {
     let csrf = pending.live.session.csrf.expose().to_string();
     if !auth::same_origin(&headers) || !auth::token_matches(&csrf, &form.csrf) {
-        return auth::forged();
+        return super::layout::forged();
     }
     if !d.throttle.admit(pending.from) {
         let page = code_page(
@@ -230,7 +230,7 @@ pub async fn sign_out(
     Form(form): Form<SignOutForm>,
 ) -> Response {
     if !signed.form_is_ours(&headers, &form.csrf) {
-        return auth::forged();
+        return super::layout::forged();
     }
     if let Err(e) =
         gerbang_app::users::sessions::end(&d.app, &signed.live, &signed.from.to_string()).await
