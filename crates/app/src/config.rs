@@ -242,6 +242,11 @@ pub struct HttpConfig {
     pub body_read_timeout_seconds: u64,
     /// Connections open at once; past it, new ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Reverse proxies in front of the gateway (their addresses): a request from
+    /// one of them is from the address its `X-Forwarded-For` names (the last one
+    /// not itself a listed proxy). Used where the client's address matters: the
+    /// dashboard's sign-in limit and audit log.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for HttpConfig {
@@ -250,6 +255,7 @@ impl Default for HttpConfig {
             header_read_timeout_seconds: 30,
             body_read_timeout_seconds: 30,
             max_connections: 4096,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! never decide money movements itself nor touch the database except through the
 //! application's store.
 
+mod client_address;
 mod dashboard;
 pub mod error;
 pub mod metrics;

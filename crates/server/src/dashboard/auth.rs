@@ -3,13 +3,13 @@
 //! `Origin` that is this gateway's own when the browser sends one).
 
 use super::Dashboard;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use gerbang_app::users::sessions::{self, Live};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -58,12 +58,9 @@ pub fn cleared(d: &Dashboard) -> Cookie<'static> {
     c
 }
 
-/// The client's address as the connection gives it.
-pub fn client(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+/// The client's address (behind a configured reverse proxy, the one it names).
+pub fn client(parts: &Parts, d: &Dashboard) -> IpAddr {
+    crate::client_address::of(parts, &d.app.config.http.trusted_proxies)
 }
 
 /// Whether the `Origin` a browser sent, if any, is this gateway (the `Host` it
@@ -103,6 +100,21 @@ async fn live(d: &Dashboard, parts: &Parts) -> Option<Live> {
     }
 }
 
+/// The address a request comes from (see [`client`]).
+pub struct Client(pub IpAddr);
+
+#[axum::async_trait]
+impl FromRequestParts<Arc<Dashboard>> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        d: &Arc<Dashboard>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Client(client(parts, d)))
+    }
+}
+
 /// A signed-in user's request (the session is complete), with the address it
 /// came from. Without one the browser is sent to the sign-in page.
 pub struct Signed {
@@ -120,7 +132,7 @@ impl FromRequestParts<Arc<Dashboard>> for Signed {
         match live(d, parts).await {
             Some(live) if live.session.complete => Ok(Signed {
                 live,
-                from: client(parts),
+                from: client(parts, d),
                 sandbox: d.app.is_sandbox(),
             }),
             Some(_) => Err(Redirect::to("/dashboard/sign-in/code").into_response()),
@@ -143,7 +155,7 @@ impl FromRequestParts<Arc<Dashboard>> for Pending {
         match live(d, parts).await {
             Some(live) if !live.session.complete => Ok(Pending {
                 live,
-                from: client(parts),
+                from: client(parts, d),
             }),
             Some(_) => Err(Redirect::to("/dashboard").into_response()),
             None => Err(Redirect::to("/dashboard/sign-in").into_response()),

@@ -4,7 +4,7 @@
 
 use super::auth::{self, Pending, Signed};
 use super::{layout, Dashboard};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
@@ -13,7 +13,6 @@ use gerbang_app::users::signin::{self, Outcome, Refusal};
 use gerbang_core::mask::Secret;
 use maud::{html, Markup};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 fn sign_in_page(csrf: &str, name: &str, message: Option<&str>) -> Markup {
@@ -87,7 +86,7 @@ const MAX_FIELD_CHARS: usize = 256;
 
 pub async fn password(
     State(d): State<Arc<Dashboard>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    auth::Client(client): auth::Client,
     headers: HeaderMap,
     jar: CookieJar,
     Form(form): Form<PasswordForm>,
@@ -102,7 +101,7 @@ pub async fn password(
     }
     let (jar, csrf) = sign_in_token(&d, jar);
     let name: String = form.username.chars().take(MAX_FIELD_CHARS).collect();
-    if !d.throttle.admit(peer.ip()) {
+    if !d.throttle.admit(client) {
         let page = sign_in_page(
             &csrf,
             &name,
@@ -114,7 +113,7 @@ pub async fn password(
         let page = sign_in_page(&csrf, &name, Some("Wrong username or password."));
         return (StatusCode::UNAUTHORIZED, jar, Html(page.into_string())).into_response();
     }
-    let from = peer.ip().to_string();
+    let from = client.to_string();
     match signin::with_password(&d.app, &name, Secret::new(form.password), &from).await {
         Ok(Outcome::Session(token, live)) => {
             let jar = jar.add(auth::cookie(

@@ -24,7 +24,12 @@ impl Throttle {
     }
 
     /// Counts an attempt from `from`; false when it is one too many this minute.
+    /// IPv6 addresses count by their /64, which one client usually holds whole.
     pub fn admit(&self, from: IpAddr) -> bool {
+        let from = match from {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            v4 => v4,
+        };
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= MAX_ADDRESSES {
@@ -65,5 +70,11 @@ mod tests {
         assert!(t.admit(a) && t.admit(a) && t.admit(a));
         assert!(!t.admit(a));
         assert!(t.admit(b));
+        let (c, d): (IpAddr, IpAddr) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::ffff".parse().unwrap(),
+        );
+        assert!(t.admit(c) && t.admit(d) && t.admit(c));
+        assert!(!t.admit(d), "one /64, one share");
     }
 }

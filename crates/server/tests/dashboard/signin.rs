@@ -12,6 +12,7 @@ on_both_backends!(
     wrong_passwords_lock_the_user,
     a_disabled_user_is_signed_out,
     sign_ins_are_throttled_per_address,
+    behind_a_proxy_the_forwarded_address_counts,
     a_merchant_user_sees_its_own_scope_only,
 );
 
@@ -290,6 +291,62 @@ async fn sign_ins_are_throttled_per_address(db: TestDatabase) {
         .unwrap()
         .unwrap();
     assert_eq!(olga.failed_sign_ins, 3);
+    gw.stop().await;
+}
+
+async fn behind_a_proxy_the_forwarded_address_counts(db: TestDatabase) {
+    let mut config = test_config(&db);
+    config.dashboard.sign_ins_per_minute = 2;
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let gw = Gateway::start(config).await;
+    user(&gw, "olga", Scope::Operator, Role::Viewer).await;
+    let mut a = Browser::new(&gw);
+    a.forwarded_for = Some("198.51.100.1, 203.0.113.7".into());
+    for _ in 0..2 {
+        assert_eq!(a.sign_in("olga", "wrong password here").await.status, 401);
+    }
+    assert_eq!(a.sign_in("olga", PASSWORD).await.status, 429);
+    // Another client behind the same proxy has its own share.
+    let mut b = Browser::new(&gw);
+    b.forwarded_for = Some("203.0.113.8".into());
+    assert_eq!(b.sign_in("olga", PASSWORD).await.status, 303);
+    let rows = audit_rows(&mut b).await;
+    let from: Vec<String> = gw
+        .app()
+        .store
+        .records("dashboard.audit", None, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.data
+                .decode::<gerbang_core::user::AuditEntry>()
+                .unwrap()
+                .from
+        })
+        .collect();
+    assert_eq!(
+        from,
+        ["203.0.113.8", "203.0.113.7", "203.0.113.7"],
+        "{rows:?}"
+    );
+    gw.stop().await;
+
+    // Not a listed proxy: the header is whatever a client wrote, and is ignored.
+    let db = gerbang_store::testing::sqlite_database();
+    let gw = Gateway::start(test_config(&db)).await;
+    user(&gw, "olga", Scope::Operator, Role::Viewer).await;
+    let mut c = Browser::new(&gw);
+    c.forwarded_for = Some("203.0.113.9".into());
+    assert_eq!(c.sign_in("olga", PASSWORD).await.status, 303);
+    let rows = gw
+        .app()
+        .store
+        .records("dashboard.audit", None, None, 10)
+        .await
+        .unwrap();
+    let entry: gerbang_core::user::AuditEntry = rows[0].data.decode().unwrap();
+    assert_eq!(entry.from, "127.0.0.1");
     gw.stop().await;
 }
 

@@ -99,6 +99,8 @@ pub struct Browser {
     base: String,
     client: reqwest::Client,
     pub cookies: BTreeMap<String, String>,
+    /// Sent as `X-Forwarded-For`, as a reverse proxy would.
+    pub forwarded_for: Option<String>,
 }
 
 impl Browser {
@@ -111,6 +113,7 @@ impl Browser {
                 .build()
                 .unwrap(),
             cookies: BTreeMap::new(),
+            forwarded_for: None,
         }
     }
 
@@ -152,10 +155,19 @@ impl Browser {
         }
     }
 
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header());
+        if let Some(f) = &self.forwarded_for {
+            r = r.header("x-forwarded-for", f);
+        }
+        r
+    }
+
     async fn fetch(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
+        self.request(reqwest::Method::GET, path)
             .send()
             .await
             .unwrap()
@@ -180,11 +192,7 @@ impl Browser {
         fields: &[(&str, &str)],
         origin: Option<&str>,
     ) -> Page {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .form(fields);
+        let mut request = self.request(reqwest::Method::POST, path).form(fields);
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }

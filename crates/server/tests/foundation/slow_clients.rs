@@ -35,6 +35,7 @@ async fn slow_and_idle_connections_are_closed(db: TestDatabase) {
         header_read_timeout_seconds: 1,
         body_read_timeout_seconds: 1,
         max_connections: 64,
+        ..HttpConfig::default()
     };
     let gw = Gateway::start(config).await;
     let addr = gw.addr();
@@ -94,6 +95,7 @@ async fn connections_past_the_cap_wait_their_turn(db: TestDatabase) {
         header_read_timeout_seconds: 1,
         body_read_timeout_seconds: 1,
         max_connections: 8,
+        ..HttpConfig::default()
     };
     let gw = Gateway::start(config).await;
     let addr = gw.addr();
