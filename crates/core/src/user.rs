@@ -116,6 +116,18 @@ impl Scope {
         }
     }
 
+    /// The scope an account belongs to: a partner's balance, a merchant's
+    /// settlement account; the operator's for the rest.
+    pub fn of_account(code: &str) -> Scope {
+        if let Some(va) = code.strip_prefix("partner:") {
+            Scope::Partner(va.to_string())
+        } else if let Some(id) = code.strip_prefix("merchant:") {
+            Scope::Merchant(id.to_string())
+        } else {
+            Scope::Operator
+        }
+    }
+
     /// Whether this scope may see what belongs to `other`.
     pub fn covers(&self, other: &Scope) -> bool {
         *self == Scope::Operator || self == other
@@ -193,7 +205,8 @@ pub struct AuditEntry {
     pub at: Timestamp,
     /// Who acted (a username, or the name given at a failed sign-in).
     pub actor: String,
-    /// Whose data it touched.
+    /// Whose data it touched (a sign-in: the user's own): the log of that scope
+    /// shows it, and the operator's shows all.
     pub scope: Scope,
     /// What was done: `sign_in`, `sign_in_refused`, `sign_out`, …
     pub action: String,
@@ -249,6 +262,12 @@ mod tests {
         assert!(!m.covers(&Scope::Merchant("99998".into())));
         assert!(!m.covers(&Scope::Operator));
         assert_eq!(m.owner(), "merchant:99999");
+        assert_eq!(Scope::of_account("merchant:99999"), m);
+        assert_eq!(
+            Scope::of_account("partner:9920015307"),
+            Scope::Partner("9920015307".into())
+        );
+        assert_eq!(Scope::of_account("operator:fees"), Scope::Operator);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use axum_extra::extract::Form;
 use gerbang_app::payout::approval::{self, ApprovalError};
 use gerbang_app::users::signin::{self, Refusal};
 use gerbang_core::payout::{Disbursement, Payee};
-use gerbang_core::user::Role;
+use gerbang_core::user::{Role, Scope};
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -233,7 +233,10 @@ pub async fn decide(
             .iter()
             .map(|p| format!("{} ({})", p.id, p.reference))
             .collect();
-        gerbang_app::users::audit::write(&signed.audit(action, &refs.join(", ")))
+        let touched = payouts
+            .first()
+            .map_or(Scope::Operator, |p| Scope::of_account(&p.funding_account));
+        gerbang_app::users::audit::write(&signed.audit(&touched, action, &refs.join(", ")))
     };
     match approval::decide_for(&d.app, &s.scope, &ids, approve, audit).await {
         Ok(decided) => {

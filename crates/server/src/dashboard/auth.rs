@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use gerbang_app::users::sessions::{self, Live};
+use gerbang_core::user::Scope;
 use std::net::IpAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -164,12 +165,17 @@ impl FromRequestParts<Arc<Dashboard>> for Pending {
 }
 
 impl Signed {
-    /// An audit entry of this user's `action`, now.
-    pub fn audit(&self, action: &str, detail: &str) -> gerbang_core::user::AuditEntry {
+    /// An audit entry of this user's `action` on what belongs to `touched`, now.
+    pub fn audit(
+        &self,
+        touched: &Scope,
+        action: &str,
+        detail: &str,
+    ) -> gerbang_core::user::AuditEntry {
         let s = &self.live.session;
         gerbang_app::users::audit::entry(
             s.username.as_str(),
-            &s.scope,
+            touched,
             action,
             detail,
             &self.from.to_string(),

@@ -130,10 +130,11 @@ fn refused(
 async fn audited(
     d: &Dashboard,
     signed: &Signed,
+    touched: &Scope,
     action: &str,
     detail: String,
 ) -> Result<(), Response> {
-    gerbang_app::users::audit::record(&d.app, &signed.audit(action, &detail))
+    gerbang_app::users::audit::record(&d.app, &signed.audit(touched, action, &detail))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "a sandbox action could not be audited");
@@ -218,8 +219,14 @@ pub async fn bill(
     };
     match done {
         Ok(b) => {
-            if let Err(r) =
-                audited(&d, &signed, action, format!("{} ({})", b.id, b.reference)).await
+            if let Err(r) = audited(
+                &d,
+                &signed,
+                &Scope::Merchant(b.requester.principal.clone()),
+                action,
+                format!("{} ({})", b.id, b.reference),
+            )
+            .await
             {
                 return r;
             }
@@ -309,7 +316,15 @@ pub async fn code(
         gerbang_core::mask::mask_tail(code),
         gerbang_core::mask::mask_tail(phone)
     );
-    if let Err(r) = audited(&d, &signed, "sandbox_code_claimed", detail.clone()).await {
+    if let Err(r) = audited(
+        &d,
+        &signed,
+        &Scope::Operator,
+        "sandbox_code_claimed",
+        detail.clone(),
+    )
+    .await
+    {
         return r;
     }
     let class = if outcome == "paid" { "ok" } else { "error" };
@@ -374,7 +389,15 @@ pub async fn bank(
         gerbang_core::mask::mask_tail(account),
         f.outcome
     );
-    if let Err(r) = audited(&d, &signed, "sandbox_bank_outcome", detail.clone()).await {
+    if let Err(r) = audited(
+        &d,
+        &signed,
+        &Scope::Operator,
+        "sandbox_bank_outcome",
+        detail.clone(),
+    )
+    .await
+    {
         return r;
     }
     answer(
@@ -415,6 +438,7 @@ pub async fn clock(
             if let Err(r) = audited(
                 &d,
                 &signed,
+                &Scope::Operator,
                 "sandbox_clock_advanced",
                 format!("{seconds} s, to {}", layout::when(now)),
             )

@@ -244,8 +244,17 @@ pub async fn show(
     }
 }
 
-fn audit_entry(signed: &Signed, action: &str, detail: String) -> gerbang_store::RecordWrite {
-    gerbang_app::users::audit::write(&signed.audit(action, &detail))
+fn audit_entry(
+    signed: &Signed,
+    w: &Whose,
+    action: &str,
+    detail: String,
+) -> gerbang_store::RecordWrite {
+    let touched = match w {
+        Whose::Merchant(id) => Scope::Merchant(id.clone()),
+        Whose::Partner(va) => Scope::Partner(va.clone()),
+    };
+    gerbang_app::users::audit::write(&signed.audit(&touched, action, &detail))
 }
 
 /// The principal a form names, if this session may act on it with `role`.
@@ -335,7 +344,7 @@ pub async fn merchant(
         ret.as_deref().unwrap_or("none"),
         format_name(format)
     );
-    let audit = audit_entry(&signed, "settings_changed", detail);
+    let audit = audit_entry(&signed, &w, "settings_changed", detail);
     match settings::update_merchant(&d.app, id, notification, ret, format, audit).await {
         Ok(_) => {
             answer(
@@ -411,6 +420,7 @@ pub async fn rotate(
         Whose::Merchant(id) => {
             let audit = audit_entry(
                 &signed,
+                &w,
                 "credentials_rotated",
                 format!("merchant {id}: password"),
             );
@@ -425,6 +435,7 @@ pub async fn rotate(
         Whose::Partner(va) => {
             let audit = audit_entry(
                 &signed,
+                &w,
                 "credentials_rotated",
                 format!("partner {va}: faspay, app and client secrets"),
             );
@@ -499,6 +510,7 @@ pub async fn test(
     };
     let audit = audit_entry(
         &signed,
+        &w,
         "test_notification_sent",
         format!("merchant {id}: notification {notification}"),
     );

@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use gerbang_app::statements;
+use gerbang_core::user::Scope;
 use gerbang_store::{Account, StatementLine};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -346,7 +347,7 @@ async fn download(
             ""
         }
     );
-    let entry = signed.audit("statement_download", &detail);
+    let entry = signed.audit(&Scope::of_account(&code), "statement_download", &detail);
     if let Err(e) = gerbang_app::users::audit::record(&d.app, &entry).await {
         return failed(e);
     }

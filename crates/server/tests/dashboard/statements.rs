@@ -94,6 +94,16 @@ async fn each_scope_sees_its_own_balances(db: TestDatabase) {
         200
     );
 
+    // What the operator does with the partner's data shows in the partner's log.
+    o.get_bytes("/dashboard/statement.csv?account=partner%3A9920015307")
+        .await;
+    let seen = audit_rows(&mut p).await;
+    assert!(
+        seen.iter()
+            .any(|r| r.0 == "olga" && r.1 == "statement_download"),
+        "{seen:?}"
+    );
+
     let mut m = Browser::signed_in(&gw, &merchant).await;
     assert_eq!(
         accounts_listed(&m.get("/dashboard/balances").await.body),
