@@ -82,13 +82,25 @@ pub async fn browser(driver: &Driver, (window, lang): (&str, &str)) -> fantoccin
         .expect("a browser session")
 }
 
+/// Longest wait for an element to appear (a click's page may still be loading).
+const ELEMENT_WAIT: Duration = Duration::from_secs(15);
+
+/// The element `at` finds, once the page has it.
+async fn element(client: &fantoccini::Client, at: Locator<'_>) -> fantoccini::elements::Element {
+    let what = format!("{at:?}");
+    client
+        .wait()
+        .at_most(ELEMENT_WAIT)
+        .for_element(at)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 /// Clicks the element `at` finds.
 pub async fn click(client: &fantoccini::Client, at: Locator<'_>) {
     let what = format!("{at:?}");
-    client
-        .find(at)
+    element(client, at)
         .await
-        .unwrap_or_else(|e| panic!("{what}: {e}"))
         .click()
         .await
         .unwrap_or_else(|e| panic!("clicking {what}: {e}"));
@@ -96,10 +108,8 @@ pub async fn click(client: &fantoccini::Client, at: Locator<'_>) {
 
 /// Types `text` into the element `css` finds.
 pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
-    client
-        .find(Locator::Css(css))
+    element(client, Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .send_keys(text)
         .await
         .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
@@ -107,10 +117,8 @@ pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
 
 /// The text of the element `css` finds.
 pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
+    element(client, Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
         .await
         .unwrap_or_else(|e| panic!("the text of {css}: {e}"))
