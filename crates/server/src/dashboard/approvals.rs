@@ -147,15 +147,12 @@ async fn again(d: &Dashboard, signed: &Signed, status: StatusCode, message: &str
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct Decision {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     id: Vec<String>,
-    #[serde(default)]
     code: String,
-    #[serde(default)]
     decision: String,
 }
 

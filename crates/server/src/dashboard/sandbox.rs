@@ -93,6 +93,11 @@ fn answer(d: &Dashboard, signed: &Signed, status: StatusCode, message: (&str, &s
         .into_response()
 }
 
+/// The page saying why a form was refused (`400`).
+fn bad(d: &Dashboard, signed: &Signed, why: &str) -> Response {
+    answer(d, signed, StatusCode::BAD_REQUEST, ("error", why))
+}
+
 /// The page, in sandbox mode only.
 pub async fn show(State(d): State<Arc<Dashboard>>, signed: Signed) -> Response {
     if !d.app.is_sandbox() {
@@ -146,13 +151,11 @@ async fn audited(
         })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct BillForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     trx_id: String,
-    #[serde(default)]
     action: String,
 }
 
@@ -208,14 +211,7 @@ pub async fn bill(
             )
         }
         "fail" => (payin::decline(&d.app, &trx_id).await, "sandbox_bill_failed"),
-        _ => {
-            return answer(
-                &d,
-                &signed,
-                StatusCode::BAD_REQUEST,
-                ("error", "Pay it or fail it."),
-            )
-        }
+        _ => return bad(&d, &signed, "Pay it or fail it."),
     };
     match done {
         Ok(b) => {
@@ -247,15 +243,12 @@ pub async fn bill(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CodeForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     network: String,
-    #[serde(default)]
     code: String,
-    #[serde(default)]
     phone: String,
 }
 
@@ -269,23 +262,14 @@ pub async fn code(
         return r;
     }
     let Some(network) = Network::by_slug(&f.network) else {
-        return answer(
-            &d,
-            &signed,
-            StatusCode::BAD_REQUEST,
-            ("error", "Alfamart, Indomaret or Permata."),
-        );
+        return bad(&d, &signed, "Alfamart, Indomaret or Permata.");
     };
     let (code, phone) = (f.code.trim(), f.phone.trim());
     if code.is_empty() || code.len() > 32 || phone.is_empty() || phone.len() > 20 {
-        return answer(
+        return bad(
             &d,
             &signed,
-            StatusCode::BAD_REQUEST,
-            (
-                "error",
-                "A code (up to 32 characters) and a phone (up to 20).",
-            ),
+            "A code (up to 32 characters) and a phone (up to 20).",
         );
     }
     let cashier = match cashier(&d.app, network) {
@@ -336,15 +320,12 @@ pub async fn code(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct BankForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     bank_code: String,
-    #[serde(default)]
     account: String,
-    #[serde(default)]
     outcome: String,
 }
 
@@ -360,21 +341,11 @@ pub async fn bank(
     let Ok(outcome) =
         serde_json::from_value::<ForcedOutcome>(serde_json::Value::String(f.outcome.clone()))
     else {
-        return answer(
-            &d,
-            &signed,
-            StatusCode::BAD_REQUEST,
-            ("error", "success, reject, pending or fail_later."),
-        );
+        return bad(&d, &signed, "success, reject, pending or fail_later.");
     };
     let (bank_code, account) = (f.bank_code.trim(), f.account.trim());
     if bank_code.is_empty() || bank_code.len() > 8 || account.is_empty() || account.len() > 34 {
-        return answer(
-            &d,
-            &signed,
-            StatusCode::BAD_REQUEST,
-            ("error", "A bank code and an account number."),
-        );
+        return bad(&d, &signed, "A bank code and an account number.");
     }
     if let Err(e) = d
         .app
@@ -382,7 +353,7 @@ pub async fn bank(
         .force_next(d.app.now(), bank_code, account, outcome)
         .await
     {
-        return answer(&d, &signed, StatusCode::BAD_REQUEST, ("error", &e));
+        return bad(&d, &signed, &e);
     }
     let detail = format!(
         "{bank_code} {}: {}",
@@ -408,11 +379,10 @@ pub async fn bank(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ClockForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     seconds: String,
 }
 
@@ -426,12 +396,7 @@ pub async fn clock(
         return r;
     }
     let Ok(seconds) = f.seconds.trim().parse::<i64>() else {
-        return answer(
-            &d,
-            &signed,
-            StatusCode::BAD_REQUEST,
-            ("error", "A whole number of seconds."),
-        );
+        return bad(&d, &signed, "A whole number of seconds.");
     };
     match d.app.advance_clock(seconds).await {
         Ok(now) => {
@@ -453,6 +418,6 @@ pub async fn clock(
                 ("ok", &format!("The clock moved {seconds} s forward.")),
             )
         }
-        Err(e) => answer(&d, &signed, StatusCode::BAD_REQUEST, ("error", &e)),
+        Err(e) => bad(&d, &signed, &e),
     }
 }

@@ -71,13 +71,11 @@ fn sign_in_token(d: &Dashboard, jar: CookieJar) -> (CookieJar, String) {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct PasswordForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     password: String,
 }
 
@@ -162,11 +160,10 @@ pub async fn code_form(pending: Pending) -> Response {
     Html(code_page(pending.live.session.csrf.expose(), None).into_string()).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CodeForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     code: String,
 }
 
@@ -215,9 +212,9 @@ pub async fn code(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct SignOutForm {
-    #[serde(default)]
     csrf: String,
 }
 
