@@ -29,6 +29,7 @@ pub mod settings;
 pub mod statements;
 mod stored;
 mod token_key;
+pub mod transactions;
 pub mod users;
 mod worker;
 

@@ -73,6 +73,13 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Record>, StoreError>;
 
+    /// Records of one kind newest first, a page at a time (see [`RecordsByTime`]).
+    async fn records_by_time(&self, query: RecordsByTime) -> Result<Vec<Record>, StoreError>;
+
+    /// The journal entries filed under `reference`, oldest first, at most `limit`,
+    /// each with its postings.
+    async fn entries(&self, reference: &str, limit: u32) -> Result<Vec<JournalEntry>, StoreError>;
+
     async fn account(&self, code: &str) -> Result<Option<Account>, StoreError>;
 
     /// Accounts in order of their codes, a page after `after_code`.

@@ -49,6 +49,11 @@ pub const SQLITE: &[Migration] = &[
         name: "records_waiting_approval",
         sql: include_str!("../migrations/sqlite/0008_records_waiting_approval.sql"),
     },
+    Migration {
+        version: 9,
+        name: "dashboard_lookups",
+        sql: include_str!("../migrations/sqlite/0009_dashboard_lookups.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -81,6 +86,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "records_waiting_approval",
         sql: include_str!("../migrations/postgres/0006_records_waiting_approval.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "dashboard_lookups",
+        sql: include_str!("../migrations/postgres/0007_dashboard_lookups.sql"),
     },
 ];
 

@@ -128,6 +128,40 @@ pub struct Record {
     pub updated_at: Timestamp,
 }
 
+/// Records of one kind newest first: created in `from <= created_at < until`,
+/// strictly before the position `before` (`created_at`, then key, both
+/// descending), of `owner` and in `state` when given.
+#[derive(Clone, Debug)]
+pub struct RecordsByTime {
+    pub kind: String,
+    pub owner: Option<String>,
+    pub state: Option<String>,
+    pub from: Timestamp,
+    pub until: Timestamp,
+    /// Where the previous page stopped: its last record's `created_at` and key.
+    pub before: Option<(Timestamp, String)>,
+    pub limit: u32,
+}
+
+/// A journal entry with its postings, as read back for one reference.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JournalEntry {
+    pub id: i64,
+    pub kind: String,
+    pub reference: String,
+    pub description: String,
+    pub currency: Currency,
+    pub created_at: Timestamp,
+    pub postings: Vec<EntryPosting>,
+}
+
+/// One leg of a journal entry: positive credits the account, negative debits it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EntryPosting {
+    pub account: String,
+    pub amount: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Account {
     pub id: i64,

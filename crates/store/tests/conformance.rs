@@ -990,6 +990,86 @@ async fn records_in_an_indexed_state_are_listed(store: Arc<dyn Store>) {
     assert_eq!(keys(of_a), ["d1"]);
 }
 
+async fn records_page_newest_first_by_time(store: Arc<dyn Store>) {
+    let write = |key: &str, owner: &str, state: &str| RecordWrite {
+        kind: "payin.bill".into(),
+        key: key.into(),
+        owner: owner.into(),
+        state: state.into(),
+        data: Document::of(&serde_json::json!({ "key": key })),
+        expect: Expect::Absent,
+    };
+    let at = |seconds: i64| T0.plus_seconds(seconds);
+    // b1 and b2 share an instant: the key orders them.
+    for (t, key, owner, state) in [
+        (0, "b0", "m1", "paid"),
+        (10, "b1", "m1", "pending"),
+        (10, "b2", "m2", "paid"),
+        (20, "b3", "m1", "paid"),
+        (30, "b4", "m1", "expired"),
+    ] {
+        let step = Step {
+            records: vec![write(key, owner, state)],
+            ..Step::default()
+        };
+        store.commit(at(t), step).await.unwrap();
+    }
+    let page = |owner: Option<&str>, state: Option<&str>, before: Option<(i64, &str)>, limit| {
+        let store = store.clone();
+        let query = RecordsByTime {
+            kind: "payin.bill".into(),
+            owner: owner.map(str::to_string),
+            state: state.map(str::to_string),
+            from: at(5),
+            until: at(30),
+            before: before.map(|(t, k)| (at(t), k.to_string())),
+            limit,
+        };
+        async move {
+            let records = store.records_by_time(query).await.unwrap();
+            records.into_iter().map(|r| r.key).collect::<Vec<_>>()
+        }
+    };
+    // b4 is at `until` (excluded), b0 before `from`.
+    assert_eq!(page(None, None, None, 10).await, ["b3", "b2", "b1"]);
+    assert_eq!(page(None, None, None, 2).await, ["b3", "b2"]);
+    assert_eq!(page(None, None, Some((10, "b2")), 2).await, ["b1"]);
+    assert_eq!(page(Some("m1"), None, None, 10).await, ["b3", "b1"]);
+    assert_eq!(page(Some("m1"), Some("paid"), None, 10).await, ["b3"]);
+    assert_eq!(page(None, Some("paid"), Some((20, "b3")), 10).await, ["b2"]);
+}
+
+async fn entries_are_read_by_reference(store: Arc<dyn Store>) {
+    setup(&*store, 500).await;
+    let step = Step {
+        ledger: vec![
+            transfer("partner", "bank", 120),
+            transfer("partner", "bank", 30),
+        ],
+        ..Step::default()
+    };
+    store.commit(T0, step).await.unwrap();
+    let entries = store.entries("partner->bank", 10).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0].id < entries[1].id);
+    assert_eq!(entries[0].kind, "transfer");
+    assert_eq!(
+        entries[0].postings,
+        [
+            EntryPosting {
+                account: "partner".into(),
+                amount: -120
+            },
+            EntryPosting {
+                account: "bank".into(),
+                amount: 120
+            }
+        ]
+    );
+    assert_eq!(store.entries("partner->bank", 1).await.unwrap().len(), 1);
+    assert!(store.entries("nothing", 10).await.unwrap().is_empty());
+}
+
 async fn check_ledger_reports_counts(store: Arc<dyn Store>) {
     setup(&*store, 500).await;
     store
@@ -1046,6 +1126,8 @@ conformance!(
     statements_page_through_a_window,
     accounts_list_by_code_a_page_at_a_time,
     records_in_an_indexed_state_are_listed,
+    records_page_newest_first_by_time,
+    entries_are_read_by_reference,
     check_ledger_reports_counts,
 );
 

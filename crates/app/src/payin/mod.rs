@@ -122,7 +122,7 @@ fn new_id(merchant: &str, channel: &str) -> String {
     format!("{merchant:0>5}{channel:0>3}{sequence:08}")
 }
 
-pub(crate) fn record_write(b: &Bill, expect: Expect) -> RecordWrite {
+pub fn record_write(b: &Bill, expect: Expect) -> RecordWrite {
     RecordWrite {
         kind: RECORD.into(),
         key: b.id.clone(),

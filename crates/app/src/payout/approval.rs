@@ -174,32 +174,6 @@ async fn rejection_step(
     Ok((step, rejected))
 }
 
-/// The requesters whose payouts spend the balance of partner `va`: the SendMe
-/// partner itself and the SNAP partners that name it as their source account.
-async fn requesters_of(app: &App, va: &str) -> Result<Vec<String>, ApprovalError> {
-    let mut owners = vec![va.to_string()];
-    let mut after: Option<String> = None;
-    loop {
-        let page = app
-            .store
-            .records(crate::principals::SNAP_PARTNER, None, after.as_deref(), 500)
-            .await
-            .map_err(|e| ApprovalError::Store(e.to_string()))?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.key.clone());
-        for r in &page {
-            let partner: crate::principals::SnapPartner = r
-                .data
-                .decode()
-                .map_err(|e| ApprovalError::Store(format!("snap partner {}: {e}", r.key)))?;
-            if partner.source_account == va {
-                owners.push(partner.partner_id);
-            }
-        }
-    }
-    Ok(owners)
-}
-
 /// Whether `scope` sees payout `d`: the operator all, a partner those its
 /// balance funds, a merchant none.
 pub fn visible_to(scope: &Scope, d: &Disbursement) -> bool {
@@ -220,8 +194,9 @@ pub async fn queue(
 ) -> Result<(Vec<Disbursement>, Option<String>), ApprovalError> {
     let owners: Vec<Option<String>> = match scope {
         Scope::Operator => vec![None],
-        Scope::Partner(va) => requesters_of(app, va)
-            .await?
+        Scope::Partner(va) => super::principals_funded_by(&app.store, va)
+            .await
+            .map_err(|e| ApprovalError::Store(e.to_string()))?
             .into_iter()
             .map(Some)
             .collect(),

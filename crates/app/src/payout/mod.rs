@@ -173,7 +173,34 @@ pub async fn by_reference(
     Ok(load(store, &id).await?.map(|(d, _)| d))
 }
 
-pub(crate) fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
+/// The principals whose payouts a SendMe partner's balance `va` funds: the
+/// partner itself and each SNAP partner whose source account it is.
+pub async fn principals_funded_by(
+    store: &SharedStore,
+    va: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut owners = vec![va.to_string()];
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .records(crate::principals::SNAP_PARTNER, None, after.as_deref(), 500)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.key.clone());
+        for r in &page {
+            let partner: crate::principals::SnapPartner = r
+                .data
+                .decode()
+                .map_err(|e| StoreError(format!("snap partner {}: {e}", r.key)))?;
+            if partner.source_account == va {
+                owners.push(partner.partner_id);
+            }
+        }
+    }
+    Ok(owners)
+}
+
+pub fn record_write(d: &Disbursement, expect: Expect) -> RecordWrite {
     RecordWrite {
         kind: RECORD.into(),
         key: d.id.clone(),

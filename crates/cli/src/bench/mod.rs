@@ -1,5 +1,6 @@
 //! `gerbang bench …`: benchmarks that print their figures, ending with one JSON line.
 
+mod dashboard;
 mod debit;
 mod ledger;
 mod load;
@@ -29,6 +30,9 @@ pub enum BenchCommand {
     /// bulk cash-in from submit to its last notify next to as many durable
     /// ledger transfers.
     Snap(snap::SnapBench),
+    /// The dashboard's transaction list on a million transactions: p50 and p99
+    /// of filtered pages over HTTP.
+    Dashboard(dashboard::DashboardBench),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -38,5 +42,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Notifier(args) => notifier::run(args).await,
         BenchCommand::Debit(args) => debit::run(args).await,
         BenchCommand::Snap(args) => snap::run(args).await,
+        BenchCommand::Dashboard(args) => dashboard::run(args).await,
     }
 }

@@ -46,8 +46,9 @@ pub fn bare(title: &str, content: Markup) -> Markup {
 }
 
 /// The sections of the navigation, by path.
-const SECTIONS: [(&str, &str); 5] = [
+const SECTIONS: [(&str, &str); 6] = [
     ("/dashboard", "Overview"),
+    ("/dashboard/transactions", "Transactions"),
     ("/dashboard/approvals", "Approvals"),
     ("/dashboard/balances", "Balances"),
     ("/dashboard/settings", "Settings"),
@@ -108,4 +109,26 @@ pub fn forged() -> Response {
         .into_string()),
     )
         .into_response()
+}
+
+/// A page saying that what was asked for is not there (or not this user's).
+pub fn not_found(signed: &Signed, what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::response::Html(page("Not found", "", signed, html! { p { (what) } }).into_string()),
+    )
+        .into_response()
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn urlencode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -13,6 +13,7 @@ mod settings;
 mod signin;
 mod statements;
 mod throttle;
+mod transactions;
 mod window;
 
 use axum::http::{header, HeaderValue};
@@ -50,6 +51,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/dashboard/approvals",
             get(approvals::show).post(approvals::decide),
+        )
+        .route("/dashboard/transactions", get(transactions::list))
+        .route("/dashboard/transactions/:kind/:id", get(transactions::show))
+        .route(
+            "/dashboard/transactions/:kind/:id/resend",
+            post(transactions::resend),
         )
         .route("/dashboard/balances", get(statements::balances))
         .route("/dashboard/statement", get(statements::statement))

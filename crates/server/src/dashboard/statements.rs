@@ -19,14 +19,6 @@ const PAGE: u32 = 100;
 /// Longest account code taken from a link.
 const MAX_CODE_CHARS: usize = 80;
 
-fn not_found(signed: &Signed, what: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(layout::page("Not found", "", signed, html! { p { (what) } }).into_string()),
-    )
-        .into_response()
-}
-
 fn failed(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "a dashboard read failed");
     (
@@ -37,20 +29,7 @@ fn failed(e: impl std::fmt::Display) -> Response {
 }
 
 fn statement_link(code: &str) -> String {
-    format!("/dashboard/statement?account={}", urlencode(code))
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn urlencode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    format!("/dashboard/statement?account={}", layout::urlencode(code))
 }
 
 #[derive(Deserialize)]
@@ -91,7 +70,7 @@ pub async fn balances(
             }
         }
         @if let Some(next) = next {
-            p { a.button href={ "/dashboard/balances?after=" (urlencode(&next)) } { "More accounts" } }
+            p { a.button href={ "/dashboard/balances?after=" (layout::urlencode(&next)) } { "More accounts" } }
         }
     };
     Html(layout::page("Balances", "/dashboard/balances", &signed, content).into_string())
@@ -116,7 +95,7 @@ fn asked(
         .account
         .clone()
         .filter(|c| !c.is_empty() && c.len() <= MAX_CODE_CHARS)
-        .ok_or_else(|| Box::new(not_found(signed, "Name an account.")))?;
+        .ok_or_else(|| Box::new(layout::not_found(signed, "Name an account.")))?;
     let today = d.app.now().jakarta().date();
     let window = Window::of(&ask.dates, today).map_err(|e| {
         Box::new(
@@ -174,12 +153,12 @@ pub async fn statement(
     let (account, lines) = match found {
         Ok(Some(found)) => found,
         // Another scope's account reads as one that does not exist.
-        Ok(None) => return not_found(&signed, "There is no such account."),
+        Ok(None) => return layout::not_found(&signed, "There is no such account."),
         Err(e) => return failed(e),
     };
     let range = format!(
         "account={}&from={}&to={}",
-        urlencode(&code),
+        layout::urlencode(&code),
         window::text(window.first),
         window::text(window.last)
     );
@@ -321,7 +300,7 @@ async fn download(
     let (account, lines, cut) =
         match statements::download(&d.app, &scope, &code, window.instants()).await {
             Ok(Some(found)) => found,
-            Ok(None) => return not_found(&signed, "There is no such account."),
+            Ok(None) => return layout::not_found(&signed, "There is no such account."),
             Err(e) => return failed(e),
         };
     let (body, content_type, extension) = match format {
@@ -398,6 +377,9 @@ mod tests {
         assert_eq!(inert("payroll"), "payroll");
         assert_eq!(inert("  =1+1"), "'  =1+1");
         assert_eq!(inert("\u{7}beep"), "'\u{7}beep");
-        assert_eq!(urlencode("partner:99 20&x"), "partner%3A99%2020%26x");
+        assert_eq!(
+            layout::urlencode("partner:99 20&x"),
+            "partner%3A99%2020%26x"
+        );
     }
 }

@@ -19,3 +19,4 @@ mod sandbox;
 mod settings;
 mod signin;
 mod statements;
+mod transactions;

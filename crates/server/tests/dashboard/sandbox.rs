@@ -4,44 +4,11 @@
 
 use crate::common::*;
 use crate::support::*;
-use gerbang_app::payin::{self, NewBill};
-use gerbang_core::mask::Masked;
-use gerbang_core::payin::{BillStatus, Customer};
-use gerbang_core::payout::{Face, Requester};
+use gerbang_app::payin;
+use gerbang_core::payin::BillStatus;
 use gerbang_core::user::{Role, Scope};
-use gerbang_core::Document;
 
 on_both_backends!(the_sandbox_is_driven_from_the_dashboard);
-
-async fn bill(gw: &Gateway, merchant: &str, reference: &str) -> String {
-    let b = payin::post(
-        gw.app(),
-        NewBill {
-            requester: Requester {
-                face: Face::Debit,
-                principal: merchant.into(),
-            },
-            reference: reference.into(),
-            fingerprint: reference.into(),
-            channel: "801".into(),
-            amount_minor: 5_000_000,
-            description: "order".into(),
-            customer: Customer {
-                number: "C1".into(),
-                name: "Budi".into(),
-                email: Masked("budi@example.com".into()),
-                phone: Masked("081234567890".into()),
-            },
-            items: Vec::new(),
-            expires_at: gw.app().now().plus_seconds(86_400),
-            notice_url: None,
-            request: Document::of(&serde_json::json!({})),
-        },
-    )
-    .await
-    .expect("a bill");
-    b.id
-}
 
 async fn act(b: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Page {
     let csrf = b.get("/dashboard/sandbox").await.hidden("csrf");

@@ -4,10 +4,12 @@
 //! `gerbang users add`.
 
 use crate::common::*;
+use gerbang_app::payin::{self, NewBill};
 use gerbang_app::payout::{self, NewPayout};
 use gerbang_app::users;
 use gerbang_core::mask::Masked;
 use gerbang_core::mask::Secret;
+use gerbang_core::payin::Customer;
 use gerbang_core::payout::{AccountPayee, Disbursement, Face, Payee, Requester, Status};
 use gerbang_core::user::{Role, Scope, Username};
 use gerbang_core::Document;
@@ -304,4 +306,46 @@ pub async fn waiting(gw: &Gateway, face: Face, principal: &str, reference: &str)
     .expect("accepted");
     assert_eq!(d.status, Status::WaitingApproval);
     d
+}
+
+/// A bill of `merchant` for Rp 50.000 on channel 801, due in a day, its
+/// notification sent to `notice_url` when given; its id.
+pub async fn bill_to(
+    gw: &Gateway,
+    merchant: &str,
+    reference: &str,
+    notice_url: Option<String>,
+) -> String {
+    let b = payin::post(
+        gw.app(),
+        NewBill {
+            requester: Requester {
+                face: Face::Debit,
+                principal: merchant.into(),
+            },
+            reference: reference.into(),
+            fingerprint: reference.into(),
+            channel: "801".into(),
+            amount_minor: 5_000_000,
+            description: "order".into(),
+            customer: Customer {
+                number: "C1".into(),
+                name: "Budi".into(),
+                email: Masked("budi@example.com".into()),
+                phone: Masked("081234567890".into()),
+            },
+            items: Vec::new(),
+            expires_at: gw.app().now().plus_seconds(86_400),
+            notice_url,
+            request: Document::of(&serde_json::json!({})),
+        },
+    )
+    .await
+    .expect("a bill");
+    b.id
+}
+
+/// A bill as [`bill_to`] makes it, told to nobody.
+pub async fn bill(gw: &Gateway, merchant: &str, reference: &str) -> String {
+    bill_to(gw, merchant, reference, None).await
 }

@@ -21,9 +21,9 @@ pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
 
 use crate::{
     clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict, Backlog,
-    Document, Hold, IdempotencyRecord, IndexedState, LedgerReport, Notification, NotificationQuery,
-    NotificationStatus, Record, StatementLine, StatementQuery, Step, StepError, StepOutcome, Store,
-    StoreError, Timer,
+    Document, EntryPosting, Hold, IdempotencyRecord, IndexedState, JournalEntry, LedgerReport,
+    Notification, NotificationQuery, NotificationStatus, Record, RecordsByTime, StatementLine,
+    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer,
 };
 use async_trait::async_trait;
 use committer::Committers;
@@ -694,6 +694,78 @@ impl Store for PostgresStore {
             )
             .await?;
         self.map_rows(rows, record_row)
+    }
+
+    async fn records_by_time(&self, q: RecordsByTime) -> Result<Vec<Record>, StoreError> {
+        let limit = i64::from(clamp_limit(q.limit));
+        let (before_at, before_key) = q
+            .before
+            .map_or((q.until, String::new()), |(at, key)| (at.min(q.until), key));
+        // One statement per shape: (kind, owner, created_at) or (kind, created_at).
+        let owner_clause = if q.owner.is_some() {
+            "owner = $2"
+        } else {
+            "$2::text IS NULL"
+        };
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE kind = $1 AND {owner_clause} AND ($3::text IS NULL OR state = $3)
+                       AND created_at >= $4
+                       AND (created_at < $5 OR (created_at = $5 AND key COLLATE \"C\" < $6))
+                     ORDER BY created_at DESC, key COLLATE \"C\" DESC LIMIT $7"
+                ),
+                &[
+                    &q.kind,
+                    &q.owner,
+                    &q.state,
+                    &q.from.as_micros(),
+                    &before_at.as_micros(),
+                    &before_key,
+                    &limit,
+                ],
+            )
+            .await?;
+        self.map_rows(rows, record_row)
+    }
+
+    async fn entries(&self, reference: &str, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
+        let limit = i64::from(clamp_limit(limit));
+        let rows = self
+            .query(
+                "SELECT e.id, e.kind, e.reference, e.description, e.currency, e.created_at,
+                        a.code, p.amount
+                 FROM (SELECT * FROM entries WHERE reference = $1 ORDER BY id LIMIT $2) e
+                 JOIN postings p ON p.entry_id = e.id
+                 JOIN accounts a ON a.id = p.account_id
+                 ORDER BY e.id, p.id",
+                &[&reference, &limit],
+            )
+            .await?;
+        // One row per posting, its entry's columns repeated: an entry with its first leg.
+        fn leg_row(r: &Row) -> Result<JournalEntry, tokio_postgres::Error> {
+            Ok(JournalEntry {
+                id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                reference: r.try_get(2)?,
+                description: r.try_get(3)?,
+                currency: Currency::parse(r.try_get::<_, &str>(4)?).unwrap_or(Currency::Idr),
+                created_at: Timestamp::from_micros(r.try_get(5)?),
+                postings: vec![EntryPosting {
+                    account: r.try_get(6)?,
+                    amount: r.try_get(7)?,
+                }],
+            })
+        }
+        let mut entries: Vec<JournalEntry> = Vec::new();
+        for leg in self.map_rows(rows, leg_row)? {
+            match entries.last_mut() {
+                Some(e) if e.id == leg.id => e.postings.extend(leg.postings),
+                _ => entries.push(leg),
+            }
+        }
+        Ok(entries)
     }
 
     async fn accounts(

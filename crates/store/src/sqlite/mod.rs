@@ -4,9 +4,10 @@
 
 use crate::{
     clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Backlog, Document,
-    Expect, Hold, IdempotencyRecord, IndexedState, LedgerReport, NewIdempotency, NewNotification,
-    NewTimer, Notification, NotificationQuery, NotificationStatus, Record, RecordWrite,
-    StatementLine, StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer, TimerOp,
+    Expect, Hold, IdempotencyRecord, IndexedState, JournalEntry, LedgerReport, NewIdempotency,
+    NewNotification, NewTimer, Notification, NotificationQuery, NotificationStatus, Record,
+    RecordWrite, RecordsByTime, StatementLine, StatementQuery, Step, StepError, StepOutcome, Store,
+    StoreError, Timer, TimerOp,
 };
 use async_trait::async_trait;
 use gerbang_core::ledger::{AccountKind, HoldState, LedgerOp};
@@ -615,6 +616,85 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map(params![kind, owner, after, limit], record_row)?;
             rows.collect()
+        })
+        .await
+    }
+
+    async fn records_by_time(&self, q: RecordsByTime) -> Result<Vec<Record>, StoreError> {
+        let limit = clamp_limit(q.limit);
+        // No position yet: everything before `until`, whatever its key.
+        let (before_at, before_key) = q
+            .before
+            .map_or((q.until, String::new()), |(at, key)| (at.min(q.until), key));
+        self.read(move |conn| {
+            // One statement per shape, so that each names its index's columns
+            // literally: (kind, owner, created_at) or (kind, created_at).
+            let owner_clause = if q.owner.is_some() {
+                "owner = ?2"
+            } else {
+                "?2 IS NULL"
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records
+                 WHERE kind = ?1 AND {owner_clause} AND (?3 IS NULL OR state = ?3)
+                   AND created_at >= ?4
+                   AND (created_at < ?5 OR (created_at = ?5 AND key < ?6))
+                 ORDER BY created_at DESC, key DESC LIMIT ?7"
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    q.kind,
+                    q.owner,
+                    q.state,
+                    q.from.as_micros(),
+                    before_at.as_micros(),
+                    before_key,
+                    limit
+                ],
+                record_row,
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn entries(&self, reference: &str, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
+        let reference = reference.to_string();
+        let limit = clamp_limit(limit);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, kind, reference, description, currency, created_at FROM entries
+                 WHERE reference = ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let mut entries = stmt
+                .query_map(params![reference, limit], |r| {
+                    let currency: String = r.get(4)?;
+                    Ok(JournalEntry {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        reference: r.get(2)?,
+                        description: r.get(3)?,
+                        currency: Currency::parse(&currency).unwrap_or(Currency::Idr),
+                        created_at: Timestamp::from_micros(r.get(5)?),
+                        postings: Vec::new(),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut legs = conn.prepare_cached(
+                "SELECT a.code, p.amount FROM postings p JOIN accounts a ON a.id = p.account_id
+                 WHERE p.entry_id = ?1 ORDER BY p.id",
+            )?;
+            for e in &mut entries {
+                e.postings = legs
+                    .query_map([e.id], |r| {
+                        Ok(crate::EntryPosting {
+                            account: r.get(0)?,
+                            amount: r.get(1)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+            }
+            Ok(entries)
         })
         .await
     }
