@@ -130,12 +130,12 @@ pub struct Record {
 
 /// Records of one kind newest first: created in `from <= created_at < until`,
 /// strictly before the position `before` (`created_at`, then key, both
-/// descending), of `owner` and in `state` when given.
+/// descending), of `owner` when given. Every record in the range is read (none
+/// is skipped by its state), so that a page costs what its limit says.
 #[derive(Clone, Debug)]
 pub struct RecordsByTime {
     pub kind: String,
     pub owner: Option<String>,
-    pub state: Option<String>,
     pub from: Timestamp,
     pub until: Timestamp,
     /// Where the previous page stopped: its last record's `created_at` and key.

@@ -372,7 +372,6 @@ pub async fn search(
             let query = RecordsByTime {
                 kind: s.kind.record().to_string(),
                 owner: s.owner.clone(),
-                state: filter.status.clone(),
                 from: filter.from,
                 until: filter.until,
                 before: s.cursor.clone().map(|p| (p.at, p.id)),
@@ -390,6 +389,14 @@ pub async fn search(
                 })
             };
             for record in &records {
+                // The state is a column: a record in another is not decoded.
+                if filter
+                    .status
+                    .as_deref()
+                    .is_some_and(|st| record.state != st)
+                {
+                    continue;
+                }
                 let subject = Subject::decode(s.kind, record)?;
                 if !subject.visible_to(scope) {
                     continue;

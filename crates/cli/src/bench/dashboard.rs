@@ -9,7 +9,7 @@ use super::load::Gateway;
 use anyhow::Context;
 use clap::Args;
 use gerbang_app::config::Config;
-use gerbang_app::{payin, payout, users, App};
+use gerbang_app::{payin, payout, provision, users, App};
 use gerbang_core::mask::{Masked, Secret};
 use gerbang_core::payin::{Bill, BillPayment, BillStatus, Customer};
 use gerbang_core::payout::{AccountPayee, Disbursement, Face, Payee, Requester, Status};
@@ -60,6 +60,30 @@ fn partner(n: u64) -> String {
     format!("99200{n:05}")
 }
 
+/// The merchants and partners the transactions belong to, as provisioning.
+fn principals() -> String {
+    let mut text = String::new();
+    for m in 0..MERCHANTS {
+        let id = merchant(m);
+        text.push_str(&format!(
+            "[[merchant]]\nmerchant_id = \"{id}\"\nname = \"Bench Store {m}\"\n\
+             user_id = \"bot{id}\"\npassword = \"bench-p@ssw0rd\"\n\n"
+        ));
+    }
+    for p in 0..PARTNERS {
+        let va = partner(p);
+        text.push_str(&format!(
+            "[[sendme_partner]]\nvirtual_account = \"{va}\"\nname = \"Bench Partner {p}\"\n\
+             faspay_key = \"bench-key-{p}\"\nfaspay_secret = \"19c887a3-49af-4087-8e82-58a1875b14{p:02}\"\n\
+             iv = \"faspay2018xAuth\"\napp_key = \"8e734017-d7c1-49f2-8202-377faaff6a{p:02}\"\n\
+             app_secret = \"f26a4e84-cbba-4023-b3d9-40892c5638{p:02}\"\n\
+             client_key = \"e5d7e3be-3f44-4da2-918d-3b98db499e{p:02}\"\n\
+             client_secret = \"0afd3f5b-b20e-4dc2-8222-d7a571a31c{p:02}\"\n\n"
+        ));
+    }
+    text
+}
+
 fn bill(n: u64, at: Timestamp, rng: &mut StdRng) -> Bill {
     let status = match rng.gen_range(0..100) {
         0..=69 => BillStatus::Paid,
@@ -72,10 +96,10 @@ fn bill(n: u64, at: Timestamp, rng: &mut StdRng) -> Bill {
         id: format!("{:016}", 3_000_000_000_000_000 + n),
         requester: Requester {
             face: Face::Debit,
-            principal: merchant(n % MERCHANTS),
+            principal: merchant(n / 2 % MERCHANTS),
         },
         reference: format!("ORDER-{n}"),
-        channel: BILL_CHANNELS[(n % 5) as usize].to_string(),
+        channel: BILL_CHANNELS[(n / 2 % 5) as usize].to_string(),
         amount_minor,
         fee_minor: 0,
         description: "order".into(),
@@ -114,8 +138,8 @@ fn disbursement(n: u64, at: Timestamp, rng: &mut StdRng) -> Disbursement {
         90..=97 => Status::Failed,
         _ => Status::Processing,
     };
-    let va = partner(n % PARTNERS);
-    let (channel, name) = BANKS[(n % 4) as usize];
+    let va = partner(n / 2 % PARTNERS);
+    let (channel, name) = BANKS[(n / 2 % 4) as usize];
     let payee = AccountPayee {
         channel: channel.into(),
         channel_name: name.into(),
@@ -152,8 +176,14 @@ fn disbursement(n: u64, at: Timestamp, rng: &mut StdRng) -> Disbursement {
     }
 }
 
-/// Writes `rows` transactions ending now, oldest first, and the bench's users.
+/// Provisions the principals, writes `rows` transactions ending now, oldest
+/// first, and adds the bench's users.
 async fn fill(app: &App, rows: u64) -> anyhow::Result<()> {
+    let plan = provision::plan(&principals(), std::path::Path::new("."))
+        .map_err(|e| anyhow::anyhow!("the bench's principals: {e}"))?;
+    provision::apply(&*app.store, app.now(), plan)
+        .await
+        .map_err(|e| anyhow::anyhow!("provisioning: {e}"))?;
     let mut rng = StdRng::seed_from_u64(7);
     let now = app.now();
     let start = now.plus_seconds(-DAYS * 86_400);
@@ -316,7 +346,7 @@ pub async fn run(args: DashboardBench) -> anyhow::Result<ExitCode> {
         fill(&app, args.rows).await?;
     }
     println!("written in {:.1} s", started.elapsed().as_secs_f64());
-    let gateway = Gateway::start_on(Some(&database_url), "", "warn", "text").await?;
+    let gateway = Gateway::start_on(Some(&database_url), &principals(), "warn", "text").await?;
     let base = format!("http://{}", gateway.addr);
     let operator = Client::sign_in(&base, "bench-operator").await?;
     let merchant_user = Client::sign_in(&base, "bench-merchant").await?;
@@ -339,16 +369,16 @@ pub async fn run(args: DashboardBench) -> anyhow::Result<ExitCode> {
             format!("/dashboard/transactions?status=failed&{last_month}"),
         ),
         (
-            "operator, bills on channel 402 over Rp 40.000.000",
+            "operator, bills on channel 402 over Rp 4.000.000",
             &operator,
-            format!("/dashboard/transactions?kind=bill&channel=402&min=40000000&{last_month}"),
+            format!("/dashboard/transactions?kind=bill&channel=402&min=4000000&{last_month}"),
         ),
         (
-            "operator, a reference",
+            "operator, a gateway id",
             &operator,
             format!(
-                "/dashboard/transactions?reference=PAY-{}",
-                args.rows / 2 + 1
+                "/dashboard/transactions?reference={:016}",
+                4_000_000_000_000_000 + args.rows / 2 + 1
             ),
         ),
         (

@@ -15,6 +15,7 @@ use gerbang_app::transactions::detail::{self, Detail, ResendError};
 use gerbang_app::transactions::{self, Filter, Kind, Page, Position, Row, Subject};
 use gerbang_core::money::parse_decimal;
 use gerbang_core::user::{Role, Scope};
+use gerbang_core::Timestamp;
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -107,7 +108,19 @@ impl Search {
             return Err("amounts are not negative".into());
         }
         let window = Window::of(&self.dates, today)?;
-        let (from, until) = window.instants();
+        let reference = text(&self.reference, "the reference")?;
+        let dated = [&self.dates.from, &self.dates.to]
+            .iter()
+            .any(|d| d.as_deref().is_some_and(|d| !d.trim().is_empty()));
+        // A reference is looked up whenever it was made, unless dates are given.
+        let (from, until) = if reference.is_some() && !dated {
+            (
+                Timestamp::from_micros(i64::MIN),
+                Timestamp::from_micros(i64::MAX),
+            )
+        } else {
+            window.instants()
+        };
         let before = match self.before.trim() {
             "" => None,
             b => Some(Position::decode(b).ok_or("the page link is broken; search again")?),
@@ -116,7 +129,7 @@ impl Search {
             kind,
             status,
             channel: text(&self.channel, "the channel")?,
-            reference: text(&self.reference, "the reference")?,
+            reference,
             from,
             until,
             min_minor,

@@ -711,15 +711,13 @@ impl Store for PostgresStore {
             .query(
                 &format!(
                     "SELECT {RECORD_COLUMNS} FROM records
-                     WHERE kind = $1 AND {owner_clause} AND ($3::text IS NULL OR state = $3)
-                       AND created_at >= $4
-                       AND (created_at < $5 OR (created_at = $5 AND key COLLATE \"C\" < $6))
-                     ORDER BY created_at DESC, key COLLATE \"C\" DESC LIMIT $7"
+                     WHERE kind = $1 AND {owner_clause} AND created_at >= $3
+                       AND (created_at < $4 OR (created_at = $4 AND key COLLATE \"C\" < $5))
+                     ORDER BY created_at DESC, key COLLATE \"C\" DESC LIMIT $6"
                 ),
                 &[
                     &q.kind,
                     &q.owner,
-                    &q.state,
                     &q.from.as_micros(),
                     &before_at.as_micros(),
                     &before_key,

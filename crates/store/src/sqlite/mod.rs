@@ -636,16 +636,14 @@ impl Store for SqliteStore {
             };
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RECORD_COLUMNS} FROM records
-                 WHERE kind = ?1 AND {owner_clause} AND (?3 IS NULL OR state = ?3)
-                   AND created_at >= ?4
-                   AND (created_at < ?5 OR (created_at = ?5 AND key < ?6))
-                 ORDER BY created_at DESC, key DESC LIMIT ?7"
+                 WHERE kind = ?1 AND {owner_clause} AND created_at >= ?3
+                   AND (created_at < ?4 OR (created_at = ?4 AND key < ?5))
+                 ORDER BY created_at DESC, key DESC LIMIT ?6"
             ))?;
             let rows = stmt.query_map(
                 params![
                     q.kind,
                     q.owner,
-                    q.state,
                     q.from.as_micros(),
                     before_at.as_micros(),
                     before_key,
