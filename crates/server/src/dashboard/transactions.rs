@@ -74,6 +74,13 @@ impl Search {
         format!("/dashboard/transactions?{}", pairs.join("&"))
     }
 
+    /// Whether the search names a date.
+    fn dated(&self) -> bool {
+        [&self.dates.from, &self.dates.to]
+            .iter()
+            .any(|d| d.as_deref().is_some_and(|d| !d.trim().is_empty()))
+    }
+
     /// The filter this search asks for, or what is wrong with it.
     fn filter(&self, today: time::Date) -> Result<(Filter, Window, Option<Position>), String> {
         let text = |v: &str, name: &str| -> Result<Option<String>, String> {
@@ -109,9 +116,7 @@ impl Search {
         }
         let window = Window::of(&self.dates, today)?;
         let reference = text(&self.reference, "the reference")?;
-        let dated = [&self.dates.from, &self.dates.to]
-            .iter()
-            .any(|d| d.as_deref().is_some_and(|d| !d.trim().is_empty()));
+        let dated = self.dated();
         // A reference is looked up whenever it was made, unless dates are given.
         let (from, until) = if reference.is_some() && !dated {
             (
@@ -155,7 +160,7 @@ fn detail_link(row: &Row) -> String {
     )
 }
 
-fn form(search: &Search, window: Option<&Window>) -> Markup {
+fn form(search: &Search, shown: Option<&Window>) -> Markup {
     let statuses: Vec<&str> = {
         let mut all: Vec<&str> = Kind::ALL
             .iter()
@@ -166,16 +171,10 @@ fn form(search: &Search, window: Option<&Window>) -> Markup {
         all.dedup();
         all
     };
-    let from = window.map_or_else(
-        || search.dates.from.clone().unwrap_or_default(),
-        |w| window::text(w.first),
-    );
-    let to = window.map_or_else(
-        || search.dates.to.clone().unwrap_or_default(),
-        |w| window::text(w.last),
-    );
+    let from = search.dates.from.clone().unwrap_or_default();
+    let to = search.dates.to.clone().unwrap_or_default();
     html! {
-        form.search method="get" action="/dashboard/transactions" role="search" {
+        form.filters.search method="get" action="/dashboard/transactions" role="search" {
             label { "Reference or id" input name="reference" value=(search.reference) maxlength=(MAX_TEXT_CHARS); }
             label { "Kind"
                 select name="kind" {
@@ -199,6 +198,13 @@ fn form(search: &Search, window: Option<&Window>) -> Markup {
             label { "Amount from (Rp)" input name="min" value=(search.min) inputmode="decimal"; }
             label { "to (Rp)" input name="max" value=(search.max) inputmode="decimal"; }
             button type="submit" { "Search" }
+        }
+        p.hint {
+            @match shown {
+                Some(w) => { "Created " (window::text(w.first)) " to " (window::text(w.last)) ". " }
+                None => {}
+            }
+            "Without dates: the last 30 days, and a reference whenever it was made."
         }
     }
 }
@@ -254,7 +260,7 @@ pub async fn list(
             Err(e) => return failed(e),
         };
     let content = html! {
-        (form(&search, Some(&window)))
+        (form(&search, (filter.reference.is_none() || search.dated()).then_some(&window)))
         (table(&page.rows))
         @if let Some(back_to) = page.searched_back_to {
             p.hint data-testid="searched-back-to" {
@@ -330,7 +336,7 @@ fn notifications_section(signed: &Signed, detail: &Detail, resend_to: &str) -> M
     let may_resend = signed.live.session.role >= Role::Maker;
     html! {
         @for (n, attempts) in &detail.notifications {
-            section.notification data-testid="notification" {
+            section.card.notification data-testid="notification" {
                 h3 { "Notification " (n.id) " · " (n.status.as_str()) }
                 p { "To " code { (n.url) } ", queued " (layout::when(n.created_at)) }
                 details { summary { "What was sent" } pre { (n.body) } }

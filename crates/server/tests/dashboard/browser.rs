@@ -1,6 +1,6 @@
 //! The dashboard in headless Chromium: a checker signs in with its password and
 //! a TOTP code typed into the page, sees the overview and the audit log, and
-//! signs out. Screenshots of each page are kept in `target/dashboard-pages/`.
+//! finds a transaction and resends its notification, and signs out. Screenshots of each page are kept in `target/dashboard-pages/`.
 
 use crate::chromium::{browser, click, driver, shot, text_of, type_into, DESKTOP_EN, PHONE_ID};
 use crate::common::*;
@@ -106,6 +106,47 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
         .unwrap()
         .unwrap();
     assert_eq!(now.status, gerbang_core::payout::Status::Processing);
+
+    // A paid bill told to a receiver: found by its reference, opened, and its
+    // notification resent.
+    let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
+    let bill_id = bill_to(&gw, "99999", "ORDER-CHROME", Some(receiver.url())).await;
+    gerbang_app::payin::pay(gw.app(), &bill_id, "SIM00000000001", 5_000_000)
+        .await
+        .expect("paid");
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    click(&client, Locator::LinkText("Transactions")).await;
+    at(&client, "/dashboard/transactions").await;
+    type_into(&client, "input[name=reference]", "ORDER-CHROME").await;
+    click(&client, Locator::Css("form.search button[type=submit]")).await;
+    let found = text_of(
+        &client,
+        "[data-testid=transactions] tbody tr td:nth-child(4)",
+    )
+    .await;
+    assert_eq!(found, "ORDER-CHROME");
+    shot(&client, SHOTS, "transactions").await;
+    click(&client, Locator::LinkText(&bill_id)).await;
+    at(&client, &format!("/dashboard/transactions/bill/{bill_id}")).await;
+    assert_eq!(
+        text_of(&client, "[data-testid=transaction-status]").await,
+        "paid"
+    );
+    eventually(
+        "the attempt on the page",
+        Duration::from_secs(10),
+        || async {
+            client.refresh().await.ok()?;
+            let text = text_of(&client, "[data-testid=notification] tbody").await;
+            text.contains("HTTP 200").then_some(())
+        },
+    )
+    .await;
+    shot(&client, SHOTS, "transaction").await;
+    click(&client, Locator::Css("[data-testid=notification] button")).await;
+    let said = text_of(&client, "p[role=alert]").await;
+    assert!(said.contains("will be sent again"), "{said}");
+    receiver.wait_for(2, Duration::from_secs(10)).await;
 
     click(&client, Locator::LinkText("Sandbox")).await;
     at(&client, "/dashboard/sandbox").await;
