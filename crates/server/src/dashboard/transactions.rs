@@ -200,9 +200,8 @@ fn form(search: &Search, shown: Option<&Window>) -> Markup {
             button type="submit" { "Search" }
         }
         p.hint {
-            @match shown {
-                Some(w) => { "Created " (window::text(w.first)) " to " (window::text(w.last)) ". " }
-                None => {}
+            @if let Some(w) = shown {
+                "Created " (window::text(w.first)) " to " (window::text(w.last)) ". "
             }
             "Without dates: the last 30 days, and a reference whenever it was made."
         }
