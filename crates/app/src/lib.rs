@@ -226,6 +226,10 @@ impl App {
                     payin::REFUND_TIMER,
                     Arc::new(payin::RefundSettler { app: self.clone() }),
                 ),
+                (
+                    payout::mass::DISPATCH_TIMER,
+                    Arc::new(payout::mass::Dispatcher { app: self.clone() }),
+                ),
             ]),
             self.wake_scheduler.clone(),
         )

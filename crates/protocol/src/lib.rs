@@ -7,6 +7,7 @@ pub mod face;
 pub mod fingerprint;
 pub mod h2h;
 pub mod json;
+pub mod mass_transfer;
 pub mod sendme;
 pub mod snap;
 pub mod token;

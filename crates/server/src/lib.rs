@@ -59,7 +59,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(dashboard::router(app.clone()))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
-        // The one route with a larger limit of its own.
+        // The routes with larger limits of their own.
+        .merge(dashboard::upload_router(app.clone()))
         .merge(routes::snap::bulk_router(app))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { error::ApiError::not_found("no such route") })

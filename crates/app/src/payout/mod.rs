@@ -14,6 +14,7 @@ pub mod approval;
 pub mod batch;
 pub mod cancel;
 mod dispatch;
+pub mod mass;
 
 pub(crate) use dispatch::wallet_clearing;
 pub use dispatch::Dispatcher;

@@ -46,9 +46,10 @@ pub fn bare(title: &str, content: Markup) -> Markup {
 }
 
 /// The sections of the navigation, by path.
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 7] = [
     ("/dashboard", "Overview"),
     ("/dashboard/transactions", "Transactions"),
+    ("/dashboard/mass-transfers", "Mass transfers"),
     ("/dashboard/approvals", "Approvals"),
     ("/dashboard/balances", "Balances"),
     ("/dashboard/settings", "Settings"),

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod home;
 mod layout;
+mod mass_transfers;
 mod sandbox;
 mod settings;
 mod signin;
@@ -30,12 +31,28 @@ pub struct Dashboard {
     throttle: throttle::Throttle,
 }
 
-pub fn router(app: Arc<App>) -> Router {
+fn state(app: Arc<App>) -> Arc<Dashboard> {
     let per_minute = app.config.dashboard.sign_ins_per_minute;
-    let state = Arc::new(Dashboard {
+    Arc::new(Dashboard {
         app,
         throttle: throttle::Throttle::new(per_minute),
-    });
+    })
+}
+
+/// The one dashboard route that takes more than the gateway's body limit: a mass
+/// transfer file (with its form around it).
+pub fn upload_router(app: Arc<App>) -> Router {
+    let limit = gerbang_protocol::mass_transfer::MAX_FILE_BYTES + 64 * 1024;
+    Router::new()
+        .route("/dashboard/mass-transfers", post(mass_transfers::upload))
+        .with_state(state(app))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(guarded))
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let state = state(app);
     Router::new()
         .route("/dashboard", get(home::show))
         .route(
@@ -57,6 +74,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/dashboard/transactions/:kind/:id/resend",
             post(transactions::resend),
+        )
+        .route("/dashboard/mass-transfers", get(mass_transfers::list))
+        .route("/dashboard/mass-transfers/:id", get(mass_transfers::show))
+        .route(
+            "/dashboard/mass-transfers/:id/decide",
+            post(mass_transfers::decide),
+        )
+        .route(
+            "/dashboard/mass-transfers/:id/outcome.csv",
+            get(mass_transfers::outcome_csv),
         )
         .route("/dashboard/balances", get(statements::balances))
         .route("/dashboard/statement", get(statements::statement))

@@ -206,7 +206,7 @@ pub enum Format {
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a control
 /// character first) is written with a leading apostrophe, so it stays text.
-fn inert(text: &str) -> String {
+pub(super) fn inert(text: &str) -> String {
     let first = text.trim_start_matches(' ').chars().next();
     match first {
         Some('=' | '+' | '-' | '@') => format!("'{text}"),

@@ -15,6 +15,7 @@ mod support;
 
 mod approvals;
 mod browser;
+mod mass_transfers;
 mod sandbox;
 mod settings;
 mod signin;

@@ -208,6 +208,24 @@ impl Browser {
         self.post_from(path, fields, Some(&origin)).await
     }
 
+    /// Posts a multipart form as this gateway's own page would; `None` when the
+    /// gateway closed the connection before answering (a body over its limit).
+    pub async fn try_post_multipart(
+        &mut self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> Option<Page> {
+        let origin = self.base.clone();
+        let response = self
+            .request(reqwest::Method::POST, path)
+            .header("origin", origin)
+            .multipart(form)
+            .send()
+            .await
+            .ok()?;
+        Some(self.read(response).await)
+    }
+
     /// Opens the sign-in form and sends `name` and `password` with its token.
     pub async fn sign_in(&mut self, name: &str, password: &str) -> Page {
         let form = self.get("/dashboard/sign-in").await;
