@@ -174,3 +174,101 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
     client.close().await.expect("closed");
     gw.stop().await;
 }
+
+/// Signs `name` in with its password (and `code` when it has a second factor).
+async fn sign_in(client: &fantoccini::Client, base: &str, name: &str, code: Option<String>) {
+    client
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .expect("opens");
+    at(client, "/dashboard/sign-in").await;
+    type_into(client, "input[name=username]", name).await;
+    type_into(client, "input[name=password]", PASSWORD).await;
+    click(client, Locator::Css("button[type=submit]")).await;
+    if let Some(code) = code {
+        at(client, "/dashboard/sign-in/code").await;
+        type_into(client, "input[name=code]", &code).await;
+        click(client, Locator::Css("button[type=submit]")).await;
+    }
+    at(client, "/dashboard").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_maker_uploads_a_mass_transfer_and_a_checker_approves_it_in_chromium() {
+    let Some(driver) = driver().await else {
+        return;
+    };
+    let db = gerbang_store::testing::sqlite_database();
+    let gw = Gateway::start(test_config(&db)).await;
+    let partner = Scope::Partner(DEMO_VA.into());
+    user(&gw, "mia", partner.clone(), Role::Maker).await;
+    let checker = user(&gw, "chen", partner, Role::Checker).await;
+    let base = format!("http://{}", gw.addr());
+    let files = tempfile::tempdir().unwrap();
+    let bad = files.path().join("payroll-bad.csv");
+    std::fs::write(
+        &bad,
+        "reference,bank_code,account,account_name,amount\n\
+         GAJI-1,014,1234567890,JOHN DOE,150000\n\
+         GAJI-2,014,1234567890,@SUM(A1),1\n",
+    )
+    .unwrap();
+    let good = files.path().join("payroll.csv");
+    std::fs::write(
+        &good,
+        "reference,bank_code,account,account_name,amount\n\
+         GAJI-1,014,1234567890,JOHN DOE,150000\n\
+         GAJI-2,008,9876543210,SITI AMINAH,250000.50\n",
+    )
+    .unwrap();
+
+    // The maker: a bad line first, shown with its row; then the good file.
+    let client = browser(&driver, DESKTOP_EN).await;
+    sign_in(&client, &base, "mia", None).await;
+    click(&client, Locator::LinkText("Mass transfers")).await;
+    at(&client, "/dashboard/mass-transfers").await;
+    type_into(&client, "input[name=file]", bad.to_str().unwrap()).await;
+    click(&client, Locator::Css("form.filters button[type=submit]")).await;
+    let problem = text_of(&client, "[data-testid=line-problems] tbody tr").await;
+    assert!(
+        problem.starts_with('3') && problem.contains("formula"),
+        "{problem}"
+    );
+    shot(&client, SHOTS, "mass-transfer-problems").await;
+    type_into(&client, "input[name=file]", good.to_str().unwrap()).await;
+    click(&client, Locator::Css("form.filters button[type=submit]")).await;
+    assert_eq!(
+        text_of(&client, "[data-testid=mass-status]").await,
+        "submitted"
+    );
+    let detail = client.current_url().await.unwrap().path().to_string();
+    shot(&client, SHOTS, "mass-transfer-submitted").await;
+    click(&client, Locator::Css("header form button")).await;
+    at(&client, "/dashboard/sign-in").await;
+
+    // The checker approves it with a code; its lines go out and succeed.
+    let secret = checker.totp.expect("a TOTP secret");
+    sign_in(&client, &base, "chen", Some(totp_at(&secret, unix_now()))).await;
+    client
+        .goto(&format!("{base}{detail}"))
+        .await
+        .expect("opens");
+    type_into(
+        &client,
+        "input[name=code]",
+        &totp_at(&secret, unix_now() + 30),
+    )
+    .await;
+    shot(&client, SHOTS, "mass-transfer-approval").await;
+    click(&client, Locator::Css("button[value=approve]")).await;
+    eventually("the lines sent", Duration::from_secs(20), || async {
+        client.refresh().await.ok()?;
+        let status = text_of(&client, "[data-testid=mass-status]").await;
+        let lines = text_of(&client, "[data-testid=mass-lines] tbody").await;
+        (status == "dispatched" && lines.matches("succeeded").count() == 2).then_some(())
+    })
+    .await;
+    shot(&client, SHOTS, "mass-transfer-sent").await;
+    client.close().await.expect("closed");
+    gw.stop().await;
+}
