@@ -76,6 +76,10 @@ pub trait Store: Send + Sync + 'static {
     /// Records of one kind newest first, a page at a time (see [`RecordsByTime`]).
     async fn records_by_time(&self, query: RecordsByTime) -> Result<Vec<Record>, StoreError>;
 
+    /// Records counted and summed per day, state and group (see [`RecordTotals`]);
+    /// at most three group paths.
+    async fn record_totals(&self, query: RecordTotals) -> Result<Vec<TotalsRow>, StoreError>;
+
     /// The journal entries filed under `reference`, oldest first, at most `limit`,
     /// each with its postings.
     async fn entries(&self, reference: &str, limit: u32) -> Result<Vec<JournalEntry>, StoreError>;
@@ -197,6 +201,18 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The group paths of a [`RecordTotals`], always three (the last repeated).
+pub(crate) fn three_paths(paths: &[String]) -> [String; 3] {
+    let at = |i: usize| {
+        paths
+            .get(i)
+            .or(paths.last())
+            .cloned()
+            .unwrap_or_else(|| "$.none".into())
+    };
+    [at(0), at(1), at(2)]
 }
 
 pub(crate) fn clamp_limit(limit: u32) -> u32 {

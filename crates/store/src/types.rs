@@ -143,6 +143,33 @@ pub struct RecordsByTime {
     pub limit: u32,
 }
 
+/// Records of one kind counted per day, per state and per a field of their
+/// documents, with a sum of another: what the dashboard's reports draw.
+#[derive(Clone, Debug)]
+pub struct RecordTotals {
+    pub kind: String,
+    pub owner: Option<String>,
+    pub from: Timestamp,
+    pub until: Timestamp,
+    /// The days' offset from UTC, in seconds (Jakarta: 25,200).
+    pub day_offset_seconds: i64,
+    /// JSON paths (`$.a.b`) to the grouping field, the first present one taken.
+    pub group_paths: Vec<String>,
+    /// JSON path to the integer summed.
+    pub amount_path: String,
+}
+
+/// One group of [`RecordTotals`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotalsRow {
+    /// Days since 1970-01-01 in the query's offset.
+    pub day: i64,
+    pub group: String,
+    pub state: String,
+    pub count: i64,
+    pub amount: i64,
+}
+
 /// A journal entry with its postings, as read back for one reference.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct JournalEntry {

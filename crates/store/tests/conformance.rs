@@ -1041,6 +1041,68 @@ async fn records_page_newest_first_by_time(store: Arc<dyn Store>) {
     );
 }
 
+async fn records_are_totalled_per_day_state_and_field(store: Arc<dyn Store>) {
+    let write = |key: &str, state: &str, data: serde_json::Value| RecordWrite {
+        kind: "disbursement".into(),
+        key: key.into(),
+        owner: "p".into(),
+        state: state.into(),
+        data: Document::of(&data),
+        expect: Expect::Absent,
+    };
+    let bank = |channel: &str, amount: i64| serde_json::json!({ "payee": { "bank_account": { "channel": channel } }, "amount_minor": amount });
+    let wallet = |channel: &str, amount: i64| serde_json::json!({ "payee": { "e_wallet": { "channel": channel } }, "amount_minor": amount });
+    // T0 is 2023-11-14 22:13:20 UTC: 05:13 the next day in Jakarta (+7).
+    let day = (T0.unix_seconds() + 25_200) / 86_400;
+    for (t, key, state, data) in [
+        (0, "d1", "succeeded", bank("014", 100)),
+        (10, "d2", "succeeded", bank("014", 250)),
+        (20, "d3", "failed", bank("014", 7)),
+        (30, "d4", "succeeded", wallet("ovo", 40)),
+        (86_400, "d5", "succeeded", bank("014", 1)),
+    ] {
+        let step = Step {
+            records: vec![write(key, state, data)],
+            ..Step::default()
+        };
+        store.commit(T0.plus_seconds(t), step).await.unwrap();
+    }
+    let query = |owner: Option<&str>| RecordTotals {
+        kind: "disbursement".into(),
+        owner: owner.map(str::to_string),
+        from: T0,
+        until: T0.plus_seconds(2 * 86_400),
+        day_offset_seconds: 25_200,
+        group_paths: vec![
+            "$.payee.bank_account.channel".into(),
+            "$.payee.e_wallet.channel".into(),
+        ],
+        amount_path: "$.amount_minor".into(),
+    };
+    let rows = store.record_totals(query(None)).await.unwrap();
+    let row = |day, group: &str, state: &str, count, amount| TotalsRow {
+        day,
+        group: group.into(),
+        state: state.into(),
+        count,
+        amount,
+    };
+    assert_eq!(
+        rows,
+        [
+            row(day, "014", "failed", 1, 7),
+            row(day, "014", "succeeded", 2, 350),
+            row(day, "ovo", "succeeded", 1, 40),
+            row(day + 1, "014", "succeeded", 1, 1),
+        ]
+    );
+    assert!(store
+        .record_totals(query(Some("q")))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 async fn entries_are_read_by_reference(store: Arc<dyn Store>) {
     setup(&*store, 500).await;
     let step = Step {
@@ -1130,6 +1192,7 @@ conformance!(
     records_in_an_indexed_state_are_listed,
     records_page_newest_first_by_time,
     entries_are_read_by_reference,
+    records_are_totalled_per_day_state_and_field,
     check_ledger_reports_counts,
 );
 

@@ -8,6 +8,7 @@
 //! ends early says how far back it searched, and goes on from there.
 
 pub mod detail;
+pub mod report;
 
 use crate::{cashin, payin, payout, principals, App};
 use gerbang_core::cashin::CashInBulk;
@@ -49,7 +50,7 @@ impl Kind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    fn record(self) -> &'static str {
+    pub(crate) fn record(self) -> &'static str {
         match self {
             Kind::Bill => payin::RECORD,
             Kind::Payout => payout::RECORD,
@@ -303,7 +304,11 @@ pub async fn find(
 }
 
 /// The owners whose records of `kind` `scope` may see: `None` for all of them.
-async fn owners(app: &App, scope: &Scope, kind: Kind) -> Result<Vec<Option<String>>, StoreError> {
+pub(crate) async fn owners(
+    app: &App,
+    scope: &Scope,
+    kind: Kind,
+) -> Result<Vec<Option<String>>, StoreError> {
     Ok(match (scope, kind) {
         (Scope::Operator, _) => vec![None],
         (Scope::Merchant(id), Kind::Bill) => vec![Some(id.clone())],

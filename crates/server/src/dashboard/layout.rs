@@ -46,12 +46,13 @@ pub fn bare(title: &str, content: Markup) -> Markup {
 }
 
 /// The sections of the navigation, by path.
-const SECTIONS: [(&str, &str); 7] = [
+const SECTIONS: [(&str, &str); 8] = [
     ("/dashboard", "Overview"),
     ("/dashboard/transactions", "Transactions"),
     ("/dashboard/mass-transfers", "Mass transfers"),
     ("/dashboard/approvals", "Approvals"),
     ("/dashboard/balances", "Balances"),
+    ("/dashboard/reports", "Reports"),
     ("/dashboard/settings", "Settings"),
     ("/dashboard/audit", "Audit log"),
 ];

@@ -9,6 +9,7 @@ mod auth;
 mod home;
 mod layout;
 mod mass_transfers;
+mod reports;
 mod sandbox;
 mod settings;
 mod signin;
@@ -85,6 +86,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/dashboard/mass-transfers/:id/outcome.csv",
             get(mass_transfers::outcome_csv),
         )
+        .route("/dashboard/reports", get(reports::show))
+        .route("/dashboard/reports.csv", get(reports::csv))
+        .route("/dashboard/reports/volume.svg", get(reports::volume))
+        .route("/dashboard/reports/success.svg", get(reports::success))
         .route("/dashboard/balances", get(statements::balances))
         .route("/dashboard/statement", get(statements::statement))
         .route("/dashboard/statement.csv", get(statements::csv))

@@ -148,6 +148,12 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
     assert!(said.contains("will be sent again"), "{said}");
     receiver.wait_for(2, Duration::from_secs(10)).await;
 
+    click(&client, Locator::LinkText("Reports")).await;
+    at(&client, "/dashboard/reports").await;
+    let summary = text_of(&client, "[data-testid=report-summary]").await;
+    assert!(summary.contains("Succeeded"), "{summary}");
+    shot(&client, SHOTS, "reports").await;
+
     click(&client, Locator::LinkText("Sandbox")).await;
     at(&client, "/dashboard/sandbox").await;
     type_into(&client, "input[name=seconds]", "0").await;

@@ -16,6 +16,7 @@ mod support;
 mod approvals;
 mod browser;
 mod mass_transfers;
+mod reports;
 mod sandbox;
 mod settings;
 mod signin;

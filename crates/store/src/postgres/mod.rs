@@ -22,8 +22,9 @@ pub use committer::{COMMITTERS_VAR, DEFAULT_COMMITTERS, MAX_BATCH};
 use crate::{
     clamp_limit, ledger_problem, migrations, redact_url, Account, Attempt, AttemptVerdict, Backlog,
     Document, EntryPosting, Hold, IdempotencyRecord, IndexedState, JournalEntry, LedgerReport,
-    Notification, NotificationQuery, NotificationStatus, Record, RecordsByTime, StatementLine,
-    StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer,
+    Notification, NotificationQuery, NotificationStatus, Record, RecordTotals, RecordsByTime,
+    StatementLine, StatementQuery, Step, StepError, StepOutcome, Store, StoreError, Timer,
+    TotalsRow,
 };
 use async_trait::async_trait;
 use committer::Committers;
@@ -726,6 +727,57 @@ impl Store for PostgresStore {
             )
             .await?;
         self.map_rows(rows, record_row)
+    }
+
+    async fn record_totals(&self, q: RecordTotals) -> Result<Vec<TotalsRow>, StoreError> {
+        // `$.a.b` as PostgreSQL's path array `{a,b}`.
+        let pg_path = |p: &str| -> Vec<String> {
+            p.trim_start_matches("$.")
+                .split('.')
+                .map(str::to_string)
+                .collect()
+        };
+        let [p1, p2, p3] = crate::three_paths(&q.group_paths).map(|p| pg_path(&p));
+        let amount = pg_path(&q.amount_path);
+        let owner_clause = if q.owner.is_some() {
+            "owner = $2"
+        } else {
+            "$2::text IS NULL"
+        };
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT (created_at / 1000000 + $5) / 86400 AS day,
+                            coalesce(d #>> $6::text[], d #>> $7::text[], d #>> $8::text[], '') AS grp,
+                            state, count(*), coalesce(sum((d #>> $9::text[])::bigint), 0)::bigint
+                     FROM (SELECT created_at, state, data::jsonb AS d FROM records
+                           WHERE kind = $1 AND {owner_clause}
+                             AND created_at >= $3 AND created_at < $4) r
+                     GROUP BY day, grp, state ORDER BY day, grp, state"
+                ),
+                &[
+                    &q.kind,
+                    &q.owner,
+                    &q.from.as_micros(),
+                    &q.until.as_micros(),
+                    &q.day_offset_seconds,
+                    &p1,
+                    &p2,
+                    &p3,
+                    &amount,
+                ],
+            )
+            .await?;
+        fn totals_row(r: &Row) -> Result<TotalsRow, tokio_postgres::Error> {
+            Ok(TotalsRow {
+                day: r.try_get(0)?,
+                group: r.try_get(1)?,
+                state: r.try_get(2)?,
+                count: r.try_get(3)?,
+                amount: r.try_get(4)?,
+            })
+        }
+        self.map_rows(rows, totals_row)
     }
 
     async fn entries(&self, reference: &str, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {

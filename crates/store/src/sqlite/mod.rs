@@ -6,8 +6,8 @@ use crate::{
     clamp_limit, ledger_problem, migrations, Account, Attempt, AttemptVerdict, Backlog, Document,
     Expect, Hold, IdempotencyRecord, IndexedState, JournalEntry, LedgerReport, NewIdempotency,
     NewNotification, NewTimer, Notification, NotificationQuery, NotificationStatus, Record,
-    RecordWrite, RecordsByTime, StatementLine, StatementQuery, Step, StepError, StepOutcome, Store,
-    StoreError, Timer, TimerOp,
+    RecordTotals, RecordWrite, RecordsByTime, StatementLine, StatementQuery, Step, StepError,
+    StepOutcome, Store, StoreError, Timer, TimerOp, TotalsRow,
 };
 use async_trait::async_trait;
 use gerbang_core::ledger::{AccountKind, HoldState, LedgerOp};
@@ -650,6 +650,50 @@ impl Store for SqliteStore {
                     limit
                 ],
                 record_row,
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn record_totals(&self, q: RecordTotals) -> Result<Vec<TotalsRow>, StoreError> {
+        let [p1, p2, p3] = crate::three_paths(&q.group_paths);
+        self.read(move |conn| {
+            let owner_clause = if q.owner.is_some() {
+                "owner = ?2"
+            } else {
+                "?2 IS NULL"
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT (created_at / 1000000 + ?5) / 86400 AS day,
+                        coalesce(json_extract(data, ?6), json_extract(data, ?7),
+                                 json_extract(data, ?8), '') AS grp,
+                        state, count(*), coalesce(sum(json_extract(data, ?9)), 0)
+                 FROM records
+                 WHERE kind = ?1 AND {owner_clause} AND created_at >= ?3 AND created_at < ?4
+                 GROUP BY day, grp, state ORDER BY day, grp, state"
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    q.kind,
+                    q.owner,
+                    q.from.as_micros(),
+                    q.until.as_micros(),
+                    q.day_offset_seconds,
+                    p1,
+                    p2,
+                    p3,
+                    q.amount_path
+                ],
+                |r| {
+                    Ok(TotalsRow {
+                        day: r.get(0)?,
+                        group: r.get(1)?,
+                        state: r.get(2)?,
+                        count: r.get(3)?,
+                        amount: r.get(4)?,
+                    })
+                },
             )?;
             rows.collect()
         })
