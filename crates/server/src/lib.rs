@@ -7,6 +7,7 @@ mod client_address;
 mod dashboard;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 mod request_log;
 pub mod routes;
 mod serve;
@@ -57,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(routes::sendme::router(app.clone()))
         .merge(routes::snap::router(app.clone()))
         .merge(dashboard::router(app.clone()))
+        .merge(openapi::router())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         // The routes with larger limits of their own.

@@ -6,10 +6,12 @@ use axum::response::IntoResponse;
 use gerbang_app::App;
 use std::sync::Arc;
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up", content_type = "text/plain", body = String)))]
 pub async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok\n")
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "The database answers", content_type = "text/plain", body = String), (status = 503, description = "The database does not answer", content_type = "text/plain", body = String)))]
 pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     match app.store.record("setting", "readiness-probe").await {
         Ok(_) => (StatusCode::OK, "ready\n".to_string()),
@@ -25,6 +27,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
 
 /// Renders every metric, after reading the workers' backlog from the database
 /// (a failed read leaves the last figures and is logged).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     let now = app.now();
     match app.store.backlog(now).await {
@@ -48,3 +51,8 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         crate::metrics::handle().render(),
     )
 }
+
+/// The operations endpoints, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, readyz, metrics))]
+pub struct Api;

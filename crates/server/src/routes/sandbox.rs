@@ -3,6 +3,7 @@
 
 use super::rupiah;
 use crate::error::{ApiError, JsonBody, JsonPath, JsonQuery};
+use crate::openapi::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -51,7 +52,7 @@ pub fn disabled() -> Router<Arc<App>> {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TopupRequest {
     virtual_account: String,
@@ -61,6 +62,8 @@ struct TopupRequest {
     reference: Option<String>,
 }
 
+/// Credits a SendMe partner's balance from the operator's funding account.
+#[utoipa::path(post, path = "/sandbox/topup", tag = "sandbox", request_body = TopupRequest, responses((status = 200, description = "Credited: `virtual_account`, `amount`, `reference`, `balance`, `available_balance` (rupiah strings)", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody), (status = 404, description = "No partner has that virtual account", body = ErrorBody), (status = 409, description = "The reference was used for another top-up", body = ErrorBody)))]
 async fn topup(
     State(app): State<Arc<App>>,
     JsonBody(req): JsonBody<TopupRequest>,
@@ -102,6 +105,8 @@ async fn topup(
     })))
 }
 
+/// A partner's balance, what is held of it, and what is available.
+#[utoipa::path(get, path = "/sandbox/partners/{virtual_account}/balance", tag = "sandbox", params(("virtual_account" = String, Path, description = "The partner's virtual account")), responses((status = 200, description = "`virtual_account`, `balance`, `pending`, `available_balance` (rupiah strings)", body = Object), (status = 404, description = "No partner has that virtual account", body = ErrorBody)))]
 async fn balance(
     State(app): State<Arc<App>>,
     JsonPath(virtual_account): JsonPath<String>,
@@ -122,7 +127,8 @@ async fn balance(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatementParams {
     /// RFC 3339; default: the beginning.
@@ -142,6 +148,8 @@ fn instant(text: Option<&str>, default: Timestamp, field: &str) -> Result<Timest
     }
 }
 
+/// A ledger account's postings over a time range.
+#[utoipa::path(get, path = "/sandbox/accounts/{code}/statement", tag = "sandbox", params(("code" = String, Path, description = "A ledger account code, like `partner:9920015307`"), StatementParams), responses((status = 200, description = "`account`, `balance`, and `lines` (each posting with the balance after it), a page at a time", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody), (status = 404, description = "No such account", body = ErrorBody)))]
 async fn statement(
     State(app): State<Arc<App>>,
     JsonPath(code): JsonPath<String>,
@@ -186,6 +194,8 @@ async fn statement(
     })))
 }
 
+/// The sandbox clock.
+#[utoipa::path(get, path = "/sandbox/clock", tag = "sandbox", responses((status = 200, description = "`now` (RFC 3339) and `offset_seconds` from the real clock", body = Object)))]
 async fn clock(State(app): State<Arc<App>>) -> Json<Value> {
     app.clock.refresh().await;
     Json(json!({
@@ -194,12 +204,14 @@ async fn clock(State(app): State<Arc<App>>) -> Json<Value> {
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdvanceRequest {
     seconds: i64,
 }
 
+/// Moves the sandbox clock forward.
+#[utoipa::path(post, path = "/sandbox/clock/advance", tag = "sandbox", request_body = AdvanceRequest, responses((status = 200, description = "`now` and `offset_seconds` after the move; timers now due fire", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody)))]
 async fn advance_clock(
     State(app): State<Arc<App>>,
     JsonBody(req): JsonBody<AdvanceRequest>,
@@ -214,7 +226,8 @@ async fn advance_clock(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct NotificationParams {
     owner: Option<String>,
@@ -240,6 +253,8 @@ fn notification_json(n: &gerbang_store::Notification) -> Value {
     })
 }
 
+/// The outbox: notifications sent or to send.
+#[utoipa::path(get, path = "/sandbox/notifications", tag = "sandbox", params(NotificationParams), responses((status = 200, description = "`notifications`, newest first", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody)))]
 async fn list_notifications(
     State(app): State<Arc<App>>,
     JsonQuery(p): JsonQuery<NotificationParams>,
@@ -266,6 +281,8 @@ async fn list_notifications(
     })))
 }
 
+/// One notification and every attempt to deliver it.
+#[utoipa::path(get, path = "/sandbox/notifications/{id}", tag = "sandbox", params(("id" = i64, Path, description = "The notification's id")), responses((status = 200, description = "The notification, with `attempt_log`: each attempt's HTTP status, latency and the start of the answer", body = Object), (status = 404, description = "No such notification", body = ErrorBody)))]
 async fn show_notification(
     State(app): State<Arc<App>>,
     JsonPath(id): JsonPath<i64>,
@@ -290,6 +307,8 @@ async fn show_notification(
     Ok(Json(body))
 }
 
+/// Sends a notification again.
+#[utoipa::path(post, path = "/sandbox/notifications/{id}/resend", tag = "sandbox", params(("id" = i64, Path, description = "The notification's id")), responses((status = 200, description = "`id`, `status` `pending`: due now", body = Object), (status = 404, description = "No such notification", body = ErrorBody)))]
 async fn resend_notification(
     State(app): State<Arc<App>>,
     JsonPath(id): JsonPath<i64>,
@@ -301,7 +320,7 @@ async fn resend_notification(
     Ok(Json(json!({ "id": id, "status": "pending" })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TestNotificationRequest {
     url: String,
@@ -311,6 +330,7 @@ struct TestNotificationRequest {
 }
 
 /// Sends a notification through the real outbox, to check a receiver end to end.
+#[utoipa::path(post, path = "/sandbox/notifications/test", tag = "sandbox", request_body = TestNotificationRequest, responses((status = 202, description = "`id`, `status` `pending`: queued like any notification", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody)))]
 async fn test_notification(
     State(app): State<Arc<App>>,
     JsonBody(req): JsonBody<TestNotificationRequest>,
@@ -344,6 +364,8 @@ async fn test_notification(
     ))
 }
 
+/// Checks the ledger's invariants over everything stored.
+#[utoipa::path(get, path = "/sandbox/ledger/check", tag = "sandbox", responses((status = 200, description = "`ok`, counts of accounts, entries, postings and holds, and `problems`", body = Object)))]
 async fn check_ledger(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
     let report = app.store.check_ledger().await?;
     Ok(Json(json!({
@@ -356,7 +378,7 @@ async fn check_ledger(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiErr
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BankAccountRequest {
     bank_code: String,
@@ -367,6 +389,7 @@ struct BankAccountRequest {
 }
 
 /// Adds (or replaces) an account at a simulated bank.
+#[utoipa::path(post, path = "/sandbox/banks/accounts", tag = "sandbox", request_body = BankAccountRequest, responses((status = 200, description = "The account as the bank now has it", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody)))]
 async fn add_bank_account(
     State(app): State<Arc<App>>,
     JsonBody(req): JsonBody<BankAccountRequest>,
@@ -394,7 +417,7 @@ async fn add_bank_account(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ForceOutcomeRequest {
     bank_code: String,
@@ -404,6 +427,7 @@ struct ForceOutcomeRequest {
 }
 
 /// Makes the next transfer to an account end as asked.
+#[utoipa::path(post, path = "/sandbox/banks/next-outcome", tag = "sandbox", request_body = ForceOutcomeRequest, responses((status = 200, description = "What was armed", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody)))]
 async fn force_bank_outcome(
     State(app): State<Arc<App>>,
     JsonBody(req): JsonBody<ForceOutcomeRequest>,
@@ -423,3 +447,31 @@ async fn force_bank_outcome(
         "outcome": outcome,
     })))
 }
+
+/// The sandbox API's operations, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        topup,
+        balance,
+        statement,
+        clock,
+        advance_clock,
+        list_notifications,
+        show_notification,
+        resend_notification,
+        test_notification,
+        check_ledger,
+        add_bank_account,
+        force_bank_outcome
+    ),
+    components(schemas(
+        TopupRequest,
+        AdvanceRequest,
+        TestNotificationRequest,
+        BankAccountRequest,
+        ForceOutcomeRequest,
+        ErrorBody
+    ))
+)]
+pub struct Api;

@@ -3,6 +3,7 @@
 //! clock; fault injection on the gateway's answers; the code key's public half.
 
 use crate::error::{ApiError, JsonBody, JsonPath};
+use crate::openapi::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -94,7 +95,7 @@ fn network(slug: &str) -> Result<Network, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such network (alfamart, indomaret or permata)"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FaultRequest {
     network: String,
@@ -104,6 +105,8 @@ struct FaultRequest {
     count: Option<u32>,
 }
 
+/// Arms a fault in a cash-out network's next calls: lost, or slow.
+#[utoipa::path(post, path = "/sandbox/cashout/faults", tag = "sandbox: cash-out", request_body = FaultRequest, responses((status = 200, description = "`armed`: every fault still armed", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody)))]
 async fn arm_fault(
     State(s): State<Shared>,
     JsonBody(req): JsonBody<FaultRequest>,
@@ -140,10 +143,14 @@ async fn arm_fault(
     Ok(Json(json!({ "armed": s.app.cashout_faults.list() })))
 }
 
+/// The faults armed.
+#[utoipa::path(get, path = "/sandbox/cashout/faults", tag = "sandbox: cash-out", responses((status = 200, description = "`armed`: every fault still armed", body = Object)))]
 async fn list_faults(State(s): State<Shared>) -> Json<Value> {
     Json(json!({ "armed": s.app.cashout_faults.list() }))
 }
 
+/// The public key of cash-out codes.
+#[utoipa::path(get, path = "/sandbox/cashout/public-key", tag = "sandbox: cash-out", responses((status = 200, description = "`public_key_pem` and `created_at` of the key Permata codes are encrypted with", body = Object)))]
 async fn public_key(State(s): State<Shared>) -> Result<Json<Value>, ApiError> {
     let key = s
         .app
@@ -157,7 +164,8 @@ async fn public_key(State(s): State<Shared>) -> Result<Json<Value>, ApiError> {
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CashCodeClaim)]
 #[serde(deny_unknown_fields)]
 struct PayRequest {
     code: String,
@@ -168,6 +176,8 @@ struct PayRequest {
     timeout_seconds: Option<u64>,
 }
 
+/// A customer claims a cash-out code at a store or ATM, as the network would call.
+#[utoipa::path(post, path = "/sandbox/cashout/{network}/{action}", tag = "sandbox: cash-out", params(("network" = String, Path, description = "`alfamart`, `indomaret` or `permata`"), ("action" = String, Path, description = "`pay`: a customer claims a code at the counter or ATM")), request_body = PayRequest, responses((status = 202, description = "`session`, `state` `running`: the network's calls go on in the background", body = Object), (status = 400, description = "A bad value: `{\"error\": …}` says which", body = ErrorBody)))]
 async fn start_session(
     State(s): State<Shared>,
     JsonPath((slug, action)): JsonPath<(String, String)>,
@@ -257,6 +267,8 @@ async fn start_session(
     ))
 }
 
+/// Where a claim session stands.
+#[utoipa::path(get, path = "/sandbox/cashout/sessions/{id}", tag = "sandbox: cash-out", params(("id" = String, Path, description = "The session's id")), responses((status = 200, description = "The session: its state and each call made with its answer", body = Object), (status = 404, description = "No such session", body = ErrorBody)))]
 async fn show_session(
     State(s): State<Shared>,
     JsonPath(id): JsonPath<String>,
@@ -280,3 +292,11 @@ fn uuid_like() -> String {
         .map(|_| char::from(b'a' + rng.gen_range(0..26u8)))
         .collect()
 }
+
+/// The cash-out sandbox's operations, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(arm_fault, list_faults, public_key, start_session, show_session),
+    components(schemas(FaultRequest, PayRequest, ErrorBody))
+)]
+pub struct Api;

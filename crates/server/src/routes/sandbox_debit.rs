@@ -2,6 +2,7 @@
 //! code at the counter, the QR — so the whole path runs on a laptop.
 
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -17,13 +18,16 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = BillPayment)]
 #[serde(deny_unknown_fields)]
 struct PayRequest {
     /// The channel's reference of the payment (default: made up).
     reference: Option<String>,
 }
 
+/// Pays a pending bill as its channel would.
+#[utoipa::path(post, path = "/sandbox/debit/bills/{trx_id}/pay", tag = "sandbox: debit", params(("trx_id" = String, Path, description = "The bill's `trx_id`")), request_body(content = Option<PayRequest>, description = "Optional: the channel's reference of the payment"), responses((status = 200, description = "`trx_id`, `bill_no`, `status`, `payment_reff`; the merchant is notified", body = Object), (status = 404, description = "No such bill", body = ErrorBody), (status = 409, description = "The bill is not pending, or the reference was used", body = ErrorBody)))]
 async fn pay(
     State(app): State<Arc<App>>,
     Path(trx_id): Path<String>,
@@ -58,3 +62,8 @@ async fn pay(
         Err(ChangeError::Store(e)) => Err(ApiError::internal(e)),
     }
 }
+
+/// The Debit sandbox's operations, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(pay), components(schemas(PayRequest, ErrorBody)))]
+pub struct Api;

@@ -8,6 +8,7 @@ mod common;
 mod bytes;
 mod health;
 mod notifier;
+mod openapi;
 mod production;
 mod sandbox;
 mod scheduler;
