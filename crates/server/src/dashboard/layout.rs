@@ -25,6 +25,9 @@ fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · gerbang" }
             link rel="stylesheet" href="/dashboard/assets/dashboard.css";
+            // No inline styles (the CSP forbids them) and no evaluated code.
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
+            script src="/dashboard/assets/htmx.min.js" defer {}
         }
     }
 }

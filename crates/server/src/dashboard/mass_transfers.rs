@@ -268,8 +268,14 @@ async fn detail_page(
     let s = &signed.live.session;
     let waiting = m.status == mass::MassStatus::Submitted;
     let decides = waiting && s.role >= Role::Checker && m.submitted_by != s.username.as_str();
+    let sending = m.status == mass::MassStatus::Approved;
     let content = html! {
         @if let Some((class, text)) = message { p class=(class) role="alert" { (text) } }
+        // While its lines are sent, the page refreshes its own content (with htmx).
+        @if sending {
+            div hx-get=(link(&m)) hx-trigger="every 2s" hx-select="main" hx-target="main" hx-swap="outerHTML" {}
+            p.hint { "Its lines are being sent." }
+        }
         p { a href="/dashboard/mass-transfers" { "← All mass transfers" } }
         dl.summary {
             dt { "File" } dd { (m.file_name) }

@@ -104,6 +104,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/dashboard/sandbox/bank", post(sandbox::bank))
         .route("/dashboard/sandbox/clock", post(sandbox::clock))
         .route("/dashboard/assets/dashboard.css", get(stylesheet))
+        .route("/dashboard/assets/htmx.min.js", get(htmx))
         .with_state(state)
         .layer(axum::middleware::map_response(guarded))
 }
@@ -118,6 +119,21 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+/// htmx, vendored: pages work without it, and with it a search or a page of
+/// results replaces only the results, and a mass transfer being sent refreshes.
+const HTMX: &str = include_str!("../../assets/htmx-2.0.11.min.js");
+
+async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        HTMX,
     )
         .into_response()
 }

@@ -174,7 +174,8 @@ fn form(search: &Search, shown: Option<&Window>) -> Markup {
     let from = search.dates.from.clone().unwrap_or_default();
     let to = search.dates.to.clone().unwrap_or_default();
     html! {
-        form.filters.search method="get" action="/dashboard/transactions" role="search" {
+        form.filters.search method="get" action="/dashboard/transactions" role="search"
+            hx-get="/dashboard/transactions" hx-select="#results" hx-target="#results" hx-swap="outerHTML" hx-push-url="true" {
             label { "Reference or id" input name="reference" value=(search.reference) maxlength=(MAX_TEXT_CHARS); }
             label { "Kind"
                 select name="kind" {
@@ -260,6 +261,7 @@ pub async fn list(
         };
     let content = html! {
         (form(&search, (filter.reference.is_none() || search.dated()).then_some(&window)))
+        div #results {
         (table(&page.rows))
         @if let Some(back_to) = page.searched_back_to {
             p.hint data-testid="searched-back-to" {
@@ -268,9 +270,11 @@ pub async fn list(
             }
         }
         @if let Some(next) = &page.next {
-            p { a.button rel="next" href=(search.link(Some(next))) {
+            p { a.button rel="next" href=(search.link(Some(next)))
+                hx-get=(search.link(Some(next))) hx-select="#results" hx-target="#results" hx-swap="outerHTML" hx-push-url="true" {
                 @if page.searched_back_to.is_some() { "Search older" } @else { "Older" }
             } }
+        }
         }
     };
     Html(layout::page("Transactions", "/dashboard/transactions", &signed, content).into_string())

@@ -119,6 +119,12 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
     at(&client, "/dashboard/transactions").await;
     type_into(&client, "input[name=reference]", "ORDER-CHROME").await;
     click(&client, Locator::Css("form.search button[type=submit]")).await;
+    // The results are replaced in place (htmx) and the address follows them.
+    eventually("the search's address", Duration::from_secs(10), || async {
+        let url = client.current_url().await.ok()?;
+        url.query()?.contains("reference=ORDER-CHROME").then_some(())
+    })
+    .await;
     let found = text_of(
         &client,
         "[data-testid=transactions] tbody tr td:nth-child(4)",
