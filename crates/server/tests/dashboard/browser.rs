@@ -122,7 +122,9 @@ async fn a_checker_signs_in_with_a_totp_code_in_chromium() {
     // The results are replaced in place (htmx) and the address follows them.
     eventually("the search's address", Duration::from_secs(10), || async {
         let url = client.current_url().await.ok()?;
-        url.query()?.contains("reference=ORDER-CHROME").then_some(())
+        url.query()?
+            .contains("reference=ORDER-CHROME")
+            .then_some(())
     })
     .await;
     let found = text_of(
