@@ -21,6 +21,9 @@ pub const MAX_UNPACKED_BYTES: u64 = 32 * 1024 * 1024;
 const MAX_PARTS: usize = 64;
 /// Most columns read.
 const MAX_COLUMNS: u32 = 16;
+/// Longest cell kept, in characters (the longest a good cell can be is 100);
+/// a longer one is cut, and fails its line's checks.
+const MAX_CELL_CHARS: usize = 256;
 /// Largest amount of one line, in sen (Rp 1.000.000.000).
 pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000;
 
@@ -134,7 +137,7 @@ fn csv_rows(bytes: &[u8]) -> Result<Rows, FileError> {
         let cells: Vec<String> = record
             .iter()
             .take(MAX_COLUMNS as usize)
-            .map(str::to_string)
+            .map(capped)
             .collect();
         rows.push((i + 1, cells));
     }
@@ -196,7 +199,7 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Rows, FileError> {
         let text = match cell.formula {
             // A formula's cached value is what the spreadsheet showed, not
             // what was typed: refused as a formula.
-            Some(f) if !f.is_empty() => format!("={f}"),
+            Some(f) if !f.is_empty() => format!("={}", capped(&f)),
             _ => cell_text(&cell.value),
         };
         if values.len() <= column as usize {
@@ -207,18 +210,24 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Rows, FileError> {
     Ok(rows)
 }
 
+/// At most [`MAX_CELL_CHARS`] of `text`: a workbook may point thousands of cells
+/// at one huge shared string, which must not be copied into each.
+fn capped(text: &str) -> String {
+    text.chars().take(MAX_CELL_CHARS).collect()
+}
+
 fn cell_text(value: &calamine::DataRef<'_>) -> String {
     use calamine::DataRef;
     match value {
-        DataRef::String(s) => s.clone(),
-        DataRef::SharedString(s) => s.to_string(),
+        DataRef::String(s) => capped(s),
+        DataRef::SharedString(s) => capped(s),
         DataRef::Int(i) => i.to_string(),
         // Whole numbers as spreadsheets show them; others with their decimals.
         DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
         DataRef::Float(f) => f.to_string(),
         DataRef::Bool(b) => b.to_string(),
         DataRef::DateTime(d) => d.to_string(),
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => capped(s),
         DataRef::Error(e) => format!("#{e:?}"),
         DataRef::Empty => String::new(),
     }
@@ -459,6 +468,26 @@ mod tests {
             .problems
             .iter()
             .any(|p| p.contains("formula")));
+    }
+
+    #[test]
+    fn one_huge_shared_string_in_many_cells_is_cut_in_each() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, name) in COLUMNS[..5].iter().enumerate() {
+            sheet.write_string(0, c as u16, *name).unwrap();
+        }
+        let huge = "x".repeat(30_000);
+        for r in 1..=200u32 {
+            for c in 0..5u16 {
+                sheet.write_string(r, c, &huge).unwrap();
+            }
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        assert!(bytes.len() < MAX_FILE_BYTES, "{} bytes", bytes.len());
+        let parsed = parse(&bytes).unwrap();
+        assert_eq!(parsed.problems.len(), 200);
+        assert!(parsed.lines.is_empty());
     }
 
     #[test]

@@ -157,6 +157,8 @@ pub struct RecordTotals {
     pub group_paths: Vec<String>,
     /// JSON path to the integer summed.
     pub amount_path: String,
+    /// Only records whose text at this JSON path is this value, when given.
+    pub matching: Option<(String, String)>,
 }
 
 /// One group of [`RecordTotals`].

@@ -1078,6 +1078,7 @@ async fn records_are_totalled_per_day_state_and_field(store: Arc<dyn Store>) {
             "$.payee.e_wallet.channel".into(),
         ],
         amount_path: "$.amount_minor".into(),
+        matching: None,
     };
     let rows = store.record_totals(query(None)).await.unwrap();
     let row = |day, group: &str, state: &str, count, amount| TotalsRow {

@@ -367,8 +367,11 @@ impl Dispatcher {
             holder: line.holder.clone(),
             beneficiary: None,
         };
+        // The mass transfer's id in it: a crash retry of this line gets its own
+        // payout back; the same line of another mass transfer is refused.
         let fingerprint = format!(
-            "mass:{}|{}|{}|{}",
+            "mass:{}|{}|{}|{}|{}",
+            m.id,
             line.channel,
             line.account.expose(),
             line.amount_minor,

@@ -23,6 +23,8 @@ use gerbang_store::{Record, RecordsByTime, StoreError};
 pub const SCAN_BUDGET: usize = 2_000;
 /// Records read from one source at a time.
 const BATCH: u32 = 200;
+/// Fewest records read from one source at a time, however many sources.
+const MIN_BATCH: usize = 10;
 /// Most principals a reference is looked up under.
 const MAX_PRINCIPALS: usize = 5_000;
 
@@ -344,6 +346,11 @@ pub async fn search(
         started: bool,
     }
     let mut sources = Vec::new();
+    // A partner's principals, read once for every kind.
+    let funded = match scope {
+        Scope::Partner(va) => payout::principals_funded_by(&app.store, va).await?,
+        _ => Vec::new(),
+    };
     for kind in filter.kinds() {
         // A status this kind never has: nothing of it to read.
         if let Some(status) = filter.status.as_deref() {
@@ -351,7 +358,13 @@ pub async fn search(
                 continue;
             }
         }
-        for owner in owners(app, scope, kind).await? {
+        let owners = match (scope, kind) {
+            (Scope::Partner(_), Kind::Payout | Kind::CashInBulk) => {
+                funded.iter().cloned().map(Some).collect()
+            }
+            _ => owners(app, scope, kind).await?,
+        };
+        for owner in owners {
             sources.push(Source {
                 kind,
                 owner,
@@ -360,6 +373,9 @@ pub async fn search(
             });
         }
     }
+    // Every source reads at least once per page; many sources (a partner funding
+    // many SNAP partners) read smaller batches, so the budget still holds.
+    let batch = (SCAN_BUDGET / sources.len().max(1)).clamp(MIN_BATCH, BATCH as usize) as u32;
     let mut page = Page::default();
     let mut kept: Vec<Row> = Vec::new();
     loop {
@@ -380,12 +396,12 @@ pub async fn search(
                 from: filter.from,
                 until: filter.until,
                 before: s.cursor.clone().map(|p| (p.at, p.id)),
-                limit: BATCH,
+                limit: batch,
             };
             let records = app.store.records_by_time(query).await?;
             s.started = true;
             page.scanned += records.len();
-            s.cursor = if records.len() < BATCH as usize {
+            s.cursor = if records.len() < batch as usize {
                 None
             } else {
                 records.last().map(|r| Position {
@@ -417,7 +433,7 @@ pub async fn search(
         kept.sort_by_key(|r| std::cmp::Reverse(r.position()));
         let complete = kept
             .iter()
-            .take_while(|r| frontier.as_ref().is_none_or(|f| r.position() > *f))
+            .take_while(|r| frontier.as_ref().is_none_or(|f| r.position() >= *f))
             .count();
         if complete >= limit {
             kept.truncate(limit);

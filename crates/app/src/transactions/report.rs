@@ -93,6 +93,15 @@ pub async fn daily(
                     day_offset_seconds: JAKARTA_SECONDS,
                     group_paths: channel_paths(kind),
                     amount_path: amount_path(kind),
+                    // A partner's figures are what its balance funded, whoever
+                    // the owner: a SNAP partner may have moved to another balance.
+                    matching: match scope {
+                        Scope::Partner(va) => Some((
+                            "$.funding_account".into(),
+                            gerbang_core::ledger::codes::partner_balance(va),
+                        )),
+                        _ => None,
+                    },
                 })
                 .await?;
             for t in totals {

@@ -22,6 +22,9 @@ use std::sync::Arc;
 
 /// Mass transfers listed on the page.
 const LISTED: u32 = 50;
+/// Lines shown on a mass transfer's page (each with its payout read); the
+/// download has them all.
+const SHOWN_LINES: usize = 1_000;
 /// Longest id taken from a path.
 const MAX_ID_CHARS: usize = 40;
 
@@ -262,7 +265,7 @@ async fn detail_page(
         Err(e) => return failed(e),
     };
     let mut outcomes = Vec::with_capacity(m.lines.len());
-    for l in &m.lines {
+    for l in m.lines.iter().take(SHOWN_LINES) {
         outcomes.push(outcome_text(d, l.outcome.as_ref()).await);
     }
     let s = &signed.live.session;
@@ -273,7 +276,7 @@ async fn detail_page(
         @if let Some((class, text)) = message { p class=(class) role="alert" { (text) } }
         // While its lines are sent, the page refreshes its own content (with htmx).
         @if sending {
-            div hx-get=(link(&m)) hx-trigger="every 2s" hx-select="main" hx-target="main" hx-swap="outerHTML" {}
+            div hx-get=(link(&m)) hx-trigger="every 5s" hx-select="main" hx-target="main" hx-swap="outerHTML" {}
             p.hint { "Its lines are being sent." }
         }
         p { a href="/dashboard/mass-transfers" { "← All mass transfers" } }
@@ -300,6 +303,9 @@ async fn detail_page(
             p.hint { "Waits for a checker or admin other than " (m.submitted_by) "." }
         }
         p { a.button.secondary href={ (link(&m)) "/outcome.csv" } { "Download lines and outcomes (CSV)" } }
+        @if m.lines.len() > SHOWN_LINES {
+            p.hint { "The first " (SHOWN_LINES) " of " (m.lines.len()) " lines; the download has them all." }
+        }
         table data-testid="mass-lines" {
             thead { tr { th.num { "Row" } th { "Reference" } th { "Bank" } th { "Account" } th { "Name" } th.num { "Amount" } th { "Outcome" } } }
             tbody {

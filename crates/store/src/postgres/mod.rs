@@ -714,6 +714,7 @@ impl Store for PostgresStore {
                     "SELECT {RECORD_COLUMNS} FROM records
                      WHERE kind = $1 AND {owner_clause} AND created_at >= $3
                        AND (created_at < $4 OR (created_at = $4 AND key COLLATE \"C\" < $5))
+                       AND created_at < $7
                      ORDER BY created_at DESC, key COLLATE \"C\" DESC LIMIT $6"
                 ),
                 &[
@@ -723,6 +724,7 @@ impl Store for PostgresStore {
                     &before_at.as_micros(),
                     &before_key,
                     &limit,
+                    &q.until.as_micros(),
                 ],
             )
             .await?;
@@ -739,6 +741,8 @@ impl Store for PostgresStore {
         };
         let [p1, p2, p3] = crate::three_paths(&q.group_paths).map(|p| pg_path(&p));
         let amount = pg_path(&q.amount_path);
+        let matching_path = q.matching.as_ref().map(|(path, _)| pg_path(path));
+        let matching_value = q.matching.as_ref().map(|(_, value)| value.clone());
         let owner_clause = if q.owner.is_some() {
             "owner = $2"
         } else {
@@ -753,6 +757,7 @@ impl Store for PostgresStore {
                      FROM (SELECT created_at, state, data::jsonb AS d FROM records
                            WHERE kind = $1 AND {owner_clause}
                              AND created_at >= $3 AND created_at < $4) r
+                     WHERE ($10::text[] IS NULL OR d #>> $10::text[] = $11)
                      GROUP BY day, grp, state ORDER BY day, grp, state"
                 ),
                 &[
@@ -765,6 +770,8 @@ impl Store for PostgresStore {
                     &p2,
                     &p3,
                     &amount,
+                    &matching_path,
+                    &matching_value,
                 ],
             )
             .await?;

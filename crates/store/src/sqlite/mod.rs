@@ -637,7 +637,7 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RECORD_COLUMNS} FROM records
                  WHERE kind = ?1 AND {owner_clause} AND created_at >= ?3
-                   AND (created_at < ?4 OR (created_at = ?4 AND key < ?5))
+                   AND (created_at < ?4 OR (created_at = ?4 AND key < ?5)) AND created_at < ?7
                  ORDER BY created_at DESC, key DESC LIMIT ?6"
             ))?;
             let rows = stmt.query_map(
@@ -647,7 +647,8 @@ impl Store for SqliteStore {
                     q.from.as_micros(),
                     before_at.as_micros(),
                     before_key,
-                    limit
+                    limit,
+                    q.until.as_micros()
                 ],
                 record_row,
             )?;
@@ -671,6 +672,7 @@ impl Store for SqliteStore {
                         state, count(*), coalesce(sum(json_extract(data, ?9)), 0)
                  FROM records
                  WHERE kind = ?1 AND {owner_clause} AND created_at >= ?3 AND created_at < ?4
+                   AND (?10 IS NULL OR json_extract(data, ?10) = ?11)
                  GROUP BY day, grp, state ORDER BY day, grp, state"
             ))?;
             let rows = stmt.query_map(
@@ -683,7 +685,9 @@ impl Store for SqliteStore {
                     p1,
                     p2,
                     p3,
-                    q.amount_path
+                    q.amount_path,
+                    q.matching.as_ref().map(|(path, _)| path.clone()),
+                    q.matching.as_ref().map(|(_, value)| value.clone())
                 ],
                 |r| {
                     Ok(TotalsRow {
