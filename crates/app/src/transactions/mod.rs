@@ -422,7 +422,12 @@ pub async fn search(
                 if !subject.visible_to(scope) {
                     continue;
                 }
-                let row = subject.row();
+                // Placed by the record's own creation time, the one its index
+                // pages on (the document's may be a moment earlier).
+                let row = Row {
+                    created_at: record.created_at,
+                    ..subject.row()
+                };
                 if filter.keeps(&row) {
                     kept.push(row);
                 }
