@@ -286,3 +286,59 @@ async fn a_maker_uploads_a_mass_transfer_and_a_checker_approves_it_in_chromium()
     client.close().await.expect("closed");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_merchant_sees_its_own_bills_and_settings_but_not_another_merchants_in_chromium() {
+    let Some(driver) = driver().await else {
+        return;
+    };
+    let db = gerbang_store::testing::sqlite_database();
+    let gw = Gateway::start(test_config(&db)).await;
+    user(&gw, "mira", Scope::Merchant("99999".into()), Role::Viewer).await;
+    let own = bill(&gw, "99999", "ORDER-OWN").await;
+    let other = bill(&gw, "77777", "ORDER-OTHER").await;
+    let base = format!("http://{}", gw.addr());
+
+    let client = browser(&driver, PHONE_ID).await;
+    sign_in(&client, &base, "mira", None).await;
+    client
+        .goto(&format!("{base}/dashboard/transactions"))
+        .await
+        .expect("opens");
+    let listed = text_of(&client, "[data-testid=transactions] tbody").await;
+    assert!(
+        listed.contains("ORDER-OWN") && !listed.contains("ORDER-OTHER"),
+        "{listed}"
+    );
+    shot(&client, SHOTS, "transactions-phone").await;
+    client
+        .goto(&format!("{base}/dashboard/transactions/bill/{own}"))
+        .await
+        .expect("opens");
+    assert_eq!(text_of(&client, "[data-testid=transaction-id]").await, own);
+    // Another merchant's bill, by its address: not there.
+    client
+        .goto(&format!("{base}/dashboard/transactions/bill/{other}"))
+        .await
+        .expect("opens");
+    assert_eq!(text_of(&client, "main h1").await, "Not found");
+    let said = text_of(&client, "main p").await;
+    assert_eq!(said, "There is no such transaction.");
+    shot(&client, SHOTS, "another-merchants-bill").await;
+
+    click(&client, Locator::LinkText("Settings")).await;
+    at(&client, "/dashboard/settings").await;
+    shot(&client, SHOTS, "settings-phone").await;
+    client
+        .goto(&format!("{base}/api-reference"))
+        .await
+        .expect("opens");
+    let heading = text_of(&client, "main h1").await;
+    assert!(
+        heading.starts_with("gerbang sandbox and operations API"),
+        "{heading}"
+    );
+    shot(&client, SHOTS, "api-reference").await;
+    client.close().await.expect("closed");
+    gw.stop().await;
+}

@@ -1,5 +1,5 @@
 //! Mass transfer over HTTP: a file with bad lines is refused line by line and
-//! stores nothing; broken, huge and forged uploads are refused; a good XLSX file
+//! stores nothing; broken, huge, zip-bomb and forged uploads are refused; a good XLSX file
 //! is submitted by a maker, recognised when sent again, refused to its own
 //! submitter as a checker, approved by another checker with a TOTP code, and
 //! its lines go out as the partner's payouts, each outcome shown and downloaded.
@@ -67,6 +67,22 @@ fn good_xlsx() -> Vec<u8> {
     book.save_to_buffer().unwrap()
 }
 
+/// An XLSX-looking archive of a few dozen KiB whose sheet unpacks to 40 MiB.
+fn bomb() -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+    let zeros = vec![b'0'; 1024 * 1024];
+    for _ in 0..40 {
+        zip.write_all(&zeros).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
 fn listed(page: &Page) -> usize {
     page.body
         .matches("href=\"/dashboard/mass-transfers/MT")
@@ -115,7 +131,7 @@ async fn a_mass_transfer_is_checked_submitted_approved_and_sent(db: TestDatabase
     );
     assert_eq!(listed(&m.get("/dashboard/mass-transfers").await), 0);
 
-    // Broken, huge and forged uploads.
+    // Broken, huge, zip-bomb and forged uploads.
     let page = upload(
         &mut m,
         "broken.xlsx",
@@ -133,6 +149,9 @@ async fn a_mass_transfer_is_checked_submitted_approved_and_sent(db: TestDatabase
     if let Some(page) = try_upload(&mut m, "huge.csv", vec![b'a'; 3 * 1024 * 1024], None).await {
         assert!(matches!(page.status, 400 | 413), "{}", page.status);
     }
+    let page = upload(&mut m, "bomb.xlsx", bomb(), None).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("unpacks to more than"), "{}", page.body);
     let page = upload(
         &mut m,
         "forged.csv",
