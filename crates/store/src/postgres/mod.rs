@@ -702,7 +702,8 @@ impl Store for PostgresStore {
         let (before_at, before_key) = q
             .before
             .map_or((q.until, String::new()), |(at, key)| (at.min(q.until), key));
-        // One statement per shape: (kind, owner, created_at) or (kind, created_at).
+        // One statement per shape: (kind, owner, created_at, key) or (kind,
+        // created_at, key), the position a row comparison the index seeks to.
         let owner_clause = if q.owner.is_some() {
             "owner = $2"
         } else {
@@ -713,8 +714,7 @@ impl Store for PostgresStore {
                 &format!(
                     "SELECT {RECORD_COLUMNS} FROM records
                      WHERE kind = $1 AND {owner_clause} AND created_at >= $3
-                       AND (created_at < $4 OR (created_at = $4 AND key COLLATE \"C\" < $5))
-                       AND created_at < $7
+                       AND (created_at, key COLLATE \"C\") < ($4, $5) AND created_at < $7
                      ORDER BY created_at DESC, key COLLATE \"C\" DESC LIMIT $6"
                 ),
                 &[

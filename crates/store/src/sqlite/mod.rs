@@ -637,7 +637,7 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RECORD_COLUMNS} FROM records
                  WHERE kind = ?1 AND {owner_clause} AND created_at >= ?3
-                   AND (created_at < ?4 OR (created_at = ?4 AND key < ?5)) AND created_at < ?7
+                   AND created_at <= ?4 AND (created_at < ?4 OR key < ?5) AND created_at < ?7
                  ORDER BY created_at DESC, key DESC LIMIT ?6"
             ))?;
             let rows = stmt.query_map(
