@@ -137,7 +137,8 @@ pub async fn load_bulk(
     crate::stored::load(&**store, BULK_RECORD, id).await
 }
 
-async fn load_chunk(
+/// Part `index` of bulk `bulk_id`: up to [`CHUNK_ITEMS`] items with their outcomes.
+pub async fn load_chunk(
     store: &SharedStore,
     bulk_id: &str,
     index: u32,
@@ -215,6 +216,21 @@ fn item_reference_key(requester: &Requester, reference: &str) -> String {
         requester.face.as_str(),
         requester.principal
     )
+}
+
+/// The id of the bulk that carried a requester's item `reference`, if one did.
+pub async fn bulk_of_item(
+    store: &SharedStore,
+    requester: &Requester,
+    reference: &str,
+) -> Result<Option<String>, StoreError> {
+    let used = store
+        .record(
+            ITEM_REFERENCE_RECORD,
+            &item_reference_key(requester, reference),
+        )
+        .await?;
+    Ok(used.and_then(|r| r.data.value()["bulk"].as_str().map(str::to_string)))
 }
 
 /// What makes an item what it is: the same reference with another is another item.

@@ -4,6 +4,7 @@
 
 use super::{find, Kind, Subject};
 use crate::App;
+use gerbang_core::cashin::CashInChunk;
 use gerbang_core::payin::RefundState;
 use gerbang_core::payout::{Payee, Status};
 use gerbang_core::user::Scope;
@@ -26,21 +27,33 @@ pub struct Event {
 
 pub struct Detail {
     pub subject: Subject,
+    /// A bulk's part asked for, with its items and their outcomes.
+    pub part: Option<CashInChunk>,
     /// Oldest first.
     pub timeline: Vec<Event>,
     pub entries: Vec<JournalEntry>,
     pub notifications: Vec<(Notification, Vec<Attempt>)>,
 }
 
-/// The transaction `kind`/`id` in full, if `scope` sees it.
+/// The transaction `kind`/`id` in full (and, of a bulk, its items of part
+/// `part`), if `scope` sees it.
 pub async fn detail(
     app: &App,
     scope: &Scope,
     kind: Kind,
     id: &str,
+    part: u32,
 ) -> Result<Option<Detail>, StoreError> {
     let Some(subject) = find(app, scope, kind, id).await? else {
         return Ok(None);
+    };
+    let part = match &subject {
+        Subject::CashInBulk(b) if part < b.chunks => {
+            crate::cashin::load_chunk(&app.store, &b.id, part)
+                .await?
+                .map(|(c, _)| c)
+        }
+        _ => None,
     };
     let entries = entries(app, &subject).await?;
     let mut notifications = Vec::new();
@@ -83,6 +96,7 @@ pub async fn detail(
     timeline.sort_by_key(|e| e.at);
     Ok(Some(Detail {
         subject,
+        part,
         timeline,
         entries,
         notifications,

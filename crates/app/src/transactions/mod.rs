@@ -199,7 +199,8 @@ pub struct Filter {
     pub kind: Option<Kind>,
     pub status: Option<String>,
     pub channel: Option<String>,
-    /// A requester's own reference or the gateway's id, exactly.
+    /// A requester's own reference (of a bill, a payout, a bulk or a bulk's
+    /// item) or the gateway's id, exactly.
     pub reference: Option<String>,
     pub from: Timestamp,
     pub until: Timestamp,
@@ -484,6 +485,12 @@ async fn by_reference(
         }
         if let Some(b) = cashin::by_reference(&app.store, &requester, reference).await? {
             found.push(Subject::CashInBulk(b));
+        }
+        // An item's own reference finds the bulk that carried it.
+        if let Some(id) = cashin::bulk_of_item(&app.store, &requester, reference).await? {
+            if let Some((b, _)) = cashin::load_bulk(&app.store, &id).await? {
+                found.push(Subject::CashInBulk(b));
+            }
         }
     }
     let mut rows: Vec<Row> = found

@@ -185,8 +185,9 @@ pub async fn csv(
     signed: Signed,
     Query(ask): Query<Ask>,
 ) -> Response {
-    let rows = match made(&d, &signed.live.session.scope, &ask).await {
-        Ok(Ok((rows, _))) => rows,
+    let scope = &signed.live.session.scope;
+    let (rows, window) = match made(&d, scope, &ask).await {
+        Ok(Ok(made)) => made,
         Ok(Err(problem)) => return (StatusCode::BAD_REQUEST, problem).into_response(),
         Err(response) => return response,
     };
@@ -216,6 +217,20 @@ pub async fn csv(
         if let Err(e) = w.write_record(record) {
             return failed(e);
         }
+    }
+    let detail = format!(
+        "{} to {}{}",
+        window::text(window.first),
+        window::text(window.last),
+        if ask.kind.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", ask.kind)
+        }
+    );
+    let entry = signed.audit(scope, "report_download", &detail);
+    if let Err(e) = gerbang_app::users::audit::record(&d.app, &entry).await {
+        return failed(e);
     }
     match w.into_inner() {
         Ok(body) => (

@@ -371,6 +371,48 @@ fn notifications_section(signed: &Signed, detail: &Detail, resend_to: &str) -> M
     }
 }
 
+/// One part of a bulk's items with their outcomes, and links to the other parts.
+fn bulk_items(
+    b: &gerbang_core::cashin::CashInBulk,
+    part: &gerbang_core::cashin::CashInChunk,
+    here: &str,
+) -> Markup {
+    html! {
+        h2 { "Items, part " (part.index + 1) " of " (b.chunks) }
+        @if b.chunks > 1 {
+            p.pages {
+                @for i in 0..b.chunks {
+                    @if i == part.index { strong { (i + 1) } " " }
+                    @else { a href={ (here) "?part=" (i) } { (i + 1) } " " }
+                }
+            }
+        }
+        table data-testid="bulk-items" {
+            thead { tr { th { "Reference" } th { "Wallet" } th { "Account" } th { "Name" } th.num { "Amount" } th { "Outcome" } } }
+            tbody {
+                @for item in &part.items {
+                    tr {
+                        td { (item.reference) }
+                        td { (item.wallet) }
+                        td { (item.account) }
+                        td { (item.name) }
+                        td.num { (rupiah_text(item.amount_minor)) }
+                        td {
+                            @match &item.outcome {
+                                None => { "waiting for its wallet" }
+                                Some(o) => {
+                                    (if o.credited { "credited" } else { "failed" })
+                                    " (" (o.answer.code) " " (o.answer.message) ")"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn detail_page(signed: &Signed, detail: &Detail, message: Option<(&str, &str)>) -> Markup {
     let row = detail.subject.row();
     let here = detail_link(&row);
@@ -383,6 +425,9 @@ fn detail_page(signed: &Signed, detail: &Detail, message: Option<(&str, &str)>) 
             @for e in &detail.timeline {
                 li { span.nowrap { (layout::when(e.at)) } " — " (e.what) }
             }
+        }
+        @if let (Subject::CashInBulk(b), Some(part)) = (&detail.subject, &detail.part) {
+            (bulk_items(b, part, &here))
         }
         h2 { "Journal entries" }
         (entries_table(detail))
@@ -408,6 +453,8 @@ fn named(kind: &str, id: &str) -> Option<(Kind, String)> {
 #[serde(default)]
 pub struct Shown {
     resent: Option<i64>,
+    /// A bulk's part whose items are shown.
+    part: u32,
 }
 
 pub async fn show(
@@ -420,7 +467,7 @@ pub async fn show(
         return layout::not_found(&signed, "There is no such transaction.");
     };
     let scope = &signed.live.session.scope;
-    match detail::detail(&d.app, scope, kind, &id).await {
+    match detail::detail(&d.app, scope, kind, &id, shown.part).await {
         Ok(Some(detail)) => {
             let message = shown
                 .resent
@@ -459,7 +506,7 @@ pub async fn resend(
         let signed = &signed;
         let id = id.clone();
         async move {
-            match detail::detail(&d.app, &signed.live.session.scope, kind, &id).await {
+            match detail::detail(&d.app, &signed.live.session.scope, kind, &id, 0).await {
                 Ok(Some(detail)) => {
                     let page = detail_page(signed, &detail, Some(("error", &text)));
                     (status, Html(page.into_string())).into_response()

@@ -55,6 +55,13 @@ async fn reports_count_per_day_and_channel(db: TestDatabase) {
         "{csv}"
     );
     assert!(csv.contains(",bill,801,3,1,0.3333,50000.00\n"), "{csv}");
+    let audit = audit_rows(&mut o).await;
+    assert!(
+        audit
+            .iter()
+            .any(|(who, action, _)| who == "olga" && action == "report_download"),
+        "{audit:?}"
+    );
     for chart in ["volume", "success"] {
         let page = o
             .get(&format!("/dashboard/reports/{chart}.svg?{query}"))

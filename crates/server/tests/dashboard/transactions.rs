@@ -13,6 +13,7 @@ use std::time::Duration;
 on_both_backends!(
     transactions_are_searched_and_paged,
     a_transaction_shows_its_steps_and_its_notifications_are_resent,
+    a_bulk_cash_in_is_listed_found_by_an_items_reference_and_shows_its_items,
 );
 
 /// The ids of the transactions a list page shows, in its order.
@@ -226,4 +227,72 @@ async fn a_transaction_shows_its_steps_and_its_notifications_are_resent(db: Test
             && detail.contains(&id)),
         "{audit:?}"
     );
+}
+
+async fn a_bulk_cash_in_is_listed_found_by_an_items_reference_and_shows_its_items(
+    db: TestDatabase,
+) {
+    use gerbang_app::cashin::{self, NewBulk};
+    use gerbang_core::cashin::CashInItem;
+    use gerbang_core::mask::Masked;
+    use gerbang_core::payout::Requester;
+    let gw = Gateway::start(test_config(&db)).await;
+    let partner = user(&gw, "pat", Scope::Partner(DEMO_VA.into()), Role::Viewer).await;
+    let shop = user(&gw, "mira", Scope::Merchant("99999".into()), Role::Viewer).await;
+    let item = |n: usize| CashInItem {
+        reference: format!("ITEM-{n:04}"),
+        account: Masked(format!("0812345{n:05}")),
+        wallet: "ovo".into(),
+        name: "SITI".into(),
+        amount_minor: 1_000_000,
+        attempts: 0,
+        outcome: None,
+    };
+    // Two parts: the second holds item 1,000 and on.
+    let accepted = cashin::accept(
+        gw.app(),
+        NewBulk {
+            requester: Requester {
+                face: Face::Snap,
+                principal: "91303".into(),
+            },
+            funding_account: format!("partner:{DEMO_VA}"),
+            reference: Some("BULK-1".into()),
+            fingerprint: "BULK-1".into(),
+            items: (0..1_002).map(item).collect(),
+            notice_url: None,
+            request: gerbang_core::Document::of(&serde_json::json!({})),
+            claim: None,
+        },
+    )
+    .await
+    .expect("a bulk");
+    let id = accepted.bulk.id;
+
+    let mut p = Browser::signed_in(&gw, &partner).await;
+    assert_eq!(ids(&p.get("/dashboard/transactions").await), [id.as_str()]);
+    assert_eq!(only(&mut p, "reference=BULK-1").await, [id.as_str()]);
+    assert_eq!(only(&mut p, "reference=ITEM-1001").await, [id.as_str()]);
+    let page = p.get(&format!("/dashboard/transactions/bulk/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (_, items) = page.body.split_once("data-testid=\"bulk-items\"").unwrap();
+    assert!(
+        items.contains("ITEM-0000") && !items.contains("ITEM-1001"),
+        "part 1"
+    );
+    let page = p
+        .get(&format!("/dashboard/transactions/bulk/{id}?part=1"))
+        .await;
+    let (_, items) = page.body.split_once("data-testid=\"bulk-items\"").unwrap();
+    assert!(
+        items.contains("ITEM-1001") && !items.contains("ITEM-0000"),
+        "part 2"
+    );
+    assert!(page.body.contains("Items, part 2 of 2"), "{}", page.body);
+
+    // Not the merchant's.
+    let mut m = Browser::signed_in(&gw, &shop).await;
+    assert!(only(&mut m, "reference=ITEM-1001").await.is_empty());
+    let page = m.get(&format!("/dashboard/transactions/bulk/{id}")).await;
+    assert_eq!(page.status, 404);
 }
