@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
 use gerbang_app::payout::approval::{self, ApprovalError};
-use gerbang_app::users::signin::{self, Refusal};
 use gerbang_core::payout::{Disbursement, Payee};
 use gerbang_core::user::{Role, Scope};
 use maud::{html, Markup};
@@ -199,25 +198,9 @@ pub async fn decide(
         )
         .await;
     }
-    let from = signed.from.to_string();
-    match signin::confirm(&d.app, &s.username, &form.code, &from).await {
+    match super::auth::confirm_code(&d, &signed, &form.code, "decided").await {
         Ok(Ok(())) => {}
-        Ok(Err(Refusal::Locked(until))) => {
-            let text = format!(
-                "Too many wrong codes: locked until {}.",
-                layout::when(until)
-            );
-            return again(&d, &signed, StatusCode::FORBIDDEN, &text).await;
-        }
-        Ok(Err(_)) => {
-            return again(
-                &d,
-                &signed,
-                StatusCode::UNAUTHORIZED,
-                "Wrong code, or a code already used: nothing was decided.",
-            )
-            .await;
-        }
+        Ok(Err((status, text))) => return again(&d, &signed, status, &text).await,
         Err(e) => return failed(e),
     }
     let action = if approve {

@@ -13,7 +13,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
 use gerbang_app::payout::mass::{self, DecideError, LineOutcome, MassTransfer, SubmitError};
-use gerbang_app::users::signin::{self, Refusal};
 use gerbang_core::user::{Role, Scope};
 use gerbang_protocol::mass_transfer::{LineProblem, COLUMNS, MAX_FILE_BYTES, MAX_LINES};
 use maud::{html, Markup};
@@ -390,19 +389,9 @@ pub async fn decide(
         Ok(None) => return layout::not_found(&signed, "There is no such mass transfer."),
         Err(e) => return failed(e),
     }
-    match signin::confirm(&d.app, &s.username, &form.code, &signed.from.to_string()).await {
+    match super::auth::confirm_code(&d, &signed, &form.code, "decided").await {
         Ok(Ok(())) => {}
-        Ok(Err(Refusal::Locked(until))) => {
-            let text = format!(
-                "Too many wrong codes: locked until {}.",
-                layout::when(until)
-            );
-            return again(StatusCode::FORBIDDEN, text).await;
-        }
-        Ok(Err(_)) => {
-            let text = "Wrong code, or a code already used: nothing was decided.";
-            return again(StatusCode::UNAUTHORIZED, text.into()).await;
-        }
+        Ok(Err((status, text))) => return again(status, text).await,
         Err(e) => return failed(e),
     }
     let action = if approve {

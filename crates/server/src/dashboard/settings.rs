@@ -13,7 +13,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use gerbang_app::principals::{Merchant, NoticeFormat, SendmePartner};
 use gerbang_app::settings::{self, SettingsError};
-use gerbang_app::users::signin::{self, Refusal};
 use gerbang_core::user::{Role, Scope};
 use gerbang_store::Attempt;
 use maud::{html, Markup};
@@ -384,35 +383,10 @@ pub async fn rotate(
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let s = &signed.live.session;
-    match signin::confirm(&d.app, &s.username, &f.code, &signed.from.to_string()).await {
+    match super::auth::confirm_code(&d, &signed, &f.code, "changed").await {
         Ok(Ok(())) => {}
-        Ok(Err(Refusal::Locked(until))) => {
-            let text = format!(
-                "Too many wrong codes: locked until {}.",
-                layout::when(until)
-            );
-            return answer(
-                &d,
-                &signed,
-                &w,
-                StatusCode::FORBIDDEN,
-                ("error", text),
-                None,
-            )
-            .await;
-        }
-        Ok(Err(_)) => {
-            let text = "Wrong code, or a code already used: nothing was changed.".to_string();
-            return answer(
-                &d,
-                &signed,
-                &w,
-                StatusCode::UNAUTHORIZED,
-                ("error", text),
-                None,
-            )
-            .await;
+        Ok(Err((status, text))) => {
+            return answer(&d, &signed, &w, status, ("error", text), None).await;
         }
         Err(e) => return failed(&signed, SettingsError::Store(e.to_string())),
     }

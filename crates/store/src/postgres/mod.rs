@@ -704,11 +704,7 @@ impl Store for PostgresStore {
             .map_or((q.until, String::new()), |(at, key)| (at.min(q.until), key));
         // One statement per shape: (kind, owner, created_at, key) or (kind,
         // created_at, key), the position a row comparison the index seeks to.
-        let owner_clause = if q.owner.is_some() {
-            "owner = $2"
-        } else {
-            "$2::text IS NULL"
-        };
+        let owner_clause = owner_clause(&q.owner);
         let rows = self
             .query(
                 &format!(
@@ -743,11 +739,7 @@ impl Store for PostgresStore {
         let amount = pg_path(&q.amount_path);
         let matching_path = q.matching.as_ref().map(|(path, _)| pg_path(path));
         let matching_value = q.matching.as_ref().map(|(_, value)| value.clone());
-        let owner_clause = if q.owner.is_some() {
-            "owner = $2"
-        } else {
-            "$2::text IS NULL"
-        };
+        let owner_clause = owner_clause(&q.owner);
         let rows = self
             .query(
                 &format!(
@@ -1225,5 +1217,16 @@ impl Store for PostgresStore {
             Ok::<_, Fail>(report)
         };
         checked.await.map_err(|f| self.store_error(f))
+    }
+}
+
+/// The condition on the owner parameter ($2): equal to it when one is given,
+/// otherwise none — a statement of its own each, so that the planner sees which
+/// index serves it.
+fn owner_clause(owner: &Option<String>) -> &'static str {
+    if owner.is_some() {
+        "owner = $2"
+    } else {
+        "$2::text IS NULL"
     }
 }

@@ -629,11 +629,7 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             // One statement per shape, so that each names its index's columns
             // literally: (kind, owner, created_at) or (kind, created_at).
-            let owner_clause = if q.owner.is_some() {
-                "owner = ?2"
-            } else {
-                "?2 IS NULL"
-            };
+            let owner_clause = owner_clause(&q.owner);
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RECORD_COLUMNS} FROM records
                  WHERE kind = ?1 AND {owner_clause} AND created_at >= ?3
@@ -660,11 +656,7 @@ impl Store for SqliteStore {
     async fn record_totals(&self, q: RecordTotals) -> Result<Vec<TotalsRow>, StoreError> {
         let [p1, p2, p3] = crate::three_paths(&q.group_paths);
         self.read(move |conn| {
-            let owner_clause = if q.owner.is_some() {
-                "owner = ?2"
-            } else {
-                "?2 IS NULL"
-            };
+            let owner_clause = owner_clause(&q.owner);
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT (created_at / 1000000 + ?5) / 86400 AS day,
                         coalesce(json_extract(data, ?6), json_extract(data, ?7),
@@ -1136,4 +1128,15 @@ fn ledger_report(conn: &Connection) -> rusqlite::Result<LedgerReport> {
         },
     )?;
     Ok(report)
+}
+
+/// The condition on the owner parameter (?2): equal to it when one is given,
+/// otherwise none — a statement of its own each, so that the planner sees which
+/// index serves it.
+fn owner_clause(owner: &Option<String>) -> &'static str {
+    if owner.is_some() {
+        "owner = ?2"
+    } else {
+        "?2 IS NULL"
+    }
 }
