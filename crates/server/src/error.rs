@@ -195,3 +195,11 @@ pub async fn protocol_rejections(
     }
     json_payload_too_large(response)
 }
+
+/// Every error of this API: `{"error": "what is wrong"}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// What is wrong, in a sentence naming the field.
+    error: String,
+}

@@ -12,14 +12,6 @@ use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::OpenApi;
 
-/// Every error of this API: `{"error": "what is wrong"}`.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorBody {
-    /// What is wrong, in a sentence naming the field.
-    error: String,
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(

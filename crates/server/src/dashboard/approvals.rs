@@ -198,7 +198,7 @@ pub async fn decide(
         )
         .await;
     }
-    match super::auth::confirm_code(&d, &signed, &form.code, "decided").await {
+    match super::decision::confirm_code(&d, &signed, &form.code, "decided").await {
         Ok(Ok(())) => {}
         Ok(Err((status, text))) => return again(&d, &signed, status, &text).await,
         Err(e) => return failed(e),

@@ -389,7 +389,7 @@ pub async fn decide(
         Ok(None) => return layout::not_found(&signed, "There is no such mass transfer."),
         Err(e) => return failed(e),
     }
-    match super::auth::confirm_code(&d, &signed, &form.code, "decided").await {
+    match super::decision::confirm_code(&d, &signed, &form.code, "decided").await {
         Ok(Ok(())) => {}
         Ok(Err((status, text))) => return again(status, text).await,
         Err(e) => return failed(e),

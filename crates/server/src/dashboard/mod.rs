@@ -6,6 +6,7 @@
 mod approvals;
 mod audit;
 mod auth;
+mod decision;
 mod home;
 mod layout;
 mod mass_transfers;

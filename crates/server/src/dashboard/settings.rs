@@ -383,7 +383,7 @@ pub async fn rotate(
         Ok(w) => w,
         Err(r) => return *r,
     };
-    match super::auth::confirm_code(&d, &signed, &f.code, "changed").await {
+    match super::decision::confirm_code(&d, &signed, &f.code, "changed").await {
         Ok(Ok(())) => {}
         Ok(Err((status, text))) => {
             return answer(&d, &signed, &w, status, ("error", text), None).await;

@@ -2,8 +2,8 @@
 //! happen on demand. On by default for the embedded setup; refused in production.
 
 use super::rupiah;
+use crate::error::ErrorBody;
 use crate::error::{ApiError, JsonBody, JsonPath, JsonQuery};
-use crate::openapi::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};

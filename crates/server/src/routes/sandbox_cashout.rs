@@ -2,8 +2,8 @@
 //! inside the gateway against its own host-to-host API, timed by the sandbox
 //! clock; fault injection on the gateway's answers; the code key's public half.
 
+use crate::error::ErrorBody;
 use crate::error::{ApiError, JsonBody, JsonPath};
-use crate::openapi::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};

@@ -2,7 +2,7 @@
 //! code at the counter, the QR — so the whole path runs on a laptop.
 
 use crate::error::ApiError;
-use crate::openapi::ErrorBody;
+use crate::error::ErrorBody;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
