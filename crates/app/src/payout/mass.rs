@@ -2,7 +2,8 @@
 //! user (a maker) and approved by another (a checker), then dispatched line by
 //! line on the shared payout domain as the partner's SendMe payouts — the same
 //! references, balance, holds and statement as its API's. A file is taken only
-//! when every line is good; the same file again is recognised and refused.
+//! when every line is good; the same lines again (in any format) are recognised
+//! and refused.
 //! Dispatch is a durable timer: a crash part way goes on where it stopped, and a
 //! line sent before (its reference taken) answers with the payout it made.
 
@@ -86,8 +87,9 @@ pub struct MassTransfer {
     /// The SendMe partner (virtual account) whose balance pays.
     pub partner: String,
     pub file_name: String,
-    /// SHA-256 of the file, hex: the same file is recognised by it.
-    pub file_sha256: String,
+    /// SHA-256 (hex) of its lines' fields: the same payouts submitted again,
+    /// whatever the file's format or bytes, are recognised by it.
+    pub content_sha256: String,
     pub lines: Vec<MassLine>,
     pub total_minor: i64,
     pub submitted_by: String,
@@ -133,8 +135,24 @@ pub enum SubmitError {
     Store(String),
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+/// SHA-256 (hex) of a file's lines as read: their fields, not its bytes.
+fn content_digest(lines: &[mass_transfer::Line]) -> String {
+    let mut digest = Sha256::new();
+    for l in lines {
+        for field in [
+            l.reference.as_str(),
+            l.bank_code.as_str(),
+            l.account.as_str(),
+            l.account_name.as_str(),
+            &l.amount_minor.to_string(),
+            l.description.as_str(),
+        ] {
+            digest.update(field.as_bytes());
+            digest.update([0x1f]);
+        }
+        digest.update([0x1e]);
+    }
+    hex::encode(digest.finalize())
 }
 
 fn idempotency_scope(partner: &str) -> String {
@@ -151,18 +169,20 @@ pub async fn submit(
     file: &[u8],
     audit: impl FnOnce(&MassTransfer) -> RecordWrite,
 ) -> Result<MassTransfer, SubmitError> {
-    let file_sha256 = sha256_hex(file);
     let scope = idempotency_scope(partner);
     let store = |e: StoreError| SubmitError::Store(e.to_string());
+    let parsed = mass_transfer::parse(file)?;
+    // The same payouts again, however saved (CSV or XLSX, re-exported), are
+    // the same file.
+    let content_sha256 = content_digest(&parsed.lines);
     if let Some(earlier) = app
         .store
-        .idempotency(&scope, &file_sha256)
+        .idempotency(&scope, &content_sha256)
         .await
         .map_err(store)?
     {
         return Err(SubmitError::SameFile(earlier.response));
     }
-    let parsed = mass_transfer::parse(file)?;
     let mut problems = parsed.problems;
     let requester = Requester {
         face: Face::SendmeV1,
@@ -224,7 +244,7 @@ pub async fn submit(
         ),
         partner: partner.to_string(),
         file_name: file_name.chars().take(120).collect(),
-        file_sha256: file_sha256.clone(),
+        content_sha256: content_sha256.clone(),
         total_minor: lines.iter().map(|l| l.amount_minor).sum(),
         lines,
         submitted_by: user.to_string(),
@@ -236,8 +256,8 @@ pub async fn submit(
     let step = Step {
         idempotency: Some(NewIdempotency {
             scope,
-            key: file_sha256.clone(),
-            fingerprint: file_sha256,
+            key: content_sha256.clone(),
+            fingerprint: content_sha256,
             response: m.id.clone(),
         }),
         records: vec![m.write(Expect::Absent), audit(&m)],
