@@ -5,7 +5,7 @@
 use super::{find, Kind, Subject};
 use crate::App;
 use gerbang_core::cashin::CashInChunk;
-use gerbang_core::payin::RefundState;
+use gerbang_core::payin::{BillStatus, RefundState};
 use gerbang_core::payout::{Payee, Status};
 use gerbang_core::user::Scope;
 use gerbang_core::Timestamp;
@@ -177,7 +177,7 @@ async fn steps(app: &App, subject: &Subject) -> Result<Vec<Event>, StoreError> {
                     format!("Refund {} of {} sen: {state}", r.reference, r.amount_minor),
                 ));
             }
-            if b.status.as_str() != "pending" && b.status.as_str() != "paid" {
+            if !matches!(b.status, BillStatus::Pending | BillStatus::Paid) {
                 steps.push(event(b.status_at, format!("Now {}", b.status.as_str())));
             }
         }

@@ -181,16 +181,21 @@ impl Position {
     pub fn decode(text: &str) -> Option<Position> {
         let (micros, id) = text.split_once('.')?;
         let at = Timestamp::from_micros(micros.parse().ok()?);
-        let id_is_plain = !id.is_empty()
-            && id.len() <= 64
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c));
-        id_is_plain.then(|| Position {
+        plain_id(id).then(|| Position {
             at,
             id: id.to_string(),
         })
     }
+}
+
+/// Whether `id` may name a transaction: 1 to 64 letters, digits or `-_:`
+/// (what an address or a page link is taken with).
+pub fn plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c))
 }
 
 /// What to search for. Dates bound the creation time: `from <= at < until`.

@@ -6,7 +6,7 @@
 //! many times (after three untimed asks): the latency of each search, p50 and
 //! p99, and the p99 of them all.
 
-use super::load::Gateway;
+use super::load::{percentile, Gateway};
 use anyhow::Context;
 use clap::Args;
 use gerbang_app::config::Config;
@@ -324,14 +324,6 @@ fn older(body: &str) -> Option<String> {
     Some(rest.split('"').next()?.replace("&amp;", "&"))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 pub async fn run(args: DashboardBench) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let database_url = args
@@ -412,7 +404,7 @@ pub async fn run(args: DashboardBench) -> anyhow::Result<ExitCode> {
             took.push(t.as_secs_f64() * 1000.0);
         }
         took.sort_by(f64::total_cmp);
-        let (p50, p99) = (percentile(&took, 50.0), percentile(&took, 99.0));
+        let (p50, p99) = (percentile(&took, 0.50), percentile(&took, 0.99));
         worst = worst.max(p99);
         println!("{name}: {rows_shown} rows, p50 {p50:.1} ms, p99 {p99:.1} ms");
         report.insert(
@@ -435,7 +427,7 @@ pub async fn run(args: DashboardBench) -> anyhow::Result<ExitCode> {
         }
     }
     took.sort_by(f64::total_cmp);
-    let (p50, p99) = (percentile(&took, 50.0), percentile(&took, 99.0));
+    let (p50, p99) = (percentile(&took, 0.50), percentile(&took, 0.99));
     worst = worst.max(p99);
     println!("operator, 20 pages of succeeded payouts in: p50 {p50:.1} ms, p99 {p99:.1} ms");
     report.insert(
@@ -444,11 +436,11 @@ pub async fn run(args: DashboardBench) -> anyhow::Result<ExitCode> {
     );
     all.extend(took);
     all.sort_by(f64::total_cmp);
-    let overall = percentile(&all, 99.0);
+    let overall = percentile(&all, 0.99);
     println!(
         "all {} pages: p50 {:.1} ms, p99 {overall:.1} ms (limit {} ms); worst search p99 {worst:.1} ms",
         all.len(),
-        percentile(&all, 50.0),
+        percentile(&all, 0.50),
         args.limit_ms
     );
     report.insert("rows".into(), args.rows.into());

@@ -269,18 +269,21 @@ pub async fn drive_spread<R: Request>(
     }
     let seconds = started.elapsed().as_secs_f64();
     all.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
     Run {
         per_s: (requests - failures) as f64 / seconds,
         seconds,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: percentile(&all, 0.50),
+        p99_ms: percentile(&all, 0.99),
         failures,
     }
+}
+
+/// The latency below which `fraction` of the `sorted` ones fall (0 when none).
+pub fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * fraction) as usize).min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// Appends a POST with a JSON body and the given extra header lines.

@@ -246,6 +246,14 @@ fn csv_of(account: &Account, lines: &[StatementLine]) -> Result<Vec<u8>, String>
     w.into_inner().map_err(|e| e.to_string())
 }
 
+/// Sen as the number an XLSX cell holds (a double, the format's only number,
+/// so that sums work): the double nearest the exact rupiah — what a spreadsheet
+/// stores when `123.45` is typed — which rounds back to the same sen for any
+/// amount below 2^53 sen. The only place money leaves integer sen.
+fn spreadsheet_rupiah(minor: i64) -> f64 {
+    minor as f64 / 100.0
+}
+
 fn xlsx_of(account: &Account, lines: &[StatementLine]) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::{Format as Cell, Workbook};
     let text = |e: rust_xlsxwriter::XlsxError| e.to_string();
@@ -270,12 +278,11 @@ fn xlsx_of(account: &Account, lines: &[StatementLine]) -> Result<Vec<u8>, String
         sheet.write_string(row, 1, &l.kind).map_err(text)?;
         sheet.write_string(row, 2, &l.reference).map_err(text)?;
         sheet.write_string(row, 3, &l.description).map_err(text)?;
-        // Rupiah as numbers so that sums work; exact below 2^53 minor units.
         sheet
-            .write_number_with_format(row, 4, l.amount as f64 / 100.0, &money)
+            .write_number_with_format(row, 4, spreadsheet_rupiah(l.amount), &money)
             .map_err(text)?;
         sheet
-            .write_number_with_format(row, 5, l.balance_after as f64 / 100.0, &money)
+            .write_number_with_format(row, 5, spreadsheet_rupiah(l.balance_after), &money)
             .map_err(text)?;
         sheet
             .write_string(row, 6, account.currency.code())

@@ -441,12 +441,7 @@ fn detail_page(signed: &Signed, detail: &Detail, message: Option<(&str, &str)>) 
 /// The transaction a path names, if it names one plainly.
 fn named(kind: &str, id: &str) -> Option<(Kind, String)> {
     let kind = Kind::parse(kind)?;
-    let plain = !id.is_empty()
-        && id.len() <= MAX_TEXT_CHARS
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c));
-    plain.then(|| (kind, id.to_string()))
+    transactions::plain_id(id).then(|| (kind, id.to_string()))
 }
 
 #[derive(Deserialize, Default)]
