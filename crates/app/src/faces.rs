@@ -138,6 +138,8 @@ pub struct Delivery {
     pub signed_by_gateway: bool,
     headers: fn(&Outgoing<'_>) -> Vec<(String, String)>,
     acknowledged: fn(u16, &str) -> bool,
+    /// The face's own cap on attempts, if it has one.
+    pub max_attempts: Option<i32>,
 }
 
 impl Delivery {
@@ -147,6 +149,7 @@ impl Delivery {
             signed_by_gateway: F::SIGNED_BY_GATEWAY,
             headers: F::headers,
             acknowledged: F::acknowledged,
+            max_attempts: F::MAX_ATTEMPTS,
         }
     }
 }
@@ -162,6 +165,7 @@ impl Delivery {
                 signed_by_gateway: false,
                 headers: |_| Vec::new(),
                 acknowledged: |status, _| (200..300).contains(&status),
+                max_attempts: None,
             },
         }
     }

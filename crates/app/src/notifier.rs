@@ -21,14 +21,17 @@ pub const EXCERPT_CHARS: usize = 512;
 /// Most bytes of a receiver's answer read.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// What follows attempt `attempt_no` (1-based) that failed at `now`.
+/// What follows attempt `attempt_no` (1-based) that failed at `now`, for a
+/// notification whose protocol makes at most `face_cap` attempts (if it says).
 pub fn after_failure(
     config: &NotifierConfig,
+    face_cap: Option<i32>,
     created_at: Timestamp,
     attempt_no: i32,
     now: Timestamp,
 ) -> AttemptVerdict {
-    if attempt_no >= config.max_attempts {
+    let cap = face_cap.map_or(config.max_attempts, |c| c.min(config.max_attempts));
+    if attempt_no >= cap {
         return AttemptVerdict::GiveUp;
     }
     let exponent = (attempt_no - 1).clamp(0, 30) as u32;
@@ -240,7 +243,13 @@ impl Notifier {
                     };
                     return (
                         attempt,
-                        after_failure(&self.config, n.created_at, attempt_no, at),
+                        after_failure(
+                            &self.config,
+                            delivery.max_attempts,
+                            n.created_at,
+                            attempt_no,
+                            at,
+                        ),
                     );
                 }
             }
@@ -287,7 +296,13 @@ impl Notifier {
         let verdict = if acknowledged {
             AttemptVerdict::Delivered
         } else {
-            after_failure(&self.config, n.created_at, attempt_no, self.clock.now())
+            after_failure(
+                &self.config,
+                delivery.max_attempts,
+                n.created_at,
+                attempt_no,
+                self.clock.now(),
+            )
         };
         tracing::info!(
             notification = n.id,
@@ -331,26 +346,38 @@ mod tests {
         let c = NotifierConfig::default();
         let t0 = Timestamp::from_unix_seconds(1_000_000);
         assert_eq!(
-            after_failure(&c, t0, 1, t0),
+            after_failure(&c, None, t0, 1, t0),
             AttemptVerdict::RetryAt(t0.plus_seconds(60))
         );
         assert_eq!(
-            after_failure(&c, t0, 2, t0.plus_seconds(60)),
+            after_failure(&c, None, t0, 2, t0.plus_seconds(60)),
             AttemptVerdict::RetryAt(t0.plus_seconds(180))
         );
         assert_eq!(
-            after_failure(&c, t0, 3, t0.plus_seconds(180)),
+            after_failure(&c, None, t0, 3, t0.plus_seconds(180)),
             AttemptVerdict::RetryAt(t0.plus_seconds(420))
         );
         // 60·2^10 s is past 24 h from creation.
         assert_eq!(
-            after_failure(&c, t0, 11, t0.plus_seconds(30_000)),
+            after_failure(&c, None, t0, 11, t0.plus_seconds(30_000)),
             AttemptVerdict::GiveUp
         );
         let capped = NotifierConfig {
             max_attempts: 2,
             ..NotifierConfig::default()
         };
-        assert_eq!(after_failure(&capped, t0, 2, t0), AttemptVerdict::GiveUp);
+        assert_eq!(
+            after_failure(&capped, None, t0, 2, t0),
+            AttemptVerdict::GiveUp
+        );
+        // A protocol's own cap, below the notifier's.
+        assert_eq!(
+            after_failure(&c, Some(4), t0, 3, t0.plus_seconds(180)),
+            AttemptVerdict::RetryAt(t0.plus_seconds(420))
+        );
+        assert_eq!(
+            after_failure(&c, Some(4), t0, 4, t0.plus_seconds(420)),
+            AttemptVerdict::GiveUp
+        );
     }
 }

@@ -64,6 +64,10 @@ pub trait NoticeFace {
     /// [`Outgoing::sign`] signs; otherwise it is never called).
     const SIGNED_BY_GATEWAY: bool = false;
 
+    /// The most attempts (the first and its retries) the protocol makes of one
+    /// notice, when it says; the notifier's own cap applies too.
+    const MAX_ATTEMPTS: Option<i32> = None;
+
     /// Headers an attempt carries besides the content type.
     fn headers(_attempt: &Outgoing<'_>) -> Vec<(String, String)> {
         Vec::new()

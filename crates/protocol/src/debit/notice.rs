@@ -56,6 +56,9 @@ impl NoticeFace for DebitV1 {
     const FACE: Face = Face::Debit;
     const CONTENT_TYPE: &'static str = "application/json";
     type Requester = MerchantKeys;
+    /// Faspay sends a notification again 3 times when it is not acknowledged
+    /// (§7.1): the first attempt and 3 retries.
+    const MAX_ATTEMPTS: Option<i32> = Some(4);
 
     /// Debit merchants request no payouts.
     fn payout_notice(_d: &Disbursement, _m: &MerchantKeys) -> Option<RenderedNotice> {
@@ -89,7 +92,8 @@ impl NoticeFace for DebitV1 {
             .text("bill_total", rupiah(b.amount_minor))
             .text(
                 "payment_total",
-                payment.map(|p| rupiah(p.amount_minor)).unwrap_or_default(),
+                // Mandatory and numeric (§7.1): nothing paid is 0.
+                rupiah(payment.map_or(0, |p| p.amount_minor)),
             )
             .text("payment_channel_uid", b.channel.as_str())
             .text("payment_channel", channel.map_or("", |c| c.name))

@@ -195,8 +195,10 @@ impl PostData {
         let bill_total = Amount::parse(mandatory(m, "bill_total")?)
             .filter(|a| a.minor > 0)
             .ok_or_else(|| DebitError::INVALID_AMOUNT.with_detail("bill_total"))?;
-        let cust_no = mandatory(m, "cust_no")?.to_string();
-        let cust_name = mandatory(m, "cust_name")?.to_string();
+        // Documented as mandatory (§3.1), yet Faspay's own Magento plugin sends no
+        // `cust_no` and its sandbox sample sends both empty: taken as they come.
+        let cust_no = m.get("cust_no").unwrap_or_default().to_string();
+        let cust_name = m.get("cust_name").unwrap_or_default().to_string();
         let payment_channel = mandatory(m, "payment_channel")?.to_string();
         if payment_channel.len() > 4 || !payment_channel.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DebitError::FORMAT.with_detail("payment_channel: a channel code"));

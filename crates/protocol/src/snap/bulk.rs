@@ -61,6 +61,9 @@ impl BulkRefusal {
             BulkRefusal::Field(FieldError::Format(path)) => {
                 Outcome::new(service, Case::INVALID_FIELD_FORMAT).about(path.clone())
             }
+            BulkRefusal::Field(FieldError::AboveLimit(path)) => {
+                Outcome::new(service, Case::EXCEEDS_AMOUNT_LIMIT).about(path.clone())
+            }
             BulkRefusal::TooMany { max } => Outcome::new(service, Case::INVALID_FIELD_FORMAT)
                 .about(format!("bulkObject: at most {max} items")),
             BulkRefusal::RepeatedReference(path) => {
@@ -81,6 +84,7 @@ fn in_item(i: usize, e: FieldError) -> FieldError {
     match e {
         FieldError::Missing(p) => FieldError::Missing(format!("bulkObject[{i}].{p}")),
         FieldError::Format(p) => FieldError::Format(format!("bulkObject[{i}].{p}")),
+        FieldError::AboveLimit(p) => FieldError::AboveLimit(format!("bulkObject[{i}].{p}")),
     }
 }
 

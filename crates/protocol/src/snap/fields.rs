@@ -14,6 +14,8 @@ pub enum FieldError {
     Missing(String),
     /// Present but not of the field's form: `400xx01`.
     Format(String),
+    /// An amount of the right form above what the gateway moves at once: `403xx02`.
+    AboveLimit(String),
 }
 
 /// Longest amount value: `"99999999999999.99"` is 16 characters with its dot.
@@ -111,9 +113,13 @@ impl Body {
             Some(Value::String(s)) => s,
             Some(_) => return Err(FieldError::Format(value_path)),
         };
-        let minor = parse_amount(value)
-            .filter(|m| (1..=gerbang_core::values::Amount::MAX_MINOR).contains(m))
-            .ok_or(FieldError::Format(value_path))?;
+        let minor = match parse_amount(value) {
+            Some(m) if m > gerbang_core::values::Amount::MAX_MINOR => {
+                return Err(FieldError::AboveLimit(value_path))
+            }
+            Some(m) if m >= 1 => m,
+            _ => return Err(FieldError::Format(value_path)),
+        };
         match self.get(&currency_path) {
             None => Err(FieldError::Missing(currency_path)),
             Some(Value::String(c)) if c == "IDR" => Ok(minor),

@@ -279,6 +279,7 @@ async fn bills_are_cancelled_or_expire(db: TestDatabase) {
     })
     .await;
     assert_eq!(expired["payment_status_code"], "7");
+    assert_eq!(expired["payment_total"], "0", "nothing was paid");
     let codes: Vec<String> = receiver
         .received()
         .iter()
@@ -300,6 +301,65 @@ async fn bills_are_cancelled_or_expire(db: TestDatabase) {
     assert_eq!(paid.status, 409);
     let check = gw.ledger_check().await;
     assert_eq!(check["clean"], true, "{check}");
+    gw.stop().await;
+}
+
+/// Faspay's Magento plugin sends no `cust_no`, and its sandbox sample sends both
+/// customer fields empty: both are bills. A merchant that never acknowledges is
+/// told 4 times — the first attempt and Faspay's 3 retries — and no more.
+async fn plugins_without_customer_fields_and_a_merchant_that_never_acknowledges(db: TestDatabase) {
+    let receiver = Receiver::start(Behaviour::Body(
+        200,
+        r#"{"response":"Payment Notification","response_code":"99","response_desc":"Already Processed"}"#,
+    ))
+    .await;
+    let gw = gateway(&db, &receiver.url(), "xml").await;
+    let mut magento = post_data(&gw, "100000042", "801", 1_500_000);
+    magento
+        .as_object_mut()
+        .expect("an object")
+        .remove("cust_no");
+    let posted = call(&gw, Syntax::Xml, "300011", &magento).await;
+    assert_eq!(posted["response_code"], "00", "{posted}");
+    let mut sample = post_data(&gw, "SBX-1", "801", 1_500_000);
+    sample["cust_no"] = "".into();
+    sample["cust_name"] = "".into();
+    let answer = call(&gw, Syntax::Xml, "300011", &sample).await;
+    assert_eq!(answer["response_code"], "00", "{answer}");
+
+    let trx_id = posted["trx_id"].as_str().expect("trx_id");
+    gw.post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))
+        .await
+        .expect(200);
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    let listed = gw
+        .get(&format!("/sandbox/notifications?owner={MERCHANT}"))
+        .await
+        .expect(200);
+    let id = listed["notifications"]
+        .as_array()
+        .and_then(|all| all.iter().find(|n| n["source"] == format!("bill:{trx_id}")))
+        .and_then(|n| n["id"].as_i64())
+        .expect("the bill's notification");
+    // Retries 30, 60 and 120 s apart (the test notifier's first retry is 30 s).
+    for retry in 1..=3usize {
+        // The clock moves once the last attempt is recorded with its next one.
+        gw.wait_notification(id, "the attempt recorded", |n| {
+            n["attempts"] == retry && n["status"] == "pending"
+        })
+        .await;
+        gw.advance_clock((30 << (retry - 1)) + 1).await;
+        receiver.wait_for(1 + retry, Duration::from_secs(10)).await;
+    }
+    let n = gw
+        .wait_notification(id, "given up after Faspay's 3 retries", |n| {
+            n["status"] == "failed"
+        })
+        .await;
+    assert_eq!(n["attempts"], 4, "{n}");
+    gw.advance_clock(3_600).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.received().len(), 4, "no fifth attempt");
     gw.stop().await;
 }
 
@@ -531,4 +591,5 @@ on_both_backends!(
     a_bill_is_posted_paid_and_notified,
     bills_are_cancelled_or_expire,
     fees_are_kept_and_refunds_given_back,
+    plugins_without_customer_fields_and_a_merchant_that_never_acknowledges,
 );

@@ -207,8 +207,50 @@ async fn duplicates_and_replays_move_nothing(db: TestDatabase) {
     let replay = s.faspay.send(path, &headers, fresh.to_string()).await;
     replay.expect("4091800");
     assert_eq!(replay.message(), "Conflict");
-    // Only the two first transfers are held.
-    assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR - 20_000));
+    // Even with a body that would be refused for its form: the replay check
+    // comes first (§8). The signature does not cover X-EXTERNAL-ID.
+    let used = |h: &[(String, String)]| {
+        h.iter()
+            .find(|(n, _)| n == "X-EXTERNAL-ID")
+            .map(|(_, v)| v.clone())
+            .expect("X-EXTERNAL-ID")
+    };
+    let with_id = |mut h: Vec<(String, String)>, id: &str| {
+        for (n, v) in h.iter_mut() {
+            if n == "X-EXTERNAL-ID" {
+                *v = id.to_string();
+            }
+        }
+        h
+    };
+    let mut broken = s.transfer("DUP-3", "100.00", "1234567890").await;
+    broken["amount"]["value"] = "seratus".into();
+    let reused = with_id(
+        s.faspay.signed_headers(path, &broken).await,
+        &used(&headers),
+    );
+    s.faspay
+        .send(path, &reused, broken.to_string())
+        .await
+        .expect("4091800");
+    // A request refused for its body used nothing up: fixed, it goes through
+    // with the same X-EXTERNAL-ID.
+    let refused_headers = s.faspay.signed_headers(path, &broken).await;
+    s.faspay
+        .send(path, &refused_headers, broken.to_string())
+        .await
+        .expect("4001801");
+    let fixed = s.transfer("DUP-3", "100.00", "1234567890").await;
+    let retried = with_id(
+        s.faspay.signed_headers(path, &fixed).await,
+        &used(&refused_headers),
+    );
+    s.faspay
+        .send(path, &retried, fixed.to_string())
+        .await
+        .expect("2001800");
+    // Only the three transfers taken are held.
+    assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR - 30_000));
     s.stop().await;
 }
 

@@ -155,6 +155,11 @@ async fn each_bad_request_gets_its_code_and_moves_nothing(db: TestDatabase) {
             "Invalid Field Format [amount.value]",
         ),
         (
+            with_field("/amount/value", json!("1000000000000.01")),
+            "4031802",
+            "Exceeds Transaction Amount Limit [amount.value]",
+        ),
+        (
             with_field("/amount/currency", json!("USD")),
             "4001801",
             "Invalid Field Format [amount.currency]",

@@ -89,6 +89,9 @@ fn field(service: Service, e: FieldError) -> Outcome {
             Outcome::new(service, Case::INVALID_MANDATORY_FIELD).about(path)
         }
         FieldError::Format(path) => Outcome::new(service, Case::INVALID_FIELD_FORMAT).about(path),
+        FieldError::AboveLimit(path) => {
+            Outcome::new(service, Case::EXCEEDS_AMOUNT_LIMIT).about(path)
+        }
     }
 }
 
@@ -436,9 +439,15 @@ impl Snap {
             expect: Expect::Absent,
         };
         if when == Claim::InStep {
-            // Checked by the write itself (and, when the write finds the request
-            // was seen before, by [`Snap::replayed`]).
-            return Ok(Some(claim));
+            // One used by a request that moved money is refused before the body is
+            // read (§8: the replay check comes first). Otherwise it is used up by
+            // the write that moves the money, which checks it again (and, when it
+            // finds the request was seen before, by [`Snap::replayed`]).
+            return match self.app.store.record(EXTERNAL_ID_RECORD, &claim.key).await {
+                Ok(Some(_)) => Err(Outcome::new(service, Case::CONFLICT)),
+                Ok(None) => Ok(Some(claim)),
+                Err(e) => Err(internal(service, e)),
+            };
         }
         let step = Step {
             records: vec![claim],
