@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 
 fn named(e: &FieldError) -> bool {
     match e {
-        FieldError::Missing(p) | FieldError::Format(p) => !p.is_empty(),
+        FieldError::Missing(p) | FieldError::Format(p) | FieldError::AboveLimit(p) => !p.is_empty(),
     }
 }
 
