@@ -8,6 +8,7 @@ mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+mod page_headers;
 mod request_log;
 pub mod routes;
 mod serve;

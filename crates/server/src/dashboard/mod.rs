@@ -19,7 +19,7 @@ mod throttle;
 mod transactions;
 mod window;
 
-use axum::http::{header, HeaderValue};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -139,24 +139,11 @@ async fn htmx() -> Response {
         .into_response()
 }
 
-/// Headers every dashboard answer carries: nothing from elsewhere runs in or
-/// frames a page, pages are not cached, and no address leaks in a referrer.
+/// Headers every dashboard answer carries (see [`crate::page_headers`]).
 async fn guarded(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let set = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-    ];
-    for (name, value) in set {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    crate::page_headers::guard(
+        &mut response,
+        "default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     response
 }

@@ -189,6 +189,28 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
 async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
     let gw = gateway(&db, &receiver.url(), "json").await;
+    // Kredivo's guide writes the plan `30_Days`: the page offers it chosen.
+    let guide = posted(&gw, "PG-KRD-G", "709", 200_000_000, Some("30_Days")).await;
+    let guide_url = guide["redirect_url"].as_str().unwrap();
+    let (_, html) = page(guide_url, Some("en")).await;
+    assert!(
+        html.contains(r#"<option value="30_days" selected>"#),
+        "{html}"
+    );
+    // A plan the provider has not is no plan: nothing is approved.
+    let (status, location, html) = submit(
+        guide_url,
+        &[
+            ("action", "approve"),
+            ("plan", "bogus"),
+            ("phone", "081291891818"),
+            ("pin", "414141"),
+            ("otp", "4567"),
+        ],
+    )
+    .await;
+    assert_eq!((status, location), (200, None));
+    assert!(html.contains("choose a plan"), "{html}");
     // Rp 2.000.000 on Kredivo, 3 months asked for by the shop.
     let kredivo = posted(&gw, "PG-KRD", "709", 200_000_000, Some("3_months")).await;
     let url = kredivo["redirect_url"].as_str().unwrap();
@@ -391,8 +413,108 @@ async fn ovo_push_and_kredivo_plans(db: TestDatabase) {
     gw.stop().await;
 }
 
+/// Each channel takes its own published test account (§13), asks only for what
+/// that account has, and its pages may not be framed or cached.
+async fn each_channel_takes_its_published_test_account(db: TestDatabase) {
+    let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
+    let gw = gateway(&db, &receiver.url(), "json").await;
+    let paid = |location: Option<String>| returned(&location.expect("a redirect"))["status"] == "2";
+    // (channel, form that pays, a form it refuses, a field its page does not ask for)
+    type Form = Vec<(&'static str, &'static str)>;
+    let cases: [(&str, Form, Form, Option<&str>); 6] = [
+        (
+            "814",
+            vec![
+                ("user", "faspay"),
+                ("password", "Faspay123!@#"),
+                ("otp", "10101010"),
+            ],
+            vec![
+                ("user", "faspay"),
+                ("password", "password"),
+                ("otp", "10101010"),
+            ],
+            None,
+        ),
+        (
+            "405",
+            vec![("password", "password"), ("otp", "101010")],
+            vec![("password", "password"), ("otp", "999999")],
+            Some("name=\"user\""),
+        ),
+        (
+            "700",
+            vec![("user", "faspay"), ("otp", "101010")],
+            vec![("user", "someone"), ("otp", "101010")],
+            Some("name=\"password\""),
+        ),
+        (
+            "819",
+            vec![("phone", "0817345545"), ("pin", "123321")],
+            vec![("phone", "0817345545"), ("pin", "000000")],
+            Some("name=\"otp\""),
+        ),
+        (
+            "302",
+            vec![
+                ("phone", "081234567890"),
+                ("pin", "000000"),
+                ("otp", "000000"),
+            ],
+            vec![
+                ("phone", "081234567890"),
+                ("pin", "000000"),
+                ("otp", "123456"),
+            ],
+            None,
+        ),
+        (
+            "812",
+            vec![("phone", "081234567890")],
+            vec![("phone", "089999999999")],
+            Some("name=\"pin\""),
+        ),
+    ];
+    for (n, (channel, good, bad, not_asked)) in cases.into_iter().enumerate() {
+        let bill_no = format!("PG-ACC-{n}");
+        let bill = posted(&gw, &bill_no, channel, 1_000_000, None).await;
+        let url = bill["redirect_url"].as_str().unwrap();
+        let r = browser().get(url).send().await.unwrap();
+        let headers = r.headers().clone();
+        let html = r.text().await.unwrap();
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        for (field, _) in &good {
+            assert!(
+                html.contains(&format!("name=\"{field}\"")),
+                "{channel} asks for {field}"
+            );
+        }
+        if let Some(field) = not_asked {
+            assert!(!html.contains(field), "{channel} does not ask for {field}");
+        }
+        let with_action = |form: &[(&'static str, &'static str)]| {
+            let mut all = vec![("action", "pay")];
+            all.extend_from_slice(form);
+            all
+        };
+        let (status, location, html) = submit(url, &with_action(&bad)).await;
+        assert_eq!((status, location), (200, None), "{channel} refuses {bad:?}");
+        assert!(html.contains("wrong"), "{html}");
+        let (status, location, _) = submit(url, &with_action(&good)).await;
+        assert_eq!(status, 303, "{channel} takes {good:?}");
+        assert!(paid(location), "{channel}");
+    }
+    gw.stop().await;
+}
+
 on_both_backends!(
     each_family_pays_and_returns_to_the_shop,
     online_credit_follows_the_providers_rules,
     ovo_push_and_kredivo_plans,
+    each_channel_takes_its_published_test_account,
 );

@@ -34,11 +34,20 @@ pub fn plan_cost(total_minor: i64, months: i64) -> (i64, i64) {
     (payable, monthly)
 }
 
+/// The plan `id` names, as written in [`PLANS`]: Kredivo's own guide writes
+/// `30_Days`, so case does not matter.
+pub fn plan_id(id: &str) -> Option<&'static str> {
+    PLANS
+        .iter()
+        .find(|(plan, _, _)| plan.eq_ignore_ascii_case(id.trim()))
+        .map(|(plan, _, _)| *plan)
+}
+
 /// The months of plan `id` (0: full payment), if it is one.
 pub fn months_of(id: &str) -> Option<i64> {
     PLANS
         .iter()
-        .find(|(plan, _, _)| *plan == id)
+        .find(|(plan, _, _)| plan.eq_ignore_ascii_case(id.trim()))
         .map(|(_, _, months)| *months)
 }
 

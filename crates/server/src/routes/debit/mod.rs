@@ -11,6 +11,7 @@ mod merchant;
 mod ovo;
 mod pages;
 mod qr;
+mod test_accounts;
 mod views;
 
 use axum::body::Bytes;

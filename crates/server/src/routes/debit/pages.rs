@@ -6,6 +6,7 @@
 //! return URL with the documented, signed parameters (§7.2).
 
 use super::credit;
+use super::test_accounts;
 use super::views::{self, Lang, PageContext};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -25,8 +26,19 @@ use std::sync::Arc;
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/pws/100003/:environment/:signature", get(show).post(act))
+        .layer(axum::middleware::map_response(guarded))
         .route("/__assets/qr/:file", get(super::qr::image))
         .with_state(app)
+}
+
+/// The checkout's pages take logins and PINs: guarded like the dashboard's, with
+/// no `form-action` (a finished form is sent on to the merchant's return URL).
+async fn guarded(mut response: Response) -> Response {
+    crate::page_headers::guard(
+        &mut response,
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    );
+    response
 }
 
 /// The online-credit test accounts (§13): phone, PIN, whether only full payment.
@@ -35,9 +47,6 @@ const CREDIT_ACCOUNTS: [(&str, &str, bool); 2] = [
     ("081291891818", "414141", false),
 ];
 const CREDIT_OTP: &str = "4567";
-/// The internet-banking simulators' login (§13).
-const BANKING_LOGIN: (&str, &str) = ("faspay", "password");
-const BANKING_OTPS: [&str; 2] = ["101010", "10101010"];
 
 #[derive(Deserialize)]
 struct Link {
@@ -164,7 +173,7 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
     } = *page;
     let echo_plan = bill.request.value()["reserve2"]
         .as_str()
-        .map(str::to_string);
+        .and_then(credit::plan_id);
     let qr = super::qr::content(bill, merchant).map(|content| {
         let svg = super::qr::svg(&content).unwrap_or_default();
         (content, svg)
@@ -179,7 +188,7 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
         amount_text: crate::routes::rupiah_text(bill.amount_minor),
         expires_text: format!("{} WIB", wib(bill.expires_at)),
         qr,
-        plan: plan.or(echo_plan.as_deref()),
+        plan: plan.or(echo_plan),
         error,
     };
     let markup = match bill.status {
@@ -302,11 +311,9 @@ async fn act(
             | ChannelFamily::OnlineCredit,
         ) => payin::decline(&app, &bill.id).await,
         (Some("approve"), ChannelFamily::OnlineCredit) => {
-            let plan = form
-                .plan
-                .as_deref()
-                .filter(|p| credit::months_of(p).is_some())
-                .unwrap_or("30_days");
+            let Some(plan) = form.plan.as_deref().and_then(credit::plan_id) else {
+                return again("Pilih cara bayar / choose a plan", None);
+            };
             let months = credit::months_of(plan).unwrap_or(0);
             let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
             let account = CREDIT_ACCOUNTS.iter().find(|(p, pin, _)| {
@@ -336,19 +343,24 @@ async fn act(
             payin::pay(&app, &bill.id, &reference("KRD"), bill.amount_minor).await
         }
         (Some("pay"), ChannelFamily::InternetBanking) => {
-            let login = (
-                form.user.as_deref().unwrap_or(""),
-                form.password.as_deref().unwrap_or(""),
-            );
-            if login != BANKING_LOGIN || !BANKING_OTPS.contains(&form.otp.as_deref().unwrap_or(""))
-            {
+            let login = test_accounts::banking(channel.code);
+            if !login.takes(
+                form.user.as_deref(),
+                form.password.as_deref(),
+                form.otp.as_deref(),
+            ) {
                 return again("Login atau OTP salah / wrong login or OTP", None);
             }
             payin::pay(&app, &bill.id, &reference("IB"), bill.amount_minor).await
         }
         (Some("pay"), ChannelFamily::EWallet | ChannelFamily::Card) => {
-            if normalise_phone(form.phone.as_deref().unwrap_or("")).len() < 9 {
-                return again("Nomor ponsel tidak valid / invalid phone number", None);
+            let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
+            let account = test_accounts::wallet(channel.code);
+            if !account.takes(&phone, form.pin.as_deref(), form.otp.as_deref()) {
+                return again(
+                    "Nomor ponsel, PIN atau OTP salah / wrong phone number, PIN or OTP",
+                    None,
+                );
             }
             payin::pay(&app, &bill.id, &reference("EW"), bill.amount_minor).await
         }

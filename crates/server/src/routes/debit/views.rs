@@ -182,6 +182,15 @@ pub fn pending(c: &PageContext) -> Markup {
                 (hidden_lang(c))
                 label for="phone" { (t(lang, "phone")) }
                 input #phone name="phone" inputmode="tel" autocomplete="tel" required;
+                @let account = super::test_accounts::wallet(c.channel.code);
+                @if account.pin.is_some() {
+                    label for="pin" { (t(lang, "pin")) }
+                    input #pin name="pin" type="password" inputmode="numeric" required;
+                }
+                @if account.otp.is_some() {
+                    label for="otp" { (t(lang, "otp")) }
+                    input #otp name="otp" inputmode="numeric" required;
+                }
                 @if c.sandbox {
                     button type="submit" name="action" value="pay" { (t(lang, "pay")) }
                     button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
@@ -192,10 +201,15 @@ pub fn pending(c: &PageContext) -> Markup {
             form.card method="post" action=(c.action) {
                 div.muted { (t(lang, "banking")) }
                 (hidden_lang(c))
-                label for="user" { (t(lang, "user")) }
-                input #user name="user" autocomplete="username" required;
-                label for="password" { (t(lang, "password")) }
-                input #password name="password" type="password" autocomplete="current-password" required;
+                @let login = super::test_accounts::banking(c.channel.code);
+                @if login.user.is_some() {
+                    label for="user" { (t(lang, "user")) }
+                    input #user name="user" autocomplete="username" required;
+                }
+                @if login.password.is_some() {
+                    label for="password" { (t(lang, "password")) }
+                    input #password name="password" type="password" autocomplete="current-password" required;
+                }
                 label for="otp" { (t(lang, "otp")) }
                 input #otp name="otp" inputmode="numeric" required;
                 @if c.sandbox {
