@@ -77,6 +77,23 @@ impl Body {
         }
     }
 
+    /// An optional whole number in `1..=max`, sent as a JSON integer or as a text
+    /// of digits (clients do both).
+    pub fn count(&self, path: &str, max: u32) -> Result<Option<u32>, FieldError> {
+        let n = match self.get(path) {
+            None => return Ok(None),
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) if s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse::<u64>().ok()
+            }
+            Some(_) => None,
+        };
+        match n {
+            Some(n) if (1..=u64::from(max)).contains(&n) => Ok(Some(n as u32)),
+            _ => Err(FieldError::Format(path.into())),
+        }
+    }
+
     /// An optional ISO-8601 instant (`2020-12-17T10:55:00+07:00`), as sent and as read.
     pub fn instant(&self, path: &str) -> Result<Option<(String, Timestamp)>, FieldError> {
         match self.text(path, 40)? {

@@ -161,7 +161,19 @@ pub struct HistoryList {
     pub from: (String, Timestamp),
     pub to: (String, Timestamp),
     pub account: String,
+    /// `pageSize` and `pageNumber` (from 1), when the client pages.
+    pub page: Option<Page>,
 }
+
+/// One page of a list: `size` lines, the `number`th such (from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub size: u32,
+    pub number: u32,
+}
+
+/// Most lines one history page holds.
+pub const MAX_PAGE_SIZE: u32 = 1_000;
 
 impl HistoryList {
     pub fn read(body: &Body) -> Result<Self, FieldError> {
@@ -174,10 +186,21 @@ impl HistoryList {
         if to.1 < from.1 {
             return Err(FieldError::Format("toDateTime".into()));
         }
+        let size = body.count("pageSize", MAX_PAGE_SIZE)?;
+        let number = body.count("pageNumber", u32::MAX)?;
+        let page = match (size, number) {
+            (None, None) => None,
+            (Some(size), number) => Some(Page {
+                size,
+                number: number.unwrap_or(1),
+            }),
+            (None, Some(_)) => return Err(FieldError::Missing("pageSize".into())),
+        };
         Ok(HistoryList {
             from,
             to,
             account: body.digits("additionalInfo.accountNo", 19)?,
+            page,
         })
     }
 }

@@ -130,6 +130,43 @@ async fn a_transfer_spends_the_sendme_balance_and_notifies_signed(db: TestDataba
         "{}",
         history.body
     );
+    // Paged, two lines at a time (numbers or digit texts): the same lines in
+    // the same order, then an empty page.
+    let window = |size: serde_json::Value, number: serde_json::Value| {
+        json!({
+            "fromDateTime": crate::client::jakarta(now - time::Duration::hours(1)),
+            "toDateTime": crate::client::jakarta(now + time::Duration::hours(1)),
+            "pageSize": size,
+            "pageNumber": number,
+            "additionalInfo": {"accountNo": VA}
+        })
+    };
+    let mut paged = Vec::new();
+    for (number, expected) in [(json!(1), 2), (json!("2"), 1), (json!(3), 0)] {
+        let page = s
+            .faspay
+            .call("/transaction-history-list", &window(json!(2), number))
+            .await;
+        let lines = page.expect("2001200")["detailData"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(lines.len(), expected, "{}", page.body);
+        paged.extend(lines);
+    }
+    assert_eq!(paged, detail, "the pages make up the whole list");
+    for (size, number, field) in [
+        (json!(0), json!(1), "pageSize"),
+        (json!(2), json!(0), "pageNumber"),
+        (json!("abc"), json!(1), "pageSize"),
+    ] {
+        let reply = s
+            .faspay
+            .call("/transaction-history-list", &window(size, number))
+            .await;
+        reply.expect("4001201");
+        assert_eq!(reply.message(), format!("Invalid Field Format [{field}]"));
+    }
     let balance = s
         .faspay
         .call("/balance-inquiry", &json!({"accountNo": VA}))

@@ -201,6 +201,15 @@ pub async fn history(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     // One line past the cap is asked for, so that a cut list says so.
     let truncated = lines.len() > HISTORY_MAX_LINES;
     lines.truncate(HISTORY_MAX_LINES);
+    // A page: its lines of the (capped) list; past the end, none.
+    if let Some(page) = q.page {
+        let size = page.size as usize;
+        let start = (page.number as usize - 1)
+            .saturating_mul(size)
+            .min(lines.len());
+        let end = start.saturating_add(size).min(lines.len());
+        lines = lines.drain(start..end).collect();
+    }
     let mut m = Map::new();
     m.insert("detailData".into(), Value::Array(lines));
     m.insert(
