@@ -115,6 +115,7 @@ async fn a_bill_is_posted_paid_and_notified(db: TestDatabase) {
         assert_eq!(items[0]["amount"], "1500000");
         assert_eq!(items[0]["product"], "Kaos");
         assert_eq!(items[0]["payment_plan"], "01");
+        assert_eq!(items[0]["merchant_id"], MERCHANT);
         let redirect = posted["redirect_url"].as_str().expect("redirect_url");
         assert!(
             redirect.contains(&format!(
@@ -324,8 +325,16 @@ async fn plugins_without_customer_fields_and_a_merchant_that_never_acknowledges(
     let mut sample = post_data(&gw, "SBX-1", "801", 1_500_000);
     sample["cust_no"] = "".into();
     sample["cust_name"] = "".into();
-    let answer = call(&gw, Syntax::Xml, "300011", &sample).await;
+    // An item's field sent empty is echoed empty; one left out, with its meaning.
+    sample["item"][0]["merchant_id"] = "".into();
+    sample["item"][0]
+        .as_object_mut()
+        .expect("an item")
+        .remove("payment_plan");
+    let answer = call(&gw, Syntax::Json, "300011", &sample).await;
     assert_eq!(answer["response_code"], "00", "{answer}");
+    assert_eq!(answer["bill_items"][0]["merchant_id"], "", "{answer}");
+    assert_eq!(answer["bill_items"][0]["payment_plan"], "01", "{answer}");
 
     let trx_id = posted["trx_id"].as_str().expect("trx_id");
     gw.post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))

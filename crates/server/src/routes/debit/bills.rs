@@ -42,11 +42,12 @@ fn bill_items(req: &PostData, merchant_id: &str) -> Vec<Vec<(String, String)>> {
     req.items
         .iter()
         .map(|item| {
+            // A field sent is echoed as sent, even empty (§14.2); one left out
+            // is echoed with what it means.
             let sent = |k: &str, default: &str| {
                 item.sent
                     .get(k)
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty())
+                    .cloned()
                     .unwrap_or_else(|| default.to_string())
             };
             let mut line = Vec::new();
