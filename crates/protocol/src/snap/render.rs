@@ -183,15 +183,57 @@ pub fn va_payment(d: &Disbursement) -> Map<String, Value> {
             "callbackUrl": text(&d.notice_url),
             "status": status,
             "message": desc,
-            "latestTransactionStatus": status,
-            "transactionStatusDesc": desc,
         }),
     );
     m
 }
 
-/// The answer to transfer status (36) and top-up status (39), and the body of
-/// the notice a disbursement's final state sends.
+/// The answer to transfer status (36): the notice's fields but
+/// `originalExternalId`, which clients' models of the answer (§7.1.3) do not have
+/// — and some refuse an answer with a field they do not know.
+pub fn transfer_status(d: &Disbursement) -> Map<String, Value> {
+    let mut m = status(d);
+    m.remove("originalExternalId");
+    m
+}
+
+/// The fields of the answer to top-up status (§7.1.7), and of its `additionalInfo`.
+const TOPUP_STATUS_FIELDS: [&str; 7] = [
+    "originalReferenceNo",
+    "originalPartnerReferenceNo",
+    "serviceCode",
+    "amount",
+    "latestTransactionStatus",
+    "transactionStatusDesc",
+    "additionalInfo",
+];
+const TOPUP_STATUS_INFO: [&str; 9] = [
+    "sourceAccount",
+    "transactionDate",
+    "platformCode",
+    "platformName",
+    "customerNumber",
+    "customerName",
+    "transactionDescription",
+    "callbackUrl",
+    "transactionStatusDate",
+];
+
+/// The answer to top-up status (39): exactly the fields of §7.1.7, the
+/// transaction date inside `additionalInfo`.
+pub fn topup_status(d: &Disbursement) -> Map<String, Value> {
+    let mut m = status(d);
+    let date = m.get("transactionDate").cloned().unwrap_or_default();
+    m.retain(|k, _| TOPUP_STATUS_FIELDS.contains(&k.as_str()));
+    if let Some(Value::Object(info)) = m.get_mut("additionalInfo") {
+        info.insert("transactionDate".into(), date);
+        info.retain(|k, _| TOPUP_STATUS_INFO.contains(&k.as_str()));
+    }
+    m
+}
+
+/// The body of the notice a disbursement's final state sends, and the fields
+/// the status answers are made of.
 pub fn status(d: &Disbursement) -> Map<String, Value> {
     let e = echo(d);
     let (bank_code, bank_name, account, holder) = payee_parts(d);

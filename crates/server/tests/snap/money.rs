@@ -63,6 +63,26 @@ async fn a_transfer_spends_the_sendme_balance_and_notifies_signed(db: TestDataba
     assert_eq!(status["latestTransactionStatus"], "00", "{status}");
     assert_eq!(status["originalReferenceNo"], reference.as_str());
     assert_eq!(amount_minor(&status["amount"]), 1_000_000);
+    assert_eq!(
+        fields(&status),
+        [
+            "additionalInfo",
+            "amount",
+            "beneficiaryAccountNo",
+            "beneficiaryBankCode",
+            "latestTransactionStatus",
+            "originalPartnerReferenceNo",
+            "originalReferenceNo",
+            "referenceNumber",
+            "responseCode",
+            "responseMessage",
+            "serviceCode",
+            "sourceAccountNo",
+            "transactionDate",
+            "transactionStatusDesc"
+        ],
+        "§7.1.3"
+    );
     s.settle(&s.standard, "SNAP-2", "18").await;
     let spent = 1_000_000 + 250_050;
     assert_eq!(
@@ -114,6 +134,9 @@ async fn a_transfer_spends_the_sendme_balance_and_notifies_signed(db: TestDataba
         .as_array()
         .unwrap()
         .clone();
+    for line in &detail {
+        assert_eq!(fields(&line["additionalInfo"]), ["debitCredit"], "§7.1.5");
+    }
     let mut kinds: Vec<(&str, i64)> = detail
         .iter()
         .map(|l| (l["type"].as_str().unwrap(), amount_minor(&l["amount"])))
@@ -171,7 +194,22 @@ async fn a_transfer_spends_the_sendme_balance_and_notifies_signed(db: TestDataba
         .faspay
         .call("/balance-inquiry", &json!({"accountNo": VA}))
         .await;
-    let info = &balance.expect("2001100")["accountInfos"][0];
+    let answer = balance.expect("2001100");
+    assert_eq!(
+        fields(answer),
+        [
+            "accountInfos",
+            "accountNo",
+            "responseCode",
+            "responseMessage"
+        ],
+        "§7.1.4"
+    );
+    let info = &answer["accountInfos"][0];
+    assert_eq!(
+        fields(info),
+        ["amount", "availableBalance", "balanceType", "status"]
+    );
     assert_eq!(
         amount_minor(&info["availableBalance"]),
         FUNDING_MINOR - spent
@@ -317,6 +355,35 @@ async fn topup_and_va_payment_settle(db: TestDatabase) {
     assert_eq!(status["responseCode"], "2003900", "{status}");
     assert_eq!(status["latestTransactionStatus"], "00", "{status}");
     assert_eq!(status["additionalInfo"]["platformName"], "GOPAY");
+    assert_eq!(
+        fields(&status),
+        [
+            "additionalInfo",
+            "amount",
+            "latestTransactionStatus",
+            "originalPartnerReferenceNo",
+            "originalReferenceNo",
+            "responseCode",
+            "responseMessage",
+            "serviceCode",
+            "transactionStatusDesc"
+        ],
+        "§7.1.7"
+    );
+    assert_eq!(
+        fields(&status["additionalInfo"]),
+        [
+            "callbackUrl",
+            "customerName",
+            "customerNumber",
+            "platformCode",
+            "platformName",
+            "sourceAccount",
+            "transactionDate",
+            "transactionDescription",
+            "transactionStatusDate"
+        ]
+    );
     // A top-up is not a transfer: the transfer status does not find it.
     s.faspay
         .call(
@@ -352,8 +419,20 @@ async fn topup_and_va_payment_settle(db: TestDatabase) {
         .faspay
         .call("/transfer-va/payment-intrabank", &payment)
         .await;
-    let data = &paid.expect("2003300")["virtualAccountData"];
+    let answer = paid.expect("2003300");
+    let data = &answer["virtualAccountData"];
     assert_eq!(data["paidAmount"]["value"], "15000.00");
+    assert_eq!(
+        fields(&answer["additionalInfo"]),
+        [
+            "billerCode",
+            "callbackUrl",
+            "instructDate",
+            "message",
+            "status"
+        ],
+        "§7.1.9"
+    );
     let status = s.settle(&s.faspay, "VA-1", "33").await;
     assert_eq!(status["latestTransactionStatus"], "00", "{status}");
     let spent = 5_000_000 + 1_500_000;
@@ -401,4 +480,15 @@ async fn transfers_wait_for_approval_as_sendme_ones_do(db: TestDatabase) {
         (FUNDING_MINOR - 10_000, FUNDING_MINOR - 10_000)
     );
     s.stop().await;
+}
+
+/// The names of an answer's fields (of the object at `value`), sorted: clients
+/// with strict models (the Java SDK's Jackson classes) refuse any other.
+fn fields(value: &serde_json::Value) -> Vec<&str> {
+    let mut names: Vec<&str> = value
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    names.sort_unstable();
+    names
 }

@@ -122,7 +122,7 @@ pub async fn va_inquiry(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
 pub async fn balance(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let service = Service::BALANCE_INQUIRY;
     let q = BalanceInquiry::read(&c.body).map_err(|e| field(service, e))?;
-    let partner = source(&snap, service, &c, &q.account, "accountNo").await?;
+    source(&snap, service, &c, &q.account, "accountNo").await?;
     let account = snap
         .app
         .store
@@ -132,14 +132,14 @@ pub async fn balance(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         .ok_or_else(|| Outcome::new(service, Case::INVALID_ACCOUNT).about("accountNo"))?;
     let mut m = Map::new();
     m.insert("accountNo".into(), q.account.into());
-    m.insert("name".into(), partner.name.into());
+    // The fields of §7.1.4 and no others: clients' models of the answer refuse
+    // one they do not know. What is held is the balance less the available.
     m.insert(
         "accountInfos".into(),
         json!([{
             "balanceType": "Cash",
             "amount": render::amount(account.balance),
             "availableBalance": render::amount(account.available()),
-            "holdAmount": render::amount(account.pending),
             "status": "0001",
         }]),
     );
@@ -181,10 +181,9 @@ pub async fn history(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
                 "sourceOfFunds": [{ "source": line.kind }],
                 "status": "SUCCESS",
                 "type": if credit { "CREDIT" } else { "DEBIT" },
+                // Only what §7.1.5 has: clients' models refuse other fields.
                 "additionalInfo": {
                     "debitCredit": if credit { "K" } else { "D" },
-                    "referenceNo": line.reference,
-                    "balanceAfter": render::amount(line.balance_after),
                 },
             }));
         }

@@ -13,6 +13,7 @@ async fn find(
     service: Service,
     c: &Caller,
     services: &[&str],
+    render: fn(&gerbang_core::payout::Disbursement) -> serde_json::Map<String, serde_json::Value>,
 ) -> Result<Answer, Outcome> {
     let q = StatusQuery::read(&c.body).map_err(|e| field(service, e))?;
     let not_found = || Outcome::new(service, Case::NOT_FOUND);
@@ -33,13 +34,27 @@ async fn find(
     {
         return Err(not_found());
     }
-    Ok(Answer::new(Case::SUCCESSFUL, render::status(&d)))
+    Ok(Answer::new(Case::SUCCESSFUL, render(&d)))
 }
 
 pub async fn transfer(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
-    find(&snap, Service::TRANSFER_STATUS, &c, &["18", "33"]).await
+    find(
+        &snap,
+        Service::TRANSFER_STATUS,
+        &c,
+        &["18", "33"],
+        render::transfer_status,
+    )
+    .await
 }
 
 pub async fn topup(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
-    find(&snap, Service::EMONEY_TOPUP_STATUS, &c, &["38"]).await
+    find(
+        &snap,
+        Service::EMONEY_TOPUP_STATUS,
+        &c,
+        &["38"],
+        render::topup_status,
+    )
+    .await
 }
