@@ -122,12 +122,7 @@ pub(super) async fn pay(
             key: hold_key(&d),
             kind: "cashout".into(),
             reference: d.reference.clone(),
-            description: format!(
-                "{} {} {}",
-                d.description,
-                cash.display_name(),
-                d.gateway_reference
-            ),
+            description: payout::journal_line(&d, cash.display_name()),
             credits: vec![Posting {
                 account: clearing,
                 amount: d.amount_minor,

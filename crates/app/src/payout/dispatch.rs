@@ -122,21 +122,13 @@ impl Dispatcher {
                 key: hold_key(d),
                 kind: "transfer".into(),
                 reference: d.reference.clone(),
-                // What was sent, to whom and the gateway's reference; parts left
-                // empty are left out (no leading space without a description).
-                description: [
-                    d.description.as_str(),
+                description: super::journal_line(
+                    d,
                     payee
                         .and_then(|p| p.beneficiary.as_deref())
                         .or(payee.map(|p| p.account.expose()))
                         .unwrap_or_default(),
-                    d.gateway_reference.as_str(),
-                ]
-                .iter()
-                .map(|part| part.trim())
-                .filter(|part| !part.is_empty())
-                .collect::<Vec<_>>()
-                .join(" "),
+                ),
                 credits: vec![Posting {
                     account: clearing.clone(),
                     amount: d.amount_minor,

@@ -42,6 +42,18 @@ pub(crate) fn hold_key(d: &Disbursement) -> String {
     format!("disbursement:{}", d.id)
 }
 
+/// The journal line of a payout that went out: what was sent, `to` whom, and the
+/// gateway's reference; parts left empty are left out (no leading space when the
+/// partner gave no description).
+pub(crate) fn journal_line(d: &Disbursement, to: &str) -> String {
+    [d.description.as_str(), to, d.gateway_reference.as_str()]
+        .iter()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub(crate) fn timer_key(d: &Disbursement) -> String {
     format!("{DISPATCH_TIMER}:{}", d.id)
 }

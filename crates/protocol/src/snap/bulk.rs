@@ -3,7 +3,7 @@
 //! items' outcomes for each part of the bulk, sent as that part is settled.
 
 use super::code::{Case, Outcome, Service};
-use super::fields::{Body, FieldError};
+use super::fields::{within_limit, Body, FieldError};
 use super::render;
 use gerbang_core::cashin::{CashInBulk, CashInChunk, CashInItem, CHUNK_ITEMS};
 use gerbang_core::values::HttpUrl;
@@ -121,10 +121,10 @@ impl BulkSubmit {
                 })
             };
             let item = read(item).map_err(|e| in_item(i, e))?;
-            total = total
-                .checked_add(item.amount_minor)
-                .filter(|t| *t <= gerbang_core::values::Amount::MAX_MINOR)
-                .ok_or_else(|| FieldError::Format(format!("bulkObject[{i}].amount.value")))?;
+            // Each item's amount is below the limit (parsed), so the sum cannot
+            // overflow before it passes the limit: the limit is checked on the sum
+            // once every item is read.
+            total = total.saturating_add(item.amount_minor);
             if !seen.insert(item.reference.clone()) {
                 return Err(BulkRefusal::RepeatedReference(format!(
                     "bulkObject[{i}].partnerReferenceNo"
@@ -132,6 +132,11 @@ impl BulkSubmit {
             }
             items.push(item);
         }
+        // More than the gateway moves at once, in one item or in all.
+        for (i, item) in items.iter().enumerate() {
+            within_limit(item.amount_minor, &format!("bulkObject[{i}].amount.value"))?;
+        }
+        within_limit(total, "bulkObject")?;
         Ok(BulkSubmit {
             partner_bulk_id,
             transaction_date,

@@ -130,13 +130,11 @@ impl Body {
             Some(Value::String(s)) => s,
             Some(_) => return Err(FieldError::Format(value_path)),
         };
-        let minor = match parse_amount(value) {
-            Some(m) if m > gerbang_core::values::Amount::MAX_MINOR => {
-                return Err(FieldError::AboveLimit(value_path))
-            }
-            Some(m) if m >= 1 => m,
-            _ => return Err(FieldError::Format(value_path)),
-        };
+        // Above zero; whether the gateway moves that much is a rule checked once
+        // the whole body is read ([`within_limit`]).
+        let minor = parse_amount(value)
+            .filter(|m| *m >= 1)
+            .ok_or(FieldError::Format(value_path))?;
         match self.get(&currency_path) {
             None => Err(FieldError::Missing(currency_path)),
             Some(Value::String(c)) if c == "IDR" => Ok(minor),
@@ -173,6 +171,17 @@ impl Body {
             }
             Some(_) => Err(FieldError::Format(path.into())),
         }
+    }
+}
+
+/// `minor` (the amount the field at `path` names, or a sum of amounts) if the
+/// gateway moves that much at once; above it is `403xx02`, checked once the
+/// body's form is known to be good (spec §8).
+pub fn within_limit(minor: i64, path: &str) -> Result<i64, FieldError> {
+    if minor > gerbang_core::values::Amount::MAX_MINOR {
+        Err(FieldError::AboveLimit(path.to_string()))
+    } else {
+        Ok(minor)
     }
 }
 

@@ -188,12 +188,25 @@ pub fn va_payment(d: &Disbursement) -> Map<String, Value> {
     m
 }
 
+/// The fields of the answer to transfer status (§7.1.3)'s `additionalInfo`.
+const TRANSFER_STATUS_INFO: [&str; 5] = [
+    "beneficiaryAccountName",
+    "beneficiaryBankName",
+    "transactionDescription",
+    "callbackUrl",
+    "transactionStatusDate",
+];
+
 /// The answer to transfer status (36): the notice's fields but
-/// `originalExternalId`, which clients' models of the answer (§7.1.3) do not have
-/// — and some refuse an answer with a field they do not know.
+/// `originalExternalId` and the bank's own answer, which clients' models of the
+/// answer (§7.1.3) do not have — and some refuse an answer with a field they do
+/// not know.
 pub fn transfer_status(d: &Disbursement) -> Map<String, Value> {
     let mut m = status(d);
     m.remove("originalExternalId");
+    if let Some(Value::Object(info)) = m.get_mut("additionalInfo") {
+        info.retain(|k, _| TRANSFER_STATUS_INFO.contains(&k.as_str()));
+    }
     m
 }
 

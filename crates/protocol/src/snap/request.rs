@@ -3,7 +3,7 @@
 //! SDKs (`sourceAccount` beside `sourceAccountNo`, `originatorInfos` as an object
 //! or an array, `""` for an absent optional field).
 
-use super::fields::{Body, FieldError};
+use super::fields::{within_limit, Body, FieldError};
 use gerbang_core::values::HttpUrl;
 use gerbang_core::Timestamp;
 use serde_json::Value;
@@ -51,7 +51,7 @@ pub struct TransferInterbank {
 
 impl TransferInterbank {
     pub fn read(body: &Body) -> Result<Self, FieldError> {
-        Ok(TransferInterbank {
+        let read = TransferInterbank {
             partner_reference: body.required("partnerReferenceNo", MAX_REFERENCE)?,
             amount_minor: body.amount("amount")?,
             beneficiary_name: body.required("beneficiaryAccountName", MAX_NAME)?,
@@ -65,7 +65,9 @@ impl TransferInterbank {
                 .ok_or_else(|| FieldError::Missing("transactionDate".into()))?,
             originator_infos: body.object_or_array("originatorInfos")?,
             instruction: instruction(body)?,
-        })
+        };
+        within_limit(read.amount_minor, "amount.value")?;
+        Ok(read)
     }
 }
 
@@ -86,7 +88,7 @@ pub struct EmoneyTopup {
 
 impl EmoneyTopup {
     pub fn read(body: &Body) -> Result<Self, FieldError> {
-        Ok(EmoneyTopup {
+        let read = EmoneyTopup {
             partner_reference: body.required("partnerReferenceNo", MAX_REFERENCE)?,
             customer_number: body.digits("customerNumber", 20)?,
             customer_name: body.text("customerName", MAX_NAME)?,
@@ -96,7 +98,9 @@ impl EmoneyTopup {
             platform_code: body.required("additionalInfo.platformCode", 8)?,
             beneficiary_email: body.text("additionalInfo.beneficiaryEmail", 50)?,
             instruction: instruction(body)?,
-        })
+        };
+        within_limit(read.amount_minor, "amount.value")?;
+        Ok(read)
     }
 }
 
@@ -278,7 +282,7 @@ impl VaPayment {
             (None, Some(_)) => body.digits("sourceAccountNo", 19)?,
             (None, None) => return Err(FieldError::Missing("sourceAccount".into())),
         };
-        Ok(VaPayment {
+        let read = VaPayment {
             partner_reference: body.required("partnerReferenceNo", MAX_REFERENCE)?,
             virtual_account: virtual_account(body)?,
             name: body.required("virtualAccountName", MAX_NAME)?,
@@ -287,7 +291,9 @@ impl VaPayment {
             trx_date_time: body.instant("trxDateTime")?.map(|(text, _)| text),
             biller_code: body.digits("additionalInfo.billerCode", MAX_BANK_CODE)?,
             instruction: instruction(body)?,
-        })
+        };
+        within_limit(read.amount_minor, "paidAmount.value")?;
+        Ok(read)
     }
 }
 

@@ -83,6 +83,16 @@ async fn a_transfer_spends_the_sendme_balance_and_notifies_signed(db: TestDataba
         ],
         "§7.1.3"
     );
+    assert_eq!(
+        fields(&status["additionalInfo"]),
+        [
+            "beneficiaryAccountName",
+            "beneficiaryBankName",
+            "callbackUrl",
+            "transactionDescription",
+            "transactionStatusDate"
+        ]
+    );
     s.settle(&s.standard, "SNAP-2", "18").await;
     let spent = 1_000_000 + 250_050;
     assert_eq!(

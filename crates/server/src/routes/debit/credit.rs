@@ -45,9 +45,10 @@ pub fn plan_id(id: &str) -> Option<&'static str> {
 
 /// The months of plan `id` (0: full payment), if it is one.
 pub fn months_of(id: &str) -> Option<i64> {
+    let id = plan_id(id)?;
     PLANS
         .iter()
-        .find(|(plan, _, _)| plan.eq_ignore_ascii_case(id.trim()))
+        .find(|(plan, _, _)| *plan == id)
         .map(|(_, _, months)| *months)
 }
 

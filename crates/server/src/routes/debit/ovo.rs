@@ -19,13 +19,12 @@ use gerbang_protocol::debit::signature;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// The OVO number the sandbox's wallet approves (§13).
-pub const TEST_NUMBER: &str = "081234567890";
 const OVO_CHANNEL: &str = "812";
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/pws/ovo_direct", post(push))
+        .layer(axum::middleware::map_response(super::pages::guarded))
         .with_state(app)
 }
 
@@ -89,7 +88,11 @@ async fn push(
         // In production the customer approves in the real OVO app.
         return refused(lang, StatusCode::FORBIDDEN);
     }
-    if normalise_phone(&form.ovo_number) != TEST_NUMBER {
+    if !super::test_accounts::wallet(OVO_CHANNEL).takes(
+        &normalise_phone(&form.ovo_number),
+        None,
+        None,
+    ) {
         return (
             StatusCode::OK,
             Html(

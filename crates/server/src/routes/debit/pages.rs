@@ -33,20 +33,13 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// The checkout's pages take logins and PINs: guarded like the dashboard's, with
 /// no `form-action` (a finished form is sent on to the merchant's return URL).
-async fn guarded(mut response: Response) -> Response {
+pub(super) async fn guarded(mut response: Response) -> Response {
     crate::page_headers::guard(
         &mut response,
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
     );
     response
 }
-
-/// The online-credit test accounts (§13): phone, PIN, whether only full payment.
-const CREDIT_ACCOUNTS: [(&str, &str, bool); 2] = [
-    ("081513114262", "663482", true),
-    ("081291891818", "414141", false),
-];
-const CREDIT_OTP: &str = "4567";
 
 #[derive(Deserialize)]
 struct Link {
@@ -316,19 +309,16 @@ async fn act(
             };
             let months = credit::months_of(plan).unwrap_or(0);
             let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
-            let account = CREDIT_ACCOUNTS.iter().find(|(p, pin, _)| {
-                *p == phone && Some(*pin) == form.pin.as_deref().map(str::trim)
-            });
-            let Some((_, _, full_only)) = account else {
+            let Some(full_only) = test_accounts::credit(&phone, form.pin.as_deref()) else {
                 return again(
                     "Nomor ponsel atau PIN salah / wrong phone number or PIN",
                     Some(plan),
                 );
             };
-            if form.otp.as_deref().map(str::trim) != Some(CREDIT_OTP) {
+            if form.otp.as_deref().map(str::trim) != Some(test_accounts::CREDIT_OTP) {
                 return again("Kode OTP salah / wrong OTP", Some(plan));
             }
-            if months > 0 && *full_only {
+            if months > 0 && full_only {
                 return again(
                     "Akun ini hanya bisa bayar penuh / this account can only pay in full",
                     Some(plan),

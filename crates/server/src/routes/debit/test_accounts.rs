@@ -76,6 +76,24 @@ impl WalletAccount {
     }
 }
 
+/// The online-credit test accounts (Kredivo's): phone, PIN, whether it may
+/// only pay in full.
+const CREDIT_ACCOUNTS: [(&str, &str, bool); 2] = [
+    ("081513114262", "663482", true),
+    ("081291891818", "414141", false),
+];
+/// The one-time code every online-credit test account takes.
+pub const CREDIT_OTP: &str = "4567";
+
+/// Whether `phone` (as [`super::pages::normalise_phone`] writes it) and `pin`
+/// are an online-credit test account: then whether it may only pay in full.
+pub fn credit(phone: &str, pin: Option<&str>) -> Option<bool> {
+    CREDIT_ACCOUNTS
+        .iter()
+        .find(|(p, known, _)| *p == phone && pin.map(str::trim) == Some(*known))
+        .map(|(_, _, full_only)| *full_only)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,6 +156,17 @@ pub async fn history(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     }
     let account = codes::partner_balance(&q.account);
     let mut lines: Vec<Value> = Vec::new();
+    // Lines read at most: one past the cap (so that a cut list says so), or
+    // one past the asked page's end.
+    let wanted = match q.page {
+        Some(page) => {
+            (page.number as usize)
+                .saturating_mul(page.size as usize)
+                .min(HISTORY_MAX_LINES)
+                + 1
+        }
+        None => HISTORY_MAX_LINES + 1,
+    };
     let mut after = 0;
     // `toDateTime` is included: the statement's end is exclusive.
     let end = to.plus_seconds(1);
@@ -188,10 +199,7 @@ pub async fn history(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
             }));
         }
         match page.last() {
-            Some(last)
-                if page.len() as u32 == gerbang_store::MAX_PAGE
-                    && lines.len() <= HISTORY_MAX_LINES =>
-            {
+            Some(last) if page.len() as u32 == gerbang_store::MAX_PAGE && lines.len() < wanted => {
                 after = last.posting_id
             }
             _ => break,

@@ -289,12 +289,19 @@ impl Snap {
     /// repeats its `X-EXTERNAL-ID` too: then it is `409xx00`, whatever else.
     pub async fn replayed(&self, claim: &Option<RecordWrite>) -> bool {
         match claim {
-            Some(claim) => matches!(
-                self.app.store.record(EXTERNAL_ID_RECORD, &claim.key).await,
-                Ok(Some(_))
-            ),
+            Some(claim) => matches!(self.used(claim).await, Ok(true)),
             None => false,
         }
+    }
+
+    /// Whether the `X-EXTERNAL-ID` `claim` names was used before.
+    async fn used(&self, claim: &RecordWrite) -> Result<bool, gerbang_store::StoreError> {
+        Ok(self
+            .app
+            .store
+            .record(EXTERNAL_ID_RECORD, &claim.key)
+            .await?
+            .is_some())
     }
 
     /// The partner `partner_id` names, if the request's instant `at` lies within
@@ -443,9 +450,9 @@ impl Snap {
             // read (§8: the replay check comes first). Otherwise it is used up by
             // the write that moves the money, which checks it again (and, when it
             // finds the request was seen before, by [`Snap::replayed`]).
-            return match self.app.store.record(EXTERNAL_ID_RECORD, &claim.key).await {
-                Ok(Some(_)) => Err(Outcome::new(service, Case::CONFLICT)),
-                Ok(None) => Ok(Some(claim)),
+            return match self.used(&claim).await {
+                Ok(true) => Err(Outcome::new(service, Case::CONFLICT)),
+                Ok(false) => Ok(Some(claim)),
                 Err(e) => Err(internal(service, e)),
             };
         }
