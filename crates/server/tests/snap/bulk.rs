@@ -246,7 +246,24 @@ async fn bad_bulks_store_nothing(db: TestDatabase) {
     for item in too_much["bulkObject"].as_array_mut().unwrap() {
         item["amount"]["value"] = "300000.00".into();
     }
+    // Above what the gateway moves at once: one item, or all together.
+    let mut huge_item = bulk("R-7", 5, cb, &now);
+    huge_item["bulkObject"][3]["amount"]["value"] = "1000000000000.01".into();
+    let mut huge_sum = bulk("R-8", 2, cb, &now);
+    for item in huge_sum["bulkObject"].as_array_mut().unwrap() {
+        item["amount"]["value"] = "600000000000.00".into();
+    }
     for (body, code, message) in [
+        (
+            huge_item,
+            "4034002",
+            "Exceeds Transaction Amount Limit [bulkObject[3].amount.value]",
+        ),
+        (
+            huge_sum,
+            "4034002",
+            "Exceeds Transaction Amount Limit [bulkObject]",
+        ),
         (
             repeated,
             "4094001",

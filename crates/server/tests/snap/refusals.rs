@@ -138,7 +138,19 @@ async fn each_bad_request_gets_its_code_and_moves_nothing(db: TestDatabase) {
         .as_object_mut()
         .unwrap()
         .remove("beneficiaryAccountNo");
+    // A bad field elsewhere is told before the amount's limit (§8: the body's
+    // form, then business rules).
+    let mut huge_and_unnamed = with_field("/amount/value", json!("1000000000000.01"));
+    huge_and_unnamed
+        .as_object_mut()
+        .unwrap()
+        .remove("beneficiaryAccountNo");
     for (body, code, message) in [
+        (
+            huge_and_unnamed,
+            "4001802",
+            "Invalid Mandatory Field [beneficiaryAccountNo]",
+        ),
         (
             with_field("/amount/value", json!("10000")),
             "4001801",
