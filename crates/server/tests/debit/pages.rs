@@ -36,6 +36,28 @@ async fn submit(url: &str, form: &[(&str, &str)]) -> (u16, Option<String>, Strin
     (status, location, r.text().await.unwrap())
 }
 
+/// Approves an online-credit bill on its page with `plan` and the account
+/// `phone` / `pin` / `otp`.
+async fn approve(
+    url: &str,
+    plan: &str,
+    phone: &str,
+    pin: &str,
+    otp: &str,
+) -> (u16, Option<String>, String) {
+    submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", plan),
+            ("phone", phone),
+            ("pin", pin),
+            ("otp", otp),
+        ],
+    )
+    .await
+}
+
 /// The return URL's query as a map.
 fn returned(location: &str) -> HashMap<String, String> {
     let url = reqwest::Url::parse(location).expect("a URL");
@@ -198,17 +220,8 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
         "{html}"
     );
     // A plan the provider has not is no plan: nothing is approved.
-    let (status, location, html) = submit(
-        guide_url,
-        &[
-            ("action", "approve"),
-            ("plan", "bogus"),
-            ("phone", "081291891818"),
-            ("pin", "414141"),
-            ("otp", "4567"),
-        ],
-    )
-    .await;
+    let (status, location, html) =
+        approve(guide_url, "bogus", "081291891818", "414141", "4567").await;
     assert_eq!((status, location), (200, None));
     assert!(html.contains("choose a plan"), "{html}");
     // Rp 2.000.000 on Kredivo, 3 months asked for by the shop.
@@ -220,56 +233,17 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
         "{html}"
     );
     // The full-payment-only account cannot take instalments.
-    let (status, location, html) = submit(
-        url,
-        &[
-            ("action", "approve"),
-            ("plan", "3_months"),
-            ("phone", "081513114262"),
-            ("pin", "663482"),
-            ("otp", "4567"),
-        ],
-    )
-    .await;
+    let (status, location, html) = approve(url, "3_months", "081513114262", "663482", "4567").await;
     assert_eq!((status, location), (200, None));
     assert!(html.contains("only pay in full"), "{html}");
     // A wrong PIN or OTP.
-    let (_, _, html) = submit(
-        url,
-        &[
-            ("action", "approve"),
-            ("plan", "3_months"),
-            ("phone", "081291891818"),
-            ("pin", "000000"),
-            ("otp", "4567"),
-        ],
-    )
-    .await;
+    let (_, _, html) = approve(url, "3_months", "081291891818", "000000", "4567").await;
     assert!(html.contains("wrong phone number or PIN"), "{html}");
-    let (_, _, html) = submit(
-        url,
-        &[
-            ("action", "approve"),
-            ("plan", "3_months"),
-            ("phone", "081291891818"),
-            ("pin", "414141"),
-            ("otp", "1111"),
-        ],
-    )
-    .await;
+    let (_, _, html) = approve(url, "3_months", "081291891818", "414141", "1111").await;
     assert!(html.contains("wrong OTP"), "{html}");
     // The instalment account approves.
-    let (status, location, _) = submit(
-        url,
-        &[
-            ("action", "approve"),
-            ("plan", "3_months"),
-            ("phone", "+62 812-9189-1818"),
-            ("pin", "414141"),
-            ("otp", "4567"),
-        ],
-    )
-    .await;
+    let (status, location, _) =
+        approve(url, "3_months", "+62 812-9189-1818", "414141", "4567").await;
     assert_eq!(status, 303);
     let back = returned(&location.unwrap());
     assert_eq!(back["status"], "2");
@@ -279,29 +253,9 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     // (the shop could not post one); paying in full is fine.
     let small = posted(&gw, "PG-KRD-S", "709", 100_000_000, Some("30_days")).await;
     let url = small["redirect_url"].as_str().unwrap();
-    let (_, _, html) = submit(
-        url,
-        &[
-            ("action", "approve"),
-            ("plan", "6_months"),
-            ("phone", "081291891818"),
-            ("pin", "414141"),
-            ("otp", "4567"),
-        ],
-    )
-    .await;
+    let (_, _, html) = approve(url, "6_months", "081291891818", "414141", "4567").await;
     assert!(html.contains("Rp 1.500.000"), "{html}");
-    let (status, _, _) = submit(
-        url,
-        &[
-            ("action", "approve"),
-            ("plan", "30_days"),
-            ("phone", "081513114262"),
-            ("pin", "663482"),
-            ("otp", "4567"),
-        ],
-    )
-    .await;
+    let (status, _, _) = approve(url, "30_days", "081513114262", "663482", "4567").await;
     assert_eq!(status, 303);
 
     // A declined one fails, and the shop hears status 3.
