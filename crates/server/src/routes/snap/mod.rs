@@ -168,8 +168,14 @@ where
                     .admit(service, claim, &method, &uri, &headers, &body)
                     .await;
                 let answered = match admitted {
-                    Ok(caller) => serve(snap.clone(), caller).await,
-                    Err(outcome) => Err(outcome),
+                    Ok(caller) => {
+                        let claim = caller.claim.clone();
+                        let served = serve(snap.clone(), caller).await;
+                        snap.or_replayed(service, served, &claim).await
+                    }
+                    Err(Refused { outcome, claim }) => {
+                        snap.or_replayed(service, Err(outcome), &claim).await
+                    }
                 };
                 let now = snap.app.now();
                 match answered {
@@ -284,7 +290,42 @@ pub fn bulk_router(app: Arc<App>) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
 }
 
+/// A request refused while it was being admitted; `claim` is its `X-EXTERNAL-ID`
+/// claim when it was refused after its signature checked out (for its body).
+struct Refused {
+    outcome: Outcome,
+    claim: Option<RecordWrite>,
+}
+
+impl From<Outcome> for Refused {
+    fn from(outcome: Outcome) -> Self {
+        Refused {
+            outcome,
+            claim: None,
+        }
+    }
+}
+
 impl Snap {
+    /// `answered`, unless it is a refusal of a request whose `X-EXTERNAL-ID` was
+    /// used before: then `409xx00`, whatever else was wrong with it (§8: the
+    /// replay check comes first). Looked up only when a money-moving request is
+    /// refused; one carried out used its id in the same write, which finds a
+    /// reused one itself.
+    async fn or_replayed(
+        &self,
+        service: Service,
+        answered: Result<Answer, Outcome>,
+        claim: &Option<RecordWrite>,
+    ) -> Result<Answer, Outcome> {
+        match answered {
+            Err(outcome) if outcome.case != Case::CONFLICT && self.replayed(claim).await => {
+                Err(Outcome::new(service, Case::CONFLICT))
+            }
+            answered => answered,
+        }
+    }
+
     /// Whether a money-moving request refused as a repeat (of its reference)
     /// repeats its `X-EXTERNAL-ID` too: then it is `409xx00`, whatever else.
     pub async fn replayed(&self, claim: &Option<RecordWrite>) -> bool {
@@ -365,7 +406,7 @@ impl Snap {
         uri: &Uri,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<Caller, Outcome> {
+    ) -> Result<Caller, Refused> {
         let unauthorized = |why: &str| Outcome::new(service, Case::UNAUTHORIZED).about(why);
         let common = Common::read(service, |name| {
             headers.get(name).and_then(|v| v.to_str().ok())
@@ -412,11 +453,16 @@ impl Snap {
         };
         let Some(matched) = matched else {
             tracing::info!(partner = %common.partner_id, "SNAP signature refused");
-            return Err(unauthorized("Signature"));
+            return Err(unauthorized("Signature").into());
         };
         tracing::debug!(endpoint = %matched.endpoint, body_form = matched.body_form, "SNAP signature matched");
         let claim = self.claim_external_id(service, claim, &common).await?;
-        let body = Body::parse(body).ok_or_else(|| Outcome::new(service, Case::BAD_REQUEST))?;
+        let Some(body) = Body::parse(body) else {
+            return Err(Refused {
+                outcome: Outcome::new(service, Case::BAD_REQUEST),
+                claim,
+            });
+        };
         Ok(Caller {
             partner,
             headers: common,
@@ -446,15 +492,10 @@ impl Snap {
             expect: Expect::Absent,
         };
         if when == Claim::InStep {
-            // One used by a request that moved money is refused before the body is
-            // read (§8: the replay check comes first). Otherwise it is used up by
-            // the write that moves the money, which checks it again (and, when it
-            // finds the request was seen before, by [`Snap::replayed`]).
-            return match self.used(&claim).await {
-                Ok(true) => Err(Outcome::new(service, Case::CONFLICT)),
-                Ok(false) => Ok(Some(claim)),
-                Err(e) => Err(internal(service, e)),
-            };
+            // Used up by the write that moves the money, which finds a reused one
+            // (and, when it finds the request was seen before, by
+            // [`Snap::replayed`]); a refused request asks [`Snap::or_replayed`].
+            return Ok(Some(claim));
         }
         let step = Step {
             records: vec![claim],
