@@ -89,6 +89,18 @@ fn in_item(i: usize, e: FieldError) -> FieldError {
 }
 
 impl BulkSubmit {
+    /// Whether the gateway moves this much at once, in each item and in all:
+    /// `403xx02` otherwise — a rule checked once the whole body is known good.
+    pub fn within_limit(&self) -> Result<(), FieldError> {
+        let mut total: i64 = 0;
+        for (i, item) in self.items.iter().enumerate() {
+            within_limit(item.amount_minor, &format!("bulkObject[{i}].amount.value"))?;
+            // Each item is within the limit, so the sum cannot overflow first.
+            total = total.saturating_add(item.amount_minor);
+        }
+        within_limit(total, "bulkObject").map(|_| ())
+    }
+
     pub fn read(body: &Body, max_items: usize) -> Result<BulkSubmit, BulkRefusal> {
         let partner_bulk_id = body.text("partnerBulkId", 64)?;
         let transaction_date = body
@@ -108,7 +120,6 @@ impl BulkSubmit {
             return Err(BulkRefusal::TooMany { max: max_items });
         }
         let mut seen = HashSet::with_capacity(bulk.len());
-        let mut total: i64 = 0;
         let mut items = Vec::with_capacity(bulk.len());
         for (i, item) in bulk.iter().enumerate() {
             let read = |item: &Body| -> Result<BulkItem, FieldError> {
@@ -121,10 +132,6 @@ impl BulkSubmit {
                 })
             };
             let item = read(item).map_err(|e| in_item(i, e))?;
-            // Each item's amount is below the limit (parsed), so the sum cannot
-            // overflow before it passes the limit: the limit is checked on the sum
-            // once every item is read.
-            total = total.saturating_add(item.amount_minor);
             if !seen.insert(item.reference.clone()) {
                 return Err(BulkRefusal::RepeatedReference(format!(
                     "bulkObject[{i}].partnerReferenceNo"
@@ -132,11 +139,6 @@ impl BulkSubmit {
             }
             items.push(item);
         }
-        // More than the gateway moves at once, in one item or in all.
-        for (i, item) in items.iter().enumerate() {
-            within_limit(item.amount_minor, &format!("bulkObject[{i}].amount.value"))?;
-        }
-        within_limit(total, "bulkObject")?;
         Ok(BulkSubmit {
             partner_bulk_id,
             transaction_date,

@@ -116,7 +116,7 @@ impl Body {
     }
 
     /// A mandatory amount object `{"value": "10000.00", "currency": "IDR"}`, in sen:
-    /// more than nothing, at most [`gerbang_core::values::Amount::MAX_MINOR`].
+    /// more than nothing (its limit is [`within_limit`]'s, a later rule).
     pub fn amount(&self, path: &str) -> Result<i64, FieldError> {
         let value_path = format!("{path}.value");
         let currency_path = format!("{path}.currency");

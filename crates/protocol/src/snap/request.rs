@@ -87,6 +87,8 @@ pub struct EmoneyTopup {
 }
 
 impl EmoneyTopup {
+    /// The top-up; its amount's limit is checked by the face once the wallet is
+    /// known ([`super::fields::within_limit`]).
     pub fn read(body: &Body) -> Result<Self, FieldError> {
         let read = EmoneyTopup {
             partner_reference: body.required("partnerReferenceNo", MAX_REFERENCE)?,
@@ -99,7 +101,6 @@ impl EmoneyTopup {
             beneficiary_email: body.text("additionalInfo.beneficiaryEmail", 50)?,
             instruction: instruction(body)?,
         };
-        within_limit(read.amount_minor, "amount.value")?;
         Ok(read)
     }
 }

@@ -328,6 +328,12 @@ async fn ovo_push_and_kredivo_plans(db: TestDatabase) {
         .await
         .unwrap();
     assert_eq!(json.status(), 400);
+    assert_eq!(
+        json.headers()["x-frame-options"],
+        "DENY",
+        "guarded as the checkout"
+    );
+    assert_eq!(json.headers()["cache-control"], "no-store");
     assert!(json.text().await.unwrap().contains("<html"));
     let (status, _, _) = push("081234567890", sign(&["PG-OVO"])).await;
     assert_eq!(status, 403, "signed over the trx_id, not the bill_no");

@@ -249,6 +249,9 @@ async fn bad_bulks_store_nothing(db: TestDatabase) {
     // Above what the gateway moves at once: one item, or all together.
     let mut huge_item = bulk("R-7", 5, cb, &now);
     huge_item["bulkObject"][3]["amount"]["value"] = "1000000000000.01".into();
+    let mut huge_and_unknown_wallet = bulk("R-9", 5, cb, &now);
+    huge_and_unknown_wallet["bulkObject"][3]["amount"]["value"] = "1000000000000.01".into();
+    huge_and_unknown_wallet["bulkObject"][4]["additionalInfo"]["platformCode"] = "xyz".into();
     let mut huge_sum = bulk("R-8", 2, cb, &now);
     for item in huge_sum["bulkObject"].as_array_mut().unwrap() {
         item["amount"]["value"] = "600000000000.00".into();
@@ -263,6 +266,11 @@ async fn bad_bulks_store_nothing(db: TestDatabase) {
             huge_sum,
             "4034002",
             "Exceeds Transaction Amount Limit [bulkObject]",
+        ),
+        (
+            huge_and_unknown_wallet,
+            "4004001",
+            "Invalid Field Format [bulkObject[4].additionalInfo.platformCode]",
         ),
         (
             repeated,

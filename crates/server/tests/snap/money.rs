@@ -318,6 +318,16 @@ async fn duplicates_and_replays_move_nothing(db: TestDatabase) {
         .send(path, &reused, broken.to_string())
         .await
         .expect("4091800");
+    // Nor with a body that is no JSON at all.
+    let not_json = "partnerReferenceNo=DUP-4";
+    let reused = with_id(
+        s.faspay.signed_text_headers(path, not_json).await,
+        &used(&headers),
+    );
+    s.faspay
+        .send(path, &reused, not_json.to_string())
+        .await
+        .expect("4091800");
     // A request refused for its body used nothing up: fixed, it goes through
     // with the same X-EXTERNAL-ID.
     let refused_headers = s.faspay.signed_headers(path, &broken).await;
@@ -356,6 +366,14 @@ async fn topup_and_va_payment_settle(db: TestDatabase) {
             "callbackUrl": ""
         }
     });
+    // Above the limit is told after the wallet's code is known good.
+    let mut huge = topup.clone();
+    huge["amount"]["value"] = "1000000000000.01".into();
+    let mut huge_unknown = huge.clone();
+    huge_unknown["additionalInfo"]["platformCode"] = "xyz".into();
+    for (body, code) in [(huge_unknown, "4003801"), (huge, "4033802")] {
+        s.faspay.call("/emoney/topup", &body).await.expect(code);
+    }
     let reply = s.faspay.call("/emoney/topup", &topup).await;
     let answer = reply.expect("2003800");
     assert_eq!(answer["customerNumber"], "081234567890");

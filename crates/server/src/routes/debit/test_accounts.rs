@@ -113,5 +113,8 @@ mod tests {
         assert!(!wallet("812").takes("089999999999", None, None));
         assert!(wallet("713").takes("089999999999", None, None));
         assert!(!wallet("713").takes("0812", None, None));
+        assert_eq!(credit("081513114262", Some(" 663482 ")), Some(true));
+        assert_eq!(credit("081291891818", Some("414141")), Some(false));
+        assert_eq!(credit("081291891818", Some("663482")), None);
     }
 }

@@ -24,6 +24,8 @@ fn wallet(given: &str, path: &str) -> Result<&'static str, Outcome> {
 pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let max = snap.app.config.snap.max_bulk_items;
     let b = BulkSubmit::read(&c.body, max).map_err(|r| r.outcome())?;
+    // Told after the wallets' codes below, as a rule on a body of good form.
+    let limit = b.within_limit();
     // A bulk goes out at once: a balance whose transfers wait for approval takes none.
     let source = super::source(
         &snap,
@@ -69,6 +71,7 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
             outcome: None,
         });
     }
+    limit.map_err(|e| gerbang_protocol::snap::bulk::BulkRefusal::Field(e).outcome())?;
     let parts: Vec<&str> = print.iter().map(String::as_str).collect();
     let request = NewBulk {
         requester: c.partner.requester(),
@@ -83,16 +86,9 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         }),
         claim: c.claim.clone(),
     };
-    let claim = request.claim.clone();
+    // A refusal of a request whose X-EXTERNAL-ID was used before becomes
+    // `409xx00` in `service` (`Snap::or_replayed`).
     match cashin::accept(&snap.app, request).await {
-        Ok(accepted) if !accepted.first_time && snap.replayed(&claim).await => {
-            Err(Outcome::new(SERVICE, Case::CONFLICT))
-        }
-        Err(BulkError::DuplicateReference | BulkError::DuplicateItem { .. })
-            if snap.replayed(&claim).await =>
-        {
-            Err(Outcome::new(SERVICE, Case::CONFLICT))
-        }
         Ok(accepted) if accepted.first_time => {
             let mut m = Map::new();
             m.insert("bulkId".into(), accepted.bulk.id.into());

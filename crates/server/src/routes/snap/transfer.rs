@@ -91,12 +91,8 @@ async fn accept(
     render: fn(&Disbursement) -> Map<String, Value>,
 ) -> Result<Answer, Outcome> {
     let refused = |case| Outcome::new(service, case);
-    let claim = request.claim.clone();
     match payout::submit(&snap.app, request).await {
         Ok(s) if s.first_time => Ok(Answer::new(Case::SUCCESSFUL, render(&s.disbursement))),
-        Ok(_) | Err(AcceptError::DuplicateReference) if snap.replayed(&claim).await => {
-            Err(refused(Case::CONFLICT))
-        }
         Ok(_) => Err(refused(Case::DUPLICATE_REFERENCE)),
         Err(AcceptError::DuplicateReference) => Err(refused(Case::INCONSISTENT)),
         Err(AcceptError::InsufficientBalance) => Err(refused(Case::INSUFFICIENT_FUNDS)),
@@ -159,6 +155,8 @@ pub async fn topup(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let wallet = ewallet::by_code(&t.platform_code).ok_or_else(|| {
         Outcome::new(service, Case::INVALID_FIELD_FORMAT).about("additionalInfo.platformCode")
     })?;
+    gerbang_protocol::snap::fields::within_limit(t.amount_minor, "amount.value")
+        .map_err(|e| field(service, e))?;
     let source = source(
         &snap,
         service,
