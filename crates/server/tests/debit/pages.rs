@@ -378,10 +378,38 @@ async fn ovo_push_and_kredivo_plans(db: TestDatabase) {
 async fn each_channel_takes_its_published_test_account(db: TestDatabase) {
     let receiver = Receiver::start(Behaviour::Body(200, r#"{"response_code":"00"}"#)).await;
     let gw = gateway(&db, &receiver.url(), "json").await;
+    // Cards are a merchant's only when named.
+    let plan = gerbang_app::provision::plan(
+        &format!(
+            "[[merchant]]\nmerchant_id = \"{MERCHANT}\"\n\
+             channels = [\"500\", \"814\", \"405\", \"700\", \"819\", \"302\", \"812\"]\n"
+        ),
+        std::path::Path::new("."),
+    )
+    .expect("a plan");
+    gerbang_app::provision::apply(&*gw.app().store, gw.app().now(), plan)
+        .await
+        .expect("provisioned");
     let paid = |location: Option<String>| returned(&location.expect("a redirect"))["status"] == "2";
     // (channel, form that pays, a form it refuses, a field its page does not ask for)
     type Form = Vec<(&'static str, &'static str)>;
-    let cases: [(&str, Form, Form, Option<&str>); 6] = [
+    let cases: [(&str, Form, Form, Option<&str>); 7] = [
+        (
+            "500",
+            vec![
+                ("card_number", "4440 0000 0990 0010"),
+                ("card_name", "FASPAY"),
+                ("card_expiry", "01/39"),
+                ("card_cvv", "100"),
+            ],
+            vec![
+                ("card_number", "5123450000000008"),
+                ("card_name", "faspay"),
+                ("card_expiry", "01/39"),
+                ("card_cvv", "999"),
+            ],
+            Some("name=\"phone\""),
+        ),
         (
             "814",
             vec![

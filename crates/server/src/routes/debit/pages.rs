@@ -59,6 +59,10 @@ struct Action {
     otp: Option<String>,
     user: Option<String>,
     password: Option<String>,
+    card_number: Option<String>,
+    card_name: Option<String>,
+    card_expiry: Option<String>,
+    card_cvv: Option<String>,
 }
 
 /// The page's language: `?lang=` when given, else the browser's.
@@ -343,7 +347,19 @@ async fn act(
             }
             payin::pay(&app, &bill.id, &reference("IB"), bill.amount_minor).await
         }
-        (Some("pay"), ChannelFamily::EWallet | ChannelFamily::Card) => {
+        (Some("pay"), ChannelFamily::Card) => {
+            let text = |v: &Option<String>| v.as_deref().unwrap_or("").to_string();
+            if !test_accounts::card_takes(
+                &text(&form.card_number),
+                &text(&form.card_name),
+                &text(&form.card_expiry),
+                &text(&form.card_cvv),
+            ) {
+                return again("Data kartu salah / wrong card details", None);
+            }
+            payin::pay(&app, &bill.id, &reference("CC"), bill.amount_minor).await
+        }
+        (Some("pay"), ChannelFamily::EWallet) => {
             let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
             let account = test_accounts::wallet(channel.code);
             if !account.takes(&phone, form.pin.as_deref(), form.otp.as_deref()) {

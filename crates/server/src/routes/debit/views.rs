@@ -46,6 +46,11 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "banking" => ("Masuk ke internet banking", "Log in to internet banking"),
         "credit" => ("Pilih cicilan", "Choose a plan"),
         "credit_with" => ("Bayar dengan", "Pay with"),
+        "card" => ("Bayar dengan kartu kredit", "Pay by credit card"),
+        "card_number" => ("Nomor kartu", "Card number"),
+        "card_name" => ("Nama di kartu", "Name on the card"),
+        "card_expiry" => ("Berlaku sampai (BB/TT)", "Expiry (MM/YY)"),
+        "card_cvv" => ("CVV", "CVV"),
         "phone" => ("Nomor ponsel", "Phone number"),
         "pin" => ("PIN", "PIN"),
         "otp" => ("Kode OTP", "OTP code"),
@@ -176,7 +181,25 @@ pub fn pending(c: &PageContext) -> Markup {
             }
             (simulate(c))
         },
-        ChannelFamily::EWallet | ChannelFamily::Card => html! {
+        ChannelFamily::Card => html! {
+            form.card method="post" action=(c.action) {
+                div.muted { (t(lang, "card")) }
+                (hidden_lang(c))
+                label for="card_number" { (t(lang, "card_number")) }
+                input #card_number name="card_number" inputmode="numeric" autocomplete="cc-number" required;
+                label for="card_name" { (t(lang, "card_name")) }
+                input #card_name name="card_name" autocomplete="cc-name" required;
+                label for="card_expiry" { (t(lang, "card_expiry")) }
+                input #card_expiry name="card_expiry" autocomplete="cc-exp" placeholder="MM/YY" required;
+                label for="card_cvv" { (t(lang, "card_cvv")) }
+                input #card_cvv name="card_cvv" type="password" inputmode="numeric" autocomplete="cc-csc" required;
+                @if c.sandbox {
+                    button type="submit" name="action" value="pay" { (t(lang, "pay")) }
+                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
+                }
+            }
+        },
+        ChannelFamily::EWallet => html! {
             form.card method="post" action=(c.action) {
                 div.muted { (t(lang, "ewallet")) }
                 (hidden_lang(c))
