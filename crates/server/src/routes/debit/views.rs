@@ -153,6 +153,17 @@ fn simulate(c: &PageContext) -> Markup {
     }
 }
 
+/// A form's two buttons in the sandbox, where the page plays the channel:
+/// `action` (`pay`, `approve`) and decline.
+fn confirm_or_decline(c: &PageContext, action: &str) -> Markup {
+    html! {
+        @if c.sandbox {
+            button type="submit" name="action" value=(action) { (t(c.lang, action)) }
+            button.secondary type="submit" name="action" value="decline" formnovalidate { (t(c.lang, "decline")) }
+        }
+    }
+}
+
 /// The number a customer pays to (the bill's id), titled `title`, and how.
 fn pay_code(c: &PageContext, title: &str, how: &str) -> Markup {
     html! {
@@ -193,10 +204,7 @@ pub fn pending(c: &PageContext) -> Markup {
                 input #card_expiry name="card_expiry" autocomplete="cc-exp" placeholder="MM/YY" required;
                 label for="card_cvv" { (t(lang, "card_cvv")) }
                 input #card_cvv name="card_cvv" type="password" inputmode="numeric" autocomplete="cc-csc" required;
-                @if c.sandbox {
-                    button type="submit" name="action" value="pay" { (t(lang, "pay")) }
-                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
-                }
+                (confirm_or_decline(c, "pay"))
             }
         },
         ChannelFamily::EWallet => html! {
@@ -214,10 +222,7 @@ pub fn pending(c: &PageContext) -> Markup {
                     label for="otp" { (t(lang, "otp")) }
                     input #otp name="otp" inputmode="numeric" required;
                 }
-                @if c.sandbox {
-                    button type="submit" name="action" value="pay" { (t(lang, "pay")) }
-                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
-                }
+                (confirm_or_decline(c, "pay"))
             }
         },
         ChannelFamily::InternetBanking => html! {
@@ -235,10 +240,7 @@ pub fn pending(c: &PageContext) -> Markup {
                 }
                 label for="otp" { (t(lang, "otp")) }
                 input #otp name="otp" inputmode="numeric" required;
-                @if c.sandbox {
-                    button type="submit" name="action" value="pay" { (t(lang, "pay")) }
-                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
-                }
+                (confirm_or_decline(c, "pay"))
             }
         },
         ChannelFamily::OnlineCredit => html! {
@@ -258,10 +260,7 @@ pub fn pending(c: &PageContext) -> Markup {
                 input #pin name="pin" type="password" inputmode="numeric" required;
                 label for="otp" { (t(lang, "otp")) }
                 input #otp name="otp" inputmode="numeric" required;
-                @if c.sandbox {
-                    button type="submit" name="action" value="approve" { (t(lang, "approve")) }
-                    button.secondary type="submit" name="action" value="decline" formnovalidate { (t(lang, "decline")) }
-                }
+                (confirm_or_decline(c, "approve"))
             }
         },
     };
