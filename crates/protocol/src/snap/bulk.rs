@@ -98,7 +98,7 @@ impl BulkSubmit {
             // Each item is within the limit, so the sum cannot overflow first.
             total = total.saturating_add(item.amount_minor);
         }
-        within_limit(total, "bulkObject").map(|_| ())
+        within_limit(total, "bulkObject")
     }
 
     pub fn read(body: &Body, max_items: usize) -> Result<BulkSubmit, BulkRefusal> {

@@ -34,22 +34,22 @@ pub fn plan_cost(total_minor: i64, months: i64) -> (i64, i64) {
     (payable, monthly)
 }
 
-/// The plan `id` names, as written in [`PLANS`]: Kredivo's own guide writes
-/// `30_Days`, so case does not matter.
-pub fn plan_id(id: &str) -> Option<&'static str> {
+/// The plan `id` names: Kredivo's own guide writes `30_Days`, so case does not
+/// matter.
+fn plan(id: &str) -> Option<&'static (&'static str, &'static str, i64)> {
     PLANS
         .iter()
         .find(|(plan, _, _)| plan.eq_ignore_ascii_case(id.trim()))
-        .map(|(plan, _, _)| *plan)
+}
+
+/// The plan `id` names, as written in [`PLANS`].
+pub fn plan_id(id: &str) -> Option<&'static str> {
+    plan(id).map(|(plan, _, _)| *plan)
 }
 
 /// The months of plan `id` (0: full payment), if it is one.
 pub fn months_of(id: &str) -> Option<i64> {
-    let id = plan_id(id)?;
-    PLANS
-        .iter()
-        .find(|(plan, _, _)| *plan == id)
-        .map(|(_, _, months)| *months)
+    plan(id).map(|(_, _, months)| *months)
 }
 
 /// Whether a plan of `months` is open to a basket of `total_minor`.

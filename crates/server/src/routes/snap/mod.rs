@@ -326,23 +326,15 @@ impl Snap {
         }
     }
 
-    /// Whether a money-moving request refused as a repeat (of its reference)
-    /// repeats its `X-EXTERNAL-ID` too: then it is `409xx00`, whatever else.
-    pub async fn replayed(&self, claim: &Option<RecordWrite>) -> bool {
+    /// Whether the `X-EXTERNAL-ID` a money-moving request claims was used before.
+    async fn replayed(&self, claim: &Option<RecordWrite>) -> bool {
         match claim {
-            Some(claim) => matches!(self.used(claim).await, Ok(true)),
+            Some(claim) => matches!(
+                self.app.store.record(EXTERNAL_ID_RECORD, &claim.key).await,
+                Ok(Some(_))
+            ),
             None => false,
         }
-    }
-
-    /// Whether the `X-EXTERNAL-ID` `claim` names was used before.
-    async fn used(&self, claim: &RecordWrite) -> Result<bool, gerbang_store::StoreError> {
-        Ok(self
-            .app
-            .store
-            .record(EXTERNAL_ID_RECORD, &claim.key)
-            .await?
-            .is_some())
     }
 
     /// The partner `partner_id` names, if the request's instant `at` lies within
