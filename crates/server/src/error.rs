@@ -138,62 +138,76 @@ fn json_payload_too_large(response: Response) -> Response {
 }
 
 /// Rejections made before a handler runs (a body over the limit) in the shape of
-/// the route's protocol: SendMe answers HTTP 200 with its envelope, everything else
-/// gets a JSON error.
-pub async fn protocol_rejections(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let path = request.uri().path();
-    let sendme = path.starts_with("/account/api/");
-    let debit = path.starts_with("/cvr/") || path.starts_with("/pws/");
-    let xml = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("xml"));
-    let snap = gerbang_protocol::snap::code::Service::for_path(path);
-    let response = next.run(request).await;
-    if let (Some(service), StatusCode::PAYLOAD_TOO_LARGE) = (snap, response.status()) {
-        use gerbang_protocol::snap::code::{Case, Outcome};
-        let outcome = Outcome::new(service, Case::BAD_REQUEST)
-            .about("the request body is larger than the gateway accepts");
-        let now = gerbang_core::Timestamp::from_micros(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as i64),
-        );
-        return (
-            StatusCode::BAD_REQUEST,
-            [("X-TIMESTAMP", gerbang_protocol::snap::render::instant(now))],
-            axum::Json(gerbang_protocol::snap::render::envelope(
-                &outcome,
-                serde_json::Map::new(),
-            )),
-        )
-            .into_response();
+/// the route's protocol: SendMe and Debit answer HTTP 200 with their envelope,
+/// SNAP its `400xx00`, everything else gets a JSON error. Taken from the request
+/// (which routing consumes) and applied to its response.
+pub(crate) struct RefusalShape {
+    path: axum::http::Uri,
+    xml: bool,
+}
+
+impl RefusalShape {
+    pub(crate) fn of(request: &axum::extract::Request) -> Self {
+        let xml = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("xml"));
+        RefusalShape {
+            path: request.uri().clone(),
+            xml,
+        }
     }
-    if debit && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        // Debit answers every refusal with HTTP 200 in its envelope; the body was not
-        // read, so its syntax is the one its Content-Type names.
-        use gerbang_protocol::debit::{answer, message::Syntax};
-        let refusal = answer::DebitError::FORMAT
-            .with_detail("the request body is larger than the gateway accepts");
-        let (content_type, body) =
-            answer::Answer::refusal(&refusal).render(if xml { Syntax::Xml } else { Syntax::Json });
-        return (
-            StatusCode::OK,
-            [(axum::http::header::CONTENT_TYPE, content_type)],
-            body,
-        )
-            .into_response();
+
+    pub(crate) fn apply(self, response: Response) -> Response {
+        if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+            return response;
+        }
+        let path = self.path.path();
+        if let Some(service) = gerbang_protocol::snap::code::Service::for_path(path) {
+            use gerbang_protocol::snap::code::{Case, Outcome};
+            let outcome = Outcome::new(service, Case::BAD_REQUEST)
+                .about("the request body is larger than the gateway accepts");
+            let now = gerbang_core::Timestamp::from_micros(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as i64),
+            );
+            return (
+                StatusCode::BAD_REQUEST,
+                [("X-TIMESTAMP", gerbang_protocol::snap::render::instant(now))],
+                axum::Json(gerbang_protocol::snap::render::envelope(
+                    &outcome,
+                    serde_json::Map::new(),
+                )),
+            )
+                .into_response();
+        }
+        if path.starts_with("/cvr/") || path.starts_with("/pws/") {
+            // Debit answers every refusal with HTTP 200 in its envelope; the body was not
+            // read, so its syntax is the one its Content-Type names.
+            use gerbang_protocol::debit::{answer, message::Syntax};
+            let refusal = answer::DebitError::FORMAT
+                .with_detail("the request body is larger than the gateway accepts");
+            let (content_type, body) = answer::Answer::refusal(&refusal).render(if self.xml {
+                Syntax::Xml
+            } else {
+                Syntax::Json
+            });
+            return (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, content_type)],
+                body,
+            )
+                .into_response();
+        }
+        if path.starts_with("/account/api/") {
+            let error = gerbang_protocol::sendme::envelope::SendmeError::INVALID_BODY
+                .with_detail("the request body is larger than the gateway accepts");
+            return (StatusCode::OK, axum::Json(error.to_json())).into_response();
+        }
+        json_payload_too_large(response)
     }
-    if sendme && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        let error = gerbang_protocol::sendme::envelope::SendmeError::INVALID_BODY
-            .with_detail("the request body is larger than the gateway accepts");
-        return (StatusCode::OK, axum::Json(error.to_json())).into_response();
-    }
-    json_payload_too_large(response)
 }
 
 /// Every error of this API: `{"error": "what is wrong"}`.

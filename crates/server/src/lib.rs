@@ -5,6 +5,7 @@
 
 mod client_address;
 mod dashboard;
+mod edge;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -31,7 +32,7 @@ fn worker_router(app: Arc<App>) -> Router {
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
         .with_state(app)
-        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .route_layer(edge::MatchedLayer)
         .fallback(|| async {
             error::ApiError::not_found("a worker node answers /healthz, /readyz and /metrics only")
         })
@@ -65,7 +66,7 @@ pub fn router(app: Arc<App>) -> Router {
         // The routes with larger limits of their own.
         .merge(dashboard::upload_router(app.clone()))
         .merge(routes::snap::bulk_router(app))
-        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .route_layer(edge::MatchedLayer)
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(
@@ -75,15 +76,15 @@ pub fn router(app: Arc<App>) -> Router {
         })
 }
 
-/// `router` inside what every request passes through: the request log (outermost,
-/// so that it times and names everything), protocol-shaped rejections, and the
-/// body read timeout. Added once around the router rather than with
-/// `Router::layer`, which wraps every route and clones the wrapping per request.
+/// `router` inside what every request passes through: the edge (request id, log
+/// line and protocol-shaped rejections; outermost, so that it times and names
+/// everything) and the body read timeout. Added once around the router rather
+/// than with `Router::layer`, which wraps every route and clones the wrapping per
+/// request.
 fn around(router: Router, body_read_timeout: Duration) -> impl serve::Surface {
     use tower::Layer;
     let timed = tower_http::timeout::RequestBodyTimeoutLayer::new(body_read_timeout).layer(router);
-    let shaped = axum::middleware::from_fn(crate::error::protocol_rejections).layer(timed);
-    axum::middleware::from_fn(crate::request_log::log).layer(shaped)
+    edge::edge(timed)
 }
 
 /// Rewrites what must be matched case-insensitively before routing.

@@ -1,9 +1,6 @@
 //! Prometheus metrics: request counts and latencies per route, rendered at `/metrics`.
 
-use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -77,22 +74,9 @@ fn handles(method: &Method, route: &str, status: u16) -> Handles {
     h
 }
 
-/// Counts and times every request by method, matched route and status.
-pub async fn track(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let started = Instant::now();
-    let mut response = next.run(request).await;
-    let (requests, latency) = handles(
-        &method,
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        response.status().as_u16(),
-    );
+/// Counts and times a request answered `status` on `route`.
+pub(crate) fn record(method: &Method, route: &str, status: u16, started: Instant) {
+    let (requests, latency) = handles(method, route, status);
     requests.increment(1);
     latency.record(started.elapsed().as_secs_f64());
-    if let Some(route) = route {
-        // For the request log, which runs outside routing.
-        response.extensions_mut().insert(route);
-    }
-    response
 }

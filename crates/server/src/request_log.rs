@@ -5,28 +5,23 @@
 //! while the request is served, and kept with what it starts (see
 //! `gerbang_app::request_id`).
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
-use axum::middleware::Next;
+use axum::extract::MatchedPath;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
-use gerbang_app::request_id;
 use std::time::Instant;
-use tracing::Instrument;
+use tracing::Span;
 
 pub const HEADER: &str = "x-request-id";
 
-pub async fn log(request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(request_id::accept)
-        .unwrap_or_else(request_id::make);
-    let method = request.method().clone();
-    let started = Instant::now();
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut response =
-        request_id::scope(id.clone(), next.run(request).instrument(span.clone())).await;
+/// Writes the request's log line and returns `response` carrying its id. The
+/// route is the one [`crate::edge::Matched`] left in the response.
+pub(crate) fn finish(
+    mut response: Response,
+    id: &str,
+    method: &Method,
+    started: Instant,
+    span: &Span,
+) -> Response {
     let route = response
         .extensions()
         .get::<MatchedPath>()
@@ -44,7 +39,7 @@ pub async fn log(request: Request, next: Next) -> Response {
             "request"
         )
     });
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(HEADER, value);
     }
     response
