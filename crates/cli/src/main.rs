@@ -258,10 +258,19 @@ fn main() -> std::process::ExitCode {
     }
     let cli = Cli::parse();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Command::Bench { .. } = cli.command {
+    match &cli.command {
         // A bench drives the gateway from one thread and leaves the other cores to
-        // what it measures (the SQLite writer has a thread of its own).
-        runtime.worker_threads(1);
+        // what it measures.
+        Command::Bench { .. } => {
+            runtime.worker_threads(1);
+        }
+        // A configuration that does not load is reported by `serve` itself.
+        Command::Serve { common, .. } => {
+            if let Ok(config) = commands::load_config(common) {
+                runtime.worker_threads(config.worker_threads());
+            }
+        }
+        _ => {}
     }
     let runtime = runtime.enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async move {
