@@ -30,7 +30,7 @@ fuzz_target!(|body: &[u8]| {
             && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !k.starts_with(|c: char| c.is_ascii_digit())
         {
-            answer = answer.text(k.clone(), v.as_str());
+            answer = answer.text(k.to_string(), v.as_ref());
         }
     }
     let (_, rendered) = answer.render(syntax);

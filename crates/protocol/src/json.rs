@@ -21,7 +21,8 @@ impl<'de> Deserialize<'de> for Unique {
     }
 }
 
-struct UniqueVisitor;
+/// The visitor of [`Unique`], for readers that meet a nested value themselves.
+pub(crate) struct UniqueVisitor;
 
 impl<'de> Visitor<'de> for UniqueVisitor {
     type Value = Value;

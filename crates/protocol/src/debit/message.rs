@@ -8,6 +8,7 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Most `item` lines one message may carry.
@@ -27,10 +28,11 @@ pub enum Syntax {
 /// One item line: its fields as text.
 pub type Line = BTreeMap<String, String>;
 
-/// A message's top-level scalars and its item lines, all as text.
+/// A message's top-level scalars and its item lines, all as text. A JSON
+/// scalar written without escapes is borrowed from the body rather than copied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Message {
-    pub scalars: BTreeMap<String, String>,
+pub struct Message<'a> {
+    pub scalars: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
     pub items: Vec<Line>,
 }
 
@@ -39,7 +41,7 @@ pub struct Message {
 #[error("{0}")]
 pub struct Unreadable(pub String);
 
-impl Message {
+impl Message<'_> {
     /// A digest of the fields `counts` keeps (and of every item line's): two
     /// messages with the same digest ask for the same thing.
     pub fn fingerprint(&self, counts: &dyn Fn(&str) -> bool) -> String {
@@ -84,7 +86,7 @@ pub fn sniff(body: &[u8]) -> Option<Syntax> {
 }
 
 /// Reads a body in the syntax it is written in.
-pub fn read(body: &[u8]) -> Result<(Syntax, Message), Unreadable> {
+pub fn read(body: &[u8]) -> Result<(Syntax, Message<'_>), Unreadable> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     match sniff(body) {
         Some(Syntax::Json) => read_json(body).map(|m| (Syntax::Json, m)),
@@ -93,25 +95,33 @@ pub fn read(body: &[u8]) -> Result<(Syntax, Message), Unreadable> {
     }
 }
 
-fn clip(text: String) -> String {
+fn clip<'a, T: Into<Cow<'a, str>>>(text: T) -> Cow<'a, str> {
+    let text = text.into();
     // No more bytes than the limit is no more characters either.
     if text.len() > MAX_VALUE_CHARS && text.chars().count() > MAX_VALUE_CHARS {
-        text.chars().take(MAX_VALUE_CHARS).collect()
+        Cow::Owned(text.chars().take(MAX_VALUE_CHARS).collect())
     } else {
         text
     }
 }
 
-/// A JSON scalar as text: numbers without a PHP float's `.0`.
+/// A PHP float as text: without its `.0` when it is a whole number.
+fn float_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.0}")
+    } else {
+        serde_json::Number::from_f64(f).map_or_else(String::new, |n| n.to_string())
+    }
+}
+
+/// A JSON scalar of an item line as text: numbers without a PHP float's `.0`.
 fn scalar_text(value: Value) -> Option<String> {
     match value {
-        Value::String(s) => Some(clip(s)),
+        Value::String(s) => Some(clip(s).into_owned()),
         Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => i.to_string(),
             (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => {
-                format!("{f:.0}")
-            }
+            (_, _, Some(f)) => float_text(f),
             _ => n.to_string(),
         }),
         Value::Bool(b) => Some(b.to_string()),
@@ -127,7 +137,108 @@ fn json_line(object: serde_json::Map<String, Value>) -> Line {
         .collect()
 }
 
-fn read_json(body: &[u8]) -> Result<Message, Unreadable> {
+/// A JSON text, borrowed from the body when it has no escapes.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(TextVisitor)
+    }
+}
+
+/// A top-level JSON value: a scalar already as text, a number too large to be
+/// read exactly, or an object or a list (read strictly, for `item`).
+enum Field<'de> {
+    Text(Cow<'de, str>),
+    Inexact,
+    Nested(Value),
+}
+
+impl<'de> serde::Deserialize<'de> for Field<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Field<'de>, E> {
+        Ok(Field::Text(clip(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Field<'de>, E> {
+        Ok(Field::Text(clip(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Field<'de>, E> {
+        Ok(Field::Text(clip(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Field<'de>, E> {
+        Ok(Field::Text(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Field<'de>, E> {
+        Ok(Field::Text(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Field<'de>, E> {
+        Ok(if v.abs() >= 9.007_199_254_740_992e15 {
+            Field::Inexact
+        } else {
+            Field::Text(Cow::Owned(float_text(v)))
+        })
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Field<'de>, E> {
+        Ok(Field::Text(Cow::Borrowed(if v { "true" } else { "false" })))
+    }
+
+    fn visit_unit<E>(self) -> Result<Field<'de>, E> {
+        Ok(Field::Text(Cow::Borrowed("")))
+    }
+
+    fn visit_none<E>(self) -> Result<Field<'de>, E> {
+        Ok(Field::Text(Cow::Borrowed("")))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Field<'de>, D::Error> {
+        <Field as serde::Deserialize>::deserialize(d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Field<'de>, A::Error> {
+        crate::json::UniqueVisitor.visit_seq(seq).map(Field::Nested)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Field<'de>, A::Error> {
+        crate::json::UniqueVisitor.visit_map(map).map(Field::Nested)
+    }
+}
+
+fn read_json(body: &[u8]) -> Result<Message<'_>, Unreadable> {
     let mut reader = serde_json::Deserializer::from_slice(body);
     let message = serde::Deserializer::deserialize_any(&mut reader, MessageVisitor)
         .and_then(|m| reader.end().map(|()| m))
@@ -144,61 +255,59 @@ fn read_json(body: &[u8]) -> Result<Message, Unreadable> {
 struct MessageVisitor;
 
 impl<'de> serde::de::Visitor<'de> for MessageVisitor {
-    type Value = Message;
+    type Value = Message<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("the JSON body as an object")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message<'de>, A::Error> {
         use serde::de::Error;
         let mut message = Message::default();
         // The keys that keep no scalar (an object or a list, `item`): repeating
         // one is refused as repeating a scalar's is.
-        let mut unkept = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let crate::json::Unique(value) = map.next_value()?;
+        let mut unkept: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let value: Field<'de> = map.next_value()?;
             if message.scalars.contains_key(&key) || unkept.contains(&key) {
                 return Err(A::Error::custom(format_args!(
                     "the key {key:?} is repeated"
                 )));
             }
-            if key == "item" || matches!(value, Value::Array(_) | Value::Object(_)) {
-                unkept.insert(key.clone());
-            }
-            if let Value::Number(n) = &value {
-                let exact = n.as_i64().is_some() || n.as_u64().is_some();
-                if !exact
-                    && n.as_f64()
-                        .is_some_and(|f| f.abs() >= 9.007_199_254_740_992e15)
-                {
+            match value {
+                Field::Inexact => {
                     return Err(A::Error::custom(format_args!(
                         "{key}: a number too large to be read exactly; send it as a string"
-                    )));
+                    )))
                 }
-            }
-            if key == "item" {
-                match value {
-                    Value::Array(list) => {
-                        message
-                            .items
-                            .extend(list.into_iter().filter_map(|v| match v {
-                                Value::Object(line) => Some(json_line(line)),
-                                _ => None,
-                            }))
+                Field::Nested(value) => {
+                    if key == "item" {
+                        match value {
+                            Value::Array(list) => {
+                                message
+                                    .items
+                                    .extend(list.into_iter().filter_map(|v| match v {
+                                        Value::Object(line) => Some(json_line(line)),
+                                        _ => None,
+                                    }))
+                            }
+                            Value::Object(one) => message.items.push(json_line(one)),
+                            _ => {}
+                        }
                     }
-                    Value::Object(one) => message.items.push(json_line(one)),
-                    _ => {}
+                    unkept.push(key);
                 }
-            } else if let Some(text) = scalar_text(value) {
-                message.scalars.insert(key, text);
+                Field::Text(_) if key == "item" => unkept.push(key),
+                Field::Text(text) => {
+                    message.scalars.insert(key, text);
+                }
             }
         }
         Ok(message)
     }
 }
 
-fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {
+fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
     let text = std::str::from_utf8(body).map_err(|_| Unreadable("the XML is not UTF-8".into()))?;
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(true);
@@ -245,7 +354,7 @@ fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {
                 }
                 match (path.len(), line.as_mut()) {
                     (0, _) if name != "item" => {
-                        message.scalars.insert(name, String::new());
+                        message.scalars.insert(Cow::Owned(name), Cow::Borrowed(""));
                     }
                     (1, Some(l)) => {
                         l.insert(name, String::new());
@@ -271,15 +380,15 @@ fn read_xml(body: &[u8]) -> Result<Message, Unreadable> {
                     // An element of elements other than `item` is not read.
                     (0, _) if nested => {}
                     // As in JSON, a field given twice is no request at all.
-                    (0, _) if message.scalars.contains_key(&name) => {
+                    (0, _) if message.scalars.contains_key(name.as_str()) => {
                         return Err(Unreadable(format!("<{name}> is given twice")));
                     }
                     (0, _) => {
-                        message.scalars.insert(name, value);
+                        message.scalars.insert(Cow::Owned(name), value);
                     }
                     (1, _) if path[0] == "item" => {
                         if let Some(l) = line.as_mut() {
-                            l.insert(name, value);
+                            l.insert(name, value.into_owned());
                         }
                     }
                     _ => {}

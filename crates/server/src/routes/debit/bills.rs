@@ -136,7 +136,7 @@ fn acceptable(app: &App, req: &PostData) -> Result<(), DebitError> {
     Ok(())
 }
 
-pub(super) async fn post_data(app: &App, m: &Message) -> Result<Answer, DebitError> {
+pub(super) async fn post_data(app: &App, m: &Message<'_>) -> Result<Answer, DebitError> {
     let req = PostData::decode(m)?;
     let merchant = signed_merchant(
         app,
@@ -292,7 +292,7 @@ async fn find(
     }
 }
 
-pub(super) async fn status_inquiry(app: &App, m: &Message) -> Result<Answer, DebitError> {
+pub(super) async fn status_inquiry(app: &App, m: &Message<'_>) -> Result<Answer, DebitError> {
     let req = StatusInquiry::decode(m)?;
     let merchant = signed_merchant(
         app,
@@ -355,7 +355,7 @@ async fn existing(
     Ok((merchant, bill))
 }
 
-pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError> {
+pub(super) async fn cancel(app: &App, m: &Message<'_>) -> Result<Answer, DebitError> {
     let req = Cancel::decode(m)?;
     let (merchant, bill) = existing(
         app,
@@ -402,7 +402,7 @@ pub(super) async fn cancel(app: &App, m: &Message) -> Result<Answer, DebitError>
         .text("response_desc", "Sukses"))
 }
 
-pub(super) async fn refund(app: &App, m: &Message) -> Result<Answer, DebitError> {
+pub(super) async fn refund(app: &App, m: &Message<'_>) -> Result<Answer, DebitError> {
     let req = Refund::decode(m)?;
     let (merchant, bill) = existing(
         app,

@@ -64,7 +64,7 @@ pub fn plans_for(total_minor: i64) -> impl Iterator<Item = (&'static str, &'stat
         .filter(move |(_, _, months)| open_to(*months, total_minor))
 }
 
-pub(super) async fn plan_inquiry(app: &App, m: &Message) -> Result<Answer, DebitError> {
+pub(super) async fn plan_inquiry(app: &App, m: &Message<'_>) -> Result<Answer, DebitError> {
     let req = PlanInquiry::decode(m)?;
     let merchant = signed_merchant(app, &req.merchant_id.0, &req.signature, &[]).await?;
     let total = req.bill_total.minor;

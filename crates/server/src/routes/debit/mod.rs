@@ -96,7 +96,7 @@ async fn handle(app: Arc<App>, operation: Operation, body: Bytes) -> Response {
     }
 }
 
-async fn channel_inquiry(app: &App, m: &Message) -> Result<Answer, DebitError> {
+async fn channel_inquiry(app: &App, m: &Message<'_>) -> Result<Answer, DebitError> {
     let req = ChannelInquiry::decode(m)?;
     let merchant = signed_merchant(app, &req.merchant_id.0, &req.signature, &[]).await?;
     let channels = merchant
