@@ -252,6 +252,9 @@ pub struct HttpConfig {
     pub worker_threads: Option<usize>,
 }
 
+/// Most request threads `[http] worker_threads` may ask for.
+pub const MAX_WORKER_THREADS: usize = 1024;
+
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
@@ -454,8 +457,14 @@ impl Config {
                 self.role
             ));
         }
-        if self.http.worker_threads == Some(0) {
-            return Err("http: worker_threads must be at least 1".into());
+        if self
+            .http
+            .worker_threads
+            .is_some_and(|n| !(1..=MAX_WORKER_THREADS).contains(&n))
+        {
+            return Err(format!(
+                "http: worker_threads must be from 1 to {MAX_WORKER_THREADS}"
+            ));
         }
         if self.backup.folder.is_some()
             && (self.backup.interval_seconds == 0 || self.backup.keep == 0)
@@ -568,6 +577,7 @@ mod tests {
             3
         );
         assert!(on("[http]\nworker_threads = 0\n").is_err());
+        assert!(on("[http]\nworker_threads = 1025\n").is_err());
     }
 
     #[test]

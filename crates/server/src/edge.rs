@@ -108,13 +108,14 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
         let method = request.method().clone();
         let route = request.extensions().get::<MatchedPath>().cloned();
         MatchedFuture {
             answer: self.inner.call(request),
             method,
             route,
-            started: Instant::now(),
+            started,
         }
     }
 }

@@ -266,7 +266,7 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
         let mut message = Message::default();
         // The keys that keep no scalar (an object or a list, `item`): repeating
         // one is refused as repeating a scalar's is.
-        let mut unkept: Vec<Cow<'de, str>> = Vec::new();
+        let mut unkept: std::collections::BTreeSet<Cow<'de, str>> = Default::default();
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let value: Field<'de> = map.next_value()?;
             if message.scalars.contains_key(&key) || unkept.contains(&key) {
@@ -295,9 +295,11 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
                             _ => {}
                         }
                     }
-                    unkept.push(key);
+                    unkept.insert(key);
                 }
-                Field::Text(_) if key == "item" => unkept.push(key),
+                Field::Text(_) if key == "item" => {
+                    unkept.insert(key);
+                }
                 Field::Text(text) => {
                     message.scalars.insert(key, text);
                 }
