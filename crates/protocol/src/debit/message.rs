@@ -114,19 +114,13 @@ fn float_text(f: f64) -> String {
     }
 }
 
-/// A JSON scalar of an item line as text: numbers without a PHP float's `.0`.
+/// A JSON scalar of an item line as text, by the rule of the top-level ones
+/// ([`Field`]); an object or a list is none.
 fn scalar_text(value: Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(clip(s).into_owned()),
-        Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => float_text(f),
-            _ => n.to_string(),
-        }),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null => Some(String::new()),
-        Value::Array(_) | Value::Object(_) => None,
+    match <Field as serde::Deserialize>::deserialize(value) {
+        Ok(Field::Text(text)) => Some(text.into_owned()),
+        Ok(Field::Inexact(f)) => Some(float_text(f)),
+        Ok(Field::Nested(_)) | Err(_) => None,
     }
 }
 
@@ -162,11 +156,12 @@ impl<'de> serde::Deserialize<'de> for Text<'de> {
     }
 }
 
-/// A top-level JSON value: a scalar already as text, a number too large to be
-/// read exactly, or an object or a list (read strictly, for `item`).
+/// A JSON value: a scalar already as text, a number too large to be read
+/// exactly (refused at the top level), or an object or a list (read strictly,
+/// for `item`).
 enum Field<'de> {
     Text(Cow<'de, str>),
-    Inexact,
+    Inexact(f64),
     Nested(Value),
 }
 
@@ -207,7 +202,7 @@ impl<'de> serde::de::Visitor<'de> for FieldVisitor {
 
     fn visit_f64<E>(self, v: f64) -> Result<Field<'de>, E> {
         Ok(if v.abs() >= 9.007_199_254_740_992e15 {
-            Field::Inexact
+            Field::Inexact(v)
         } else {
             Field::Text(Cow::Owned(float_text(v)))
         })
@@ -275,7 +270,7 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
                 )));
             }
             match value {
-                Field::Inexact => {
+                Field::Inexact(_) => {
                     return Err(A::Error::custom(format_args!(
                         "{key}: a number too large to be read exactly; send it as a string"
                     )))

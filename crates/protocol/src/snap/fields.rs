@@ -174,9 +174,9 @@ impl Body {
     }
 }
 
-/// `minor` (the amount the field at `path` names, or a sum of amounts) if the
-/// gateway moves that much at once; above it is `403xx02`, checked once the
-/// body's form is known to be good (spec §8).
+/// Whether the gateway moves `minor` (the amount the field at `path` names, or
+/// a sum of amounts) at once; above it is `403xx02`, checked once the body's
+/// form is known to be good (spec §8).
 pub fn within_limit(minor: i64, path: &str) -> Result<(), FieldError> {
     if minor > gerbang_core::values::Amount::MAX_MINOR {
         Err(FieldError::AboveLimit(path.to_string()))

@@ -90,7 +90,7 @@ impl EmoneyTopup {
     /// The top-up; its amount's limit is checked by the face once the wallet is
     /// known ([`super::fields::within_limit`]).
     pub fn read(body: &Body) -> Result<Self, FieldError> {
-        let read = EmoneyTopup {
+        Ok(EmoneyTopup {
             partner_reference: body.required("partnerReferenceNo", MAX_REFERENCE)?,
             customer_number: body.digits("customerNumber", 20)?,
             customer_name: body.text("customerName", MAX_NAME)?,
@@ -100,8 +100,7 @@ impl EmoneyTopup {
             platform_code: body.required("additionalInfo.platformCode", 8)?,
             beneficiary_email: body.text("additionalInfo.beneficiaryEmail", 50)?,
             instruction: instruction(body)?,
-        };
-        Ok(read)
+        })
     }
 }
 

@@ -348,12 +348,11 @@ async fn act(
             payin::pay(&app, &bill.id, &reference("IB"), bill.amount_minor).await
         }
         (Some("pay"), ChannelFamily::Card) => {
-            let text = |v: &Option<String>| v.as_deref().unwrap_or("").to_string();
             if !test_accounts::card_takes(
-                &text(&form.card_number),
-                &text(&form.card_name),
-                &text(&form.card_expiry),
-                &text(&form.card_cvv),
+                form.card_number.as_deref(),
+                form.card_name.as_deref(),
+                form.card_expiry.as_deref(),
+                form.card_cvv.as_deref(),
             ) {
                 return again("Data kartu salah / wrong card details", None);
             }

@@ -84,12 +84,23 @@ const CARD_CVV: &str = "100";
 
 /// Whether a card form's answers are a test card: the number with or without
 /// spaces, the name whatever its case.
-pub fn card_takes(number: &str, name: &str, expiry: &str, cvv: &str) -> bool {
-    let digits: String = number.chars().filter(|c| !c.is_whitespace()).collect();
+pub fn card_takes(
+    number: Option<&str>,
+    name: Option<&str>,
+    expiry: Option<&str>,
+    cvv: Option<&str>,
+) -> bool {
+    fn given(v: Option<&str>) -> &str {
+        v.unwrap_or("").trim()
+    }
+    let digits: String = given(number)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     CARDS.contains(&digits.as_str())
-        && name.trim().eq_ignore_ascii_case(CARD_NAME)
-        && expiry.trim() == CARD_EXPIRY
-        && cvv.trim() == CARD_CVV
+        && given(name).eq_ignore_ascii_case(CARD_NAME)
+        && given(expiry) == CARD_EXPIRY
+        && given(cvv) == CARD_CVV
 }
 
 /// The online-credit test accounts (Kredivo's): phone, PIN, whether it may
@@ -129,10 +140,17 @@ mod tests {
         assert!(!wallet("812").takes("089999999999", None, None));
         assert!(wallet("713").takes("089999999999", None, None));
         assert!(!wallet("713").takes("0812", None, None));
-        assert!(card_takes("4440 0000 0990 0010", "FASPAY", "01/39", "100"));
-        assert!(card_takes("5123450000000008", "faspay", "01/39", "100"));
-        assert!(!card_takes("5123450000000008", "faspay", "01/39", "999"));
-        assert!(!card_takes("4111111111111111", "faspay", "01/39", "100"));
+        let card = |n, name, exp, cvv| card_takes(Some(n), Some(name), Some(exp), Some(cvv));
+        assert!(card("4440 0000 0990 0010", "FASPAY", "01/39", "100"));
+        assert!(card("5123450000000008", "faspay", "01/39", "100"));
+        assert!(!card("5123450000000008", "faspay", "01/39", "999"));
+        assert!(!card("4111111111111111", "faspay", "01/39", "100"));
+        assert!(!card_takes(
+            Some("5123450000000008"),
+            Some("faspay"),
+            Some("01/39"),
+            None
+        ));
         assert_eq!(credit("081513114262", Some(" 663482 ")), Some(true));
         assert_eq!(credit("081291891818", Some("414141")), Some(false));
         assert_eq!(credit("081291891818", Some("663482")), None);
