@@ -5,7 +5,7 @@
 //! through the sandbox as the channel would, the merchant's notification
 //! received and acknowledged by a local receiver.
 
-use super::load::{bare_http_limit, cpu_seconds, drive, write_post, Gateway, Request};
+use super::load::{bare_http_limit, cpu_seconds, drive, edge_alone, write_post, Gateway, Request};
 use clap::Args;
 use gerbang_protocol::debit::signature;
 use serde_json::json;
@@ -205,6 +205,7 @@ pub async fn run(args: DebitBench) -> anyhow::Result<ExitCode> {
     let run = drive(gateway.addr, args.requests, args.concurrency, post).await;
     let gateway_cpu = cpu_seconds(&gateway_pid) - gateway_cpu;
     let client_cpu = cpu_seconds("self") - client_cpu;
+    let (edge, edge_cpu_us) = edge_alone(&gateway, args.requests, args.concurrency).await;
     let paid_per_s = end_to_end(
         &format!("http://{}", gateway.addr),
         args.paid,
@@ -241,6 +242,11 @@ pub async fn run(args: DebitBench) -> anyhow::Result<ExitCode> {
         bare.per_s, bare.p50_ms, bare.p99_ms
     );
     println!(
+        "the gateway's HTTP edge alone (GET /healthz): {:>8.0} requests/s, ratio {:.2}; gateway CPU {edge_cpu_us:.1} µs/request",
+        edge.per_s,
+        edge.per_s / bare.per_s.max(1.0)
+    );
+    println!(
         "end to end: {paid_per_s:.0} bills posted, paid and notified per second ({} bills)",
         args.paid
     );
@@ -257,6 +263,9 @@ pub async fn run(args: DebitBench) -> anyhow::Result<ExitCode> {
             "failures": run.failures,
             "bare_http_per_s": bare.per_s.round(),
             "ratio": (ratio * 100.0).round() / 100.0,
+            "gateway_cpu_us_per_bill": (gateway_cpu / args.requests.max(1) as f64 * 1e6).round(),
+            "edge_alone_per_s": edge.per_s.round(),
+            "edge_alone_cpu_us": (edge_cpu_us * 10.0).round() / 10.0,
             "paid_end_to_end_per_s": paid_per_s.round(),
             "peak_rss_mib": rss.round(),
         })

@@ -344,7 +344,36 @@ pub async fn bare_http_limit(
     Ok(run)
 }
 
-/// CPU time (user + system) a process has used so far, in seconds.
+/// `GET /healthz`: answered through the gateway's whole HTTP edge (request id,
+/// body limit, routing, per-route metrics) and nothing else.
+struct Health {
+    host: String,
+}
+
+impl Request for Health {
+    fn write(&self, _n: u64, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let _ = write!(out, "GET /healthz HTTP/1.1\r\nhost: {}\r\n\r\n", self.host);
+    }
+
+    fn accepted(&self, status: u16, _body: &[u8]) -> bool {
+        status == 200
+    }
+}
+
+/// What the gateway's HTTP edge alone allows: `requests` that do no work sent to
+/// the same gateway process, and the gateway's CPU time per request, in µs.
+pub async fn edge_alone(gateway: &Gateway, requests: u64, concurrency: u64) -> (Run, f64) {
+    let pid = gateway.child.id().to_string();
+    let health = Arc::new(Health {
+        host: gateway.addr.to_string(),
+    });
+    let cpu = cpu_seconds(&pid);
+    let run = drive(gateway.addr, requests, concurrency, health).await;
+    let cpu_us = (cpu_seconds(&pid) - cpu) / requests.max(1) as f64 * 1e6;
+    (run, cpu_us)
+}
+
 /// CPU seconds of every process whose command is `name` (PostgreSQL's server
 /// processes: `postgres`), from /proc.
 pub fn cpu_seconds_of_command(name: &str) -> f64 {
@@ -363,6 +392,7 @@ pub fn cpu_seconds_of_command(name: &str) -> f64 {
         .sum()
 }
 
+/// CPU time (user + system) process `pid` (or `self`) has used so far, in seconds.
 pub fn cpu_seconds(pid: &str) -> f64 {
     // Fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

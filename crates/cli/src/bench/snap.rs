@@ -5,7 +5,7 @@
 //! submit to the last notify page a local receiver gets, next to the time as many
 //! durable ledger transfers take on this machine (`bench ledger`'s measurement).
 
-use super::load::{bare_http_limit, cpu_seconds, drive, write_post, Gateway, Request};
+use super::load::{bare_http_limit, cpu_seconds, drive, edge_alone, write_post, Gateway, Request};
 use base64::Engine;
 use clap::Args;
 use gerbang_protocol::snap::body;
@@ -283,6 +283,7 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
     // The transfers' settlement is background work: let it finish, so that the
     // bulk is timed on its own.
     settled(&base).await?;
+    let (edge, edge_cpu_us) = edge_alone(&gateway, args.requests, args.concurrency).await;
     let bulk_seconds = bulk(&base, &token, args.bulk_items, &counted, &notify_url).await?;
     let rss = gateway.peak_rss_mib();
     drop(gateway);
@@ -312,6 +313,11 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
         bare.per_s, bare.p50_ms, bare.p99_ms
     );
     println!(
+        "the gateway's HTTP edge alone (GET /healthz): {:>8.0} requests/s, ratio {:.2}; gateway CPU {edge_cpu_us:.1} µs/request",
+        edge.per_s,
+        edge.per_s / bare.per_s.max(1.0)
+    );
+    println!(
         "notices {}: one SHA256withRSA signature per attempt, {signatures_per_s:.0} signatures/s on one core here",
         if args.notices { "on (every transfer's final state is delivered during the run)" } else { "off (--notices to deliver them)" }
     );
@@ -332,6 +338,9 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
             "failures": run.failures,
             "bare_http_per_s": bare.per_s.round(),
             "ratio": (ratio * 100.0).round() / 100.0,
+            "gateway_cpu_us_per_transfer": (gateway_cpu / args.requests.max(1) as f64 * 1e6).round(),
+            "edge_alone_per_s": edge.per_s.round(),
+            "edge_alone_cpu_us": (edge_cpu_us * 10.0).round() / 10.0,
             "bulk_items": args.bulk_items,
             "bulk_seconds": (bulk_seconds * 100.0).round() / 100.0,
             "ledger_transfers_seconds": (ledger_seconds * 100.0).round() / 100.0,
