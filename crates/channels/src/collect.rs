@@ -13,6 +13,7 @@
 //! | when                                      | it                                           |
 //! |-------------------------------------------|----------------------------------------------|
 //! | a QRIS bill is above Rp10.000.000         | refuses to open it (QRIS's transaction cap)   |
+//! | a virtual-account, store or QRIS bill has sen | refuses to open it: the bank, the counter and the QR code take whole rupiah |
 //! | the customer's phone ends with `9909`     | refuses refunds: the customer's account is closed |
 
 use crate::qris;
@@ -86,6 +87,16 @@ fn digits(phone: &str) -> String {
 #[async_trait]
 impl Collector for SimulatedCollectors {
     async fn open(&self, bill: &Collection<'_>) -> Result<Opening, CollectError> {
+        let whole_rupiah = matches!(
+            bill.channel.family,
+            ChannelFamily::VirtualAccount | ChannelFamily::Retail | ChannelFamily::Qris
+        );
+        if whole_rupiah && bill.amount_minor % 100 != 0 {
+            return Err(CollectError::Amount(format!(
+                "{} takes whole rupiah; this bill has sen",
+                bill.channel.name
+            )));
+        }
         Ok(match bill.channel.family {
             ChannelFamily::VirtualAccount | ChannelFamily::Retail => Opening::PayTo {
                 number: bill.bill_id.to_string(),
@@ -160,6 +171,13 @@ mod tests {
             open("711", QRIS_MAX_MINOR + 100).await,
             Err(CollectError::Amount(_))
         ));
+        for whole_rupiah in ["801", "707", "711"] {
+            assert!(
+                matches!(open(whole_rupiah, 1_500_050).await, Err(CollectError::Amount(why)) if why.contains("whole rupiah")),
+                "{whole_rupiah}"
+            );
+        }
+        assert_eq!(open("812", 1_500_050).await, Ok(Opening::Push));
         assert_eq!(open("812", 100).await, Ok(Opening::Push));
         assert_eq!(open("709", 100).await, Ok(Opening::Redirect));
     }

@@ -3,7 +3,7 @@
 //! read as text whether it came as a string, an integer or a PHP float, `item`
 //! as one object, an array of them or repeated `<item>` elements, and unknown keys
 //! kept aside unread. XML may not declare a DOCTYPE (no entity of its own can be
-//! expanded), and a JSON object may not repeat a key.
+//! expanded), and a field may not be given twice — but for [`SENT_TWICE`].
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -17,6 +17,9 @@ pub const MAX_ITEMS: usize = 500;
 pub const MAX_VALUE_CHARS: usize = 2048;
 /// Deepest XML nesting read.
 const MAX_XML_DEPTH: usize = 8;
+/// The scalar some clients send twice (spec §3.1): the last one is kept, as PHP
+/// and JavaScript read a repeated key. Nothing is computed from it.
+pub const SENT_TWICE: &str = "bill_gross";
 
 /// The syntax a message came in; its answer goes back in the same one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,7 +267,8 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
         let mut unkept: std::collections::BTreeSet<Cow<'de, str>> = Default::default();
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let value: Field<'de> = map.next_value()?;
-            if message.scalars.contains_key(&key) || unkept.contains(&key) {
+            let again = key == SENT_TWICE && matches!(value, Field::Text(_));
+            if !again && message.scalars.contains_key(&key) || unkept.contains(&key) {
                 return Err(A::Error::custom(format_args!(
                     "the key {key:?} is repeated"
                 )));
@@ -377,7 +381,7 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
                     // An element of elements other than `item` is not read.
                     (0, _) if nested => {}
                     // As in JSON, a field given twice is no request at all.
-                    (0, _) if message.scalars.contains_key(name.as_str()) => {
+                    (0, _) if name != SENT_TWICE && message.scalars.contains_key(name.as_str()) => {
                         return Err(Unreadable(format!("<{name}> is given twice")));
                     }
                     (0, _) => {
@@ -458,6 +462,18 @@ mod tests {
             assert!(refused.0.contains("repeated"), "{body}: {refused}");
         }
         assert!(read(br#"{"bill_no": "A", "item": {"product": "a"}}"#).is_ok());
+    }
+
+    #[test]
+    fn bill_gross_sent_twice_is_read_as_its_last() {
+        let json = read(br#"{"bill_gross": "1", "bill_no": "A", "bill_gross": 2}"#).unwrap();
+        assert_eq!(json.get("bill_gross"), Some("2"));
+        let xml =
+            read(b"<faspay><bill_gross>1</bill_gross><bill_gross>2</bill_gross></faspay>").unwrap();
+        assert_eq!(xml.get("bill_gross"), Some("2"));
+        // Not as an object, nor after one.
+        assert!(read(br#"{"bill_gross": "1", "bill_gross": {}}"#).is_err());
+        assert!(read(br#"{"bill_gross": [], "bill_gross": "1"}"#).is_err());
     }
 
     #[test]

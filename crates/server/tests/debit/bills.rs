@@ -517,6 +517,27 @@ async fn channels_refuse_what_they_would(db: TestDatabase) {
         .await;
         assert_eq!(refusal(&over).0, "13", "{over}");
     }
+    // The bank, the store counter and the QR code take whole rupiah: a total
+    // with sen is refused there and takes nothing; another channel takes it.
+    for channel in ["802", "707", "711"] {
+        let sen = call(
+            &gw,
+            Syntax::Json,
+            "300011",
+            &post_data(&gw, "SEN-1", channel, 1_500_050),
+        )
+        .await;
+        assert_eq!(refusal(&sen).0, "13", "{channel}: {sen}");
+        assert!(refusal(&sen).1.contains("whole rupiah"), "{sen}");
+    }
+    let sen = call(
+        &gw,
+        Syntax::Json,
+        "300011",
+        &post_data(&gw, "SEN-1", "812", 1_500_050),
+    )
+    .await;
+    assert_eq!(sen["response_code"], "00", "{sen}");
     let after = call(
         &gw,
         Syntax::Json,

@@ -97,6 +97,10 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
         html.contains("Rp 15.000") && html.contains("Nomor Virtual Account"),
         "{html}"
     );
+    assert!(
+        html.contains(r#"<meta http-equiv="refresh" content="15">"#),
+        "a VA page looks again by itself: {html}"
+    );
     let (_, english) = page(&url, Some("en")).await;
     assert!(english.contains("Virtual account number"), "{english}");
     let forged = url.replace(&sign(&["PG-VA"]), &sign(&["other"]));
@@ -105,7 +109,7 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     for action in ["decline", "launch"] {
         let (status, location, html) = submit(&url, &[("action", action)]).await;
         assert_eq!((status, location), (200, None), "{action}");
-        assert!(html.contains("choose an action"), "{html}");
+        assert!(html.contains("Pilih tindakan di halaman ini"), "{html}");
     }
     let (status, location, _) = submit(&url, &[("action", "pay")]).await;
     assert_eq!(status, 303);
@@ -119,9 +123,43 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     assert_eq!(back["bank_user_name"], "Budi Santoso");
     assert_eq!(back["signature"], sign(&["PG-VA", "2"]));
     assert!(!back["payment_reff"].is_empty());
-    // Paid: the page says so, and paying again changes nothing.
+    // Paid: the page says so, with the way back to the shop, and paying again
+    // changes nothing.
     let (_, html) = page(&url, Some("en")).await;
     assert!(html.contains("Payment received"), "{html}");
+    assert!(
+        !html.contains("http-equiv"),
+        "a paid bill's page stays: {html}"
+    );
+    let link = html
+        .split("href=\"")
+        .find(|rest| rest.contains("data-testid=\"back\""))
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link back to the shop")
+        .replace("&amp;", "&");
+    let back_link = returned(&link);
+    assert_eq!(back_link["status"], "2");
+    assert_eq!(back_link["signature"], sign(&["PG-VA", "2"]));
+    // Refunded in full: the page no longer says the payment was received.
+    let refunded = call(
+        &gw,
+        Syntax::Json,
+        "300013",
+        &json!({
+            "request": "Pembatalan Pembelian Barang", "merchant_id": MERCHANT, "merchant": "FASPAY STORE",
+            "bill_no": "PG-VA", "cancellation_type": "FULL", "cancellation_reason": "returned",
+            "cancelled_by": "admin", "signature": sign(&["PG-VA"]),
+        }),
+    )
+    .await;
+    assert_eq!(refunded["payment_status_code"], "4", "{refunded}");
+    let (_, html) = page(&url, Some("en")).await;
+    assert!(
+        html.contains("The payment was refunded") && !html.contains("Payment received"),
+        "{html}"
+    );
+    let (_, html) = page(&url, Some("id")).await;
+    assert!(html.contains("Pembayaran telah dikembalikan"), "{html}");
 
     // A store code.
     let retail = posted(&gw, "PG-ALFA", "707", 2_000_000, None).await;
@@ -182,7 +220,7 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     )
     .await;
     assert_eq!((status, location), (200, None));
-    assert!(html.contains("wrong login"), "{html}");
+    assert!(html.contains("Login atau OTP salah"), "{html}");
     let (status, location, _) = submit(
         url,
         &[
@@ -196,8 +234,8 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     assert_eq!(status, 303);
     assert_eq!(returned(&location.unwrap())["status"], "2");
 
-    // Every bill paid here reached the merchant.
-    let got = receiver.wait_for(2, Duration::from_secs(10)).await;
+    // Every bill paid here reached the merchant (and the VA's refund too).
+    let got = receiver.wait_for(3, Duration::from_secs(10)).await;
     let notified: Vec<String> = got
         .iter()
         .map(|r| r.json()["bill_no"].as_str().unwrap().to_string())
@@ -223,7 +261,7 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     let (status, location, html) =
         approve(guide_url, "bogus", "081291891818", "414141", "4567").await;
     assert_eq!((status, location), (200, None));
-    assert!(html.contains("choose a plan"), "{html}");
+    assert!(html.contains("Pilih cara bayar"), "{html}");
     // Rp 2.000.000 on Kredivo, 3 months asked for by the shop.
     let kredivo = posted(&gw, "PG-KRD", "709", 200_000_000, Some("3_months")).await;
     let url = kredivo["redirect_url"].as_str().unwrap();
@@ -235,12 +273,29 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     // The full-payment-only account cannot take instalments.
     let (status, location, html) = approve(url, "3_months", "081513114262", "663482", "4567").await;
     assert_eq!((status, location), (200, None));
-    assert!(html.contains("only pay in full"), "{html}");
+    assert!(html.contains("hanya bisa bayar penuh"), "{html}");
     // A wrong PIN or OTP.
     let (_, _, html) = approve(url, "3_months", "081291891818", "000000", "4567").await;
-    assert!(html.contains("wrong phone number or PIN"), "{html}");
+    assert!(html.contains("Nomor ponsel atau PIN salah"), "{html}");
     let (_, _, html) = approve(url, "3_months", "081291891818", "414141", "1111").await;
-    assert!(html.contains("wrong OTP"), "{html}");
+    assert!(html.contains("Kode OTP salah"), "{html}");
+    // In English, in English only.
+    let (_, _, html) = submit(
+        url,
+        &[
+            ("action", "approve"),
+            ("plan", "3_months"),
+            ("phone", "081291891818"),
+            ("pin", "414141"),
+            ("otp", "1111"),
+            ("lang", "en"),
+        ],
+    )
+    .await;
+    assert!(
+        html.contains("Wrong OTP") && !html.contains("Kode OTP salah"),
+        "{html}"
+    );
     // The instalment account approves.
     let (status, location, _) =
         approve(url, "3_months", "+62 812-9189-1818", "414141", "4567").await;
@@ -337,9 +392,15 @@ async fn ovo_push_and_kredivo_plans(db: TestDatabase) {
     assert!(json.text().await.unwrap().contains("<html"));
     let (status, _, _) = push("081234567890", sign(&["PG-OVO"])).await;
     assert_eq!(status, 403, "signed over the trx_id, not the bill_no");
+    // A number with no OVO account: the bill's own page says so, with its form
+    // to try another.
     let (status, location, html) = push("089999999999", sign(&[trx_id])).await;
     assert_eq!((status, location), (200, None));
-    assert!(html.contains("OVO"), "{html}");
+    assert!(html.contains("Nomor OVO tidak terdaftar"), "{html}");
+    assert!(
+        html.contains("<form") && html.contains("Rp 50.000"),
+        "{html}"
+    );
     let (status, location, _) = push("081234567890", sign(&[trx_id])).await;
     assert_eq!(status, 303);
     let back = returned(&location.unwrap());
@@ -490,9 +551,11 @@ async fn each_channel_takes_its_published_test_account(db: TestDatabase) {
             all.extend_from_slice(form);
             all
         };
-        let (status, location, html) = submit(url, &with_action(&bad)).await;
+        let mut bad_in_english = with_action(&bad);
+        bad_in_english.push(("lang", "en"));
+        let (status, location, html) = submit(url, &bad_in_english).await;
         assert_eq!((status, location), (200, None), "{channel} refuses {bad:?}");
-        assert!(html.contains("wrong"), "{html}");
+        assert!(html.contains("Wrong"), "{html}");
         let (status, location, _) = submit(url, &with_action(&good)).await;
         assert_eq!(status, 303, "{channel} takes {good:?}");
         assert!(paid(location), "{channel}");

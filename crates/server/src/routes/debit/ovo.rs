@@ -5,11 +5,11 @@
 //! shop's return URL. In the sandbox the published test number 081234567890
 //! approves at once; any other number has no OVO account.
 
-use super::pages::{finish, normalise_phone, page_url, reference, refused, Page};
-use super::views::{self, Lang};
+use super::pages::{finish, normalise_phone, page_url, reference, refused, render, Page};
+use super::views::Lang;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Router};
 use gerbang_app::payin;
@@ -93,20 +93,12 @@ async fn push(
         None,
         None,
     ) {
-        return (
-            StatusCode::OK,
-            Html(
-                views::message(
-                    lang,
-                    match lang {
-                        Lang::Id => "Nomor OVO tidak terdaftar",
-                        Lang::En => "This number has no OVO account",
-                    },
-                )
-                .into_string(),
-            ),
-        )
-            .into_response();
+        // The bill's own page says so, with its form to try another number.
+        let error = match lang {
+            Lang::Id => "Nomor OVO tidak terdaftar",
+            Lang::En => "This number has no OVO account",
+        };
+        return render(&page, Some(error.to_string()), None);
     }
     match payin::pay(&app, &bill.id, &reference("OVO"), bill.amount_minor).await {
         Ok(paid) => finish(&Page {

@@ -7,7 +7,7 @@
 
 use super::credit;
 use super::test_accounts;
-use super::views::{self, Lang, PageContext};
+use super::views::{self, Ending, Lang, PageContext};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -159,7 +159,7 @@ pub(super) struct Page<'a> {
     pub action: &'a str,
 }
 
-fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
+pub(super) fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
     let Page {
         app,
         bill,
@@ -188,13 +188,18 @@ fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> Response {
         plan: plan.or(echo_plan),
         error,
     };
-    let markup = match bill.status {
-        BillStatus::Pending => views::pending(&c),
-        BillStatus::Paid | BillStatus::PartlyRefunded | BillStatus::Refunded => {
-            views::finished(&c, true, false)
-        }
-        BillStatus::Failed | BillStatus::Reversed => views::finished(&c, false, false),
-        BillStatus::Expired | BillStatus::Cancelled => views::finished(&c, false, true),
+    let ending = match bill.status {
+        BillStatus::Pending => None,
+        BillStatus::Paid => Some(Ending::Paid),
+        BillStatus::PartlyRefunded => Some(Ending::PartlyRefunded),
+        BillStatus::Refunded => Some(Ending::Refunded),
+        BillStatus::Failed | BillStatus::Reversed => Some(Ending::Declined),
+        BillStatus::Expired => Some(Ending::Expired),
+        BillStatus::Cancelled => Some(Ending::Cancelled),
+    };
+    let markup = match ending {
+        None => views::pending(&c),
+        Some(ending) => views::finished(&c, ending, return_url(page).as_deref()),
     };
     Html(markup.into_string()).into_response()
 }
@@ -224,10 +229,17 @@ async fn show(
 /// Where the browser goes when the bill is done: the merchant's return URL with
 /// the signed parameters (§7.2), or this page showing the outcome.
 pub(super) fn finish(page: &Page) -> Response {
+    match return_url(page) {
+        Some(url) => Redirect::to(&url).into_response(),
+        None => render(page, None, None),
+    }
+}
+
+/// The merchant's return URL with the signed parameters of the bill's outcome
+/// (§7.2); none when the merchant has none.
+fn return_url(page: &Page) -> Option<String> {
     let (bill, merchant) = (page.bill, page.merchant);
-    let Some(return_url) = merchant.return_url.as_deref() else {
-        return render(page, None, None);
-    };
+    let return_url = merchant.return_url.as_deref()?;
     let (status, _) = payment_status(bill.status);
     let bill_ref = bill.request.value()["bill_reff"]
         .as_str()
@@ -267,7 +279,7 @@ pub(super) fn finish(page: &Page) -> Response {
         .map(|(k, v)| format!("{k}={}", percent_encode(v)))
         .collect();
     let joiner = if return_url.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{return_url}{joiner}{}", query.join("&"))).into_response()
+    Some(format!("{return_url}{joiner}{}", query.join("&")))
 }
 
 async fn act(
@@ -297,7 +309,10 @@ async fn act(
     if bill.status != BillStatus::Pending {
         return finish(&page);
     }
-    let again = |error: &str, plan: Option<&str>| render(&page, Some(error.to_string()), plan);
+    // The form again, with what was wrong (a key of `views::t`).
+    let again = |wrong: &str, plan: Option<&str>| {
+        render(&page, Some(views::t(lang, wrong).to_string()), plan)
+    };
     let outcome = match (form.action.as_deref(), channel.family) {
         // Only where the customer confirms at the channel (not a VA, a counter or a QR).
         (
@@ -309,30 +324,21 @@ async fn act(
         ) => payin::decline(&app, &bill.id).await,
         (Some("approve"), ChannelFamily::OnlineCredit) => {
             let Some(plan) = form.plan.as_deref().and_then(credit::plan_id) else {
-                return again("Pilih cara bayar / choose a plan", None);
+                return again("choose_plan", None);
             };
             let months = credit::months_of(plan).unwrap_or(0);
             let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
             let Some(full_only) = test_accounts::credit(&phone, form.pin.as_deref()) else {
-                return again(
-                    "Nomor ponsel atau PIN salah / wrong phone number or PIN",
-                    Some(plan),
-                );
+                return again("wrong_phone_or_pin", Some(plan));
             };
             if form.otp.as_deref().map(str::trim) != Some(test_accounts::CREDIT_OTP) {
-                return again("Kode OTP salah / wrong OTP", Some(plan));
+                return again("wrong_otp", Some(plan));
             }
             if months > 0 && full_only {
-                return again(
-                    "Akun ini hanya bisa bayar penuh / this account can only pay in full",
-                    Some(plan),
-                );
+                return again("full_payment_only", Some(plan));
             }
             if !credit::open_to(months, bill.amount_minor) {
-                return again(
-                    "Cicilan minimal Rp 1.500.000 / instalments start at Rp 1.500.000",
-                    Some(plan),
-                );
+                return again("instalment_minimum", Some(plan));
             }
             payin::pay(&app, &bill.id, &reference("KRD"), bill.amount_minor).await
         }
@@ -343,7 +349,7 @@ async fn act(
                 form.password.as_deref(),
                 form.otp.as_deref(),
             ) {
-                return again("Login atau OTP salah / wrong login or OTP", None);
+                return again("wrong_login", None);
             }
             payin::pay(&app, &bill.id, &reference("IB"), bill.amount_minor).await
         }
@@ -354,7 +360,7 @@ async fn act(
                 form.card_expiry.as_deref(),
                 form.card_cvv.as_deref(),
             ) {
-                return again("Data kartu salah / wrong card details", None);
+                return again("wrong_card", None);
             }
             payin::pay(&app, &bill.id, &reference("CC"), bill.amount_minor).await
         }
@@ -362,10 +368,7 @@ async fn act(
             let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
             let account = test_accounts::wallet(channel.code);
             if !account.takes(&phone, form.pin.as_deref(), form.otp.as_deref()) {
-                return again(
-                    "Nomor ponsel, PIN atau OTP salah / wrong phone number, PIN or OTP",
-                    None,
-                );
+                return again("wrong_wallet_login", None);
             }
             payin::pay(&app, &bill.id, &reference("EW"), bill.amount_minor).await
         }
@@ -373,12 +376,7 @@ async fn act(
             Some("pay"),
             ChannelFamily::VirtualAccount | ChannelFamily::Retail | ChannelFamily::Qris,
         ) => payin::pay(&app, &bill.id, &reference("SIM"), bill.amount_minor).await,
-        _ => {
-            return again(
-                "Pilih tindakan di halaman ini / choose an action on this page",
-                None,
-            )
-        }
+        _ => return again("choose_action", None),
     };
     match outcome {
         Ok(done) => finish(&Page {

@@ -4,7 +4,7 @@
 //! online-credit provider's plan choice — in Indonesian or English, working
 //! without JavaScript. The stylesheet is vendored and compiled in.
 
-use gerbang_core::payin::{Bill, Channel, ChannelFamily};
+use gerbang_core::payin::{Bill, BillStatus, Channel, ChannelFamily};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 pub const STYLESHEET: &str = include_str!("../../../assets/checkout.css");
@@ -65,8 +65,33 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "plan_6_months" => ("Cicilan 6 bulan", "6 monthly instalments"),
         "plan_12_months" => ("Cicilan 12 bulan", "12 monthly instalments"),
         "paid" => ("Pembayaran berhasil", "Payment received"),
+        "partly_refunded" => (
+            "Pembayaran berhasil; sebagian telah dikembalikan",
+            "Payment received; part of it was refunded",
+        ),
+        "refunded" => ("Pembayaran telah dikembalikan", "The payment was refunded"),
         "failed" => ("Pembayaran ditolak", "Payment declined"),
-        "closed" => ("Tagihan ini tidak dapat dibayar lagi", "This bill can no longer be paid"),
+        "expired" => ("Tagihan ini telah kedaluwarsa", "This bill has expired"),
+        "cancelled" => ("Tagihan ini telah dibatalkan", "This bill was cancelled"),
+        "back" => ("Kembali ke toko", "Back to the shop"),
+        "choose_plan" => ("Pilih cara bayar", "Choose a plan"),
+        "wrong_phone_or_pin" => ("Nomor ponsel atau PIN salah", "Wrong phone number or PIN"),
+        "wrong_otp" => ("Kode OTP salah", "Wrong OTP"),
+        "full_payment_only" => (
+            "Akun ini hanya bisa bayar penuh",
+            "This account can only pay in full",
+        ),
+        "instalment_minimum" => (
+            "Cicilan minimal Rp 1.500.000",
+            "Instalments start at Rp 1.500.000",
+        ),
+        "wrong_login" => ("Login atau OTP salah", "Wrong login or OTP"),
+        "wrong_card" => ("Data kartu salah", "Wrong card details"),
+        "wrong_wallet_login" => (
+            "Nomor ponsel, PIN atau OTP salah",
+            "Wrong phone number, PIN or OTP",
+        ),
+        "choose_action" => ("Pilih tindakan di halaman ini", "Choose an action on this page"),
         "sandbox" => ("Mode sandbox: tidak ada uang sungguhan", "Sandbox mode: no real money"),
         _ => ("", ""),
     };
@@ -94,6 +119,19 @@ pub struct PageContext<'a> {
     pub error: Option<String>,
 }
 
+/// How often a page waiting for a payment made elsewhere reloads, in seconds.
+const REFRESH_SECONDS: u32 = 15;
+
+/// Whether the bill waits for a payment made away from this page: at a bank
+/// (VA), a store counter or by scanning its QR code.
+fn awaits_payment_elsewhere(c: &PageContext) -> bool {
+    c.bill.status == BillStatus::Pending
+        && matches!(
+            c.channel.family,
+            ChannelFamily::VirtualAccount | ChannelFamily::Retail | ChannelFamily::Qris
+        )
+}
+
 fn layout(c: &PageContext, body: Markup) -> Markup {
     let other = match c.lang {
         Lang::Id => Lang::En,
@@ -106,6 +144,9 @@ fn layout(c: &PageContext, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // Paid at a bank, a counter or from a wallet's scanner: the page
+                // looks again by itself, without JavaScript.
+                @if awaits_payment_elsewhere(c) { meta http-equiv="refresh" content=(REFRESH_SECONDS); }
                 title { (t(c.lang, "title")) " — " (c.merchant_name) }
                 style { (PreEscaped(STYLESHEET)) }
             }
@@ -267,13 +308,32 @@ pub fn pending(c: &PageContext) -> Markup {
     layout(c, body)
 }
 
-/// The page for a bill that is no longer pending (and no return URL to go to).
-pub fn finished(c: &PageContext, paid: bool, closed: bool) -> Markup {
+/// How a bill that is no longer pending ended, as its page says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Paid,
+    PartlyRefunded,
+    Refunded,
+    Declined,
+    Expired,
+    Cancelled,
+}
+
+/// The page for a bill that is no longer pending: how it ended, and the way
+/// back to the merchant's return URL when there is one (`back`).
+pub fn finished(c: &PageContext, ending: Ending, back: Option<&str>) -> Markup {
+    let (outcome, good) = match ending {
+        Ending::Paid => ("paid", true),
+        Ending::PartlyRefunded => ("partly_refunded", true),
+        Ending::Refunded => ("refunded", false),
+        Ending::Declined => ("failed", false),
+        Ending::Expired => ("expired", false),
+        Ending::Cancelled => ("cancelled", false),
+    };
     let body = html! {
         section.card {
-            @if paid { p.done data-testid="result" { (t(c.lang, "paid")) } }
-            @else if closed { p.error data-testid="result" { (t(c.lang, "closed")) } }
-            @else { p.error data-testid="result" { (t(c.lang, "failed")) } }
+            p class=(if good { "done" } else { "error" }) data-testid="result" { (t(c.lang, outcome)) }
+            @if let Some(back) = back { a.button href=(back) data-testid="back" { (t(c.lang, "back")) } }
         }
     };
     layout(c, body)
