@@ -26,9 +26,10 @@ pub const MAX_AMOUNT_CHARS: usize = 16;
 pub struct Body(Map<String, Value>);
 
 impl Body {
-    /// The object `bytes` hold; `None` when they are not JSON or not an object.
+    /// The object `bytes` hold; `None` when they are not JSON, not an object, or
+    /// an object in them repeats a key (which copy counts is not agreed on).
     pub fn parse(bytes: &[u8]) -> Option<Body> {
-        match serde_json::from_slice(bytes).ok()? {
+        match crate::json::parse(bytes).ok()? {
             Value::Object(m) => Some(Body(m)),
             _ => None,
         }
@@ -94,12 +95,14 @@ impl Body {
         }
     }
 
-    /// An optional ISO-8601 instant (`2020-12-17T10:55:00+07:00`), as sent and as read.
+    /// An optional ISO-8601 instant, read leniently (`Z`, fractions, no seconds),
+    /// written back as SNAP writes one (`2020-12-17T10:55:00+07:00`, spec §6.2)
+    /// beside the instant itself.
     pub fn instant(&self, path: &str) -> Result<Option<(String, Timestamp)>, FieldError> {
         match self.text(path, 40)? {
             None => Ok(None),
             Some(text) => match super::timestamp::parse(&text) {
-                Some(at) => Ok(Some((text, at))),
+                Some(at) => Ok(Some((super::render::instant(at), at))),
                 None => Err(FieldError::Format(path.into())),
             },
         }
@@ -260,7 +263,19 @@ mod tests {
             body.amount("amount"),
             Err(FieldError::Missing("amount.value".into()))
         );
+        let body = Body::parse(br#"{"a":"2020-12-17T03:55:00.123Z","b":"2020-12-17T10:55+07:00"}"#)
+            .unwrap();
+        for path in ["a", "b"] {
+            assert_eq!(
+                body.instant(path).unwrap().unwrap().0,
+                "2020-12-17T10:55:00+07:00",
+                "{path}"
+            );
+        }
         assert!(Body::parse(b"[1]").is_none());
         assert!(Body::parse(b"{").is_none());
+        // A key given twice, at the top or inside: which copy counts is not agreed on.
+        assert!(Body::parse(br#"{"a":"1","a":"2"}"#).is_none());
+        assert!(Body::parse(br#"{"amount":{"value":"1.00","value":"5.00"}}"#).is_none());
     }
 }

@@ -131,7 +131,8 @@ pub struct AccountInquiry {
     pub bank_code: String,
     pub account: String,
     pub partner_reference: Option<String>,
-    pub source_account: Option<String>,
+    /// Mandatory for Faspay (spec §7.1.1): the partner's own source account.
+    pub source_account: String,
 }
 
 impl AccountInquiry {
@@ -140,7 +141,7 @@ impl AccountInquiry {
             bank_code: body.digits("beneficiaryBankCode", MAX_BANK_CODE)?,
             account: body.digits("beneficiaryAccountNo", MAX_ACCOUNT_NO)?,
             partner_reference: body.text("partnerReferenceNo", MAX_REFERENCE)?,
-            source_account: body.text("additionalInfo.sourceAccount", 19)?,
+            source_account: body.digits("additionalInfo.sourceAccount", 19)?,
         })
     }
 }
@@ -217,6 +218,9 @@ pub struct VirtualAccount {
     pub customer_no: String,
     /// Without the padding: the number the bank knows.
     pub number: String,
+    /// As the partner wrote it, padding and all: what answers echo, so that it
+    /// is still `partnerServiceId` + `customerNo` there (spec §6.3).
+    pub sent: String,
 }
 
 fn virtual_account(body: &Body) -> Result<VirtualAccount, FieldError> {
@@ -224,6 +228,7 @@ fn virtual_account(body: &Body) -> Result<VirtualAccount, FieldError> {
     let customer_no = body.required("customerNo", 20)?;
     let number = body.required("virtualAccountNo", 28)?;
     let trimmed: String = number.chars().filter(|c| *c != ' ').collect();
+    let sent = number.clone();
     if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FieldError::Format("virtualAccountNo".into()));
     }
@@ -235,6 +240,7 @@ fn virtual_account(body: &Body) -> Result<VirtualAccount, FieldError> {
         partner_service_id,
         customer_no,
         number: trimmed,
+        sent,
     })
 }
 

@@ -430,7 +430,16 @@ async fn topup_and_va_payment_settle(db: TestDatabase) {
     });
     let inquiry = s.faspay.call("/transfer-va/inquiry-intrabank", &va).await;
     let data = &inquiry.expect("2003200")["virtualAccountData"];
-    assert_eq!(data["virtualAccountNo"], "700808000047816");
+    // Echoed as sent: still `partnerServiceId` + `customerNo` (spec §6.3).
+    assert_eq!(data["virtualAccountNo"], "    700808000047816");
+    assert_eq!(
+        format!(
+            "{}{}",
+            data["partnerServiceId"].as_str().unwrap(),
+            data["customerNo"].as_str().unwrap()
+        ),
+        data["virtualAccountNo"]
+    );
     assert_eq!(data["virtualAccountName"], "ACCOUNT HOLDER 7816");
     let payment = json!({
         "partnerReferenceNo": "VA-1",
@@ -467,6 +476,24 @@ async fn topup_and_va_payment_settle(db: TestDatabase) {
     assert_eq!(
         s.balances().await,
         (FUNDING_MINOR - spent, FUNDING_MINOR - spent)
+    );
+    // A payment without its time: the answer gives the time the gateway took it,
+    // as SNAP writes times, never an empty text.
+    let mut untimed = payment.clone();
+    untimed["partnerReferenceNo"] = "VA-2".into();
+    untimed.as_object_mut().unwrap().remove("trxDateTime");
+    let reply = s
+        .faspay
+        .call("/transfer-va/payment-intrabank", &untimed)
+        .await;
+    let answer = reply.expect("2003300");
+    let at = answer["virtualAccountData"]["trxDateTime"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        at.len() == 25 && at.ends_with("+07:00") && at.as_bytes()[10] == b'T',
+        "{at}"
     );
     s.stop().await;
 }

@@ -63,6 +63,15 @@ async fn account_inquiry_asks_the_bank(db: TestDatabase) {
         reply.message(),
         "Invalid Card/Account/Customer [additionalInfo.sourceAccount]"
     );
+    // Faspay's account inquiry names the source account (spec §7.1.1).
+    let mut unnamed = ask("002", "888801000157508");
+    unnamed["additionalInfo"] = json!({});
+    let reply = s.faspay.call("/account-inquiry-external", &unnamed).await;
+    reply.expect("4001602");
+    assert_eq!(
+        reply.message(),
+        "Invalid Mandatory Field [additionalInfo.sourceAccount]"
+    );
     s.faspay
         .call("/balance-inquiry", &json!({"accountNo": "9920000001"}))
         .await

@@ -128,6 +128,16 @@ async fn each_bad_request_gets_its_code_and_moves_nothing(db: TestDatabase) {
     let reply = s.faspay.send(path, &headers, broken.into()).await;
     reply.expect("4001800");
     assert_eq!(reply.message(), "Bad Request");
+    // A key given twice: a reader in front of the gateway could take the other copy.
+    let twice = good.to_string().replacen(
+        "\"amount\":",
+        "\"amount\":{\"value\":\"1.00\",\"currency\":\"IDR\"},\"amount\":",
+        1,
+    );
+    assert_ne!(twice, good.to_string());
+    let headers = s.faspay.signed_text_headers(path, &twice).await;
+    let reply = s.faspay.send(path, &headers, twice).await;
+    reply.expect("4001800");
     let with_field = |pointer: &str, value: serde_json::Value| {
         let mut body = good.clone();
         *body.pointer_mut(pointer).unwrap() = value;

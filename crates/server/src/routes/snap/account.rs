@@ -47,9 +47,14 @@ fn inquiry_reference(snap: &Shared) -> String {
 pub async fn inquiry(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let service = Service::ACCOUNT_INQUIRY_EXTERNAL;
     let q = AccountInquiry::read(&c.body).map_err(|e| field(service, e))?;
-    if let Some(given) = &q.source_account {
-        source(&snap, service, &c, given, "additionalInfo.sourceAccount").await?;
-    }
+    source(
+        &snap,
+        service,
+        &c,
+        &q.source_account,
+        "additionalInfo.sourceAccount",
+    )
+    .await?;
     let bank = directory::by_code(&q.bank_code)
         .ok_or_else(|| Outcome::new(service, Case::BANK_NOT_SUPPORTED))?;
     let name = holder(
@@ -99,7 +104,7 @@ pub async fn va_inquiry(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         json!({
             "partnerServiceId": va.partner_service_id,
             "customerNo": va.customer_no,
-            "virtualAccountNo": va.number,
+            "virtualAccountNo": va.sent,
             "virtualAccountName": name,
             "totalAmount": render::amount(0),
             // Open: the payer names the amount.

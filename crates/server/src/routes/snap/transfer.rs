@@ -174,8 +174,10 @@ pub async fn topup(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         beneficiary: None,
     });
     let print = [wallet.code, t.customer_number.as_str(), name.as_str()];
+    // A date the partner left out is the time the gateway took the request.
+    let now = || render::instant(snap.app.now());
     let echo = Echo {
-        transaction_date: t.transaction_date.clone(),
+        transaction_date: t.transaction_date.clone().or_else(|| Some(now())),
         beneficiary_email: t.beneficiary_email.clone(),
         customer_name: t.customer_name.clone(),
         ..Echo::default()
@@ -207,13 +209,18 @@ pub async fn va_payment(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         beneficiary: None,
     });
     let print = [bank.code, va.number.as_str(), p.name.as_str()];
+    // A time the partner left out is the time the gateway took the request.
+    let trx_date_time = p
+        .trx_date_time
+        .clone()
+        .unwrap_or_else(|| render::instant(snap.app.now()));
     let echo = Echo {
-        transaction_date: p.trx_date_time.clone(),
+        transaction_date: Some(trx_date_time.clone()),
         beneficiary_name: Some(p.name.clone()),
         partner_service_id: Some(va.partner_service_id.clone()),
         customer_no: Some(va.customer_no.clone()),
-        virtual_account_no: Some(va.number.clone()),
-        trx_date_time: p.trx_date_time.clone(),
+        virtual_account_no: Some(va.sent.clone()),
+        trx_date_time: Some(trx_date_time),
         ..Echo::default()
     };
     Common {
