@@ -137,41 +137,45 @@ pub struct PostData {
 }
 
 impl PostData {
-    /// The fields of a Post Data request and of its item lines that make the bill
-    /// (§3.1, §3.2; `billing_…` and `shipping_…` too).
-    pub const FIELDS: &'static [&'static str] = &[
-        "merchant_id",
-        "merchant",
-        "bill_no",
-        "bill_reff",
-        "bill_date",
-        "bill_expired",
-        "bill_desc",
-        "bill_currency",
-        "bill_gross",
-        "bill_tax",
-        "bill_miscfee",
-        "bill_total",
-        "cust_no",
-        "cust_name",
-        "cust_lastname",
-        "payment_channel",
-        "pay_type",
-        "bank_userid",
-        "msisdn",
-        "email",
-        "terminal",
-        "receiver_name_for_shipping",
-        "reserve1",
-        "reserve2",
-        // item lines
-        "id",
-        "product",
-        "qty",
-        "amount",
-        "payment_plan",
-        "tenor",
-    ];
+    /// Whether `key`, a field of a Post Data request or of one of its item lines,
+    /// makes the bill (§3.1, §3.2; `billing_…` and `shipping_…` too) — rather than
+    /// the free-text `request`, the signature or keys a plugin adds of its own.
+    pub fn makes_the_bill(key: &str) -> bool {
+        matches!(
+            key,
+            "merchant_id"
+                | "merchant"
+                | "bill_no"
+                | "bill_reff"
+                | "bill_date"
+                | "bill_expired"
+                | "bill_desc"
+                | "bill_currency"
+                | "bill_gross"
+                | "bill_tax"
+                | "bill_miscfee"
+                | "bill_total"
+                | "cust_no"
+                | "cust_name"
+                | "cust_lastname"
+                | "payment_channel"
+                | "pay_type"
+                | "bank_userid"
+                | "msisdn"
+                | "email"
+                | "terminal"
+                | "receiver_name_for_shipping"
+                | "reserve1"
+                | "reserve2"
+                | "id"
+                | "product"
+                | "qty"
+                | "amount"
+                | "payment_plan"
+                | "tenor"
+        ) || key.starts_with("billing_")
+            || key.starts_with("shipping_")
+    }
 
     pub fn decode(m: &Message) -> Result<Self, DebitError> {
         let merchant_id = merchant_id(m)?;

@@ -157,9 +157,7 @@ pub(super) async fn post_data(app: &App, m: &Message<'_>) -> Result<Answer, Debi
     // What the bill is made of says whether a repeated `bill_no` asks for the same
     // bill: the documented fields, not the free-text `request`, the signature or
     // keys a plugin adds of its own (`trx_source`, …).
-    let fingerprint = m.fingerprint(&|k: &str| {
-        PostData::FIELDS.contains(&k) || k.starts_with("billing_") || k.starts_with("shipping_")
-    });
+    let fingerprint = m.fingerprint(&PostData::makes_the_bill);
     // A request seen before answers as it did, whatever the time is now: a
     // refusal of the request's times or plan is looked up first. A new bill
     // goes straight to the store, which knows a repeat by its bill_no.
