@@ -268,9 +268,37 @@ pub struct Bill {
     pub status_at: Timestamp,
 }
 
+impl Bill {
+    /// Where the bill stands at `now`: a pending bill past its expiry is expired,
+    /// even before its expiry timer has run.
+    pub fn status_at(&self, now: Timestamp) -> BillStatus {
+        match self.status {
+            BillStatus::Pending if now >= self.expires_at => BillStatus::Expired,
+            status => status,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pending_bill_past_its_expiry_is_expired_before_its_timer_runs() {
+        let mut bill: Bill = serde_json::from_str(
+            r#"{"id":"8888880152628843","requester":{"face":"debit","principal":"88888"},
+            "reference":"B-1","channel":"801","amount_minor":1500000,"description":"d",
+            "customer":{"number":"C-1","name":"Budi","email":"","phone":""},"items":[],
+            "expires_at":1000,"status":"pending","notice_url":null,"request":{},
+            "created_at":0,"status_at":0}"#,
+        )
+        .unwrap();
+        let (before, at) = (Timestamp::from_micros(999), Timestamp::from_micros(1000));
+        assert_eq!(bill.status_at(before), BillStatus::Pending);
+        assert_eq!(bill.status_at(at), BillStatus::Expired);
+        bill.status = BillStatus::Paid;
+        assert_eq!(bill.status_at(at), BillStatus::Paid);
+    }
 
     #[test]
     fn every_va_and_retail_channel_has_a_counter() {

@@ -268,6 +268,8 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
         }
     );
     let gateway = Gateway::start(&provision, "warn", "text").await?;
+    // Before any transfer, so that no settlement or notice is counted in it.
+    let (edge, edge_cpu_us) = edge_alone(&gateway, args.requests, args.concurrency).await;
     let base = format!("http://{}", gateway.addr);
     let token = token(&base, &key).await?;
     let transfers = Arc::new(Transfers {
@@ -283,7 +285,6 @@ pub async fn run(args: SnapBench) -> anyhow::Result<ExitCode> {
     // The transfers' settlement is background work: let it finish, so that the
     // bulk is timed on its own.
     settled(&base).await?;
-    let (edge, edge_cpu_us) = edge_alone(&gateway, args.requests, args.concurrency).await;
     let bulk_seconds = bulk(&base, &token, args.bulk_items, &counted, &notify_url).await?;
     let rss = gateway.peak_rss_mib();
     drop(gateway);

@@ -18,7 +18,8 @@ pub const MAX_VALUE_CHARS: usize = 2048;
 /// Deepest XML nesting read.
 const MAX_XML_DEPTH: usize = 8;
 /// The scalar some clients send twice (spec §3.1): the last one is kept, as PHP
-/// and JavaScript read a repeated key. Nothing is computed from it.
+/// and JavaScript read a repeated key. No amount is computed from it; it only
+/// counts in telling a repeated `bill_no` apart.
 pub const SENT_TWICE: &str = "bill_gross";
 
 /// The syntax a message came in; its answer goes back in the same one.
@@ -268,7 +269,7 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let value: Field<'de> = map.next_value()?;
             let again = key == SENT_TWICE && matches!(value, Field::Text(_));
-            if !again && message.scalars.contains_key(&key) || unkept.contains(&key) {
+            if (!again && message.scalars.contains_key(&key)) || unkept.contains(&key) {
                 return Err(A::Error::custom(format_args!(
                     "the key {key:?} is repeated"
                 )));
@@ -308,6 +309,12 @@ impl<'de> serde::de::Visitor<'de> for MessageVisitor {
     }
 }
 
+/// Whether scalar `name` comes after a top-level element of that name (a scalar,
+/// or one holding elements); [`SENT_TWICE`] may come again as a scalar.
+fn given(message: &Message, unkept: &std::collections::BTreeSet<String>, name: &str) -> bool {
+    unkept.contains(name) || (name != SENT_TWICE && message.scalars.contains_key(name))
+}
+
 fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
     let text = std::str::from_utf8(body).map_err(|_| Unreadable("the XML is not UTF-8".into()))?;
     let mut reader = Reader::from_str(text);
@@ -321,6 +328,10 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
     let mut seen_root = false;
     // Whether the top-level element being read holds elements (then it is no scalar).
     let mut nested = false;
+    // The top-level elements that held elements. Repeated, they are a list (not
+    // read); a scalar of the same name before or after them is refused.
+    let mut unkept: std::collections::BTreeSet<String> = Default::default();
+    let twice = |name: &str| Unreadable(format!("<{name}> is given twice"));
     loop {
         match reader.read_event().map_err(|e| bad(&e))? {
             Event::DocType(_) => return Err(Unreadable("a DOCTYPE is not accepted".into())),
@@ -353,12 +364,18 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
                 if !seen_root {
                     return Err(Unreadable("the <faspay> element is empty".into()));
                 }
+                nested |= !path.is_empty();
                 match (path.len(), line.as_mut()) {
                     (0, _) if name != "item" => {
+                        if given(&message, &unkept, &name) {
+                            return Err(twice(&name));
+                        }
                         message.scalars.insert(Cow::Owned(name), Cow::Borrowed(""));
                     }
                     (1, Some(l)) => {
-                        l.insert(name, String::new());
+                        if l.insert(name.clone(), String::new()).is_some() {
+                            return Err(twice(&name));
+                        }
                     }
                     _ => {}
                 }
@@ -379,17 +396,22 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
                 match (path.len(), name.as_str()) {
                     (0, "item") => message.items.extend(line.take()),
                     // An element of elements other than `item` is not read.
-                    (0, _) if nested => {}
-                    // As in JSON, a field given twice is no request at all.
-                    (0, _) if name != SENT_TWICE && message.scalars.contains_key(name.as_str()) => {
-                        return Err(Unreadable(format!("<{name}> is given twice")));
+                    (0, _) if nested => {
+                        if message.scalars.contains_key(name.as_str()) {
+                            return Err(twice(&name));
+                        }
+                        unkept.insert(name);
                     }
+                    // As in JSON, a field given twice is no request at all.
+                    (0, _) if given(&message, &unkept, &name) => return Err(twice(&name)),
                     (0, _) => {
                         message.scalars.insert(Cow::Owned(name), value);
                     }
                     (1, _) if path[0] == "item" => {
                         if let Some(l) = line.as_mut() {
-                            l.insert(name, value.into_owned());
+                            if l.insert(name.clone(), value.into_owned()).is_some() {
+                                return Err(twice(&name));
+                            }
                         }
                     }
                     _ => {}
@@ -474,6 +496,32 @@ mod tests {
         // Not as an object, nor after one.
         assert!(read(br#"{"bill_gross": "1", "bill_gross": {}}"#).is_err());
         assert!(read(br#"{"bill_gross": [], "bill_gross": "1"}"#).is_err());
+        assert!(
+            read(b"<faspay><bill_gross><a/></bill_gross><bill_gross>1</bill_gross></faspay>")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_xml_field_given_twice_is_refused_however_it_is_written() {
+        for body in [
+            "<faspay><bill_no>A</bill_no><bill_no>A</bill_no></faspay>",
+            "<faspay><reserve2>3_months</reserve2><reserve2/></faspay>",
+            "<faspay><reserve2/><reserve2>3_months</reserve2></faspay>",
+            "<faspay><bill_total><a/></bill_total><bill_total>100</bill_total></faspay>",
+            "<faspay><bill_total>100</bill_total><bill_total><a/></bill_total></faspay>",
+            "<faspay><item><product>a</product><product>b</product></item></faspay>",
+            "<faspay><item><product>a</product><product/></item></faspay>",
+        ] {
+            let refused = read(body.as_bytes()).unwrap_err();
+            assert!(refused.0.contains("twice"), "{body}: {refused}");
+        }
+        // Repeated elements of elements are a list, as in answers.
+        assert!(read(
+            b"<faspay><item><product>a</product></item><item><product>b</product></item></faspay>"
+        )
+        .is_ok());
+        assert!(read(b"<faspay><x><a>1</a></x><x><b/></x></faspay>").is_ok());
     }
 
     #[test]

@@ -98,7 +98,8 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
         "{html}"
     );
     assert!(
-        html.contains(r#"<meta http-equiv="refresh" content="15">"#),
+        html.contains(r#"<meta http-equiv="refresh" content="15; url="#)
+            && html.contains("&amp;lang=id\">"),
         "a VA page looks again by itself: {html}"
     );
     let (_, english) = page(&url, Some("en")).await;

@@ -301,7 +301,7 @@ pub(super) async fn status_inquiry(app: &App, m: &Message<'_>) -> Result<Answer,
     .await?;
     let bill = find(app, &merchant, req.bill_no.as_str(), req.trx_id.as_deref()).await?;
     let (code, desc) = match &bill {
-        Some(b) => payment_status(b.status),
+        Some(b) => payment_status(b.status_at(app.now())),
         None => ("5", "Tagihan tidak ditemukan"),
     };
     let payment = bill.as_ref().and_then(|b| b.payment.as_ref());

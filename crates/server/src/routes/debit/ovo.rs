@@ -81,7 +81,7 @@ async fn push(
         lang,
         action: &action,
     };
-    if bill.status != BillStatus::Pending {
+    if bill.status_at(app.now()) != BillStatus::Pending {
         return finish(&page);
     }
     if !app.is_sandbox() {

@@ -175,8 +175,10 @@ pub(super) fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> 
         let svg = super::qr::svg(&content).unwrap_or_default();
         (content, svg)
     });
+    let status = bill.status_at(app.now());
     let c = PageContext {
         bill,
+        status,
         channel,
         merchant_name: &merchant.name,
         lang,
@@ -188,12 +190,13 @@ pub(super) fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> 
         plan: plan.or(echo_plan),
         error,
     };
-    let ending = match bill.status {
+    let ending = match status {
         BillStatus::Pending => None,
         BillStatus::Paid => Some(Ending::Paid),
         BillStatus::PartlyRefunded => Some(Ending::PartlyRefunded),
         BillStatus::Refunded => Some(Ending::Refunded),
-        BillStatus::Failed | BillStatus::Reversed => Some(Ending::Declined),
+        BillStatus::Reversed => Some(Ending::Reversed),
+        BillStatus::Failed => Some(Ending::Declined),
         BillStatus::Expired => Some(Ending::Expired),
         BillStatus::Cancelled => Some(Ending::Cancelled),
     };
@@ -240,7 +243,7 @@ pub(super) fn finish(page: &Page) -> Response {
 fn return_url(page: &Page) -> Option<String> {
     let (bill, merchant) = (page.bill, page.merchant);
     let return_url = merchant.return_url.as_deref()?;
-    let (status, _) = payment_status(bill.status);
+    let (status, _) = payment_status(bill.status_at(page.app.now()));
     let bill_ref = bill.request.value()["bill_reff"]
         .as_str()
         .unwrap_or(&bill.reference)
@@ -306,7 +309,7 @@ async fn act(
         // In production the channel itself completes the payment.
         return refused(lang, StatusCode::FORBIDDEN);
     }
-    if bill.status != BillStatus::Pending {
+    if bill.status_at(app.now()) != BillStatus::Pending {
         return finish(&page);
     }
     // The form again, with what was wrong (a key of `views::t`).

@@ -70,6 +70,10 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "Payment received; part of it was refunded",
         ),
         "refunded" => ("Pembayaran telah dikembalikan", "The payment was refunded"),
+        "reversed" => (
+            "Pembayaran dibatalkan oleh saluran pembayaran dan dikembalikan",
+            "The payment was reversed by the channel and given back",
+        ),
         "failed" => ("Pembayaran ditolak", "Payment declined"),
         "expired" => ("Tagihan ini telah kedaluwarsa", "This bill has expired"),
         "cancelled" => ("Tagihan ini telah dibatalkan", "This bill was cancelled"),
@@ -104,6 +108,8 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
 /// What a page shows beyond the bill.
 pub struct PageContext<'a> {
     pub bill: &'a Bill,
+    /// Where the bill stands now ([`Bill::status_at`]).
+    pub status: BillStatus,
     pub channel: &'a Channel,
     pub merchant_name: &'a str,
     pub lang: Lang,
@@ -125,7 +131,7 @@ const REFRESH_SECONDS: u32 = 15;
 /// Whether the bill waits for a payment made away from this page: at a bank
 /// (VA), a store counter or by scanning its QR code.
 fn awaits_payment_elsewhere(c: &PageContext) -> bool {
-    c.bill.status == BillStatus::Pending
+    c.status == BillStatus::Pending
         && matches!(
             c.channel.family,
             ChannelFamily::VirtualAccount | ChannelFamily::Retail | ChannelFamily::Qris
@@ -146,7 +152,10 @@ fn layout(c: &PageContext, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 // Paid at a bank, a counter or from a wallet's scanner: the page
                 // looks again by itself, without JavaScript.
-                @if awaits_payment_elsewhere(c) { meta http-equiv="refresh" content=(REFRESH_SECONDS); }
+                @if awaits_payment_elsewhere(c) {
+                    // The page's own address (not a form's answer), in its language.
+                    meta http-equiv="refresh" content=(format!("{REFRESH_SECONDS}; url={}{joiner}lang={}", c.action, c.lang.code()));
+                }
                 title { (t(c.lang, "title")) " — " (c.merchant_name) }
                 style { (PreEscaped(STYLESHEET)) }
             }
@@ -314,6 +323,8 @@ pub enum Ending {
     Paid,
     PartlyRefunded,
     Refunded,
+    /// Paid, then taken back by the channel.
+    Reversed,
     Declined,
     Expired,
     Cancelled,
@@ -326,6 +337,7 @@ pub fn finished(c: &PageContext, ending: Ending, back: Option<&str>) -> Markup {
         Ending::Paid => ("paid", true),
         Ending::PartlyRefunded => ("partly_refunded", true),
         Ending::Refunded => ("refunded", false),
+        Ending::Reversed => ("reversed", false),
         Ending::Declined => ("failed", false),
         Ending::Expired => ("expired", false),
         Ending::Cancelled => ("cancelled", false),
