@@ -44,17 +44,23 @@ fn inquiry_reference(snap: &Shared) -> String {
     )
 }
 
+/// The partner's own source account, as these reads name it in
+/// `additionalInfo.sourceAccount`.
+async fn named_source(
+    snap: &Shared,
+    service: Service,
+    c: &Caller,
+    given: &str,
+) -> Result<(), Outcome> {
+    source(snap, service, c, given, "additionalInfo.sourceAccount")
+        .await
+        .map(|_| ())
+}
+
 pub async fn inquiry(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let service = Service::ACCOUNT_INQUIRY_EXTERNAL;
     let q = AccountInquiry::read(&c.body).map_err(|e| field(service, e))?;
-    source(
-        &snap,
-        service,
-        &c,
-        &q.source_account,
-        "additionalInfo.sourceAccount",
-    )
-    .await?;
+    named_source(&snap, service, &c, &q.source_account).await?;
     let bank = directory::by_code(&q.bank_code)
         .ok_or_else(|| Outcome::new(service, Case::BANK_NOT_SUPPORTED))?;
     let name = holder(
@@ -86,14 +92,7 @@ pub async fn inquiry(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
 pub async fn va_inquiry(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
     let service = Service::TRANSFER_VA_INQUIRY_INTRABANK;
     let q = VaInquiry::read(&c.body).map_err(|e| field(service, e))?;
-    source(
-        &snap,
-        service,
-        &c,
-        &q.source_account,
-        "additionalInfo.sourceAccount",
-    )
-    .await?;
+    named_source(&snap, service, &c, &q.source_account).await?;
     let bank = directory::by_code(&q.biller_code)
         .ok_or_else(|| Outcome::new(service, Case::BANK_NOT_SUPPORTED))?;
     let va = &q.virtual_account;
