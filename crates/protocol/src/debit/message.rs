@@ -372,10 +372,9 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
                         }
                         message.scalars.insert(Cow::Owned(name), Cow::Borrowed(""));
                     }
+                    (1, Some(l)) if l.contains_key(&name) => return Err(twice(&name)),
                     (1, Some(l)) => {
-                        if l.insert(name.clone(), String::new()).is_some() {
-                            return Err(twice(&name));
-                        }
+                        l.insert(name, String::new());
                     }
                     _ => {}
                 }
@@ -396,10 +395,10 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
                 match (path.len(), name.as_str()) {
                     (0, "item") => message.items.extend(line.take()),
                     // An element of elements other than `item` is not read.
+                    (0, _) if nested && message.scalars.contains_key(name.as_str()) => {
+                        return Err(twice(&name));
+                    }
                     (0, _) if nested => {
-                        if message.scalars.contains_key(name.as_str()) {
-                            return Err(twice(&name));
-                        }
                         unkept.insert(name);
                     }
                     // As in JSON, a field given twice is no request at all.
@@ -407,13 +406,13 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
                     (0, _) => {
                         message.scalars.insert(Cow::Owned(name), value);
                     }
-                    (1, _) if path[0] == "item" => {
-                        if let Some(l) = line.as_mut() {
-                            if l.insert(name.clone(), value.into_owned()).is_some() {
-                                return Err(twice(&name));
-                            }
+                    (1, _) if path[0] == "item" => match line.as_mut() {
+                        Some(l) if l.contains_key(&name) => return Err(twice(&name)),
+                        Some(l) => {
+                            l.insert(name, value.into_owned());
                         }
-                    }
+                        None => {}
+                    },
                     _ => {}
                 }
             }
