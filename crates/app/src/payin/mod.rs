@@ -133,6 +133,36 @@ pub fn record_write(b: &Bill, expect: Expect) -> RecordWrite {
     }
 }
 
+/// The tries of a change to a bill that loses the race to another change of it
+/// (each try reads the bill as it is then). Between tries a pause, drawn at
+/// random and growing with the tries, spreads the contenders.
+#[derive(Default)]
+pub(crate) struct Races {
+    tried: u32,
+}
+
+impl Races {
+    /// Most tries of one change.
+    const MOST: u32 = 64;
+    /// Longest pause between two tries, in µs.
+    const LONGEST_PAUSE_MICROS: u64 = 5_000;
+
+    /// Whether another try is left, once the pause before it is over (none
+    /// before the first).
+    pub(crate) async fn another(&mut self) -> bool {
+        if self.tried >= Self::MOST {
+            return false;
+        }
+        if self.tried > 0 {
+            let most = (200 * u64::from(self.tried)).min(Self::LONGEST_PAUSE_MICROS);
+            let pause = rand::random::<u64>() % most;
+            tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
+        }
+        self.tried += 1;
+        true
+    }
+}
+
 fn expiry_timer_key(id: &str) -> String {
     format!("bill:{id}:expire")
 }
@@ -385,7 +415,8 @@ async fn end_pending(
     status: BillStatus,
     reason: Option<&str>,
 ) -> Result<Bill, ChangeError> {
-    for _ in 0..4 {
+    let mut races = Races::default();
+    while races.another().await {
         let (b, version) = load(&app.store, id)
             .await?
             .filter(|(b, _)| requester.is_none_or(|r| b.requester == *r))
@@ -457,7 +488,8 @@ pub async fn pay_through_channel(
         terminal,
         idempotency,
     } = payment;
-    for _ in 0..4 {
+    let mut races = Races::default();
+    while races.another().await {
         let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
         if b.payment.as_ref().is_some_and(|p| p.reference == reference) {
             return Ok(b);
@@ -545,7 +577,8 @@ pub async fn reverse(app: &App, id: &str, version: i64) -> Result<Bill, ChangeEr
 /// Marks the payment of bill `id` final as its channel confirms it; returns
 /// whether it had been confirmed before.
 pub async fn advise(app: &App, id: &str) -> Result<bool, ChangeError> {
-    for _ in 0..4 {
+    let mut races = Races::default();
+    while races.another().await {
         let (b, version) = load(&app.store, id).await?.ok_or(ChangeError::NotFound)?;
         let Some(payment) = &b.payment else {
             return Err(ChangeError::NotPending(b.status.as_str()));

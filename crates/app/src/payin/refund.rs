@@ -10,7 +10,7 @@
 //!    refund is done (the merchant told when the bill is refunded in full).
 //!    Refused: the first entry is undone and the bill is as it was.
 
-use super::{find_channel, load, money_step, record_write, BillStatus, Requester};
+use super::{find_channel, load, money_step, record_write, BillStatus, Races, Requester};
 use crate::scheduler::{TimerError, TimerHandler};
 use crate::App;
 use async_trait::async_trait;
@@ -71,7 +71,19 @@ pub async fn refund(
     amount_minor: Option<i64>,
 ) -> Result<Bill, RefundError> {
     let reference = request(app, requester, id, amount_minor).await?;
-    settle_refund(app, id, &reference).await
+    match settle_refund(app, id, &reference).await {
+        // Taken from the merchant already: its timer finishes it, so it is
+        // answered as requested, not as a failure.
+        Err(RefundError::Store(e)) => {
+            tracing::warn!(bill = id, refund = %reference, error = %e, "refund left to its timer");
+            load(&app.store, id)
+                .await
+                .map_err(store_error)?
+                .map(|(b, _)| b)
+                .ok_or(RefundError::NotFound)
+        }
+        settled => settled,
+    }
 }
 
 /// Step 1: takes the refund from the merchant; its reference.
@@ -81,7 +93,8 @@ async fn request(
     id: &str,
     amount_minor: Option<i64>,
 ) -> Result<String, RefundError> {
-    for _ in 0..4 {
+    let mut races = Races::default();
+    while races.another().await {
         let (b, version) = load(&app.store, id)
             .await
             .map_err(store_error)?
@@ -176,7 +189,8 @@ pub async fn settle_refund(app: &App, id: &str, reference: &str) -> Result<Bill,
         customer_phone: b.customer.phone.expose(),
     };
     let outcome = app.collectors.refund(&order).await;
-    for _ in 0..8 {
+    let mut races = Races::default();
+    while races.another().await {
         let (b, version) = load(&app.store, id)
             .await
             .map_err(store_error)?
@@ -198,7 +212,12 @@ pub async fn settle_refund(app: &App, id: &str, reference: &str) -> Result<Bill,
             RefundOutcome::Refunded { reference } => {
                 next.refunds[at].state = RefundState::Refunded;
                 next.refunds[at].channel_reference = Some(reference.clone());
-                if next.status == BillStatus::Refunded {
+                // Told once, by the last of the bill's refunds to be given back.
+                let last = next
+                    .refunds
+                    .iter()
+                    .all(|r| r.state != RefundState::Requested);
+                if next.status == BillStatus::Refunded && last {
                     step.notifications.extend(
                         crate::faces::bill_notice(app, &next)
                             .await

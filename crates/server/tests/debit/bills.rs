@@ -490,6 +490,69 @@ async fn fees_are_kept_and_refunds_given_back(db: TestDatabase) {
     gw.stop().await;
 }
 
+/// Partial refunds asked for at once, together the whole bill: each is given back
+/// and answered as such, nothing twice, and the merchant is told once that the
+/// bill is refunded.
+async fn concurrent_partial_refunds_each_land_once(db: TestDatabase) {
+    let receiver = Receiver::start(ack(Syntax::Json)).await;
+    let gw = gateway(&db, &receiver.url(), "json").await;
+    let posted = call(
+        &gw,
+        Syntax::Json,
+        "300011",
+        &post_data(&gw, "RACE-1", "801", 2_000_000),
+    )
+    .await;
+    let trx_id = posted["trx_id"].as_str().unwrap().to_string();
+    gw.post_json(&format!("/sandbox/debit/bills/{trx_id}/pay"), &json!({}))
+        .await
+        .expect(200);
+    const PARTS: usize = 20;
+    let part = |n: usize| {
+        let body = json!({
+            "request": "Pembatalan Pembelian Barang", "merchant_id": MERCHANT, "merchant": "FASPAY STORE",
+            "bill_no": "RACE-1", "cancellation_type": "PARTIAL", "cancellation_amount": "100000",
+            "cancellation_reason": format!("part {n}"), "cancelled_by": "admin", "signature": sign(&["RACE-1"]),
+        });
+        let gw = &gw;
+        async move { call(gw, Syntax::Json, "300013", &body).await }
+    };
+    let answers = futures_util::future::join_all((0..PARTS).map(part)).await;
+    for answer in &answers {
+        assert_eq!(answer["response_code"], "00", "{answer}");
+    }
+    let refunds = gw
+        .get("/sandbox/accounts/merchant:99999/statement?limit=1000")
+        .await
+        .expect(200)["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["amount"] == "-1000.00")
+        .count();
+    assert_eq!(refunds, PARTS, "one entry per refund");
+    let full = status(&gw, Syntax::Json, "RACE-1", &trx_id).await;
+    assert_eq!(full["payment_status_code"], "4", "{full}");
+    // The paid notice and one refunded notice; a moment more brings no other.
+    receiver.wait_for(2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut told: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            r.json()["payment_status_code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    told.sort();
+    assert_eq!(told, ["2", "4"], "{told:?}");
+    let check = gw.ledger_check().await;
+    assert_eq!(check["clean"], true, "{check}");
+    gw.stop().await;
+}
+
 /// What the channels themselves refuse: QRIS's cap on one payment, and a refund
 /// to a customer whose account the channel closed (a phone ending with 9909).
 async fn channels_refuse_what_they_would(db: TestDatabase) {
@@ -621,5 +684,6 @@ on_both_backends!(
     a_bill_is_posted_paid_and_notified,
     bills_are_cancelled_or_expire,
     fees_are_kept_and_refunds_given_back,
+    concurrent_partial_refunds_each_land_once,
     plugins_without_customer_fields_and_a_merchant_that_never_acknowledges,
 );
