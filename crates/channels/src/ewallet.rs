@@ -110,13 +110,15 @@ impl BankNetwork for SimulatedWallets {
             return failed("14", "Unknown wallet");
         }
         if t.attempt > 0 {
-            let fails =
-                crate::pending::ends_in_failure(&self.store, PENDING_RECORD, &t.reference).await;
-            return if fails {
-                failed("05", "Top-up failed")
-            } else {
-                succeeded
-            };
+            return crate::pending::asked_again(
+                &self.store,
+                PENDING_RECORD,
+                &t.reference,
+                now,
+                failed("05", "Top-up failed"),
+                succeeded,
+            )
+            .await;
         }
         let n = t.account.as_str();
         if !well_formed(n) || n.ends_with("9901") {

@@ -247,15 +247,18 @@ impl BankNetwork for SimulatedBanks {
         let Some(bank) = directory::by_code(&t.bank_code) else {
             return failed("14", "Unknown bank");
         };
-        // A transfer that was pending: its fate was decided when it was accepted.
+        // A transfer that was pending: its fate was decided when it was accepted,
+        // and it stays pending until its time is up.
         if t.attempt > 0 {
-            let fails_later =
-                crate::pending::ends_in_failure(&self.store, PENDING_RECORD, &t.reference).await;
-            return if fails_later {
-                failed("05", "Transaction failed")
-            } else {
-                succeeded()
-            };
+            return crate::pending::asked_again(
+                &self.store,
+                PENDING_RECORD,
+                &t.reference,
+                now,
+                failed("05", "Transaction failed"),
+                succeeded(),
+            )
+            .await;
         }
         let fate = match self.take_forced(now, bank.code, &t.account).await {
             Some(forced) => Fate::forced(forced),

@@ -86,6 +86,25 @@ async fn ten_thousand_items_end_to_end(db: TestDatabase) {
     let total = 1_000 * MAX_BULK_ITEMS as i64;
     assert_eq!(s.balances().await, (FUNDING_MINOR, FUNDING_MINOR - total));
 
+    // A part waits for its pending items, each until its own wallet answers: a
+    // minute on, the items failed after a minute are in, and the two pending for
+    // an hour (items 17 and 4,017) still hold back their parts, 0 and 4 — part 0
+    // with a minute's failure (item 29) in it.
+    let info = eventually("a minute's outcomes", Duration::from_secs(60), || async {
+        s.advance_clock(61).await;
+        let reply = s
+            .faspay
+            .call(
+                "/emoney/bulk-cashin-status",
+                &json!({"partnerBulkId": "B-1"}),
+            )
+            .await;
+        let info = reply.expect("2004000")["additionalInfo"].clone();
+        (info["partsSettled"] == 8).then_some(info)
+    })
+    .await;
+    assert_eq!(info["status"], "processing", "{info}");
+    assert_eq!(info["pending"], 2, "{info}");
     // Pending items are asked again after their wallet's delay: move the clock on
     // until every item has its outcome, then the notify pages come.
     eventually("every item's outcome", Duration::from_secs(60), || async {
@@ -98,7 +117,7 @@ async fn ten_thousand_items_end_to_end(db: TestDatabase) {
         if record.state == "done" {
             return Some(());
         }
-        s.advance_clock(61).await;
+        s.advance_clock(600).await;
         None
     })
     .await;
