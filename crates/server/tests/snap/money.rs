@@ -275,12 +275,15 @@ async fn duplicates_and_replays_move_nothing(db: TestDatabase) {
     // The same reference and content again: 409xx01; other content: 404xx18.
     let again = s.faspay.call("/transfer-interbank", &body).await;
     again.expect("4091801");
-    assert_eq!(again.message(), "Duplicate partnerReferenceNo");
+    assert_eq!(
+        again.message(),
+        "Duplicate partnerReferenceNo [partnerReferenceNo]"
+    );
     let mut other = body.clone();
     other["amount"]["value"] = "200.00".into();
     let reply = s.faspay.call("/transfer-interbank", &other).await;
     reply.expect("4041818");
-    assert_eq!(reply.message(), "Inconsistent Request");
+    assert_eq!(reply.message(), "Inconsistent Request [partnerReferenceNo]");
     // The same X-EXTERNAL-ID twice in a day: 409xx00, whatever the body.
     let fresh = s.transfer("DUP-2", "100.00", "1234567890").await;
     let path = "/account/v1.0/transfer-interbank";

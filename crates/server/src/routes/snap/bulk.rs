@@ -99,7 +99,9 @@ pub async fn submit(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
             Ok(Answer::new(Case::IN_PROGRESS, m))
         }
         Ok(_) => Err(Outcome::new(SERVICE, Case::DUPLICATE_REFERENCE).about("partnerBulkId")),
-        Err(BulkError::DuplicateReference) => Err(Outcome::new(SERVICE, Case::INCONSISTENT)),
+        Err(BulkError::DuplicateReference) => {
+            Err(Outcome::new(SERVICE, Case::INCONSISTENT).about("partnerBulkId"))
+        }
         Err(BulkError::InsufficientBalance) => Err(Outcome::new(SERVICE, Case::INSUFFICIENT_FUNDS)),
         Err(BulkError::Claimed) => Err(Outcome::new(SERVICE, Case::CONFLICT)),
         Err(BulkError::DuplicateItem { index, same }) => Err(Outcome::new(

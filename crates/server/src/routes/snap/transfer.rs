@@ -93,8 +93,10 @@ async fn accept(
     let refused = |case| Outcome::new(service, case);
     match payout::submit(&snap.app, request).await {
         Ok(s) if s.first_time => Ok(Answer::new(Case::SUCCESSFUL, render(&s.disbursement))),
-        Ok(_) => Err(refused(Case::DUPLICATE_REFERENCE)),
-        Err(AcceptError::DuplicateReference) => Err(refused(Case::INCONSISTENT)),
+        Ok(_) => Err(refused(Case::DUPLICATE_REFERENCE).about("partnerReferenceNo")),
+        Err(AcceptError::DuplicateReference) => {
+            Err(refused(Case::INCONSISTENT).about("partnerReferenceNo"))
+        }
         Err(AcceptError::InsufficientBalance) => Err(refused(Case::INSUFFICIENT_FUNDS)),
         Err(AcceptError::Claimed) => Err(refused(Case::CONFLICT)),
         Err(AcceptError::InternalNoticeUrl) => {
