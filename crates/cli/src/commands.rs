@@ -271,11 +271,25 @@ pub async fn notifications_list(
             n.status.as_str(),
             n.attempts,
             n.created_at,
-            n.source,
-            n.url
+            printable(&n.source),
+            printable(&n.url)
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `text` safe for a terminal: a control character (a receiver's answer may
+/// hold escape sequences, NULs) is written as its escape, `\u{1b}`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub async fn notifications_show(common: Common, id: i64) -> anyhow::Result<ExitCode> {
@@ -287,10 +301,10 @@ pub async fn notifications_show(common: Common, id: i64) -> anyhow::Result<ExitC
     println!("id:        {}", n.id);
     println!("status:    {}", n.status.as_str());
     println!("protocol:  {}", n.protocol);
-    println!("source:    {}", n.source);
-    println!("url:       {}", n.url);
+    println!("source:    {}", printable(&n.source));
+    println!("url:       {}", printable(&n.url));
     println!("created:   {}", n.created_at);
-    println!("body:      {}", n.body);
+    println!("body:      {}", printable(&n.body));
     for a in store.attempts(id).await? {
         println!(
             "attempt {:>2} at {}: status {} in {} ms: {}",
@@ -300,7 +314,7 @@ pub async fn notifications_show(common: Common, id: i64) -> anyhow::Result<ExitC
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into()),
             a.latency_ms,
-            a.excerpt
+            printable(&a.excerpt)
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -111,6 +111,37 @@ async fn cli_resend_delivers_a_failed_notification_again(db: TestDatabase) {
     assert!(attempts[1].contains("status 200"), "{}", attempts[1]);
     assert!(attempts[2].contains("status 200"), "{}", attempts[2]);
 
+    // A receiver's answer cannot reach the operator's terminal as escape sequences.
+    receiver.set(Behaviour::Body(
+        200,
+        "\u{1b}[2J\u{1b}]0;title\u{7}\u{0} {\"ok\":1}",
+    ));
+    run(
+        dir.path(),
+        &[
+            "notifications",
+            "resend",
+            &id_text,
+            "--database-url",
+            &db.url,
+        ],
+    )
+    .await
+    .expect_code(0);
+    gw.wait_notification(id, "the fourth attempt recorded", |n| n["attempts"] == 4)
+        .await;
+    let shown = run(
+        dir.path(),
+        &["notifications", "show", &id_text, "--database-url", &db.url],
+    )
+    .await;
+    assert!(
+        !shown.stdout.chars().any(|c| c.is_control() && c != '\n'),
+        "{:?}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("\\u{1b}[2J"), "{}", shown.stdout);
+
     // Unknown ids are refused.
     let missing = run(
         dir.path(),
