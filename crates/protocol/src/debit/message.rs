@@ -315,6 +315,19 @@ fn given(message: &Message, unkept: &std::collections::BTreeSet<String>, name: &
     unkept.contains(name) || (name != SENT_TWICE && message.scalars.contains_key(name))
 }
 
+/// Reads what follows the root element: comments and processing instructions
+/// only (white space is trimmed away), up to the end.
+fn after_root(reader: &mut Reader<&[u8]>) -> Result<(), Unreadable> {
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) => return Ok(()),
+            Ok(Event::Comment(_) | Event::PI(_)) => {}
+            Ok(_) => return Err(Unreadable("the XML goes on after </faspay>".into())),
+            Err(e) => return Err(Unreadable(format!("invalid XML: {e}"))),
+        }
+    }
+}
+
 fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
     let text = std::str::from_utf8(body).map_err(|_| Unreadable("the XML is not UTF-8".into()))?;
     let mut reader = Reader::from_str(text);
@@ -388,8 +401,9 @@ fn read_xml(body: &[u8]) -> Result<Message<'_>, Unreadable> {
             }
             Event::End(_) => {
                 let Some(name) = path.pop() else {
-                    // The root closes: nothing after it is read.
-                    return Ok(message);
+                    // The root closes: only comments may follow, nor a second root
+                    // nor text that another reader might take for the message.
+                    return after_root(&mut reader).map(|()| message);
                 };
                 let value = clip(std::mem::take(&mut text_of));
                 match (path.len(), name.as_str()) {
@@ -499,6 +513,22 @@ mod tests {
             read(b"<faspay><bill_gross><a/></bill_gross><bill_gross>1</bill_gross></faspay>")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn nothing_but_comments_follows_the_root() {
+        let one = "<faspay><bill_no>A</bill_no></faspay>";
+        assert!(read(format!("{one}\n  <!-- sent by a plugin -->\n").as_bytes()).is_ok());
+        for after in [
+            "<faspay><bill_total>1</bill_total></faspay>",
+            "<faspay></faspay>",
+            "<x/>",
+            "junk",
+            "<![CDATA[x]]>",
+        ] {
+            let refused = read(format!("{one}{after}").as_bytes()).unwrap_err();
+            assert!(refused.0.contains("after </faspay>"), "{after}: {refused}");
+        }
     }
 
     #[test]

@@ -105,6 +105,11 @@ async fn refusals_are_documented_and_store_nothing(db: TestDatabase) {
         ("text/plain", "bill_no=1", Syntax::Json),
         ("text/xml", "<faspay><bill_no>1</bill_no><bill_no>2</bill_no></faspay>", Syntax::Xml),
         ("application/json", "{\"bill_no\":12345678901234567890123}", Syntax::Json),
+        ("text/xml", "<faspay><bill_no>1</bill_no></faspay><faspay><bill_no>2</bill_no></faspay>", Syntax::Xml),
+        // No first byte to tell the syntax by: the one the Content-Type names.
+        ("text/xml", "", Syntax::Xml),
+        ("application/xml", "   ", Syntax::Xml),
+        ("application/json", "", Syntax::Json),
     ] {
         let reply = gw
             .post_raw("/cvr/300011/10", content_type, body.as_bytes().to_vec())

@@ -39,8 +39,19 @@ pub fn router(app: Arc<App>) -> Router {
         ("300013", Operation::Refund),
         ("300012", Operation::PlanInquiry),
     ] {
-        let serve = move |state: axum::extract::State<Arc<App>>, body: Bytes| {
-            handle(state.0, handler, body)
+        let serve = move |state: axum::extract::State<Arc<App>>,
+                          headers: axum::http::HeaderMap,
+                          body: Bytes| {
+            // A body with no first byte to tell its syntax by is answered in
+            // the one its Content-Type names, as a body over the limit is.
+            let named = match headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(t) if t.contains("xml") => Syntax::Xml,
+                _ => Syntax::Json,
+            };
+            handle(state.0, handler, named, body)
         };
         router = router
             .route(&format!("/cvr/{operation}/10"), post(serve))
@@ -74,11 +85,11 @@ fn refuse(syntax: Syntax, e: &DebitError) -> Response {
     reply(syntax, &Answer::refusal(e))
 }
 
-async fn handle(app: Arc<App>, operation: Operation, body: Bytes) -> Response {
+async fn handle(app: Arc<App>, operation: Operation, named: Syntax, body: Bytes) -> Response {
     let (syntax, m) = match message::read(&body) {
         Ok(read) => read,
         Err(e) => {
-            let syntax = message::sniff(&body).unwrap_or(Syntax::Json);
+            let syntax = message::sniff(&body).unwrap_or(named);
             return refuse(syntax, &DebitError::FORMAT.with_detail(e.0));
         }
     };
