@@ -58,8 +58,19 @@ pub struct Notifier {
     signing_keys: crate::keys::StoredKeys,
 }
 
+/// The start of a receiver's answer as kept with its attempt. A NUL, which a
+/// PostgreSQL text cannot hold, is kept as U+FFFD.
 fn excerpt(text: &str) -> String {
-    text.chars().take(EXCERPT_CHARS).collect()
+    text.chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| {
+            if c == '\0' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Resolves receivers' host names, keeping only addresses outside the internal
