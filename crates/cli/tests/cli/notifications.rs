@@ -44,17 +44,20 @@ async fn cli_resend_delivers_a_failed_notification_again(db: TestDatabase) {
 
     receiver.set(Behaviour::Answer(200));
     let id_text = id.to_string();
-    let resent = run(
-        dir.path(),
-        &[
-            "notifications",
-            "resend",
-            &id_text,
-            "--database-url",
-            &db.url,
-        ],
-    )
-    .await;
+    let resend = || async {
+        run(
+            dir.path(),
+            &[
+                "notifications",
+                "resend",
+                &id_text,
+                "--database-url",
+                &db.url,
+            ],
+        )
+        .await
+    };
+    let resent = resend().await;
     resent.expect_code(0);
     assert!(
         resent
@@ -73,18 +76,7 @@ async fn cli_resend_delivers_a_failed_notification_again(db: TestDatabase) {
     assert_eq!(receiver.wait_for(2, Duration::from_secs(5)).await.len(), 2);
 
     // Resending a delivered one sends it once more.
-    run(
-        dir.path(),
-        &[
-            "notifications",
-            "resend",
-            &id_text,
-            "--database-url",
-            &db.url,
-        ],
-    )
-    .await
-    .expect_code(0);
+    resend().await.expect_code(0);
     let got = receiver.wait_for(3, Duration::from_secs(5)).await;
     assert!(got.iter().all(|r| r.json() == json!({ "resend": "me" })));
     gw.wait_notification(id, "the third attempt recorded", |n| n["attempts"] == 3)
@@ -116,18 +108,7 @@ async fn cli_resend_delivers_a_failed_notification_again(db: TestDatabase) {
         200,
         "\u{1b}[2J\u{1b}]0;title\u{7}\u{0} {\"ok\":1}",
     ));
-    run(
-        dir.path(),
-        &[
-            "notifications",
-            "resend",
-            &id_text,
-            "--database-url",
-            &db.url,
-        ],
-    )
-    .await
-    .expect_code(0);
+    resend().await.expect_code(0);
     gw.wait_notification(id, "the fourth attempt recorded", |n| n["attempts"] == 4)
         .await;
     let shown = run(

@@ -34,6 +34,20 @@ fn notice(r: &Received) -> Value {
     }
 }
 
+/// The `payment_status_code` of each notification the receiver got, in order.
+fn told_codes(receiver: &Receiver) -> Vec<String> {
+    receiver
+        .received()
+        .iter()
+        .map(|r| {
+            r.json()["payment_status_code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 async fn status(gw: &Gateway, syntax: Syntax, bill_no: &str, trx_id: &str) -> Value {
     let body = json!({
         "request": "Inquiry Status Payment",
@@ -281,16 +295,7 @@ async fn bills_are_cancelled_or_expire(db: TestDatabase) {
     .await;
     assert_eq!(expired["payment_status_code"], "7");
     assert_eq!(expired["payment_total"], "0", "nothing was paid");
-    let codes: Vec<String> = receiver
-        .received()
-        .iter()
-        .map(|r| {
-            r.json()["payment_status_code"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let codes = told_codes(&receiver);
     assert!(
         codes.contains(&"8".to_string()),
         "the cancellations were told: {codes:?}"
@@ -536,16 +541,7 @@ async fn concurrent_partial_refunds_each_land_once(db: TestDatabase) {
     // The paid notice and one refunded notice; a moment more brings no other.
     receiver.wait_for(2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut told: Vec<String> = receiver
-        .received()
-        .iter()
-        .map(|r| {
-            r.json()["payment_status_code"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let mut told = told_codes(&receiver);
     told.sort();
     assert_eq!(told, ["2", "4"], "{told:?}");
     let check = gw.ledger_check().await;
