@@ -94,15 +94,18 @@ impl NoticeFace for Snap {
         signed_headers(attempt)
     }
 
-    /// Any 2xx, unless the body is SNAP JSON whose `responseCode` is not a success.
+    /// Any 2xx, unless the body is SNAP JSON whose `responseCode` (a string, or
+    /// a number as sloppy receivers write it) is not a success.
     fn acknowledged(http_status: u16, body: &str) -> bool {
         if !(200..300).contains(&http_status) {
             return false;
         }
         match serde_json::from_str::<Value>(body) {
-            Ok(v) => v["responseCode"]
-                .as_str()
-                .is_none_or(|code| code.starts_with('2')),
+            Ok(v) => match &v["responseCode"] {
+                Value::String(code) => code.starts_with('2'),
+                Value::Number(code) => code.to_string().starts_with('2'),
+                _ => true,
+            },
             Err(_) => true,
         }
     }
@@ -127,6 +130,8 @@ mod tests {
         assert!(Snap::acknowledged(200, r#"{"responseCode":"2003600"}"#));
         assert!(Snap::acknowledged(200, "OK"));
         assert!(!Snap::acknowledged(200, r#"{"responseCode":"5003600"}"#));
+        assert!(!Snap::acknowledged(200, r#"{"responseCode":5003600}"#));
+        assert!(Snap::acknowledged(200, r#"{"responseCode":2003600}"#));
         assert!(!Snap::acknowledged(500, ""));
     }
 }

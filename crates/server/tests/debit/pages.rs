@@ -132,6 +132,14 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
         !html.contains("http-equiv"),
         "a paid bill's page stays: {html}"
     );
+    assert!(
+        html.contains("Bill amount") && html.contains("Payment reference"),
+        "a paid bill's page says what was paid and how: {html}"
+    );
+    assert!(
+        !html.contains("Pay before"),
+        "no deadline once paid: {html}"
+    );
     let link = html
         .split("href=\"")
         .find(|rest| rest.contains("data-testid=\"back\""))
@@ -157,6 +165,10 @@ async fn each_family_pays_and_returns_to_the_shop(db: TestDatabase) {
     let (_, html) = page(&url, Some("en")).await;
     assert!(
         html.contains("The payment was refunded") && !html.contains("Payment received"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<dt>Refunded</dt><dd>Rp 15.000</dd>"),
         "{html}"
     );
     let (_, html) = page(&url, Some("id")).await;

@@ -188,6 +188,12 @@ pub(super) fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> 
         expires_text: format!("{} WIB", wib(bill.expires_at)),
         qr,
         plan: plan.or(echo_plan),
+        paid: bill.payment.as_ref().map(|p| views::PaidText {
+            at: format!("{} WIB", wib(p.paid_at)),
+            reference: p.reference.clone(),
+            refunded: (bill.refunded_minor > 0)
+                .then(|| crate::routes::rupiah_text(bill.refunded_minor)),
+        }),
         error,
     };
     let ending = match status {

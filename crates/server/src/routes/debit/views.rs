@@ -29,6 +29,13 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     let (id, en) = match key {
         "title" => ("Pembayaran", "Payment"),
         "total" => ("Total pembayaran", "Amount to pay"),
+        "amount" => ("Jumlah tagihan", "Bill amount"),
+        "description" => ("Keterangan", "Description"),
+        "channel" => ("Metode pembayaran", "Payment method"),
+        "paid_at" => ("Dibayar", "Paid"),
+        "payment_reference" => ("Referensi pembayaran", "Payment reference"),
+        "refunded_amount" => ("Dikembalikan", "Refunded"),
+        "close" => ("Anda dapat menutup halaman ini", "You may close this page"),
         "bill" => ("No. tagihan", "Bill number"),
         "expires" => ("Bayar sebelum", "Pay before"),
         "va" => ("Nomor Virtual Account", "Virtual account number"),
@@ -44,12 +51,13 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "qris" => ("Pindai dengan aplikasi e-wallet atau mobile banking", "Scan with any e-wallet or mobile banking app"),
         "ewallet" => ("Konfirmasi pembayaran di aplikasi", "Confirm the payment in the app"),
         "banking" => ("Masuk ke internet banking", "Log in to internet banking"),
-        "credit" => ("Pilih cicilan", "Choose a plan"),
+        "credit" => ("Pilih cara bayar", "Choose how to pay"),
         "credit_with" => ("Bayar dengan", "Pay with"),
         "card" => ("Bayar dengan kartu kredit", "Pay by credit card"),
         "card_number" => ("Nomor kartu", "Card number"),
         "card_name" => ("Nama di kartu", "Name on the card"),
         "card_expiry" => ("Berlaku sampai (BB/TT)", "Expiry (MM/YY)"),
+        "card_expiry_hint" => ("BB/TT", "MM/YY"),
         "card_cvv" => ("CVV", "CVV"),
         "phone" => ("Nomor ponsel", "Phone number"),
         "pin" => ("PIN", "PIN"),
@@ -92,8 +100,8 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "wrong_login" => ("Login atau OTP salah", "Wrong login or OTP"),
         "wrong_card" => ("Data kartu salah", "Wrong card details"),
         "wrong_wallet_login" => (
-            "Nomor ponsel, PIN atau OTP salah",
-            "Wrong phone number, PIN or OTP",
+            "Data akun e-wallet salah",
+            "Wrong e-wallet account details",
         ),
         "choose_action" => ("Pilih tindakan di halaman ini", "Choose an action on this page"),
         "sandbox" => ("Mode sandbox: tidak ada uang sungguhan", "Sandbox mode: no real money"),
@@ -103,6 +111,16 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         Lang::Id => id,
         Lang::En => en,
     }
+}
+
+/// A bill's payment as its page writes it.
+pub struct PaidText {
+    /// When, Jakarta time.
+    pub at: String,
+    /// The channel's reference for it.
+    pub reference: String,
+    /// What was given back of it, when anything was.
+    pub refunded: Option<String>,
 }
 
 /// What a page shows beyond the bill.
@@ -122,6 +140,8 @@ pub struct PageContext<'a> {
     pub qr: Option<(String, String)>,
     /// A plan chosen before (Kredivo `reserve2`).
     pub plan: Option<&'a str>,
+    /// The payment, once there is one.
+    pub paid: Option<PaidText>,
     pub error: Option<String>,
 }
 
@@ -166,12 +186,25 @@ fn layout(c: &PageContext, body: Markup) -> Markup {
                 }
                 main {
                     section.card {
-                        div.muted { (t(c.lang, "total")) }
+                        @let pending = c.status == BillStatus::Pending;
+                        div.muted { (t(c.lang, if pending { "total" } else { "amount" })) }
                         p.amount data-testid="amount" { (c.amount_text) }
                         dl {
                             dt { (t(c.lang, "bill")) } dd { (c.bill.reference) }
-                            dt { (t(c.lang, "expires")) } dd { (c.expires_text) }
-                            dt { "Channel" } dd { (c.channel.name) }
+                            @if !c.bill.description.is_empty() {
+                                dt { (t(c.lang, "description")) } dd { (c.bill.description) }
+                            }
+                            @if pending {
+                                dt { (t(c.lang, "expires")) } dd.when { (c.expires_text) }
+                            }
+                            dt { (t(c.lang, "channel")) } dd { (c.channel.name) }
+                            @if let Some(paid) = &c.paid {
+                                dt { (t(c.lang, "paid_at")) } dd.when { (paid.at) }
+                                dt { (t(c.lang, "payment_reference")) } dd { (paid.reference) }
+                                @if let Some(refunded) = &paid.refunded {
+                                    dt { (t(c.lang, "refunded_amount")) } dd { (refunded) }
+                                }
+                            }
                         }
                     }
                     @if let Some(e) = &c.error { p.error role="alert" { (e) } }
@@ -237,7 +270,10 @@ pub fn pending(c: &PageContext) -> Markup {
                 div.muted { (t(lang, "qris")) }
                 @if let Some((content, svg)) = &c.qr {
                     div.qr data-testid="qr" { (PreEscaped(svg)) }
-                    p.muted style="word-break:break-all" data-testid="qr-content" { (content) }
+                    details {
+                        summary.muted { "QRIS" }
+                        p.muted style="word-break:break-all" data-testid="qr-content" { (content) }
+                    }
                 }
             }
             (simulate(c))
@@ -251,7 +287,7 @@ pub fn pending(c: &PageContext) -> Markup {
                 label for="card_name" { (t(lang, "card_name")) }
                 input #card_name name="card_name" autocomplete="cc-name" required;
                 label for="card_expiry" { (t(lang, "card_expiry")) }
-                input #card_expiry name="card_expiry" autocomplete="cc-exp" placeholder="MM/YY" required;
+                input #card_expiry name="card_expiry" autocomplete="cc-exp" placeholder=(t(lang, "card_expiry_hint")) required;
                 label for="card_cvv" { (t(lang, "card_cvv")) }
                 input #card_cvv name="card_cvv" type="password" inputmode="numeric" autocomplete="cc-csc" required;
                 (confirm_or_decline(c, "pay"))
@@ -270,7 +306,7 @@ pub fn pending(c: &PageContext) -> Markup {
                 }
                 @if account.otp.is_some() {
                     label for="otp" { (t(lang, "otp")) }
-                    input #otp name="otp" inputmode="numeric" required;
+                    input #otp name="otp" inputmode="numeric" autocomplete="one-time-code" required;
                 }
                 (confirm_or_decline(c, "pay"))
             }
@@ -289,7 +325,7 @@ pub fn pending(c: &PageContext) -> Markup {
                     input #password name="password" type="password" autocomplete="current-password" required;
                 }
                 label for="otp" { (t(lang, "otp")) }
-                input #otp name="otp" inputmode="numeric" required;
+                input #otp name="otp" inputmode="numeric" autocomplete="one-time-code" required;
                 (confirm_or_decline(c, "pay"))
             }
         },
@@ -309,7 +345,7 @@ pub fn pending(c: &PageContext) -> Markup {
                 label for="pin" { (t(lang, "pin")) }
                 input #pin name="pin" type="password" inputmode="numeric" required;
                 label for="otp" { (t(lang, "otp")) }
-                input #otp name="otp" inputmode="numeric" required;
+                input #otp name="otp" inputmode="numeric" autocomplete="one-time-code" required;
                 (confirm_or_decline(c, "approve"))
             }
         },
@@ -333,19 +369,23 @@ pub enum Ending {
 /// The page for a bill that is no longer pending: how it ended, and the way
 /// back to the merchant's return URL when there is one (`back`).
 pub fn finished(c: &PageContext, ending: Ending, back: Option<&str>) -> Markup {
-    let (outcome, good) = match ending {
-        Ending::Paid => ("paid", true),
-        Ending::PartlyRefunded => ("partly_refunded", true),
-        Ending::Refunded => ("refunded", false),
-        Ending::Reversed => ("reversed", false),
-        Ending::Declined => ("failed", false),
-        Ending::Expired => ("expired", false),
-        Ending::Cancelled => ("cancelled", false),
+    // Paid is good news, money given back is news, the rest went wrong.
+    let (outcome, style) = match ending {
+        Ending::Paid => ("paid", "done"),
+        Ending::PartlyRefunded => ("partly_refunded", "done"),
+        Ending::Refunded => ("refunded", "note"),
+        Ending::Reversed => ("reversed", "note"),
+        Ending::Declined => ("failed", "error"),
+        Ending::Expired => ("expired", "error"),
+        Ending::Cancelled => ("cancelled", "error"),
     };
     let body = html! {
         section.card {
-            p class=(if good { "done" } else { "error" }) data-testid="result" { (t(c.lang, outcome)) }
-            @if let Some(back) = back { a.button href=(back) data-testid="back" { (t(c.lang, "back")) } }
+            p class=(style) data-testid="result" { (t(c.lang, outcome)) }
+            @match back {
+                Some(back) => a.button href=(back) data-testid="back" { (t(c.lang, "back")) },
+                None => p.muted { (t(c.lang, "close")) },
+            }
         }
     };
     layout(c, body)
