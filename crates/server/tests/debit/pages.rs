@@ -274,13 +274,18 @@ async fn online_credit_follows_the_providers_rules(db: TestDatabase) {
     let (status, location, html) =
         approve(guide_url, "bogus", "081291891818", "414141", "4567").await;
     assert_eq!((status, location), (200, None));
-    assert!(html.contains("Pilih cara bayar"), "{html}");
+    assert!(html.contains("Pilih salah satu cara bayar"), "{html}");
     // Rp 2.000.000 on Kredivo, 3 months asked for by the shop.
     let kredivo = posted(&gw, "PG-KRD", "709", 200_000_000, Some("3_months")).await;
     let url = kredivo["redirect_url"].as_str().unwrap();
     let (_, html) = page(url, Some("en")).await;
     assert!(
         html.contains(r#"<option value="3_months" selected>"#),
+        "{html}"
+    );
+    // Each instalment plan says what a month costs (Rp 2.156.000 over 3 months).
+    assert!(
+        html.contains("3 monthly instalments — Rp 718.666"),
         "{html}"
     );
     // The full-payment-only account cannot take instalments.

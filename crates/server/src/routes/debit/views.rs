@@ -72,6 +72,7 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "plan_3_months" => ("Cicilan 3 bulan", "3 monthly instalments"),
         "plan_6_months" => ("Cicilan 6 bulan", "6 monthly instalments"),
         "plan_12_months" => ("Cicilan 12 bulan", "12 monthly instalments"),
+        "per_month" => ("/bulan", "/month"),
         "paid" => ("Pembayaran berhasil", "Payment received"),
         "partly_refunded" => (
             "Pembayaran berhasil; sebagian telah dikembalikan",
@@ -86,7 +87,7 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "expired" => ("Tagihan ini telah kedaluwarsa", "This bill has expired"),
         "cancelled" => ("Tagihan ini telah dibatalkan", "This bill was cancelled"),
         "back" => ("Kembali ke toko", "Back to the shop"),
-        "choose_plan" => ("Pilih cara bayar", "Choose a plan"),
+        "choose_plan" => ("Pilih salah satu cara bayar", "Choose one of the plans"),
         "wrong_phone_or_pin" => ("Nomor ponsel atau PIN salah", "Wrong phone number or PIN"),
         "wrong_otp" => ("Kode OTP salah", "Wrong OTP"),
         "full_payment_only" => (
@@ -336,8 +337,16 @@ pub fn pending(c: &PageContext) -> Markup {
                 label for="plan" { (t(lang, "credit")) }
                 select #plan name="plan" {
                     // Only the plans open to this amount (instalments from Rp 1.500.000).
-                    @for (plan, _, _) in super::credit::plans_for(c.bill.amount_minor) {
-                        option value=(plan) selected[c.plan == Some(plan)] { (t(lang, &format!("plan_{plan}"))) }
+                    @for (plan, _, months) in super::credit::plans_for(c.bill.amount_minor) {
+                        option value=(plan) selected[c.plan == Some(plan)] {
+                            (t(lang, &format!("plan_{plan}")))
+                            // What each month costs, at the provider's rate.
+                            @if months > 0 {
+                                " — "
+                                (crate::routes::rupiah_text(super::credit::plan_cost(c.bill.amount_minor, months).1))
+                                (t(lang, "per_month"))
+                            }
+                        }
                     }
                 }
                 label for="phone" { (t(lang, "phone")) }
