@@ -53,39 +53,9 @@ pub async fn remember(
     }
 }
 
-/// How the pending transfer `reference` stands at `now`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Standing {
-    /// Not yet over: ask again after this many seconds.
-    Pending {
-        after_seconds: i64,
-    },
-    Failed,
-    Succeeded,
-}
-
-/// Where the pending transfer `reference` stands at `now`. One remembered
-/// without its end (by an earlier version), or not at all, is over.
-async fn standing(store: &SharedStore, kind: &str, reference: &str, now: Timestamp) -> Standing {
-    let Ok(Some(record)) = store.record(kind, reference).await else {
-        return Standing::Succeeded;
-    };
-    if let Ok(ends) = record.data.decode::<Ends>() {
-        if now < ends.at {
-            let left = ends.at.unix_seconds() - now.unix_seconds();
-            return Standing::Pending {
-                after_seconds: left.max(1),
-            };
-        }
-    }
-    if record.state == "fails" {
-        Standing::Failed
-    } else {
-        Standing::Succeeded
-    }
-}
-
-/// The answer to a transfer asked about again, as it stands at `now`.
+/// The answer to the transfer `reference` asked about again at `now`: still
+/// pending until its end, then `failed` or `succeeded` as remembered. One
+/// remembered without its end (by an earlier version), or not at all, is over.
 pub async fn asked_again(
     store: &SharedStore,
     kind: &str,
@@ -94,11 +64,19 @@ pub async fn asked_again(
     failed: BankOutcome,
     succeeded: BankOutcome,
 ) -> BankOutcome {
-    match standing(store, kind, reference, now).await {
-        Standing::Pending { after_seconds } => BankOutcome::Pending {
-            check_after_seconds: after_seconds,
-        },
-        Standing::Failed => failed,
-        Standing::Succeeded => succeeded,
+    let Ok(Some(record)) = store.record(kind, reference).await else {
+        return succeeded;
+    };
+    if let Ok(ends) = record.data.decode::<Ends>() {
+        if now < ends.at {
+            return BankOutcome::Pending {
+                check_after_seconds: (ends.at.unix_seconds() - now.unix_seconds()).max(1),
+            };
+        }
+    }
+    if record.state == "fails" {
+        failed
+    } else {
+        succeeded
     }
 }

@@ -143,19 +143,21 @@ fn json_payload_too_large(response: Response) -> Response {
 /// (which routing consumes) and applied to its response.
 pub(crate) struct RefusalShape {
     path: axum::http::Uri,
-    xml: bool,
+    /// The syntax of a Debit refusal: the body was not read, so the one its
+    /// Content-Type names.
+    debit_syntax: gerbang_protocol::debit::message::Syntax,
 }
 
 impl RefusalShape {
     pub(crate) fn of(request: &axum::extract::Request) -> Self {
-        let xml = request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("xml"));
         RefusalShape {
             path: request.uri().clone(),
-            xml,
+            debit_syntax: gerbang_protocol::debit::message::Syntax::named_by(
+                request
+                    .headers()
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+            ),
         }
     }
 
@@ -168,11 +170,7 @@ impl RefusalShape {
             use gerbang_protocol::snap::code::{Case, Outcome};
             let outcome = Outcome::new(service, Case::BAD_REQUEST)
                 .about("the request body is larger than the gateway accepts");
-            let now = gerbang_core::Timestamp::from_micros(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_micros() as i64),
-            );
+            let now = gerbang_core::Clock::now(&gerbang_core::SystemClock);
             return (
                 StatusCode::BAD_REQUEST,
                 [("X-TIMESTAMP", gerbang_protocol::snap::render::instant(now))],
@@ -184,16 +182,11 @@ impl RefusalShape {
                 .into_response();
         }
         if path.starts_with("/cvr/") || path.starts_with("/pws/") {
-            // Debit answers every refusal with HTTP 200 in its envelope; the body was not
-            // read, so its syntax is the one its Content-Type names.
-            use gerbang_protocol::debit::{answer, message::Syntax};
+            // Debit answers every refusal with HTTP 200 in its envelope.
+            use gerbang_protocol::debit::answer;
             let refusal = answer::DebitError::FORMAT
                 .with_detail("the request body is larger than the gateway accepts");
-            let (content_type, body) = answer::Answer::refusal(&refusal).render(if self.xml {
-                Syntax::Xml
-            } else {
-                Syntax::Json
-            });
+            let (content_type, body) = answer::Answer::refusal(&refusal).render(self.debit_syntax);
             return (
                 StatusCode::OK,
                 [(axum::http::header::CONTENT_TYPE, content_type)],

@@ -379,8 +379,7 @@ async fn end(
 /// Whether `b` can still be paid, cancelled or declined at `now`: pending and not
 /// past its expiry (the expiry timer may not have run yet).
 fn pending(b: &Bill, now: Timestamp) -> Result<(), ChangeError> {
-    match b.status {
-        BillStatus::Pending if now >= b.expires_at => Err(ChangeError::NotPending("expired")),
+    match b.status_at(now) {
         BillStatus::Pending => Ok(()),
         BillStatus::Paid | BillStatus::Refunded | BillStatus::PartlyRefunded => {
             Err(ChangeError::AlreadyPaid)

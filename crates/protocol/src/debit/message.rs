@@ -29,6 +29,17 @@ pub enum Syntax {
     Xml,
 }
 
+impl Syntax {
+    /// The syntax a Content-Type names (`text/xml`, `application/xml`: XML;
+    /// anything else, or none: JSON), for a body that does not tell its own.
+    pub fn named_by(content_type: Option<&str>) -> Syntax {
+        match content_type {
+            Some(t) if t.contains("xml") => Syntax::Xml,
+            _ => Syntax::Json,
+        }
+    }
+}
+
 /// One item line: its fields as text.
 pub type Line = BTreeMap<String, String>;
 
@@ -136,29 +147,9 @@ fn json_line(object: serde_json::Map<String, Value>) -> Line {
 }
 
 /// A JSON text, borrowed from the body when it has no escapes.
-struct Text<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Text<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> serde::de::Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(TextVisitor)
-    }
-}
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// A JSON value: a scalar already as text, a number too large to be read
 /// exactly (refused at the top level), or an object or a list (read strictly,
@@ -497,6 +488,17 @@ mod tests {
             assert!(refused.0.contains("repeated"), "{body}: {refused}");
         }
         assert!(read(br#"{"bill_no": "A", "item": {"product": "a"}}"#).is_ok());
+    }
+
+    #[test]
+    fn json_keys_and_scalars_without_escapes_are_borrowed_from_the_body() {
+        let (_, m) = read(br#"{"bill_no": "A-1", "bill_desc": "a\u0020b"}"#).unwrap();
+        for (key, value) in &m.scalars {
+            assert!(matches!(key, Cow::Borrowed(_)), "{key}");
+            let escaped = key == "bill_desc";
+            assert_eq!(matches!(value, Cow::Owned(_)), escaped, "{key}: {value}");
+        }
+        assert_eq!(m.get("bill_desc"), Some("a b"));
     }
 
     #[test]

@@ -228,7 +228,6 @@ fn virtual_account(body: &Body) -> Result<VirtualAccount, FieldError> {
     let customer_no = body.required("customerNo", 20)?;
     let number = body.required("virtualAccountNo", 28)?;
     let trimmed: String = number.chars().filter(|c| *c != ' ').collect();
-    let sent = number.clone();
     if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FieldError::Format("virtualAccountNo".into()));
     }
@@ -240,7 +239,7 @@ fn virtual_account(body: &Body) -> Result<VirtualAccount, FieldError> {
         partner_service_id,
         customer_no,
         number: trimmed,
-        sent,
+        sent: number,
     })
 }
 

@@ -44,13 +44,8 @@ pub fn router(app: Arc<App>) -> Router {
                           body: Bytes| {
             // A body with no first byte to tell its syntax by is answered in
             // the one its Content-Type names, as a body over the limit is.
-            let named = match headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-            {
-                Some(t) if t.contains("xml") => Syntax::Xml,
-                _ => Syntax::Json,
-            };
+            let content_type = headers.get(header::CONTENT_TYPE);
+            let named = Syntax::named_by(content_type.and_then(|v| v.to_str().ok()));
             handle(state.0, handler, named, body)
         };
         router = router

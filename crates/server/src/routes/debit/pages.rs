@@ -7,7 +7,7 @@
 
 use super::credit;
 use super::test_accounts;
-use super::views::{self, Ending, Lang, PageContext};
+use super::views::{self, Lang, PageContext};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -196,21 +196,11 @@ pub(super) fn render(page: &Page, error: Option<String>, plan: Option<&str>) -> 
         }),
         error,
     };
-    let ending = match status {
+    let back = match status {
         BillStatus::Pending => None,
-        BillStatus::Paid => Some(Ending::Paid),
-        BillStatus::PartlyRefunded => Some(Ending::PartlyRefunded),
-        BillStatus::Refunded => Some(Ending::Refunded),
-        BillStatus::Reversed => Some(Ending::Reversed),
-        BillStatus::Failed => Some(Ending::Declined),
-        BillStatus::Expired => Some(Ending::Expired),
-        BillStatus::Cancelled => Some(Ending::Cancelled),
+        _ => return_url(page),
     };
-    let markup = match ending {
-        None => views::pending(&c),
-        Some(ending) => views::finished(&c, ending, return_url(page).as_deref()),
-    };
-    Html(markup.into_string()).into_response()
+    Html(views::page(&c, back.as_deref()).into_string()).into_response()
 }
 
 async fn show(

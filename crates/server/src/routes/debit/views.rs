@@ -261,7 +261,7 @@ fn pay_code(c: &PageContext, title: &str, how: &str) -> Markup {
 }
 
 /// The page for a pending bill.
-pub fn pending(c: &PageContext) -> Markup {
+fn pending(c: &PageContext) -> Markup {
     let lang = c.lang;
     let body = match c.channel.family {
         ChannelFamily::VirtualAccount => pay_code(c, "va", "va_steps"),
@@ -362,31 +362,20 @@ pub fn pending(c: &PageContext) -> Markup {
     layout(c, body)
 }
 
-/// How a bill that is no longer pending ended, as its page says it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ending {
-    Paid,
-    PartlyRefunded,
-    Refunded,
-    /// Paid, then taken back by the channel.
-    Reversed,
-    Declined,
-    Expired,
-    Cancelled,
-}
-
-/// The page for a bill that is no longer pending: how it ended, and the way
-/// back to the merchant's return URL when there is one (`back`).
-pub fn finished(c: &PageContext, ending: Ending, back: Option<&str>) -> Markup {
+/// The page of the bill as it stands (`c.status`): how to pay it while it is
+/// pending; then how it ended, and the way back to the merchant's return URL
+/// when there is one (`back`).
+pub fn page(c: &PageContext, back: Option<&str>) -> Markup {
     // Paid is good news, money given back is news, the rest went wrong.
-    let (outcome, style) = match ending {
-        Ending::Paid => ("paid", "done"),
-        Ending::PartlyRefunded => ("partly_refunded", "done"),
-        Ending::Refunded => ("refunded", "note"),
-        Ending::Reversed => ("reversed", "note"),
-        Ending::Declined => ("failed", "error"),
-        Ending::Expired => ("expired", "error"),
-        Ending::Cancelled => ("cancelled", "error"),
+    let (outcome, style) = match c.status {
+        BillStatus::Pending => return pending(c),
+        BillStatus::Paid => ("paid", "done"),
+        BillStatus::PartlyRefunded => ("partly_refunded", "done"),
+        BillStatus::Refunded => ("refunded", "note"),
+        BillStatus::Reversed => ("reversed", "note"),
+        BillStatus::Failed => ("failed", "error"),
+        BillStatus::Expired => ("expired", "error"),
+        BillStatus::Cancelled => ("cancelled", "error"),
     };
     let body = html! {
         section.card {

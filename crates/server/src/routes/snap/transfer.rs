@@ -176,10 +176,13 @@ pub async fn topup(snap: Shared, c: Caller) -> Result<Answer, Outcome> {
         beneficiary: None,
     });
     let print = [wallet.code, t.customer_number.as_str(), name.as_str()];
-    // A date the partner left out is the time the gateway took the request.
-    let now = || render::instant(snap.app.now());
     let echo = Echo {
-        transaction_date: t.transaction_date.clone().or_else(|| Some(now())),
+        // A date the partner left out is the time the gateway took the request.
+        transaction_date: Some(
+            t.transaction_date
+                .clone()
+                .unwrap_or_else(|| render::instant(snap.app.now())),
+        ),
         beneficiary_email: t.beneficiary_email.clone(),
         customer_name: t.customer_name.clone(),
         ..Echo::default()
